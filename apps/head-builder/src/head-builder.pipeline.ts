@@ -1,0 +1,120 @@
+/**
+ * head-builder's pipeline: consumes `tidemark.slices.stored` (group `tidemark-head-builder`) with kafkajs through
+ * the bus's CommittingConsumer, so "decode, build, commit after the effect is durable" reads top to bottom here,
+ * and builds heads with the HeadBuilder feature. Phases go to `tidemark.phases` (key: job id).
+ */
+import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import type { MongoClient } from 'mongodb';
+import {
+  CommittingConsumer,
+  deadLetter,
+  defaultCodec,
+  jobKey,
+  phaseToAvro,
+  producerFor,
+  publish,
+  type ConsumedMessage,
+  type SliceStored,
+} from '@tidemark/bus';
+import { describeError, type SliceMeta } from '@tidemark/domain';
+import { HeadBuilder, type PhaseReport } from '@tidemark/head-build';
+import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-store';
+import { MongoOplogStore } from '@tidemark/oplog-store';
+import {
+  BACKUP_MONGO,
+  ConnectionRegistry,
+  isRetriableError,
+  JsonLogger,
+  KAFKA,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
+  type PipelineHealth,
+  type ServiceConfig,
+} from '@tidemark/shell';
+
+export const HEAD_BUILDER_PIPELINE = Symbol('tidemark.head-builder.pipeline');
+
+const KINDS: Record<SliceStored['kind'], SliceMeta['kind']> = {
+  INITIAL: 'initial',
+  OPLOG: 'oplog',
+  CATALOG: 'catalog',
+};
+
+export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHealth {
+  private consumer: CommittingConsumer | undefined;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(BACKUP_MONGO) private readonly backup: MongoClient,
+    @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
+    @Inject(ConnectionRegistry) private readonly connections: ConnectionRegistry,
+  ) {}
+
+  get problems(): string[] {
+    return this.consumer?.problems ?? ['consumer not started'];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const store = new MongoOplogStore(this.backup);
+    await store.init();
+    const registry = new MongoHeadRegistry(this.backup, this.config.metaDb);
+    await registry.init();
+    const producer = producerFor(this.kafka);
+    await producer.connect();
+    this.connections.add('producer', () => producer.disconnect());
+    const builder = new HeadBuilder(store, registry, new MongoHeadWriter(this.backup), {
+      report: (r) => this.reportPhase(producer, r),
+    });
+    const stored = this.config.topics.slicesStored;
+    const codec = defaultCodec();
+    this.consumer = new CommittingConsumer({
+      kafka: this.kafka,
+      groupId: this.config.consumerGroup,
+      topics: [stored],
+      isRetriable: isRetriableError,
+      log: (e) => this.logger.event(e),
+      handle: async (m: ConsumedMessage) => {
+        let claim: SliceStored;
+        try {
+          claim = codec.decodeAs('tidemark.slices.SliceStored', m.value ?? Buffer.alloc(0), stored.name);
+        } catch (err) {
+          await deadLetter(
+            producer,
+            stored,
+            { partition: m.partition, message: m },
+            `undecodable SliceStored: ${describeError(err)}`,
+          );
+          return;
+        }
+        const outcome = await builder.onSliceStored({
+          jobId: claim.jobId,
+          syncId: claim.syncId,
+          sliceId: claim.sliceId,
+          kind: KINDS[claim.kind],
+        });
+        if (outcome.kind !== 'ignored') this.logger.event({ event: 'slice-built', ...outcome });
+      },
+    });
+    await this.consumer.start();
+    this.connections.add('slices-stored-consumer', async () => this.consumer?.stop());
+  }
+
+  private async reportPhase(producer: Producer, r: PhaseReport): Promise<void> {
+    const docs = r.progress ? BigInt(r.progress.docsCopied) : 0n;
+    const total = r.progress ? BigInt(r.progress.docsTotal) : null;
+    await publish(producer, this.config.topics.phases, jobKey(r.jobId), {
+      jobId: r.jobId,
+      syncId: r.syncId,
+      phase: phaseToAvro(r.phase),
+      stage: 'head-builder',
+      progress: { docsCopied: docs, docsTotal: total, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
+      appliedTs: null,
+      sourceTs: null,
+      at: new Date(),
+      details: r.details ?? {},
+    });
+    this.logger.event({ event: 'phase-reported', jobId: r.jobId, syncId: r.syncId, phase: r.phase });
+  }
+}

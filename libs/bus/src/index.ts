@@ -1,0 +1,36 @@
+/**
+ * @tidemark/bus (type:adapter): Tidemark's Kafka bus. Topic declarations, Avro single-object encoding of the
+ * records in `schemas/`, kafkajs clients with Tidemark's settings, topic creation, dead letters and the
+ * classification of kafkajs errors.
+ */
+export * from './types';
+export * from './bus-errors';
+export {
+  SchemaRegistry,
+  schemaRegistry,
+  type RecordSchemas,
+  type SchemaVersion,
+  type WriterLookup,
+} from './schemas';
+export { defaultSchemasDir, readSchemaSources, fixturePath, type SchemaSource } from './schema-files';
+export {
+  AvroCodec,
+  defaultCodec,
+  readFingerprint,
+  SINGLE_OBJECT_HEADER_BYTES,
+  SINGLE_OBJECT_MARKER,
+  type Decoded,
+} from './codec';
+export { crc64Avro, crc64AvroOfString, CRC64_AVRO_EMPTY, fingerprintToHex } from './rabin-fingerprint';
+export { parsingCanonicalForm } from './canonical-form';
+export { fromFixtureJson, toFixtureJson, type FixtureFile } from './fixture-json';
+export * from './keys';
+export * from './topics';
+export * from './kafka';
+export * from './admin';
+export * from './errors';
+export * from './dead-letter';
+export * from './op-time-long';
+export * from './phase-mapping';
+export * from './slice-mapping';
+export * from './committing-consumer';

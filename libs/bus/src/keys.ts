@@ -1,0 +1,49 @@
+/**
+ * Message keys. Kafka keeps order per partition and the key picks the partition, so the key decides what stays in
+ * order: everything of one job (`job`), or everything of one namespace of one job (`job-namespace`, where
+ * parallelism across namespaces is safe). Formatter and parser live here together.
+ */
+import { TopicConfigError } from './bus-errors';
+
+/** What a topic's messages are keyed by. */
+export type KeyKind = 'job' | 'job-namespace' | 'source-key';
+
+/** Separates job id and namespace in a `job-namespace` key. Job ids never contain it (checked). */
+export const KEY_SEPARATOR = '/';
+
+/** Key of alerts that concern no job. */
+export const SYSTEM_KEY = '-';
+
+function checkJobId(jobId: string): void {
+  if (jobId === '' || jobId.includes(KEY_SEPARATOR)) {
+    throw new TopicConfigError(
+      undefined,
+      `job id "${jobId}" cannot be used in a key: empty or contains "${KEY_SEPARATOR}"`,
+    );
+  }
+}
+
+/** `job` key: the job id itself. */
+export function jobKey(jobId: string): string {
+  checkJobId(jobId);
+  return jobId;
+}
+
+/** `job-namespace` key: `<jobId>/<db.collection>`. */
+export function jobNamespaceKey(jobId: string, namespace: string): string {
+  checkJobId(jobId);
+  if (namespace === '') throw new TopicConfigError(undefined, 'namespace of a job-namespace key is empty');
+  return `${jobId}${KEY_SEPARATOR}${namespace}`;
+}
+
+/** Parses a `job-namespace` key (the inverse of {@link jobNamespaceKey}). */
+export function parseJobNamespaceKey(key: string): { jobId: string; namespace: string } {
+  const at = key.indexOf(KEY_SEPARATOR);
+  if (at <= 0 || at === key.length - 1) {
+    throw new TopicConfigError(
+      undefined,
+      `"${key}" is not a job-namespace key <jobId>${KEY_SEPARATOR}<namespace>`,
+    );
+  }
+  return { jobId: key.slice(0, at), namespace: key.slice(at + 1) };
+}

@@ -1,0 +1,129 @@
+/**
+ * Between the domain's slice metadata (`SliceMeta`: numbers and `OpTime`s) and the `SliceProduced` record
+ * (bigints and two's-complement longs). Reading never trusts the record: a value the domain cannot hold (an
+ * unsafe integer, an oplog slice without its range, an initial slice without namespace or origin) throws
+ * `SliceValidationError`, which the consumer dead-letters. Full validation stays the domain's
+ * `validateSliceMeta`.
+ */
+import {
+  SliceValidationError,
+  type OpTime,
+  type SliceCodec,
+  type SliceKind,
+  type SliceMeta,
+  type SliceOrigin,
+} from '@tidemark/domain';
+import { opTimeFromAvroLong, opTimeToAvroLong } from './op-time-long';
+import type { AvroSliceCodec, AvroSliceKind, AvroSliceOrigin, SliceProduced } from './types';
+
+const KIND_TO_AVRO: Readonly<Record<SliceKind, AvroSliceKind>> = {
+  initial: 'INITIAL',
+  oplog: 'OPLOG',
+  catalog: 'CATALOG',
+};
+const KIND_FROM_AVRO: Readonly<Record<AvroSliceKind, SliceKind>> = {
+  INITIAL: 'initial',
+  OPLOG: 'oplog',
+  CATALOG: 'catalog',
+};
+const CODEC_TO_AVRO: Readonly<Record<SliceCodec, AvroSliceCodec>> = {
+  none: 'NONE',
+  gzip: 'GZIP',
+  brotli: 'BROTLI',
+};
+const CODEC_FROM_AVRO: Readonly<Record<AvroSliceCodec, SliceCodec>> = {
+  NONE: 'none',
+  GZIP: 'gzip',
+  BROTLI: 'brotli',
+};
+const ORIGIN_TO_AVRO: Readonly<Record<SliceOrigin, AvroSliceOrigin>> = { scan: 'SCAN', missing: 'MISSING' };
+const ORIGIN_FROM_AVRO: Readonly<Record<AvroSliceOrigin, SliceOrigin>> = { SCAN: 'scan', MISSING: 'missing' };
+
+const ts = (value: OpTime | undefined): bigint | null =>
+  value === undefined ? null : opTimeToAvroLong(value);
+
+/** The record for a slice with this metadata and payload. */
+export function sliceProducedFromMeta(meta: SliceMeta, payload: Buffer, producedAt: Date): SliceProduced {
+  return {
+    jobId: meta.jobId,
+    syncId: meta.syncId,
+    sliceId: meta.sliceId,
+    kind: KIND_TO_AVRO[meta.kind],
+    origin: meta.kind === 'oplog' ? null : ORIGIN_TO_AVRO[meta.origin],
+    sequence: BigInt(meta.sequence),
+    namespace: meta.kind === 'initial' ? meta.namespace : null,
+    prevTs: meta.kind === 'oplog' ? ts(meta.prevTs) : null,
+    firstTs: meta.kind === 'oplog' ? ts(meta.firstTs) : null,
+    lastTs: meta.kind === 'oplog' ? ts(meta.lastTs) : null,
+    docCount: BigInt(meta.docCount),
+    rawBytes: BigInt(meta.rawBytes),
+    compressedBytes: BigInt(meta.compressedBytes),
+    codec: CODEC_TO_AVRO[meta.codec],
+    checksum: meta.checksum,
+    producedAt,
+    payload,
+  };
+}
+
+function safeNumber(
+  record: SliceProduced,
+  field: 'sequence' | 'docCount' | 'rawBytes' | 'compressedBytes',
+): number {
+  const value = record[field];
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new SliceValidationError({
+      sliceId: record.sliceId,
+      reason: `${field} ${value} is not in 0..2^53-1`,
+    });
+  }
+  return Number(value);
+}
+
+function origin(record: SliceProduced): SliceOrigin {
+  if (record.origin === null) {
+    throw new SliceValidationError({
+      sliceId: record.sliceId,
+      reason: `a ${record.kind} slice must carry its origin`,
+    });
+  }
+  return ORIGIN_FROM_AVRO[record.origin];
+}
+
+/** The domain metadata of a received record (the payload stays in the record). */
+export function sliceMetaFromProduced(record: SliceProduced): SliceMeta {
+  const base = {
+    jobId: record.jobId,
+    syncId: record.syncId,
+    sliceId: record.sliceId,
+    sequence: safeNumber(record, 'sequence'),
+    docCount: safeNumber(record, 'docCount'),
+    rawBytes: safeNumber(record, 'rawBytes'),
+    compressedBytes: safeNumber(record, 'compressedBytes'),
+    codec: CODEC_FROM_AVRO[record.codec],
+    checksum: record.checksum,
+  };
+  const kind = KIND_FROM_AVRO[record.kind];
+  if (kind === 'initial') {
+    if (record.namespace === null) {
+      throw new SliceValidationError({
+        sliceId: record.sliceId,
+        reason: 'an initial slice must name its namespace',
+      });
+    }
+    return { ...base, kind, origin: origin(record), namespace: record.namespace };
+  }
+  if (kind === 'catalog') return { ...base, kind, origin: origin(record) };
+  if (record.prevTs === null || record.lastTs === null) {
+    throw new SliceValidationError({
+      sliceId: record.sliceId,
+      reason: 'an oplog slice must carry prevTs and lastTs',
+    });
+  }
+  return {
+    ...base,
+    kind,
+    prevTs: opTimeFromAvroLong(record.prevTs),
+    ...(record.firstTs === null ? {} : { firstTs: opTimeFromAvroLong(record.firstTs) }),
+    lastTs: opTimeFromAvroLong(record.lastTs),
+  };
+}

@@ -1,0 +1,377 @@
+// GENERATED FILE, do not edit. Source: schemas/**/*.avsc (current versions).
+// Regenerate with: node --import tsx libs/bus/tools/gen-avro-types.ts
+// types.spec.ts fails when this file is out of date.
+// Records keep their Avro names; enums are prefixed with Avro (their symbols are the wire values).
+
+/** Symbols of enum tidemark.alerts.AlertSeverity, in schema order. */
+export const AVRO_ALERT_SEVERITY_SYMBOLS = ['INFO', 'WARNING', 'CRITICAL'] as const;
+
+/**
+ * How urgent the alert is.
+ * Avro enum `tidemark.alerts.AlertSeverity`.
+ */
+export type AvroAlertSeverity = (typeof AVRO_ALERT_SEVERITY_SYMBOLS)[number];
+
+/**
+ * Something an operator must know about, e.g. a job that requires a resync or a slice that was dead-lettered.
+ * Avro record `tidemark.alerts.AlertRaised`.
+ */
+export interface AlertRaised {
+  /** Unique id of this alert; redelivery of the same id is a no-op. */
+  alertId: string;
+  /**
+   * The backup job concerned, null for alerts about the system as a whole.
+   * Default for readers of older data: `null`.
+   */
+  jobId: string | null;
+  /** How urgent the alert is. */
+  severity: AvroAlertSeverity;
+  /** Stable machine-readable code, e.g. RESYNC_REQUIRED, SLICE_REJECTED. */
+  code: string;
+  /** Human-readable explanation. */
+  message: string;
+  /**
+   * Details (topic, partition, offset, sliceId, ...), all as strings.
+   * Default for readers of older data: `{}`.
+   */
+  context: Record<string, string>;
+  /** When the alert was raised. */
+  at: Date;
+}
+
+/** Symbols of enum tidemark.commands.JobAction, in schema order. */
+export const AVRO_JOB_ACTION_SYMBOLS = [
+  'START',
+  'STOP',
+  'RESTART',
+  'TERMINATE',
+  'RESYNC',
+  'FETCH_MISSING_DOCUMENTS',
+  'TAKE_SNAPSHOT',
+] as const;
+
+/**
+ * What to do. START, STOP, RESTART, TERMINATE and RESYNC follow the job state machine; FETCH_MISSING_DOCUMENTS asks the agent to re-read documents an update could not find; TAKE_SNAPSHOT asks the snapshotter for an on-demand snapshot.
+ * Avro enum `tidemark.commands.JobAction`.
+ */
+export type AvroJobAction = (typeof AVRO_JOB_ACTION_SYMBOLS)[number];
+
+/**
+ * An instruction from job-state to the pipeline for one backup job. Stages act on the commands addressed to the jobs they serve and must treat a repeated commandId as already handled.
+ * Avro record `tidemark.commands.JobCommand`.
+ */
+export interface JobCommand {
+  /** Unique id of this command; redelivery of the same id is a no-op. */
+  commandId: string;
+  /** The backup job the command is for. */
+  jobId: string;
+  /** What to do. */
+  action: AvroJobAction;
+  /** When job-state issued the command. */
+  issuedAt: Date;
+  /**
+   * Action-specific parameters (e.g. syncId for START/RESYNC, document ids file for FETCH_MISSING_DOCUMENTS).
+   * Default for readers of older data: `{}`.
+   */
+  params: Record<string, string>;
+}
+
+/** Symbols of enum tidemark.phases.Phase, in schema order. */
+export const AVRO_PHASE_SYMBOLS = [
+  'STARTING',
+  'TRANSFERRING',
+  'BUILDING',
+  'APPLYING_OPLOGS',
+  'FETCHING_MISSING_DOCUMENTS',
+  'CREATING_INDEXES',
+  'COMPLETE',
+] as const;
+
+/**
+ * Initial-sync phases, in the order a sync goes through them.
+ * Avro enum `tidemark.phases.Phase`.
+ */
+export type AvroPhase = (typeof AVRO_PHASE_SYMBOLS)[number];
+
+/**
+ * Progress of one namespace.
+ * Avro record `tidemark.phases.NamespaceProgress`.
+ */
+export interface NamespaceProgress {
+  /** The namespace, 'db.collection'. */
+  namespace: string;
+  /**
+   * Documents of this namespace handled so far.
+   * Default for readers of older data: `0`.
+   */
+  docsCopied: bigint;
+  /**
+   * Documents expected, null if unknown.
+   * Default for readers of older data: `null`.
+   */
+  docsTotal: bigint | null;
+  /**
+   * Bytes of this namespace handled so far.
+   * Default for readers of older data: `0`.
+   */
+  bytesCopied: bigint;
+  /**
+   * Bytes expected, null if unknown.
+   * Default for readers of older data: `null`.
+   */
+  bytesTotal: bigint | null;
+}
+
+/**
+ * Cumulative counters of the phase; totals are null while unknown.
+ * Avro record `tidemark.phases.PhaseProgress`.
+ */
+export interface PhaseProgress {
+  /**
+   * Documents handled so far in this phase.
+   * Default for readers of older data: `0`.
+   */
+  docsCopied: bigint;
+  /**
+   * Documents expected in this phase, null if unknown.
+   * Default for readers of older data: `null`.
+   */
+  docsTotal: bigint | null;
+  /**
+   * Bytes (raw BSON) handled so far in this phase.
+   * Default for readers of older data: `0`.
+   */
+  bytesCopied: bigint;
+  /**
+   * Bytes expected in this phase, null if unknown.
+   * Default for readers of older data: `null`.
+   */
+  bytesTotal: bigint | null;
+  /**
+   * Per-namespace progress; empty when the stage does not track namespaces.
+   * Default for readers of older data: `[]`.
+   */
+  namespaces: NamespaceProgress[];
+}
+
+/**
+ * Progress of a job's initial sync, reported by a stage: the phase it is in and how far it got. Reports are cumulative (each carries totals so far), so a consumer may keep only the latest per (job, sync, stage).
+ * Avro record `tidemark.phases.PhaseChanged`.
+ */
+export interface PhaseChanged {
+  /** The backup job. */
+  jobId: string;
+  /** The initial sync (or resync) being reported on. */
+  syncId: string;
+  /** The phase the reporting stage is in. */
+  phase: AvroPhase;
+  /** Which app reported: agent, slice-ingest, head-builder, oplog-applier, snapshotter or job-state. */
+  stage: string;
+  /** How far the phase got. */
+  progress: PhaseProgress;
+  /**
+   * Last applied oplog timestamp (t << 32 | i, two's-complement long) when the phase applies oplogs; null otherwise.
+   * Default for readers of older data: `null`.
+   */
+  appliedTs: bigint | null;
+  /**
+   * Newest oplog timestamp the reporting stage has seen on the source (t << 32 | i, two's-complement long), for lag; null when unknown.
+   * Default for readers of older data: `null`.
+   */
+  sourceTs: bigint | null;
+  /** When the stage made this report. */
+  at: Date;
+  /**
+   * Stage-specific facts as strings, e.g. startTs and endTs ("t.i"), serverVersion, featureCompatibilityVersion, missingDocuments, reason.
+   * Default for readers of older data: `{}`.
+   */
+  details: Record<string, string>;
+}
+
+/** Symbols of enum tidemark.slices.SliceKind, in schema order. */
+export const AVRO_SLICE_KIND_SYMBOLS = ['INITIAL', 'OPLOG', 'CATALOG'] as const;
+
+/**
+ * INITIAL: an initial-sync slice (documents of one namespace); OPLOG: an oplog slice (a complete range of one job's oplog entries); CATALOG: the slice that closes a transfer (one document per namespace with its options, indexes and slice count).
+ * Avro enum `tidemark.slices.SliceKind`.
+ */
+export type AvroSliceKind = (typeof AVRO_SLICE_KIND_SYMBOLS)[number];
+
+/** Symbols of enum tidemark.slices.SliceOrigin, in schema order. */
+export const AVRO_SLICE_ORIGIN_SYMBOLS = ['SCAN', 'MISSING'] as const;
+
+/**
+ * Why documents were read: SCAN, the initial-sync transfer; MISSING, the fetching-missing-documents phase.
+ * Avro enum `tidemark.slices.SliceOrigin`.
+ */
+export type AvroSliceOrigin = (typeof AVRO_SLICE_ORIGIN_SYMBOLS)[number];
+
+/** Symbols of enum tidemark.slices.SliceCodec, in schema order. */
+export const AVRO_SLICE_CODEC_SYMBOLS = ['NONE', 'GZIP', 'BROTLI'] as const;
+
+/**
+ * Compression applied to the concatenated BSON documents.
+ * Avro enum `tidemark.slices.SliceCodec`.
+ */
+export type AvroSliceCodec = (typeof AVRO_SLICE_CODEC_SYMBOLS)[number];
+
+/**
+ * A slice the agent produced: a compressed bundle of raw BSON documents. INITIAL and CATALOG slices travel on tidemark.slices.initial, OPLOG slices on tidemark.slices.oplog. A consumer trusts it only after checking checksum, codec and size bounds.
+ * Avro record `tidemark.slices.SliceProduced`.
+ */
+export interface SliceProduced {
+  /** The backup job this slice belongs to. */
+  jobId: string;
+  /** The initial sync (or resync) this slice belongs to; a resync starts a new syncId so slices of an abandoned sync can be told apart. */
+  syncId: string;
+  /** Unique id of this slice; producing the same slice again (a retry) reuses the id, so storing it is idempotent. */
+  sliceId: string;
+  /** Which kind of slice this is. */
+  kind: AvroSliceKind;
+  /**
+   * INITIAL and CATALOG slices: why the documents were read. Null for OPLOG slices.
+   * Default for readers of older data: `null`.
+   */
+  origin: AvroSliceOrigin | null;
+  /** Position of this slice in its stream, from 0, without gaps: per (job, sync, namespace) for INITIAL slices, per (job, sync) for OPLOG slices. */
+  sequence: bigint;
+  /**
+   * INITIAL slices: the namespace ('db.collection') of the documents. Null for OPLOG slices (which span namespaces) and CATALOG slices.
+   * Default for readers of older data: `null`.
+   */
+  namespace: string | null;
+  /**
+   * OPLOG slices: exclusive lower bound of the range, the position the tail resumed from (t << 32 | i as an unsigned 64-bit value, stored in two's-complement form: BigInt.asIntN(64, v)). Consecutive oplog slices of a job chain: prevTs equals the previous slice's lastTs. Null for other kinds.
+   * Default for readers of older data: `null`.
+   */
+  prevTs: bigint | null;
+  /**
+   * OPLOG slices: timestamp of the first entry, encoded like prevTs; null when the range holds no entries of the job's namespaces, and for other kinds.
+   * Default for readers of older data: `null`.
+   */
+  firstTs: bigint | null;
+  /**
+   * OPLOG slices: inclusive upper bound of the range, encoded like prevTs. Null for other kinds.
+   * Default for readers of older data: `null`.
+   */
+  lastTs: bigint | null;
+  /** Number of BSON documents (or oplog entries) in the payload. */
+  docCount: bigint;
+  /** Size of the concatenated BSON documents before compression. */
+  rawBytes: bigint;
+  /** Size of payload in bytes (after compression). */
+  compressedBytes: bigint;
+  /** How payload is compressed. */
+  codec: AvroSliceCodec;
+  /** SHA-256 of payload (the compressed bytes), lowercase hex. */
+  checksum: string;
+  /** Wall-clock time the agent sealed the slice (informational only; order is given by sequence and oplog timestamps). */
+  producedAt: Date;
+  /** The compressed bundle: raw BSON documents concatenated back to back, then compressed with codec. */
+  payload: Buffer;
+}
+
+/**
+ * Claim check: slice-ingest checked a slice and wrote it durably to the oplog store. Carries the slice's identity and range, not its payload; consumers load the payload from the oplog store by sliceId.
+ * Avro record `tidemark.slices.SliceStored`.
+ */
+export interface SliceStored {
+  /** The backup job this slice belongs to. */
+  jobId: string;
+  /** The initial sync (or resync) this slice belongs to. */
+  syncId: string;
+  /** Id of the stored slice; the key to load it from the oplog store. */
+  sliceId: string;
+  /** Which kind of slice was stored. */
+  kind: AvroSliceKind;
+  /**
+   * INITIAL and CATALOG slices: why the documents were read. Null for OPLOG slices.
+   * Default for readers of older data: `null`.
+   */
+  origin: AvroSliceOrigin | null;
+  /** The slice's sequence, copied from SliceProduced. */
+  sequence: bigint;
+  /**
+   * INITIAL slices: the namespace ('db.collection') of the documents. Null for OPLOG slices (which span namespaces) and CATALOG slices.
+   * Default for readers of older data: `null`.
+   */
+  namespace: string | null;
+  /**
+   * OPLOG slices: exclusive lower bound of the range, the position the tail resumed from (t << 32 | i as an unsigned 64-bit value, stored in two's-complement form: BigInt.asIntN(64, v)). Consecutive oplog slices of a job chain: prevTs equals the previous slice's lastTs. Null for other kinds.
+   * Default for readers of older data: `null`.
+   */
+  prevTs: bigint | null;
+  /**
+   * OPLOG slices: timestamp of the first entry, encoded like prevTs; null when the range holds no entries of the job's namespaces, and for other kinds.
+   * Default for readers of older data: `null`.
+   */
+  firstTs: bigint | null;
+  /**
+   * OPLOG slices: inclusive upper bound of the range, encoded like prevTs. Null for other kinds.
+   * Default for readers of older data: `null`.
+   */
+  lastTs: bigint | null;
+  /** Number of documents (or oplog entries) in the slice. */
+  docCount: bigint;
+  /** Size of the stored payload in bytes. */
+  compressedBytes: bigint;
+  /** When the oplog store acknowledged the write. */
+  storedAt: Date;
+}
+
+/** Symbols of enum tidemark.snapshots.SnapshotStoreKind, in schema order. */
+export const AVRO_SNAPSHOT_STORE_KIND_SYMBOLS = ['BLOCKSTORE', 'S3', 'FILESYSTEM'] as const;
+
+/**
+ * Kind of snapshot store.
+ * Avro enum `tidemark.snapshots.SnapshotStoreKind`.
+ */
+export type AvroSnapshotStoreKind = (typeof AVRO_SNAPSHOT_STORE_KIND_SYMBOLS)[number];
+
+/**
+ * The snapshotter finished a snapshot: every block and the manifest are durable in the snapshot store and the snapshot record is written.
+ * Avro record `tidemark.snapshots.SnapshotCompleted`.
+ */
+export interface SnapshotCompleted {
+  /** The backup job. */
+  jobId: string;
+  /** Id of the snapshot in the snapshot store. */
+  snapshotId: string;
+  /** Which snapshot store holds it. */
+  store: AvroSnapshotStoreKind;
+  /** The oplog timestamp the snapshot reflects (t << 32 | i, two's-complement long). */
+  opTs: bigint;
+  /** SHA-256 of the manifest, lowercase hex. */
+  manifestChecksum: string;
+  /** Number of blocks the manifest references. */
+  blockCount: bigint;
+  /** Logical size of the snapshot in bytes (sum of referenced block sizes). */
+  bytes: bigint;
+  /** When the snapshot record was written. */
+  completedAt: Date;
+}
+
+/** Every record on the bus, by Avro full name. */
+export interface RecordTypes {
+  'tidemark.alerts.AlertRaised': AlertRaised;
+  'tidemark.commands.JobCommand': JobCommand;
+  'tidemark.phases.PhaseChanged': PhaseChanged;
+  'tidemark.slices.SliceProduced': SliceProduced;
+  'tidemark.slices.SliceStored': SliceStored;
+  'tidemark.snapshots.SnapshotCompleted': SnapshotCompleted;
+}
+
+/** Avro full name of a record on the bus. */
+export type RecordName = keyof RecordTypes;
+
+/** Version and CRC-64-AVRO fingerprint (hex) of each record's current schema when this file was generated. */
+export const CURRENT_SCHEMAS: {
+  readonly [N in RecordName]: { readonly version: number; readonly fingerprint: string };
+} = {
+  'tidemark.alerts.AlertRaised': { version: 1, fingerprint: 'd5e6fe784f549958' },
+  'tidemark.commands.JobCommand': { version: 1, fingerprint: 'd87724559f9ec582' },
+  'tidemark.phases.PhaseChanged': { version: 1, fingerprint: '3308c64fa846cc87' },
+  'tidemark.slices.SliceProduced': { version: 1, fingerprint: '1075fa1e1c881cb1' },
+  'tidemark.slices.SliceStored': { version: 1, fingerprint: '2468b19ff04083c5' },
+  'tidemark.snapshots.SnapshotCompleted': { version: 1, fingerprint: '9a52bc40a5e92fb2' },
+};

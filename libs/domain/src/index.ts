@@ -1,0 +1,14 @@
+/**
+ * @tidemark/domain: Tidemark's vocabulary as pure TypeScript (no I/O): errors, oplog positions, the job state
+ * machine, initial-sync phases, backup jobs and namespace filters, slice metadata rules.
+ */
+export * from './errors';
+export * from './op-time';
+export * from './job-state';
+export * from './phase';
+export * from './namespace';
+export * from './job';
+export * from './slice';
+export * from './ports/oplog-store';
+export * from './head';
+export * from './ports/head-store';

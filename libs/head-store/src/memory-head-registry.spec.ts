@@ -1,0 +1,7 @@
+import { describeHeadRegistry } from './head-registry.contract';
+import { MemoryHeadRegistry } from './memory-head-registry';
+
+describeHeadRegistry('memory', async () => ({
+  registry: new MemoryHeadRegistry(),
+  close: async () => undefined,
+}));

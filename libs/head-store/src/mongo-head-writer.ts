@@ -1,0 +1,85 @@
+import { EJSON, type Document } from 'bson';
+import { MongoBulkWriteError, MongoServerError, type MongoClient } from 'mongodb';
+import { headDatabasePrefix, splitNamespace, type HeadWriter } from '@tidemark/domain';
+import { fromRawBson } from './raw-bson';
+
+const NAMESPACE_EXISTS = 48;
+const DUPLICATE_KEY = 11000;
+
+/** Collection options a head collection keeps from its source (others, such as `uuid`, are the server's own). */
+const KEPT_OPTIONS = [
+  'capped',
+  'size',
+  'max',
+  'validator',
+  'validationLevel',
+  'validationAction',
+  'collation',
+  'timeseries',
+  'expireAfterSeconds',
+  'clusteredIndex',
+  'changeStreamPreAndPostImages',
+];
+/** Index spec fields that describe the index rather than the server's bookkeeping. */
+const DROPPED_INDEX_FIELDS = ['v', 'ns', 'background'];
+
+export class MongoHeadWriter implements HeadWriter {
+  constructor(private readonly client: MongoClient) {}
+
+  private coll(headNs: string) {
+    const { db, coll } = splitNamespace(headNs);
+    return this.client.db(db).collection(coll);
+  }
+
+  async createCollection(headNs: string, optionsEjson?: string): Promise<void> {
+    const { db, coll } = splitNamespace(headNs);
+    const source = optionsEjson ? (EJSON.parse(optionsEjson, { relaxed: false }) as Document) : {};
+    const options = Object.fromEntries(Object.entries(source).filter(([k]) => KEPT_OPTIONS.includes(k)));
+    try {
+      await this.client.db(db).createCollection(coll, options);
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === NAMESPACE_EXISTS) return;
+      throw err;
+    }
+  }
+
+  async insertScanned(headNs: string, docs: Buffer[]): Promise<void> {
+    if (docs.length === 0) return;
+    const values = docs.map((d) => fromRawBson(d, headNs));
+    try {
+      await this.coll(headNs).insertMany(values, { ordered: false, forceServerObjectId: false });
+    } catch (err) {
+      // A redelivered slice: the documents are already there, from this very slice.
+      if (err instanceof MongoBulkWriteError) {
+        const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+        if (errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY)) return;
+      }
+      throw err;
+    }
+  }
+
+  async upsertFetched(headNs: string, docs: Buffer[]): Promise<void> {
+    if (docs.length === 0) return;
+    const ops = docs.map((d) => {
+      const doc = fromRawBson(d, headNs);
+      return { replaceOne: { filter: { _id: doc['_id'] }, replacement: doc, upsert: true } };
+    });
+    await this.coll(headNs).bulkWrite(ops, { ordered: true });
+  }
+
+  async createIndexes(headNs: string, indexesEjson?: string): Promise<void> {
+    if (!indexesEjson) return;
+    const specs = (EJSON.parse(indexesEjson, { relaxed: false }) as Document[])
+      .filter((s) => s['name'] !== '_id_')
+      .map((s) => Object.fromEntries(Object.entries(s).filter(([k]) => !DROPPED_INDEX_FIELDS.includes(k))));
+    if (specs.length === 0) return;
+    const { db, coll } = splitNamespace(headNs);
+    await this.client.db(db).command({ createIndexes: coll, indexes: specs });
+  }
+
+  async dropHead(jobId: string, syncNo: number): Promise<void> {
+    const prefix = headDatabasePrefix(jobId, syncNo);
+    const { databases } = await this.client.db('admin').admin().listDatabases({ nameOnly: true });
+    for (const d of databases) if (d.name.startsWith(prefix)) await this.client.db(d.name).dropDatabase();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './memory-oplog-store';
+export * from './mongo-oplog-store';

@@ -1,0 +1,212 @@
+import { Binary, Timestamp, type Collection, type Db, type MongoClient } from 'mongodb';
+import {
+  TidemarkError,
+  type OpTime,
+  type OplogSliceMeta,
+  type OplogStore,
+  type SliceMeta,
+  type StoredSlice,
+} from '@tidemark/domain';
+
+/** Chunk size of stored payloads: well under MongoDB's 16 MiB document limit. */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_OPLOG_STORE_DB = 'tidemark_oplogstore';
+
+interface SliceDoc {
+  _id: string;
+  jobId: string;
+  syncId: string;
+  kind: SliceMeta['kind'];
+  origin?: string;
+  namespace?: string;
+  sequence: number;
+  prevTs?: Timestamp;
+  firstTs?: Timestamp;
+  lastTs?: Timestamp;
+  docCount: number;
+  rawBytes: number;
+  compressedBytes: number;
+  codec: SliceMeta['codec'];
+  checksum: string;
+  chunks: number;
+  storedAt: Date;
+}
+
+interface ChunkDoc {
+  _id: { s: string; n: number };
+  data: Binary;
+}
+
+const toTs = (p: OpTime) => new Timestamp({ t: p.t, i: p.i });
+const fromTs = (ts: Timestamp): OpTime => ({ t: ts.t, i: ts.i });
+
+export class OplogStoreCorruptError extends TidemarkError {
+  override readonly name = 'OplogStoreCorruptError';
+  constructor(
+    readonly sliceId: string,
+    reason: string,
+  ) {
+    super(`oplog store: slice ${sliceId} is unreadable: ${reason}`, { retriable: false });
+  }
+}
+
+/** The oplog store on the backup-side MongoDB; see README.md for the layout and the write order. */
+export class MongoOplogStore implements OplogStore {
+  private readonly slices: Collection<SliceDoc>;
+  private readonly chunks: Collection<ChunkDoc>;
+
+  constructor(
+    client: MongoClient,
+    dbName = process.env['TIDEMARK_OPLOG_STORE_DB'] ?? DEFAULT_OPLOG_STORE_DB,
+  ) {
+    const db: Db = client.db(dbName);
+    this.slices = db.collection<SliceDoc>('slices');
+    this.chunks = db.collection<ChunkDoc>('slice_chunks');
+  }
+
+  /** Creates the indexes the queries below rely on (idempotent). */
+  async init(): Promise<void> {
+    await this.slices.createIndexes([
+      { key: { jobId: 1, syncId: 1, kind: 1, lastTs: 1 }, name: 'job_sync_kind_lastTs' },
+    ]);
+  }
+
+  async put(meta: SliceMeta, payload: Buffer): Promise<'stored' | 'duplicate'> {
+    if (await this.slices.findOne({ _id: meta.sliceId }, { projection: { _id: 1 } })) return 'duplicate';
+    const count = Math.max(1, Math.ceil(payload.length / CHUNK_BYTES));
+    // Payload first (upserts, so a retry after a crash overwrites a half-written attempt)...
+    for (let n = 0; n < count; n++) {
+      const data = new Binary(payload.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES));
+      await this.chunks.replaceOne({ _id: { s: meta.sliceId, n } }, { data }, { upsert: true });
+    }
+    // ...metadata last: the slice becomes visible only now, whole.
+    try {
+      await this.slices.insertOne(this.toDoc(meta, count));
+      return 'stored';
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return 'duplicate';
+      throw err;
+    }
+  }
+
+  async getMeta(sliceId: string): Promise<SliceMeta | undefined> {
+    const doc = await this.slices.findOne({ _id: sliceId });
+    return doc ? this.fromDoc(doc) : undefined;
+  }
+
+  async get(sliceId: string): Promise<StoredSlice | undefined> {
+    const doc = await this.slices.findOne({ _id: sliceId });
+    if (!doc) return undefined;
+    const parts: Buffer[] = [];
+    for (let n = 0; n < doc.chunks; n++) {
+      const chunk = await this.chunks.findOne({ _id: { s: sliceId, n } });
+      if (!chunk) throw new OplogStoreCorruptError(sliceId, `chunk ${n} of ${doc.chunks} is missing`);
+      parts.push(Buffer.from(chunk.data.buffer));
+    }
+    return { meta: this.fromDoc(doc), payload: Buffer.concat(parts) };
+  }
+
+  async findCovering(jobId: string, syncId: string, p: OpTime): Promise<OplogSliceMeta | undefined> {
+    const doc = await this.slices.findOne(
+      { jobId, syncId, kind: 'oplog', prevTs: { $lte: toTs(p) }, lastTs: { $gt: toTs(p) } },
+      { sort: { lastTs: -1 } },
+    );
+    return doc ? (this.fromDoc(doc) as OplogSliceMeta) : undefined;
+  }
+
+  async latestOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
+    const doc = await this.slices.findOne({ jobId, syncId, kind: 'oplog' }, { sort: { lastTs: -1 } });
+    return doc?.lastTs ? fromTs(doc.lastTs) : undefined;
+  }
+
+  async countEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number> {
+    let n = 0;
+    const cursor = this.slices.find(
+      { jobId, syncId, kind: 'oplog', firstTs: { $gt: toTs(p) } },
+      { projection: { docCount: 1 } },
+    );
+    for await (const doc of cursor) n += doc.docCount;
+    return n;
+  }
+
+  async list(jobId: string, syncId: string, kind: SliceMeta['kind']): Promise<SliceMeta[]> {
+    const out: SliceMeta[] = [];
+    for await (const doc of this.slices.find({ jobId, syncId, kind })) out.push(this.fromDoc(doc));
+    return out;
+  }
+
+  async deleteSync(jobId: string, syncId: string): Promise<void> {
+    // Metadata first (readers stop seeing the slices), then the payload chunks.
+    const ids: string[] = [];
+    for await (const doc of this.slices.find({ jobId, syncId }, { projection: { _id: 1 } }))
+      ids.push(doc._id);
+    await this.slices.deleteMany({ jobId, syncId });
+    for (const s of ids) await this.chunks.deleteMany({ '_id.s': s });
+  }
+
+  private toDoc(meta: SliceMeta, chunks: number): SliceDoc {
+    const doc: SliceDoc = {
+      _id: meta.sliceId,
+      jobId: meta.jobId,
+      syncId: meta.syncId,
+      kind: meta.kind,
+      sequence: meta.sequence,
+      docCount: meta.docCount,
+      rawBytes: meta.rawBytes,
+      compressedBytes: meta.compressedBytes,
+      codec: meta.codec,
+      checksum: meta.checksum,
+      chunks,
+      storedAt: new Date(),
+    };
+    if (meta.kind === 'initial') {
+      doc.origin = meta.origin;
+      doc.namespace = meta.namespace;
+    } else if (meta.kind === 'catalog') {
+      doc.origin = meta.origin;
+    } else {
+      doc.prevTs = toTs(meta.prevTs);
+      if (meta.firstTs) doc.firstTs = toTs(meta.firstTs);
+      doc.lastTs = toTs(meta.lastTs);
+    }
+    return doc;
+  }
+
+  private fromDoc(doc: SliceDoc): SliceMeta {
+    const base = {
+      jobId: doc.jobId,
+      syncId: doc.syncId,
+      sliceId: doc._id,
+      sequence: Number(doc.sequence),
+      docCount: Number(doc.docCount),
+      rawBytes: Number(doc.rawBytes),
+      compressedBytes: Number(doc.compressedBytes),
+      codec: doc.codec,
+      checksum: doc.checksum,
+    };
+    switch (doc.kind) {
+      case 'initial':
+        return {
+          ...base,
+          kind: 'initial',
+          origin: doc.origin as 'scan' | 'missing',
+          namespace: doc.namespace ?? '',
+        };
+      case 'catalog':
+        return { ...base, kind: 'catalog', origin: doc.origin as 'scan' | 'missing' };
+      case 'oplog': {
+        if (!doc.prevTs || !doc.lastTs)
+          throw new OplogStoreCorruptError(doc._id, 'oplog slice without its range');
+        const meta: OplogSliceMeta = {
+          ...base,
+          kind: 'oplog',
+          prevTs: fromTs(doc.prevTs),
+          lastTs: fromTs(doc.lastTs),
+        };
+        return doc.firstTs ? { ...meta, firstTs: fromTs(doc.firstTs) } : meta;
+      }
+      default:
+        throw new OplogStoreCorruptError(doc._id, `unknown kind ${String(doc.kind)}`);
+    }
+  }
+}

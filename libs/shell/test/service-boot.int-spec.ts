@@ -1,0 +1,247 @@
+/**
+ * Every service boots as a child process exactly as deployed (`node --import tsx apps/<app>/src/main.ts`)
+ * against the real servers, with a topic prefix, meta database and bucket of its own: it logs the ready line,
+ * serves /healthz, reports /readyz 200 with its dependencies checked, and on SIGTERM closes its connections and
+ * exits with code 0 within 10 s.
+ *
+ * `TIDEMARK_BOOT_SERVICES=agent,job-state` limits the run (each app's `int-test` target sets it).
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
+import { MongoClient } from 'mongodb';
+import { createKafka, deleteTopics } from '@tidemark/bus';
+import { resolveEndpoints } from '@tidemark/config';
+import { createS3Client, pingS3 } from '@tidemark/s3';
+import { SERVICE_NAMES, type ServiceName } from '../src/service-name';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const READY_TIMEOUT_MS = 60_000;
+const EXIT_TIMEOUT_MS = 10_000;
+
+/** What each service must report on /readyz and close on SIGTERM. */
+const EXPECTED: Record<ServiceName, { checks: string[]; closes: string[] }> = {
+  agent: { checks: ['kafka', 'source'], closes: ['kafka-admin', 'source-mongo'] },
+  'slice-ingest': { checks: ['kafka', 'backup'], closes: ['kafka-admin', 'backup-mongo'] },
+  'head-builder': { checks: ['kafka', 'backup'], closes: ['kafka-admin', 'backup-mongo'] },
+  'oplog-applier': { checks: ['kafka', 'backup'], closes: ['kafka-admin', 'backup-mongo'] },
+  snapshotter: { checks: ['kafka', 'backup', 's3'], closes: ['kafka-admin', 'backup-mongo', 's3'] },
+  'job-state': {
+    checks: ['kafka', 'backup'],
+    closes: ['kafka-admin', 'backup-mongo', 'dead-letter-producer'],
+  },
+};
+
+const only = (process.env['TIDEMARK_BOOT_SERVICES'] ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
+for (const name of only) {
+  if (!(SERVICE_NAMES as readonly string[]).includes(name))
+    throw new Error(`TIDEMARK_BOOT_SERVICES: unknown service ${name}`);
+}
+const services = SERVICE_NAMES.filter((n) => only.length === 0 || only.includes(n));
+
+const suffix = randomBytes(4).toString('hex');
+const prefix = `it-boot-${suffix}`;
+const metaDb = `tidemark_meta_boot_${suffix}`;
+const bucket = `tidemark-boot-${suffix}`;
+const endpoints = resolveEndpoints();
+
+interface Child {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', `apps/${service}/src/main.ts`], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      TIDEMARK_TOPIC_PREFIX: prefix,
+      TIDEMARK_META_DB: metaDb,
+      S3_BUCKET: bucket,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      lines.push({ unparsed: line });
+    }
+  });
+  createInterface({ input: proc.stderr! }).on('line', (line) => void stderr.push(line));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { proc, lines, stderr, exited };
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function diagnostics(child: Child): string {
+  return [...child.lines.slice(-15).map((l) => JSON.stringify(l)), ...child.stderr.slice(-15)].join('\n');
+}
+
+describe('service shells boot, report ready and exit cleanly on SIGTERM', () => {
+  after(async () => {
+    const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-boot-${suffix}` });
+    const admin = kafka.admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+    await admin.disconnect();
+    await deleteTopics(kafka, mine);
+    const mongo = await MongoClient.connect(endpoints.backup.uri);
+    await mongo.db(metaDb).dropDatabase();
+    await mongo.close();
+    const s3 = createS3Client(endpoints.s3);
+    const exists = await pingS3(s3, bucket).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    s3.destroy();
+  });
+
+  for (const service of services) {
+    it(`${service}: ready line, /healthz, /readyz 200, SIGTERM -> exit 0`, async () => {
+      const child = start(service);
+      try {
+        const ready = await until(`${service} ready line`, READY_TIMEOUT_MS, () => {
+          const line = child.lines.find((l) => l['event'] === 'ready');
+          if (line === undefined && child.proc.exitCode !== null) {
+            throw new Error(
+              `${service} exited with ${child.proc.exitCode} before ready:\n${diagnostics(child)}`,
+            );
+          }
+          return line;
+        });
+        assert.equal(ready['service'], service);
+        const port = ready['port'];
+        assert.ok(typeof port === 'number' && port > 0);
+        const base = `http://127.0.0.1:${port}`;
+
+        assert.equal((await fetch(`${base}/healthz`)).status, 200);
+        const body = await until(`${service} /readyz 200`, 20_000, async () => {
+          const res = await fetch(`${base}/readyz`);
+          return res.status === 200
+            ? ((await res.json()) as { status: string; checks: Record<string, string> })
+            : undefined;
+        });
+        assert.equal(body.status, 'ready');
+        assert.deepEqual(Object.keys(body.checks).sort(), [...EXPECTED[service].checks].sort());
+        assert.ok(Object.values(body.checks).every((v) => v === 'ok'));
+
+        const signalled = Date.now();
+        child.proc.kill('SIGTERM');
+        const timeout = new Promise<'timeout'>((r) =>
+          setTimeout(() => r('timeout'), EXIT_TIMEOUT_MS).unref(),
+        );
+        const exit = await Promise.race([child.exited, timeout]);
+        assert.notEqual(
+          exit,
+          'timeout',
+          `${service} did not exit within ${EXIT_TIMEOUT_MS} ms:\n${diagnostics(child)}`,
+        );
+        assert.deepEqual(exit, { code: 0, signal: null }, diagnostics(child));
+        assert.ok(Date.now() - signalled < EXIT_TIMEOUT_MS);
+
+        const closed = child.lines
+          .filter((l) => l['event'] === 'connection-closed')
+          .map((l) => l['connection']);
+        assert.deepEqual([...closed].sort(), [...EXPECTED[service].closes].sort(), diagnostics(child));
+        assert.ok(
+          !child.lines.some((l) => l['level'] === 'error'),
+          `no error was logged:\n${diagnostics(child)}`,
+        );
+      } finally {
+        if (child.proc.exitCode === null && child.proc.signalCode === null) {
+          child.proc.kill('SIGKILL');
+          await child.exited;
+        }
+      }
+    });
+  }
+
+  if (services.includes('agent')) {
+    it('agent: a dependency it cannot use fails the start-up with exit code 1 and a startup-failed line', async () => {
+      const child = start('agent', { SOURCE_MONGODB_URI: 'not-a-mongodb-uri' });
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), READY_TIMEOUT_MS).unref());
+      const exit = await Promise.race([child.exited, timeout]);
+      if (exit === 'timeout') child.proc.kill('SIGKILL');
+      assert.deepEqual(exit, { code: 1, signal: null }, diagnostics(child));
+      const failed = child.lines.find((l) => l['event'] === 'startup-failed');
+      assert.ok(failed, diagnostics(child));
+      assert.match(String(failed['error']), /mongodb/i);
+      assert.ok(!child.lines.some((l) => l['event'] === 'ready'));
+    });
+  }
+
+  if (services.includes('snapshotter')) {
+    it('snapshotter: /readyz turns 503 naming s3 when its bucket disappears, and it still exits 0', async () => {
+      const ownBucket = `${bucket}-gone`;
+      const child = start('snapshotter', { S3_BUCKET: ownBucket });
+      try {
+        const ready = await until('snapshotter ready line', READY_TIMEOUT_MS, () =>
+          child.lines.find((l) => l['event'] === 'ready'),
+        );
+        const base = `http://127.0.0.1:${String(ready['port'])}`;
+        await until('/readyz 200', 20_000, async () =>
+          (await fetch(`${base}/readyz`)).status === 200 ? true : undefined,
+        );
+
+        const s3 = createS3Client(endpoints.s3);
+        await s3.send(new DeleteBucketCommand({ Bucket: ownBucket }));
+        s3.destroy();
+        const body = await until('/readyz 503', 20_000, async () => {
+          const res = await fetch(`${base}/readyz`);
+          return res.status === 503
+            ? ((await res.json()) as { status: string; reason: string; checks: Record<string, string> })
+            : undefined;
+        });
+        assert.equal(body.status, 'not-ready');
+        assert.match(body.reason, /^s3: bucket tidemark-boot-[0-9a-f]+-gone: /);
+        assert.equal(body.checks['kafka'], 'ok');
+        assert.equal(body.checks['backup'], 'ok');
+        assert.equal(
+          (await fetch(`${base}/healthz`)).status,
+          200,
+          'liveness does not depend on dependencies',
+        );
+
+        child.proc.kill('SIGTERM');
+        assert.deepEqual(await child.exited, { code: 0, signal: null }, diagnostics(child));
+      } finally {
+        if (child.proc.exitCode === null && child.proc.signalCode === null) {
+          child.proc.kill('SIGKILL');
+          await child.exited;
+        }
+      }
+    });
+  }
+});

@@ -1,0 +1,3 @@
+export * from './payload';
+export * from './slicer';
+export * from './catalog';

@@ -1,0 +1,139 @@
+/**
+ * FerretDB 1.24 (Apache-2.0): a MongoDB wire-protocol server on SQLite, built from the Go module proxy.
+ *
+ * Two instances run: the *source* (the deployment being backed up) and the *backup side* (oplog store, head
+ * databases, metadata, blockstore). Both get a replica-set name so drivers connect with `replicaSet=`.
+ *
+ * Build: a plain `go install .../cmd/ferretdb@v1.24.2` binary panics at start-up because the module lacks the
+ * generated `build/version/version.txt`, so we copy the downloaded module, write that file and build
+ * `./cmd/ferretdb` from the copy. FerretDB writes oplog entries only when `local.oplog.rs` exists, so the source's
+ * capped oplog is created after start-up. Telemetry is disabled; every listener binds to 127.0.0.1.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MongoClient } from 'mongodb';
+import type { Layout } from './layout';
+import { run, startDetached, waitFor, type StartedProcess } from './process';
+import { SERVER_VERSIONS } from './versions';
+
+export const REPLICA_SET = 'rs0';
+const MODULE = 'github.com/FerretDB/FerretDB';
+
+function goEnv(l: Layout): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GOMODCACHE: path.join(l.cache, 'go', 'mod'),
+    GOCACHE: path.join(l.cache, 'go', 'build'),
+    GOFLAGS: '-modcacherw -buildvcs=false',
+    GOTOOLCHAIN: 'local',
+    GOTELEMETRY: 'off',
+    CGO_ENABLED: '0',
+  };
+}
+
+export function ferretdbBinary(l: Layout): string {
+  return path.join(l.cache, 'bin', `ferretdb-${SERVER_VERSIONS.ferretdb}`);
+}
+
+/** Downloads and builds FerretDB into the cache, once (about a minute on two cores). */
+export async function ensureFerretdb(l: Layout, log: (m: string) => void): Promise<string> {
+  const bin = ferretdbBinary(l);
+  if (fs.existsSync(bin)) return bin;
+  log(`building FerretDB ${SERVER_VERSIONS.ferretdb} from the Go module proxy (first run only)`);
+  const env = goEnv(l);
+  // `go telemetry off` is per user; GOTELEMETRY=off keeps this build from writing telemetry counters.
+  const info = JSON.parse(
+    await run(
+      'ferretdb download',
+      'go',
+      ['mod', 'download', '-json', `${MODULE}@${SERVER_VERSIONS.ferretdb}`],
+      { env },
+    ),
+  ) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(`ferretdb download: ${info.Error ?? 'no module directory reported'}`);
+  const src = path.join(l.cache, `ferretdb-src-${SERVER_VERSIONS.ferretdb}`);
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.cpSync(info.Dir, src, { recursive: true });
+  for (const f of walk(src)) fs.chmodSync(f, fs.statSync(f).isDirectory() ? 0o755 : 0o644);
+  fs.writeFileSync(path.join(src, 'build', 'version', 'version.txt'), `${SERVER_VERSIONS.ferretdb}\n`);
+  fs.mkdirSync(path.dirname(bin), { recursive: true });
+  const tmp = `${bin}.tmp`;
+  await run('ferretdb build', 'go', ['build', '-trimpath', '-o', tmp, './cmd/ferretdb'], { cwd: src, env });
+  fs.renameSync(tmp, bin);
+  fs.rmSync(src, { recursive: true, force: true });
+  return bin;
+}
+
+function* walk(dir: string): Generator<string> {
+  yield dir;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+export interface FerretdbInstance {
+  name: 'source' | 'backup';
+  port: number;
+  debugPort: number;
+}
+
+export function ferretdbUri(port: number): string {
+  return `mongodb://127.0.0.1:${port}/?replicaSet=${REPLICA_SET}`;
+}
+
+export function startFerretdb(l: Layout, inst: FerretdbInstance): StartedProcess {
+  const bin = ferretdbBinary(l);
+  const dir = path.join(l.data, inst.name);
+  fs.mkdirSync(dir, { recursive: true });
+  const batch = process.env['TIDEMARK_FERRETDB_BATCH_SIZE'] ?? '1000';
+  return startDetached(
+    `ferretdb-${inst.name}`,
+    bin,
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dir}/`,
+      `--state-dir=${dir}`,
+      `--repl-set-name=${REPLICA_SET}`,
+      `--listen-addr=127.0.0.1:${inst.port}`,
+      `--debug-addr=127.0.0.1:${inst.debugPort}`,
+      '--telemetry=disable',
+      '--log-level=WARN',
+      `--test-batch-size=${batch}`,
+    ],
+    { log: path.join(l.logs, `ferretdb-${inst.name}.log`), marker: `--state-dir=${dir}` },
+  );
+}
+
+export async function ferretdbHealthy(uri: string, timeoutMs = 3000): Promise<boolean> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+  try {
+    await client.connect();
+    const res = await client.db('admin').command({ ping: 1 });
+    return res['ok'] === 1;
+  } catch {
+    return false;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+export async function waitFerretdb(uri: string, proc: StartedProcess, timeoutMs = 60_000): Promise<void> {
+  await waitFor(proc.name, () => ferretdbHealthy(uri), { timeoutMs, log: proc.log, pid: proc.pid });
+}
+
+/** Creates the capped `local.oplog.rs` FerretDB writes its oplog into, if missing. */
+export async function ensureOplog(uri: string, sizeBytes: number): Promise<'created' | 'exists'> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    await client.connect();
+    const local = client.db('local');
+    const existing = await local.listCollections({ name: 'oplog.rs' }, { nameOnly: true }).toArray();
+    if (existing.length > 0) return 'exists';
+    await local.createCollection('oplog.rs', { capped: true, size: sizeBytes });
+    return 'created';
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,9 @@
+/** Versions of the servers the project starts for its own runs; one place, so an upgrade is one line. */
+export const SERVER_VERSIONS = {
+  /** Apache Kafka (Apache-2.0), KRaft single node, from Maven Central. kafkajs 2.2.4 is verified against it. */
+  kafka: '3.9.1',
+  /** FerretDB (Apache-2.0), MongoDB wire protocol on SQLite, from the Go module proxy. */
+  ferretdb: 'v1.24.2',
+  /** moto's S3 server (Apache-2.0), from PyPI. */
+  moto: '5.2.5',
+} as const;

@@ -1,0 +1,9 @@
+/**
+ * @tidemark/util: small infrastructure helpers with no domain knowledge: one retrier with backoff, a queue
+ * bounded in items and bytes, SHA-256 checksums, sleeping and timeouts.
+ */
+export * from './retry';
+export * from './byte-bounded-queue';
+export * from './checksum';
+export * from './sleep';
+export * from './deadline';

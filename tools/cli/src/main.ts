@@ -1,0 +1,166 @@
+/**
+ * The `tidemark` CLI. Commands:
+ *   tidemark infra up|down|status [--json]|env   the real servers alone (Kafka, source and backup FerretDB, S3)
+ *   tidemark up|down|status [--json]             the servers and all six services as local processes
+ *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra]
+ */
+import { infraDown, infraEnvLines, infraStatus, infraUp } from '@tidemark/testing';
+import { servicesDown, servicesStatus, servicesUp } from './services';
+import { runTests } from './test-command';
+
+const HELP = `tidemark — continuous, point-in-time backup for MongoDB
+
+Usage:
+  tidemark up                      start the servers and all six services; wait until each is ready
+  tidemark down                    stop the services and the servers that \`up\` started
+  tidemark status [--json]         health of every server and service
+  tidemark infra up                start the servers alone (Kafka, source + backup FerretDB, S3) and wait
+  tidemark infra down              stop exactly the server processes \`infra up\` started
+  tidemark infra status [--json]   each endpoint and whether it is healthy
+  tidemark infra env               the endpoints as \`export NAME=value\` lines (eval "$(npx tidemark infra env)")
+  tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N]
+                                   run the specs; starts the servers when integration specs need them
+  tidemark --help                  this text
+
+Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
+S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
+`;
+
+const log = (m: string) => process.stderr.write(`tidemark: ${m}\n`);
+
+function flag(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+function option(args: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = args.indexOf(name); i >= 0; i = args.indexOf(name)) {
+    const v = args[i + 1];
+    if (v === undefined) throw new UsageError(`${name} needs a value`);
+    values.push(v);
+    args.splice(i, 2);
+  }
+  return values;
+}
+
+class UsageError extends Error {}
+
+function yesNo(ok: boolean): string {
+  return ok ? 'healthy' : 'UNHEALTHY';
+}
+
+async function printInfraStatus(json: boolean): Promise<boolean> {
+  const s = await infraStatus();
+  const ok = s.kafka.healthy && s.source.healthy && s.backup.healthy && s.s3.healthy;
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return ok;
+  }
+  const row = (name: string, where: string, healthy: boolean, managed: boolean) =>
+    `${name.padEnd(8)} ${yesNo(healthy).padEnd(10)} ${where}${managed ? '' : '  (external)'}`;
+  process.stdout.write(
+    [
+      row('kafka', s.kafka.brokers.join(','), s.kafka.healthy, s.kafka.managed),
+      row('source', s.source.uri, s.source.healthy, s.source.managed),
+      row('backup', s.backup.uri, s.backup.healthy, s.backup.managed),
+      row('s3', `${s.s3.endpoint ?? 'AWS S3'} bucket=${s.s3.bucket}`, s.s3.healthy, s.s3.managed),
+      '',
+    ].join('\n'),
+  );
+  return ok;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = [...argv];
+  if (args.length === 0 || flag(args, '--help') || flag(args, '-h') || args[0] === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const cmd = args.shift();
+  const json = flag(args, '--json');
+  switch (cmd) {
+    case 'infra': {
+      const sub = args.shift();
+      if (sub === 'up') {
+        const t0 = Date.now();
+        await infraUp(log);
+        log(`servers up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        return (await printInfraStatus(false)) ? 0 : 1;
+      }
+      if (sub === 'down') {
+        await infraDown(log);
+        return 0;
+      }
+      if (sub === 'status') return (await printInfraStatus(json)) ? 0 : 1;
+      if (sub === 'env') {
+        process.stdout.write(`${infraEnvLines().join('\n')}\n`);
+        return 0;
+      }
+      throw new UsageError(`unknown infra command ${JSON.stringify(sub)}: use up, down, status or env`);
+    }
+    case 'up': {
+      const t0 = Date.now();
+      await infraUp(log);
+      await printInfraStatus(false);
+      await servicesUp((m) => process.stdout.write(`${m}\n`));
+      log(
+        `Tidemark is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; job-state API at http://127.0.0.1:7100/api/v1/jobs`,
+      );
+      return 0;
+    }
+    case 'down':
+      await servicesDown(log);
+      await infraDown(log);
+      return 0;
+    case 'status': {
+      const services = await servicesStatus();
+      if (json) {
+        const infra = await infraStatus();
+        process.stdout.write(`${JSON.stringify({ infra, services }, null, 2)}\n`);
+        return services.every((s) => s.ready) ? 0 : 1;
+      }
+      const infraOk = await printInfraStatus(false);
+      for (const s of services) {
+        process.stdout.write(
+          `${s.name.padEnd(14)} ${(s.ready ? 'ready' : 'NOT READY').padEnd(10)} http://127.0.0.1:${s.port}${s.detail ? `  ${s.detail.split('\n').join(' | ')}` : ''}\n`,
+        );
+      }
+      return infraOk && services.every((s) => s.ready) ? 0 : 1;
+    }
+    case 'test': {
+      const unit = flag(args, '--unit');
+      const integration = flag(args, '--integration');
+      const keepInfra = flag(args, '--keep-infra');
+      const only = option(args, '--only');
+      const conc = option(args, '--concurrency');
+      if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
+      return runTests(
+        {
+          unit: unit || !integration,
+          integration: integration || !unit,
+          only,
+          keepInfra,
+          concurrency: conc.length > 0 ? Number(conc[conc.length - 1]) : 2,
+        },
+        log,
+      );
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; see tidemark --help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tidemark: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tidemark: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,96 @@
+/**
+ * `tidemark test`: the README's test command (`npm test`). Finds the spec files, makes sure the real servers are
+ * up when integration specs are selected (starting them, and stopping them afterwards, when they were not up), and
+ * runs everything in ONE `node --test` process tree so the output ends with the runner's summary.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { infraDown, infraStatus, infraUp, layout } from '@tidemark/testing';
+
+export interface TestOptions {
+  unit: boolean;
+  integration: boolean;
+  only: string[];
+  keepInfra: boolean;
+  concurrency: number;
+}
+
+const SEARCH_ROOTS = ['apps', 'libs', 'tools'];
+
+export function findSpecs(root: string, opts: Pick<TestOptions, 'unit' | 'integration' | 'only'>): string[] {
+  const out: string[] = [];
+  const visit = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (opts.integration && e.name.endsWith('.int-spec.ts')) out.push(p);
+      else if (opts.unit && e.name.endsWith('.spec.ts') && !e.name.endsWith('.int-spec.ts')) out.push(p);
+    }
+  };
+  for (const r of SEARCH_ROOTS) if (fs.existsSync(path.join(root, r))) visit(path.join(root, r));
+  const only = opts.only.map((o) => path.resolve(root, o));
+  return out
+    .filter((f) => only.length === 0 || only.some((o) => f === o || f.startsWith(o + path.sep)))
+    .sort();
+}
+
+async function serversHealthy(): Promise<boolean> {
+  try {
+    const s = await infraStatus();
+    return s.kafka.healthy && s.source.healthy && s.backup.healthy && s.s3.healthy;
+  } catch {
+    return false;
+  }
+}
+
+export async function runTests(opts: TestOptions, log: (m: string) => void): Promise<number> {
+  const root = layout().root;
+  const files = findSpecs(root, opts);
+  if (files.length === 0) {
+    log('no spec files matched');
+    return 1;
+  }
+  const needsServers = files.some((f) => f.endsWith('.int-spec.ts'));
+  let started = false;
+  if (needsServers && !(await serversHealthy())) {
+    log('servers are not up: starting them (tidemark infra up)');
+    await infraUp(log);
+    started = true;
+  }
+  const unitCount = files.filter((f) => !f.endsWith('.int-spec.ts')).length;
+  log(`running ${files.length} spec files (${unitCount} unit, ${files.length - unitCount} integration)`);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--test',
+          `--test-concurrency=${opts.concurrency}`,
+          '--test-timeout=900000',
+          ...files.map((f) => path.relative(root, f)),
+        ],
+        {
+          cwd: root,
+          stdio: 'inherit',
+          env: {
+            ...process.env,
+            TIDEMARK_ROOT: root,
+            TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'),
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
+        },
+      );
+      child.once('error', reject);
+      child.once('close', (code) => resolve(code ?? 1));
+    });
+  } finally {
+    if (started && !opts.keepInfra) {
+      log('stopping the servers this run started');
+      await infraDown(log);
+    }
+  }
+}
