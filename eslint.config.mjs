@@ -38,7 +38,7 @@ export default [
             },
             {
               sourceTag: 'type:domain',
-              onlyDependOnLibsWithTags: [],
+              onlyDependOnLibsWithTags: ['type:domain'],
               bannedExternalImports: ['kafkajs', 'mongodb', '@aws-sdk/*', '@nestjs/*', 'avsc', 'fs', 'node:fs', 'net', 'node:net'],
             },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
@@ -46,6 +46,21 @@ export default [
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // Specs and contract suites wire real adapters and in-memory implementations around the code under test, so
+    // they may import any library (production code keeps the rules above).
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.contract.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [{ sourceTag: '*', onlyDependOnLibsWithTags: ['*'] }],
         },
       ],
     },

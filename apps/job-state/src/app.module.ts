@@ -1,12 +1,16 @@
 /**
- * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, the job views, the REST API,
- * the phases handler and the dead-letter producer. The Kafka microservice itself is connected in
- * `job-state-service.ts`.
+ * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, the jobs feature (`@tidemark/jobs`)
+ * over its adapters (jobs collection, Kafka publisher, head registry / head writer / oplog store), the REST API,
+ * the event handlers, the dead-letter producer and the background effects flusher. The Kafka microservice itself
+ * is connected in `job-state-service.ts`.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { producerFor } from '@tidemark/bus';
+import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-store';
+import { JobService } from '@tidemark/jobs';
+import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   BACKUP_MONGO,
   ConnectionRegistry,
@@ -20,49 +24,95 @@ import {
   type JsonLogger,
   type ServiceConfig,
 } from '@tidemark/shell';
+import { alertEventsController } from './bus/alert-events.controller';
+import { KafkaDeadLetters } from './bus/dead-letters';
+import type { EventTopics } from './bus/event-deserializer';
+import { KafkaCommandPublisher } from './bus/kafka-command-publisher';
+import { phaseEventsController } from './bus/phase-events.controller';
+import { AgentJobsController } from './jobs/agent-jobs.controller';
+import { EffectsFlusher } from './jobs/effects-flusher';
+import { JobActionsController } from './jobs/job-actions.controller';
+import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { JobViews } from './jobs/job-views';
-import { PhaseDeadLetters } from './phases/phase-dead-letters';
-import { phaseEventsController } from './phases/phase-events.controller';
-import type { PhasesTopics } from './phases/phases-topics';
-import { PHASE_DEAD_LETTERS, PHASES_TOPICS } from './tokens';
+import { MongoJobRepository } from './jobs/mongo-job-repository';
+import { StoreBackupData } from './jobs/store-backup-data';
+import { COMMAND_PRODUCER, DEAD_LETTERS, EVENT_TOPICS } from './tokens';
+
+/** What `job-state-service.ts` resolved from the environment besides the service config. */
+export interface JobStateSettings {
+  readonly topics: EventTopics;
+  /** `TIDEMARK_OPLOG_STORE_DB`, default `tidemark_oplogstore`. */
+  readonly oplogStoreDb: string;
+  /** `TIDEMARK_EFFECTS_FLUSH_MS`, default 10 s. */
+  readonly effectsFlushMs: number;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: ServiceConfig, topics: PhasesTopics): DynamicModule {
+  static forRoot(config: ServiceConfig, settings: JobStateSettings): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConnectionsModule.forService(config, {
-          backup: true,
-          extraTopics: topics.derived ? [topics.deadLetter] : [],
-        }),
+        ConnectionsModule.forService(config, { backup: true }),
         HealthModule.forDependencies([kafkaCheck('phases'), mongoCheck('backup')]),
       ],
-      controllers: [JobsController, phaseEventsController(topics.phases.name)],
+      controllers: [
+        JobsController,
+        JobActionsController,
+        JobStatusController,
+        AgentJobsController,
+        phaseEventsController(settings.topics.phases.name),
+        alertEventsController(settings.topics.alerts.name),
+      ],
       providers: [
-        { provide: PHASES_TOPICS, useValue: topics },
+        { provide: EVENT_TOPICS, useValue: settings.topics },
         {
-          provide: JobViews,
-          inject: [BACKUP_MONGO, SERVICE_CONFIG],
-          useFactory: (client: MongoClient, c: ServiceConfig) => new JobViews(client, c.metaDb),
+          provide: COMMAND_PRODUCER,
+          inject: [KAFKA, ConnectionRegistry],
+          useFactory: (kafka: Kafka, registry: ConnectionRegistry) =>
+            connectedProducer(kafka, registry, 'command-producer'),
         },
         {
-          provide: PHASE_DEAD_LETTERS,
-          inject: [KAFKA, ConnectionRegistry, PHASES_TOPICS, SERVICE_LOGGER],
-          useFactory: async (
-            kafka: Kafka,
-            registry: ConnectionRegistry,
-            t: PhasesTopics,
-            logger: JsonLogger,
-          ) => {
-            const producer = producerFor(kafka);
-            await producer.connect();
-            registry.add('dead-letter-producer', () => producer.disconnect());
-            return new PhaseDeadLetters(producer, t, logger);
+          provide: DEAD_LETTERS,
+          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER],
+          useFactory: async (kafka: Kafka, registry: ConnectionRegistry, logger: JsonLogger) =>
+            new KafkaDeadLetters(await connectedProducer(kafka, registry, 'dead-letter-producer'), logger),
+        },
+        {
+          provide: JobService,
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
+            const jobs = new MongoJobRepository(client, c.metaDb);
+            const heads = new MongoHeadRegistry(client, c.metaDb);
+            const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
+            await Promise.all([jobs.init(), heads.init(), oplogStore.init()]);
+            return new JobService({
+              jobs,
+              publisher: new KafkaCommandPublisher(producer, c.topics.commands, c.topics.phases),
+              backupData: new StoreBackupData(heads, new MongoHeadWriter(client), oplogStore),
+              backupUri: c.endpoints.backup.uri,
+            });
           },
+        },
+        {
+          provide: EffectsFlusher,
+          inject: [JobService, SERVICE_LOGGER],
+          useFactory: (jobs: JobService, logger: JsonLogger) =>
+            new EffectsFlusher(jobs, logger, settings.effectsFlushMs),
         },
       ],
     };
   }
+}
+
+/** An idempotent producer, connected now and closed at shutdown (as `name` in the `connection-closed` lines). */
+async function connectedProducer(
+  kafka: Kafka,
+  registry: ConnectionRegistry,
+  name: string,
+): Promise<Producer> {
+  const producer = producerFor(kafka);
+  await producer.connect();
+  registry.add(name, () => producer.disconnect());
+  return producer;
 }

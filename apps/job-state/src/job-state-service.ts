@@ -1,32 +1,54 @@
 /**
  * Starts job-state: a hybrid Nest application serving the REST API and probes over HTTP and consuming
- * `tidemark.phases` through the Nest Kafka transport. `main.ts` runs it; the integration test runs it
- * in-process with its own topic prefix and meta database.
+ * `tidemark.phases` and `tidemark.alerts` through the Nest Kafka transport. `main.ts` runs it; the integration
+ * tests run it in-process with their own topic prefix and databases.
  */
 import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { defaultCodec } from '@tidemark/bus';
-import { bootstrapService, loadServiceConfig, type RunningService } from '@tidemark/shell';
-import { AppModule } from './app.module';
-import type { PhaseDeadLetters } from './phases/phase-dead-letters';
-import { PhaseDeserializer } from './phases/phase-deserializer';
-import { phasesTopics } from './phases/phases-topics';
-import { phasesTransport } from './phases/phases-transport';
-import { PHASE_DEAD_LETTERS } from './tokens';
+import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
+import {
+  bootstrapService,
+  loadServiceConfig,
+  ServiceConfigError,
+  type RunningService,
+} from '@tidemark/shell';
+import { AppModule, type JobStateSettings } from './app.module';
+import type { KafkaDeadLetters } from './bus/dead-letters';
+import { EventDeserializer } from './bus/event-deserializer';
+import { eventsTransport } from './bus/events-transport';
+import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
+import { DEAD_LETTERS } from './tokens';
 
 export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadServiceConfig('job-state', env);
-  const topics = phasesTopics(config, env);
+  const settings: JobStateSettings = {
+    topics: { phases: config.topics.phases, alerts: config.topics.alerts },
+    oplogStoreDb: env['TIDEMARK_OPLOG_STORE_DB'] || DEFAULT_OPLOG_STORE_DB,
+    effectsFlushMs: flushInterval(env['TIDEMARK_EFFECTS_FLUSH_MS']),
+  };
   return bootstrapService({
     name: 'job-state',
-    module: AppModule.forRoot(config, topics),
+    module: AppModule.forRoot(config, settings),
     env,
     configure: (app: INestApplication) => {
-      const deserializer = new PhaseDeserializer(
+      const deserializer = new EventDeserializer(
         defaultCodec(),
-        app.get<PhaseDeadLetters>(PHASE_DEAD_LETTERS),
+        settings.topics,
+        app.get<KafkaDeadLetters>(DEAD_LETTERS),
       );
-      app.connectMicroservice<MicroserviceOptions>(phasesTransport(config, topics.phases, deserializer));
+      app.connectMicroservice<MicroserviceOptions>(eventsTransport(config, settings.topics, deserializer));
     },
   });
+}
+
+function flushInterval(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_EFFECTS_FLUSH_MS;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) {
+    throw new ServiceConfigError(
+      `TIDEMARK_EFFECTS_FLUSH_MS must be an integer in [100, 3600000], got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }

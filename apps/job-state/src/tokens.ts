@@ -1,6 +1,8 @@
 /** Injection tokens of job-state (explicit `@Inject`: tsx emits no decorator metadata). */
 
-/** `PhasesTopics`: `tidemark.phases` and its dead-letter topic, resolved. */
-export const PHASES_TOPICS = Symbol('job-state.phases-topics');
-/** `PhaseDeadLetters`: sends undecodable phase reports to the dead-letter topic. */
-export const PHASE_DEAD_LETTERS = Symbol('job-state.phase-dead-letters');
+/** `EventTopics`: `tidemark.phases` (with its dead-letter topic) and `tidemark.alerts`, resolved. */
+export const EVENT_TOPICS = Symbol('job-state.event-topics');
+/** `KafkaDeadLetters`: sends undecodable phase reports to `tidemark.phases.dlq`. */
+export const DEAD_LETTERS = Symbol('job-state.dead-letters');
+/** The idempotent kafkajs producer of commands and job-state's own phase reports. */
+export const COMMAND_PRODUCER = Symbol('job-state.command-producer');

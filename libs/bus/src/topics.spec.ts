@@ -34,6 +34,7 @@ describe('topic declarations', () => {
         'tidemark.slices.initial.dlq',
         'tidemark.slices.oplog.dlq',
         'tidemark.slices.stored.dlq',
+        'tidemark.phases.dlq',
       ],
     );
     for (const t of topicList(topics)) {

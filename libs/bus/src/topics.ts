@@ -169,7 +169,7 @@ const phases = recordTopic({
   cleanupPolicy: 'delete',
   producers: ['agent', 'slice-ingest', 'head-builder', 'oplog-applier'],
   consumers: ['job-state'],
-  deadLetter: undefined,
+  deadLetter: 'tidemark.phases.dlq',
 });
 
 const commands = recordTopic({
@@ -232,6 +232,7 @@ export const TOPIC_SPECS = Object.freeze({
   slicesInitialDlq: deadLetterTopic(slicesInitial, ['job-state']),
   slicesOplogDlq: deadLetterTopic(slicesOplog, ['job-state']),
   slicesStoredDlq: deadLetterTopic(slicesStored, ['job-state']),
+  phasesDlq: deadLetterTopic(phases, []),
 });
 
 export type TopicId = keyof typeof TOPIC_SPECS;

@@ -10,7 +10,9 @@ import {
   type SliceCodec,
   type SliceLimits,
 } from '@tidemark/domain';
-import { sha256Hex } from '@tidemark/util';
+import { createHash } from 'node:crypto';
+
+const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export interface EncodedPayload {
   payload: Buffer;

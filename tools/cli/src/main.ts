@@ -3,8 +3,10 @@
  *   tidemark infra up|down|status [--json]|env   the real servers alone (Kafka, source and backup FerretDB, S3)
  *   tidemark up|down|status [--json]             the servers and all six services as local processes
  *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra]
+ *   tidemark job create|start|stop|restart|terminate|resync|list|status|wait ...   backup jobs (job-command.ts)
  */
 import { infraDown, infraEnvLines, infraStatus, infraUp } from '@tidemark/testing';
+import { JOB_HELP, runJobCommand } from './job-command';
 import { servicesDown, servicesStatus, servicesUp } from './services';
 import { runTests } from './test-command';
 
@@ -20,7 +22,7 @@ Usage:
   tidemark infra env               the endpoints as \`export NAME=value\` lines (eval "$(npx tidemark infra env)")
   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N]
                                    run the specs; starts the servers when integration specs need them
-  tidemark --help                  this text
+${JOB_HELP}  tidemark --help                  this text
 
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
 S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
@@ -148,6 +150,8 @@ async function main(argv: string[]): Promise<number> {
         log,
       );
     }
+    case 'job':
+      return runJobCommand(args, json, (m) => new UsageError(m));
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)}; see tidemark --help`);
   }

@@ -1,48 +1,52 @@
 /**
- * REST API of job-state (read side, for now):
- * - `GET /api/v1/jobs?limit=&after=`: job views ordered by job id (`limit` 1..1000, default 100; `after` pages);
- * - `GET /api/v1/jobs/:id`: one job view, or 404 with the reason.
+ * Jobs as resources:
+ * - `POST /api/v1/jobs` `{ project, source: { uri }, include?, exclude?, schedule? }`: 201 with the new job
+ *   (state `inactive`), 400 listing every problem;
+ * - `GET /api/v1/jobs?limit=&after=`: `{ jobs: [...] }` ordered by id (`limit` 1..1000, default 100);
+ * - `GET /api/v1/jobs/:id`: the job, or 404 with the reason.
  */
 import {
   BadRequestException,
+  Body,
   Controller,
   Get,
   Inject,
-  NotFoundException,
   Param,
+  Post,
   Query,
+  UseFilters,
 } from '@nestjs/common';
-import type { JobView } from './job-view';
-import { JobViews, MAX_LIST_LIMIT } from './job-views';
+import { JobService, MAX_PAGE, jobView, parseCreateJobRequest, type JobView } from '@tidemark/jobs';
+import { JobErrorsFilter } from './job-errors.filter';
 
 const DEFAULT_LIMIT = 100;
 
 @Controller('api/v1/jobs')
+@UseFilters(JobErrorsFilter)
 export class JobsController {
-  constructor(@Inject(JobViews) private readonly views: JobViews) {}
+  constructor(@Inject(JobService) private readonly jobs: JobService) {}
+
+  @Post()
+  async create(@Body() body: unknown): Promise<JobView> {
+    return jobView(await this.jobs.createJob(parseCreateJobRequest(body)));
+  }
 
   @Get()
   async list(@Query('limit') limit?: string, @Query('after') after?: string): Promise<{ jobs: JobView[] }> {
-    return { jobs: await this.views.list(parseLimit(limit), after) };
+    return { jobs: (await this.jobs.listJobs(parseLimit(limit), after)).map(jobView) };
   }
 
   @Get(':id')
   async get(@Param('id') id: string): Promise<JobView> {
-    const view = await this.views.get(id);
-    if (view === undefined) {
-      throw new NotFoundException(`job ${id} not found: no phase has been reported for it`);
-    }
-    return view;
+    return jobView(await this.jobs.getJob(id));
   }
 }
 
 function parseLimit(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIST_LIMIT) {
-    throw new BadRequestException(
-      `limit must be an integer in [1, ${MAX_LIST_LIMIT}], got ${JSON.stringify(raw)}`,
-    );
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) {
+    throw new BadRequestException(`limit must be an integer in [1, ${MAX_PAGE}], got ${JSON.stringify(raw)}`);
   }
   return n;
 }

@@ -65,6 +65,17 @@ describe('HealthModule', () => {
     }
   });
 
+  it('answers draining once the application is shutting down', async () => {
+    const { app, controller } = await controllerWith(() => true);
+    await app.close();
+    await assert.rejects(controller.readyz(), (err: unknown) => {
+      assert.ok(err instanceof HttpException);
+      assert.equal(err.getStatus(), 503);
+      assert.equal((err.getResponse() as { status: string }).status, 'draining');
+      return true;
+    });
+  });
+
   it('refuses two checks with the same name', () => {
     assert.throws(() => HealthModule.forDependencies([depCheck, depCheck]), /duplicate/);
   });

@@ -1,0 +1,147 @@
+/**
+ * End to end over the real servers: source -> agent -> Kafka -> slice-ingest -> oplog store -> head-builder /
+ * oplog-applier -> head database, driven through job-state's API like a user would.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { resolveEndpoints } from '@tidemark/config';
+import { compareHeads, runWriter, seedSource, ServiceStack, type StackService } from '@tidemark/testing';
+import { JobApi, parseTs, suffix, tsGte, type JobStatus } from './helpers';
+
+const TOTAL_DOCS = Number(process.env['TIDEMARK_E2E_DOCS'] ?? 100_000);
+
+interface Run {
+  stack: ServiceStack;
+  api: JobApi;
+  dbs: string[];
+  namespaces: string[];
+}
+
+async function newRun(source: MongoClient, name: string, docs: number): Promise<Run> {
+  const s = suffix();
+  const env = {
+    TIDEMARK_TOPIC_PREFIX: `e2e-${name}-${s}`,
+    TIDEMARK_META_DB: `e2e_meta_${s}`,
+    TIDEMARK_OPLOG_STORE_DB: `e2e_os_${s}`,
+    TIDEMARK_SLICE_TARGET_BYTES: String(512 * 1024),
+    TIDEMARK_OPLOG_FLUSH_MS: '500',
+    TIDEMARK_APPLY_LEASE_MS: '4000',
+  };
+  const dbs = [`e2e${s}_shop`, `e2e${s}_crm`];
+  const per = Math.floor(docs / 4);
+  const spec = {
+    collections: {
+      [`${dbs[0]}.orders`]: per * 2,
+      [`${dbs[0]}.customers`]: per,
+      [`${dbs[1]}.contacts`]: docs - per * 3,
+      [`${dbs[1]}.empty`]: 0,
+    },
+    indexes: {
+      [`${dbs[0]}.orders`]: [{ key: { n: 1 }, name: 'n_1' }, { key: { oid: 1 }, name: 'oid_1', unique: true }],
+      [`${dbs[1]}.contacts`]: [{ key: { at: -1, n: 1 }, name: 'at_-1_n_1' }],
+    },
+  };
+  const t0 = Date.now();
+  await seedSource(source, spec);
+  console.log(`[${name}] seeded ${docs} documents in ${Date.now() - t0} ms`);
+  const stack = new ServiceStack(env, `${name}-${s}`);
+  await stack.startAll();
+  return { stack, api: new JobApi(stack.apiUrl), dbs, namespaces: Object.keys(spec.collections) };
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+async function latestSourceTs(source: MongoClient): Promise<{ t: number; i: number }> {
+  const e = await source.db('local').collection('oplog.rs').find({}, { sort: { $natural: -1 }, limit: 1 }).next();
+  const ts = e?.['ts'] as { t: number; i: number } | undefined;
+  return ts ? { t: ts.t, i: ts.i } : { t: 0, i: 0 };
+}
+
+/** Starts the job, runs `during` while the sync runs with a writer, then checks equality at lag zero. */
+async function backupAndCompare(
+  run: Run,
+  source: MongoClient,
+  backup: MongoClient,
+  during: (jobId: string) => Promise<void>,
+): Promise<void> {
+  const job = await run.api.call<{ id: string }>('POST', '/api/v1/jobs', {
+    project: 'e2e',
+    source: { uri: resolveEndpoints().source.uri },
+    include: run.dbs,
+  });
+  const writer = new AbortController();
+  const writing = runWriter(source, run.namespaces.filter((n) => !n.endsWith('.empty')), writer.signal, 50);
+  const t0 = Date.now();
+  await run.api.call('POST', `/api/v1/jobs/${job.id}/start`);
+  let status: JobStatus | undefined;
+  try {
+    await during(job.id);
+    await waitFor('the job to become active', 15 * 60_000, async () => {
+      status = await run.api.call<JobStatus>('GET', `/api/v1/jobs/${job.id}/status`);
+      if (status.blocked) throw new Error(`job blocked: ${JSON.stringify(status.blocked)}`);
+      return status.state === 'active';
+    });
+  } finally {
+    writer.abort();
+  }
+  const stats = await writing;
+  console.log(`initial sync active after ${Date.now() - t0} ms; writer did ${JSON.stringify(stats)}`);
+  const target = await latestSourceTs(source);
+  await waitFor('lag zero', 5 * 60_000, async () => {
+    status = await run.api.call<JobStatus>('GET', `/api/v1/jobs/${job.id}/status`);
+    return status.appliedOpTime !== null && tsGte(parseTs(status.appliedOpTime), target);
+  });
+  assert.ok(status);
+  assert.deepEqual(Object.keys(status.head.namespaces).sort(), [...run.namespaces].sort());
+  const problems = await compareHeads(source, backup, status.head.namespaces);
+  assert.deepEqual(problems, [], problems.join('\n'));
+}
+
+describe('backup end to end (real Kafka, FerretDB, S3)', { concurrency: 1 }, () => {
+  let source: MongoClient;
+  let backup: MongoClient;
+  const runs: Run[] = [];
+
+  before(async () => {
+    const e = resolveEndpoints();
+    source = await new MongoClient(e.source.uri).connect();
+    backup = await new MongoClient(e.backup.uri).connect();
+  });
+
+  after(async () => {
+    for (const run of runs) {
+      await run.stack.stopAll();
+      for (const db of run.dbs) await source.db(db).dropDatabase();
+    }
+    await source?.close();
+    await backup?.close();
+  });
+
+  it(`initial sync of ${TOTAL_DOCS} documents while a writer runs, then continuous backup: head equals source`, async () => {
+    const run = await newRun(source, 'sync', TOTAL_DOCS);
+    runs.push(run);
+    await backupAndCompare(run, source, backup, async () => undefined);
+  });
+
+  it('crash safety: every stage killed (SIGKILL) and restarted at a random moment mid-sync', async () => {
+    const run = await newRun(source, 'crash', Math.max(20_000, Math.floor(TOTAL_DOCS / 4)));
+    runs.push(run);
+    const order: StackService[] = ['slice-ingest', 'head-builder', 'agent', 'oplog-applier', 'job-state'];
+    await backupAndCompare(run, source, backup, async () => {
+      for (const name of order) {
+        await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 4000)));
+        console.log(`killing ${name}`);
+        await run.stack.kill(name);
+        await run.stack.start(name);
+      }
+    });
+  });
+});

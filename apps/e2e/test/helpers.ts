@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+
+/** A small JSON client for job-state's REST API (docs/api.md). */
+export class JobApi {
+  constructor(readonly baseUrl: string) {}
+
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+export interface JobStatus {
+  id: string;
+  state: string;
+  phase: string | null;
+  appliedOpTime: string | null;
+  lag: { seconds: number | null; entries: number | null };
+  head: { uri: string; namespaces: Record<string, string> };
+  blocked?: unknown;
+  alerts?: unknown[];
+}
+
+export function parseTs(text: string): { t: number; i: number } {
+  const [t, i] = text.split(':').map(Number);
+  return { t: t!, i: i! };
+}
+
+export function tsGte(a: { t: number; i: number }, b: { t: number; i: number }): boolean {
+  return a.t > b.t || (a.t === b.t && a.i >= b.i);
+}
+
+export function suffix(): string {
+  return `${Date.now().toString(36).slice(-5)}${randomBytes(2).toString('hex')}`;
+}

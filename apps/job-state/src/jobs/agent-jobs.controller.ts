@@ -1,0 +1,18 @@
+/**
+ * `GET /api/v1/agent/jobs`: every job the agent must serve (state `initial-sync` or `active`) with its current
+ * sync, source URI (no credentials) and filters: `[{ id, state, phase, syncId, syncNo, source: { uri }, filters }]`.
+ */
+import { Controller, Get, Inject, UseFilters } from '@nestjs/common';
+import { JobService, type AgentJob } from '@tidemark/jobs';
+import { JobErrorsFilter } from './job-errors.filter';
+
+@Controller('api/v1/agent')
+@UseFilters(JobErrorsFilter)
+export class AgentJobsController {
+  constructor(@Inject(JobService) private readonly jobs: JobService) {}
+
+  @Get('jobs')
+  jobsToServe(): Promise<AgentJob[]> {
+    return this.jobs.agentJobs();
+  }
+}

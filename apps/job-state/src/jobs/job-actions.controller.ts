@@ -1,0 +1,52 @@
+/**
+ * The user's actions: `POST /api/v1/jobs/:id/{start|stop|restart|terminate|resync}` (resync body `{ reason? }`).
+ * 200 with the job after the action; 409 with the reason when the state machine does not allow it; 404 for an
+ * unknown job or action; 503 when the change is stored but its commands could not be sent yet (they are retried).
+ */
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  UseFilters,
+} from '@nestjs/common';
+import { JobService, USER_ACTIONS, isUserAction, jobView, type JobView } from '@tidemark/jobs';
+import { JobErrorsFilter } from './job-errors.filter';
+
+const MAX_REASON_LENGTH = 1_000;
+
+@Controller('api/v1/jobs')
+@UseFilters(JobErrorsFilter)
+export class JobActionsController {
+  constructor(@Inject(JobService) private readonly jobs: JobService) {}
+
+  @Post(':id/:action')
+  @HttpCode(200)
+  async act(
+    @Param('id') id: string,
+    @Param('action') action: string,
+    @Body() body: unknown,
+  ): Promise<JobView> {
+    if (!isUserAction(action)) {
+      throw new NotFoundException(`unknown action "${action}": use ${USER_ACTIONS.join(', ')}`);
+    }
+    const reason = action === 'resync' ? parseReason(body) : undefined;
+    return jobView(await this.jobs.act(id, action, reason));
+  }
+}
+
+function parseReason(body: unknown): string | undefined {
+  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) {
+    return undefined;
+  }
+  const reason = typeof body === 'object' ? (body as Record<string, unknown>)['reason'] : undefined;
+  if (reason === undefined) return undefined;
+  if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) {
+    throw new BadRequestException(`reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  return reason;
+}

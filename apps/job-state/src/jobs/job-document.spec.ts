@@ -1,0 +1,79 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BSON } from 'mongodb';
+import { applyUserAction, foldAlert, foldPhaseReport, newJobRecord, type JobRecord } from '@tidemark/jobs';
+import { fromJobDocument, toJobDocument } from './job-document';
+
+const now = new Date('2026-03-01T00:00:00.000Z');
+
+function richJob(): JobRecord {
+  let job = newJobRecord(
+    { project: 'shop', sourceUri: 'mongodb://s/', include: ['app'], exclude: ['app.tmp'] },
+    'abcd1234',
+    now,
+  );
+  let n = 0;
+  job = applyUserAction(job, 'start', { now, messageId: () => `m${++n}` });
+  const folded = foldPhaseReport(job, {
+    jobId: job.id,
+    syncId: 'abcd1234-s1',
+    phase: 'transferring',
+    stage: 'agent',
+    progress: {
+      docsCopied: 9_007_199_254_740_993n,
+      docsTotal: null,
+      bytesCopied: 1n,
+      bytesTotal: 2n,
+      namespaces: [
+        { namespace: 'app.users', docsCopied: 1n, docsTotal: 2n, bytesCopied: 3n, bytesTotal: null },
+      ],
+    },
+    sourceTs: { t: 4_000_000_000, i: 7 },
+    details: { 'odd.$key': 'kept', startTs: '1.2' },
+    at: now,
+  });
+  assert.ok(folded.outcome === 'applied');
+  const alerted = foldAlert(folded.job, {
+    alertId: 'a-1',
+    jobId: job.id,
+    severity: 'critical',
+    code: 'SLICE_REJECTED',
+    message: 'bad',
+    context: { 'a.b': 'c' },
+    at: now,
+  });
+  assert.ok(alerted.outcome === 'applied');
+  return alerted.job;
+}
+
+describe('job document mapping', () => {
+  it('round-trips a job through BSON with Int64 counters, Timestamps and odd keys intact', () => {
+    const job = richJob();
+    const doc = toJobDocument(job);
+    assert.equal(doc.pendingEffects, true, 'the START command is still in the outbox');
+    assert.deepEqual(doc.details, [
+      { key: 'odd.$key', value: 'kept' },
+      { key: 'startTs', value: '1.2' },
+    ]);
+    const bytes = BSON.serialize(doc);
+    const read = BSON.deserialize(bytes, { useBigInt64: true }) as typeof doc;
+    assert.deepEqual(fromJobDocument(read), job);
+  });
+
+  it('stores unset values as null and reads them back as undefined', () => {
+    const job = newJobRecord(
+      { project: 'p', sourceUri: 'mongodb://s/', include: [], exclude: [] },
+      'abcd1234',
+      now,
+    );
+    const doc = toJobDocument(job);
+    assert.equal(doc.phase, null);
+    assert.equal(doc.syncId, null);
+    assert.equal(doc.sourceTs, null);
+    assert.equal(doc.pendingEffects, false);
+    assert.deepEqual(
+      fromJobDocument(BSON.deserialize(BSON.serialize(doc), { useBigInt64: true }) as typeof doc),
+      job,
+    );
+  });
+});

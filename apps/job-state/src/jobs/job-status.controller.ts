@@ -1,0 +1,27 @@
+/**
+ * Where a job stands:
+ * - `GET /api/v1/jobs/:id/status`: the stable status contract (docs/api.md): state, phase and progress, applied
+ *   position and lag (from the head registry and the oplog store), head location and namespace mapping, source
+ *   facts, alerts, blocked;
+ * - `GET /api/v1/jobs/:id/resume`: for the agent, where to resume the job's oplog tail (the newest stored oplog
+ *   position of the current sync) and the sync's `startTs`.
+ */
+import { Controller, Get, Inject, Param, UseFilters } from '@nestjs/common';
+import { JobService, type JobResume, type JobStatus } from '@tidemark/jobs';
+import { JobErrorsFilter } from './job-errors.filter';
+
+@Controller('api/v1/jobs')
+@UseFilters(JobErrorsFilter)
+export class JobStatusController {
+  constructor(@Inject(JobService) private readonly jobs: JobService) {}
+
+  @Get(':id/status')
+  status(@Param('id') id: string): Promise<JobStatus> {
+    return this.jobs.status(id);
+  }
+
+  @Get(':id/resume')
+  resume(@Param('id') id: string): Promise<JobResume> {
+    return this.jobs.resume(id);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The ingest step's outputs as bus records: a claim check as `SliceStored`, an alert as `AlertRaised`.
+ * Oplog positions use the bus's two's-complement long mapping (`opTimeToAvroLong`).
+ */
+import {
+  opTimeToAvroLong,
+  type AlertRaised,
+  type AvroAlertSeverity,
+  type AvroSliceKind,
+  type AvroSliceOrigin,
+  type SliceStored,
+} from '@tidemark/bus';
+import type { SliceKind, SliceOrigin } from '@tidemark/domain';
+import type { Alert, SliceClaimCheck } from '@tidemark/ingest';
+
+const KIND: Readonly<Record<SliceKind, AvroSliceKind>> = {
+  initial: 'INITIAL',
+  oplog: 'OPLOG',
+  catalog: 'CATALOG',
+};
+const ORIGIN: Readonly<Record<SliceOrigin, AvroSliceOrigin>> = { scan: 'SCAN', missing: 'MISSING' };
+const SEVERITY: Readonly<Record<Alert['severity'], AvroAlertSeverity>> = {
+  info: 'INFO',
+  warning: 'WARNING',
+  critical: 'CRITICAL',
+};
+
+/** The `SliceStored` record of a claim check. */
+export function sliceStoredRecord(claim: SliceClaimCheck): SliceStored {
+  const oplog = claim.kind === 'oplog' ? claim : undefined;
+  return {
+    jobId: claim.jobId,
+    syncId: claim.syncId,
+    sliceId: claim.sliceId,
+    kind: KIND[claim.kind],
+    origin: claim.kind === 'oplog' ? null : ORIGIN[claim.origin],
+    sequence: BigInt(claim.sequence),
+    namespace: claim.kind === 'initial' ? claim.namespace : null,
+    prevTs: oplog === undefined ? null : opTimeToAvroLong(oplog.prevTs),
+    firstTs: oplog?.firstTs === undefined ? null : opTimeToAvroLong(oplog.firstTs),
+    lastTs: oplog === undefined ? null : opTimeToAvroLong(oplog.lastTs),
+    docCount: BigInt(claim.docCount),
+    compressedBytes: BigInt(claim.compressedBytes),
+    storedAt: claim.storedAt,
+  };
+}
+
+/** The `AlertRaised` record of an alert. */
+export function alertRaisedRecord(alert: Alert): AlertRaised {
+  return {
+    alertId: alert.alertId,
+    jobId: alert.jobId,
+    severity: SEVERITY[alert.severity],
+    code: alert.code,
+    message: alert.message,
+    context: { ...alert.context },
+    at: alert.at,
+  };
+}

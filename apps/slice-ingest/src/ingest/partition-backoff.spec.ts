@@ -1,0 +1,25 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PartitionBackoff } from './partition-backoff';
+
+describe('PartitionBackoff', () => {
+  it('doubles the cap per consecutive failure up to the maximum, waiting at least half of it', () => {
+    const low = new PartitionBackoff(100, 1_000, () => 0);
+    const high = new PartitionBackoff(100, 1_000, () => 0.999_999);
+    const lows = [1, 2, 3, 4, 5].map(() => low.next('t/0'));
+    const highs = [1, 2, 3, 4, 5].map(() => high.next('t/0'));
+    assert.deepEqual(lows, [50, 100, 200, 400, 500]);
+    assert.deepEqual(highs, [100, 200, 400, 800, 1_000]);
+  });
+
+  it('keeps partitions apart and starts over after a success', () => {
+    const b = new PartitionBackoff(100, 1_000, () => 0);
+    b.next('t/0');
+    b.next('t/0');
+    assert.equal(b.failuresOf('t/0'), 2);
+    assert.equal(b.next('t/1'), 50);
+    b.reset('t/0');
+    assert.equal(b.failuresOf('t/0'), 0);
+    assert.equal(b.next('t/0'), 50);
+  });
+});

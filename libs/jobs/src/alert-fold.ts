@@ -1,0 +1,47 @@
+/**
+ * Folding an `AlertRaised` event into its job. Pure and idempotent (by alert id).
+ *
+ * - The alert belongs to the sync named by its context (`syncId`, or the sync prefix of `sliceId`), else to the
+ *   job's current sync. An alert about another sync than the current one is stale (the job was resynced since).
+ * - Every alert about the current sync is kept (the newest {@link MAX_JOB_ALERTS}); `RESYNC_REQUIRED` tells the
+ *   user to resync.
+ * - `SLICE_REJECTED` also marks the job `blocked`: the pipeline of this sync stopped on a dead-lettered slice.
+ *   The next sync clears it.
+ */
+import { MAX_JOB_ALERTS, type JobAlert, type JobRecord } from './job-record';
+import { ALERT_CODES, type AlertReport } from './messages';
+import type { FoldResult } from './phase-fold';
+
+/** The sync an alert names: `context.syncId`, or the part of `context.sliceId` before its first `:`. */
+export function alertSyncId(alert: AlertReport): string | undefined {
+  const named = alert.context['syncId'];
+  if (named !== undefined && named !== '') return named;
+  const sliceId = alert.context['sliceId'];
+  if (sliceId !== undefined) {
+    const colon = sliceId.indexOf(':');
+    if (colon > 0) return sliceId.slice(0, colon);
+  }
+  return undefined;
+}
+
+export function foldAlert(job: JobRecord, alert: AlertReport): FoldResult {
+  if (job.alerts.some((a) => a.alertId === alert.alertId)) return { outcome: 'unchanged' };
+  const syncId = alertSyncId(alert) ?? job.syncId;
+  if (syncId !== undefined && job.syncId !== undefined && syncId !== job.syncId)
+    return { outcome: 'stale-sync' };
+  const entry: JobAlert = {
+    alertId: alert.alertId,
+    code: alert.code,
+    severity: alert.severity,
+    message: alert.message,
+    context: { ...alert.context },
+    at: alert.at,
+    syncId,
+  };
+  const alerts = [...job.alerts, entry].slice(-MAX_JOB_ALERTS);
+  const blocked =
+    alert.code === ALERT_CODES.sliceRejected && job.blocked === undefined
+      ? { code: alert.code, message: alert.message, alertId: alert.alertId, at: alert.at }
+      : job.blocked;
+  return { outcome: 'applied', job: { ...job, alerts, blocked } };
+}

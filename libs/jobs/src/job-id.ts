@@ -1,0 +1,26 @@
+/**
+ * Job ids: 8 characters `[a-z0-9]`, chosen at random (docs/pipeline.md). Short enough for head database names
+ * (`th_<jobId>_<syncNo>_<db>`), random enough that a collision is rare; the repository refuses a taken id and
+ * the caller draws again.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+
+export const JOB_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+export const JOB_ID_LENGTH = 8;
+export const JOB_ID_PATTERN = /^[a-z0-9]{8}$/;
+
+/** A new random job id (uniform over the alphabet: `randomInt` has no modulo bias). */
+export function randomJobId(): string {
+  let id = '';
+  for (let n = 0; n < JOB_ID_LENGTH; n++) id += JOB_ID_ALPHABET[randomInt(JOB_ID_ALPHABET.length)];
+  return id;
+}
+
+/** Where a job service gets its ids from; tests pass deterministic ones. */
+export interface IdSource {
+  jobId(): string;
+  /** Unique id of a command or outbox message. */
+  messageId(): string;
+}
+
+export const RANDOM_IDS: IdSource = Object.freeze({ jobId: randomJobId, messageId: () => randomUUID() });

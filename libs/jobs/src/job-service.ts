@@ -1,0 +1,272 @@
+/**
+ * Backup jobs: creating them, the user's actions through the state machine, folding what the pipeline reports,
+ * and the views the API serves. Plain class over ports ({@link JobRepository}, {@link CommandPublisher},
+ * {@link JobBackupData}); the app wires the adapters in.
+ *
+ * Every change of a job is a compare-and-set on its revision (several requests, and several job-state replicas,
+ * may change one job at once): read, compute the new job with a pure function, write if unchanged, else start
+ * over. What the pipeline must be told goes into the job's outbox IN THE SAME WRITE, and is sent afterwards
+ * ({@link JobService.flushEffects}): a crash between the write and the send leaves the message in the outbox, and
+ * the next flush (the next action on the job, the background flusher, a start-up) sends it. Consumers are
+ * idempotent by command id, so a message sent twice is harmless; a message is never lost. Retained backups marked
+ * for deletion (terminate, an earlier sync after a newer one completed) are deleted by the same flush, after the
+ * outbox is empty: the agent is told to stop before its data goes.
+ */
+import { describeError, TidemarkError, type OpTime } from '@tidemark/domain';
+import { foldAlert } from './alert-fold';
+import { newJobRecord, type CreateJobInput } from './create-job-input';
+import { applyUserAction, type UserAction } from './job-actions';
+import { JobConflictError, JobEffectsPendingError, JobNotFoundError } from './job-errors';
+import { RANDOM_IDS, type IdSource } from './job-id';
+import { hasPendingEffects, type JobRecord } from './job-record';
+import type { AlertReport, PhaseReport } from './messages';
+import { foldPhaseReport, type FoldResult } from './phase-fold';
+import type { CommandPublisher, JobBackupData, JobRepository } from './ports';
+import { agentJob, jobResume, jobStatus, type AgentJob, type JobResume, type JobStatus } from './views';
+
+export interface JobServiceOptions {
+  readonly jobs: JobRepository;
+  readonly publisher: CommandPublisher;
+  readonly backupData: JobBackupData;
+  /** The backup-side MongoDB URI, shown (without credentials) as the head location. */
+  readonly backupUri: string;
+  readonly ids?: IdSource;
+  readonly clock?: () => Date;
+  /** Compare-and-set attempts before {@link JobConflictError}; default 8. */
+  readonly maxAttempts?: number;
+}
+
+/** What folding an event did: `unknown-job` and `stale-sync` events are ignored (and committed). */
+export type FoldOutcome = 'applied' | 'unchanged' | 'stale-sync' | 'unknown-job';
+
+/** Largest page of {@link JobService.listJobs}. */
+export const MAX_PAGE = 1_000;
+const AGENT_PAGE = 500;
+const JOB_ID_ATTEMPTS = 10;
+
+export class JobService {
+  private readonly jobs: JobRepository;
+  private readonly publisher: CommandPublisher;
+  private readonly backupData: JobBackupData;
+  private readonly backupUri: string;
+  private readonly ids: IdSource;
+  private readonly clock: () => Date;
+  private readonly maxAttempts: number;
+
+  constructor(options: JobServiceOptions) {
+    this.jobs = options.jobs;
+    this.publisher = options.publisher;
+    this.backupData = options.backupData;
+    this.backupUri = options.backupUri;
+    this.ids = options.ids ?? RANDOM_IDS;
+    this.clock = options.clock ?? (() => new Date());
+    this.maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  /** A new job, state `inactive`. Throws `JobValidationError` for an invalid input. */
+  async createJob(input: CreateJobInput): Promise<JobRecord> {
+    for (let attempt = 1; attempt <= JOB_ID_ATTEMPTS; attempt++) {
+      const job = newJobRecord(input, this.ids.jobId(), this.clock());
+      if (await this.jobs.insert(job)) return job;
+    }
+    throw new TidemarkError(`no free job id after ${JOB_ID_ATTEMPTS} random draws`, { retriable: true });
+  }
+
+  /** Throws {@link JobNotFoundError}. */
+  async getJob(id: string): Promise<JobRecord> {
+    const job = await this.jobs.get(id);
+    if (job === undefined) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  async listJobs(limit: number, after?: string): Promise<JobRecord[]> {
+    return this.jobs.list({ limit: Math.min(Math.max(limit, 1), MAX_PAGE), after });
+  }
+
+  start(id: string): Promise<JobRecord> {
+    return this.act(id, 'start');
+  }
+  stop(id: string): Promise<JobRecord> {
+    return this.act(id, 'stop');
+  }
+  restart(id: string): Promise<JobRecord> {
+    return this.act(id, 'restart');
+  }
+  resync(id: string, reason?: string): Promise<JobRecord> {
+    return this.act(id, 'resync', reason);
+  }
+  /** Deletes every retained backup of the job (head databases, oplog-store slices) once TERMINATE is sent. */
+  terminate(id: string): Promise<JobRecord> {
+    return this.act(id, 'terminate');
+  }
+
+  /**
+   * Applies a user action: first sends what the job still owes (so commands stay in order), then changes the
+   * job (throws `IllegalTransitionError` when not allowed), then sends the new commands. When sending fails after
+   * the change was stored, throws {@link JobEffectsPendingError} (the messages stay in the outbox).
+   */
+  async act(id: string, action: UserAction, reason?: string): Promise<JobRecord> {
+    await this.flushEffects(id);
+    const changed = await this.mutate(id, (job) =>
+      applyUserAction(job, action, {
+        now: this.clock(),
+        messageId: () => this.ids.messageId(),
+        ...(reason === undefined ? {} : { reason }),
+      }),
+    );
+    try {
+      return (await this.flushEffects(id)) ?? changed;
+    } catch (err) {
+      throw new JobEffectsPendingError(id, changed.state, err);
+    }
+  }
+
+  /** Folds a `PhaseChanged` report; resolves once the change (and the effects it causes) is durable. */
+  foldPhase(report: PhaseReport): Promise<FoldOutcome> {
+    return this.fold(report.jobId, (job) => foldPhaseReport(job, report));
+  }
+
+  /** Folds an `AlertRaised` event; alerts about no job are ignored (`unknown-job`). */
+  foldAlert(alert: AlertReport): Promise<FoldOutcome> {
+    if (alert.jobId === null) return Promise.resolve('unknown-job');
+    return this.fold(alert.jobId, (job) => foldAlert(job, alert));
+  }
+
+  async status(id: string): Promise<JobStatus> {
+    const job = await this.getJob(id);
+    if (job.syncId === undefined) {
+      return jobStatus(job, {
+        head: undefined,
+        latestStoredOplogTs: undefined,
+        entriesAfterApplied: undefined,
+        backupUri: this.backupUri,
+      });
+    }
+    const [head, latestStoredOplogTs] = await Promise.all([
+      this.backupData.head(job.id, job.syncId),
+      this.backupData.latestStoredOplogTs(job.id, job.syncId),
+    ]);
+    const applied: OpTime | undefined = head?.appliedTs;
+    const entriesAfterApplied =
+      applied === undefined
+        ? undefined
+        : await this.backupData.countOplogEntriesAfter(job.id, job.syncId, applied);
+    return jobStatus(job, { head, latestStoredOplogTs, entriesAfterApplied, backupUri: this.backupUri });
+  }
+
+  /** Where the agent resumes the job's oplog tail: the newest stored oplog position of the current sync. */
+  async resume(id: string): Promise<JobResume> {
+    const job = await this.getJob(id);
+    const resumeTs =
+      job.syncId === undefined ? undefined : await this.backupData.latestStoredOplogTs(job.id, job.syncId);
+    return jobResume(job, resumeTs);
+  }
+
+  /** Every job the agent must serve: state `initial-sync` or `active`. */
+  async agentJobs(): Promise<AgentJob[]> {
+    const out: AgentJob[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.jobs.list({ limit: AGENT_PAGE, after, states: ['initial-sync', 'active'] });
+      out.push(...page.map(agentJob));
+      if (page.length < AGENT_PAGE) return out;
+      after = page[page.length - 1]?.id;
+    }
+  }
+
+  /**
+   * Sends the job's outbox in order (each message removed once acknowledged), then deletes the retained backups
+   * marked for deletion. Resolves the job as stored afterwards, or undefined when it does not exist. Throws when
+   * Kafka or the backup side fails; what is left stays pending.
+   */
+  async flushEffects(id: string): Promise<JobRecord | undefined> {
+    let job = await this.jobs.get(id);
+    while (job !== undefined && job.outbox.length > 0) {
+      const [message] = job.outbox;
+      if (message === undefined) break;
+      if (message.kind === 'command') await this.publisher.publishCommand(message.command);
+      else await this.publisher.publishPhase(message.report);
+      job = await this.update(id, (j) =>
+        j.outbox.some((m) => m.id === message.id)
+          ? { ...j, outbox: j.outbox.filter((m) => m.id !== message.id) }
+          : undefined,
+      );
+    }
+    if (job !== undefined && job.pendingDeletionThrough > job.deletedThrough) {
+      const through = job.pendingDeletionThrough;
+      for (let syncNo = job.deletedThrough + 1; syncNo <= through; syncNo++) {
+        await this.backupData.deleteSync(job.id, syncNo);
+      }
+      job = await this.update(id, (j) =>
+        j.deletedThrough >= through ? undefined : { ...j, deletedThrough: through },
+      );
+    }
+    return job;
+  }
+
+  /**
+   * Flushes every job that owes effects (at start-up and periodically), each on its own: one job that cannot be
+   * flushed does not hold up the others. Resolves how many jobs were flushed; throws (retriable) after trying all
+   * when some could not be.
+   */
+  async flushAllEffects(limit = MAX_PAGE): Promise<number> {
+    const ids = await this.jobs.listWithPendingEffects(limit);
+    const failed: unknown[] = [];
+    for (const id of ids) {
+      try {
+        await this.flushEffects(id);
+      } catch (err) {
+        failed.push(err);
+      }
+    }
+    if (failed.length > 0) {
+      throw new TidemarkError(
+        `${failed.length} of ${ids.length} jobs still owe effects: ${describeError(failed[0])}`,
+        {
+          retriable: true,
+          cause: failed[0],
+        },
+      );
+    }
+    return ids.length;
+  }
+
+  private async fold(jobId: string, apply: (job: JobRecord) => FoldResult): Promise<FoldOutcome> {
+    let outcome: FoldOutcome = 'unknown-job';
+    let effects = false;
+    const done = await this.update(jobId, (job) => {
+      const result = apply(job);
+      outcome = result.outcome;
+      effects = hasPendingEffects(job);
+      return result.outcome === 'applied' ? result.job : undefined;
+    });
+    if (done !== undefined && (effects || hasPendingEffects(done))) await this.flushEffects(jobId);
+    return outcome;
+  }
+
+  /** Like {@link update}, but the job must exist. */
+  private async mutate(id: string, change: (job: JobRecord) => JobRecord): Promise<JobRecord> {
+    const job = await this.update(id, change);
+    if (job === undefined) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  /**
+   * Compare-and-set loop: `change` returns the new job, or undefined for "nothing to do". Resolves the job as
+   * stored (changed or not), or undefined when it does not exist.
+   */
+  private async update(
+    id: string,
+    change: (job: JobRecord) => JobRecord | undefined,
+  ): Promise<JobRecord | undefined> {
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const job = await this.jobs.get(id);
+      if (job === undefined) return undefined;
+      const next = change(job);
+      if (next === undefined) return job;
+      const stored: JobRecord = { ...next, revision: job.revision + 1, updatedAt: this.clock() };
+      if (await this.jobs.replace(stored, job.revision)) return stored;
+    }
+    throw new JobConflictError(id, this.maxAttempts);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The six services as child processes, for end-to-end and crash tests: each started with
+ * `node --import tsx apps/<name>/src/main.ts` on a free port, with the environment the test gives (topic prefix,
+ * database names), and each killable (SIGKILL) and restartable on its own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { layout } from '../servers/layout';
+
+export const SERVICE_NAMES = ['job-state', 'agent', 'slice-ingest', 'head-builder', 'oplog-applier', 'snapshotter'] as const;
+export type StackService = (typeof SERVICE_NAMES)[number];
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<number | null>;
+}
+
+export class ServiceStack {
+  private readonly running = new Map<StackService, Running>();
+  private readonly ports = new Map<StackService, number>();
+  readonly logDir: string;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    name: string,
+  ) {
+    this.logDir = path.join(layout().home, 'logs', 'e2e', name);
+    fs.mkdirSync(this.logDir, { recursive: true });
+  }
+
+  /** Base URL of job-state's API (started first by `startAll`). */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.ports.get('job-state') ?? 0}`;
+  }
+
+  async startAll(services: readonly StackService[] = SERVICE_NAMES): Promise<void> {
+    for (const s of services) await this.start(s);
+  }
+
+  async start(name: StackService): Promise<void> {
+    if (this.running.has(name)) throw new Error(`${name} is already running`);
+    const port = this.ports.get(name) ?? (await freePort());
+    this.ports.set(name, port);
+    const root = layout().root;
+    const log = fs.openSync(path.join(this.logDir, `${name}.log`), 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps', name, 'src', 'main.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...this.env,
+        PORT: String(port),
+        TIDEMARK_API_URL: this.apiUrl === 'http://127.0.0.1:0' ? `http://127.0.0.1:${port}` : this.apiUrl,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    this.running.set(name, { child, port, exited });
+    await this.waitReady(name, 90_000);
+  }
+
+  async waitReady(name: StackService, timeoutMs: number): Promise<void> {
+    const r = this.running.get(name);
+    if (!r) throw new Error(`${name} is not running`);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (r.child.exitCode !== null) throw new Error(`${name} exited with ${r.child.exitCode}; see ${this.logDir}/${name}.log`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${r.port}/readyz`, { signal: AbortSignal.timeout(2000) });
+        if (res.status === 200) return;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    throw new Error(`${name} not ready after ${timeoutMs} ms; see ${this.logDir}/${name}.log`);
+  }
+
+  /** The pid of a running service (for memory figures). */
+  pid(name: StackService): number | undefined {
+    return this.running.get(name)?.child.pid;
+  }
+
+  /** SIGKILL: the process gets no chance to flush, commit or close anything. */
+  async kill(name: StackService): Promise<void> {
+    const r = this.running.get(name);
+    if (!r) return;
+    r.child.kill('SIGKILL');
+    await r.exited;
+    this.running.delete(name);
+  }
+
+  async restart(name: StackService): Promise<void> {
+    await this.kill(name);
+    await this.start(name);
+  }
+
+  /** SIGTERM to everything, newest first; SIGKILL after 15 s. */
+  async stopAll(): Promise<void> {
+    for (const [name, r] of [...this.running.entries()].reverse()) {
+      r.child.kill('SIGTERM');
+      const timer = setTimeout(() => r.child.kill('SIGKILL'), 15_000);
+      await r.exited;
+      clearTimeout(timer);
+      this.running.delete(name);
+    }
+  }
+}

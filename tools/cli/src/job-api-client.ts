@@ -1,0 +1,96 @@
+/**
+ * The CLI's client of job-state's REST API (docs/api.md), at `TIDEMARK_API_URL` (default http://127.0.0.1:7100).
+ * Every failure is a {@link JobApiError} whose message can be shown as is: the API's own reason for 4xx/5xx
+ * answers, or what to check when job-state cannot be reached.
+ */
+import type { JobStatus, JobView } from '@tidemark/jobs';
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:7100';
+
+export class JobApiError extends Error {
+  override readonly name = 'JobApiError';
+  constructor(
+    message: string,
+    /** HTTP status, or undefined when no answer came. */
+    readonly status: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export interface CreateJobRequest {
+  project: string;
+  source: { uri: string };
+  include: string[];
+  exclude: string[];
+}
+
+export class JobApiClient {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string = process.env['TIDEMARK_API_URL'] || DEFAULT_API_URL) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  create(request: CreateJobRequest): Promise<JobView> {
+    return this.call('POST', '/api/v1/jobs', request);
+  }
+
+  async list(): Promise<JobView[]> {
+    const jobs: JobView[] = [];
+    for (let after: string | undefined; ;) {
+      const query = `?limit=1000${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
+      const page = await this.call<{ jobs: JobView[] }>('GET', `/api/v1/jobs${query}`);
+      jobs.push(...page.jobs);
+      if (page.jobs.length < 1000) return jobs;
+      after = page.jobs[page.jobs.length - 1]?.id;
+    }
+  }
+
+  get(id: string): Promise<JobView> {
+    return this.call('GET', `/api/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  status(id: string): Promise<JobStatus> {
+    return this.call('GET', `/api/v1/jobs/${encodeURIComponent(id)}/status`);
+  }
+
+  act(id: string, action: string, body?: unknown): Promise<JobView> {
+    return this.call('POST', `/api/v1/jobs/${encodeURIComponent(id)}/${action}`, body ?? {});
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new JobApiError(
+        `cannot reach job-state at ${this.baseUrl} (${cause}); is it running? (set TIDEMARK_API_URL)`,
+        undefined,
+      );
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const message = (parsed as { message?: unknown } | undefined)?.message;
+      const reason = Array.isArray(message)
+        ? message.join('; ')
+        : typeof message === 'string'
+          ? message
+          : text;
+      throw new JobApiError(`${method} ${path}: ${res.status} ${res.statusText}: ${reason}`, res.status);
+    }
+    return parsed as T;
+  }
+}

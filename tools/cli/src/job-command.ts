@@ -1,0 +1,149 @@
+/**
+ * `tidemark job ...`: backup jobs through job-state's REST API (`TIDEMARK_API_URL`, default
+ * http://127.0.0.1:7100). See `JOB_HELP`. Exit codes: 0 done, 1 failed (the API's reason, a timeout, a blocked
+ * job), 2 wrong usage.
+ */
+import { isJobState, type JobState } from '@tidemark/domain';
+import { JobApiClient, JobApiError } from './job-api-client';
+import { formatJobLine, formatJobList, formatStatus } from './job-format';
+import { waitForJob } from './job-wait';
+
+export const JOB_HELP = `  tidemark job create --project P --source URI [--include NS]... [--exclude NS]... [--json]
+                                   define a backup job (inactive); NS is "db" or "db.collection";
+                                   the URI has no credentials (the agent reads TIDEMARK_SOURCE_USERNAME/PASSWORD)
+  tidemark job start|stop|restart|terminate ID [--json]
+                                   drive the job's state machine (terminate deletes its retained backups)
+  tidemark job resync ID [--reason TEXT] [--json]
+                                   a new initial sync for the job
+  tidemark job list [--json]       every job with its state and phase
+  tidemark job status ID [--json]  state, phase and progress, applied position, lag, head location and namespaces
+  tidemark job wait ID [--state active] --timeout SECONDS [--lag-zero] [--interval SECONDS]
+                                   wait for the state (and with --lag-zero until the head has applied the
+                                   source's newest oplog entry); fails on timeout or when the job is blocked
+  (job commands talk to job-state's API at TIDEMARK_API_URL, default http://127.0.0.1:7100)
+`;
+
+type Usage = (message: string) => Error;
+
+function take(args: string[], name: string, usage: Usage): string[] {
+  const values: string[] = [];
+  for (let i = args.indexOf(name); i >= 0; i = args.indexOf(name)) {
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith('--')) throw usage(`${name} needs a value`);
+    values.push(value);
+    args.splice(i, 2);
+  }
+  return values;
+}
+
+function takeOne(args: string[], name: string, usage: Usage): string | undefined {
+  const values = take(args, name, usage);
+  if (values.length > 1) throw usage(`${name} may be given once`);
+  return values[0];
+}
+
+function flag(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+function seconds(text: string, name: string, usage: Usage): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw usage(`${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
+  return value * 1000;
+}
+
+/** The job id: exactly one positional argument left. */
+function jobId(args: string[], sub: string, usage: Usage): string {
+  const unknown = args.filter((a) => a.startsWith('--'));
+  if (unknown.length > 0) throw usage(`job ${sub}: unknown option ${unknown[0]}`);
+  if (args.length !== 1) throw usage(`job ${sub} needs exactly one job id`);
+  return args[0]!;
+}
+
+const out = (text: string) => process.stdout.write(text);
+const json = (value: unknown) => out(`${JSON.stringify(value, null, 2)}\n`);
+
+export async function runJobCommand(argv: readonly string[], asJson: boolean, usage: Usage): Promise<number> {
+  const args = [...argv];
+  const sub = args.shift();
+  const api = new JobApiClient();
+  try {
+    switch (sub) {
+      case 'create': {
+        const project = takeOne(args, '--project', usage);
+        const source = takeOne(args, '--source', usage);
+        const include = take(args, '--include', usage);
+        const exclude = take(args, '--exclude', usage);
+        if (project === undefined || source === undefined)
+          throw usage('job create needs --project and --source');
+        if (args.length > 0) throw usage(`job create: unexpected ${args.join(' ')}`);
+        const job = await api.create({ project, source: { uri: source }, include, exclude });
+        if (asJson) json(job);
+        else out(`${formatJobLine(job)}start it with: tidemark job start ${job.id}\n`);
+        return 0;
+      }
+      case 'start':
+      case 'stop':
+      case 'restart':
+      case 'terminate':
+      case 'resync': {
+        const reason = sub === 'resync' ? takeOne(args, '--reason', usage) : undefined;
+        const id = jobId(args, sub, usage);
+        const job = await api.act(id, sub, reason === undefined ? {} : { reason });
+        if (asJson) json(job);
+        else out(formatJobLine(job));
+        return 0;
+      }
+      case 'list': {
+        if (args.length > 0) throw usage(`job list: unexpected ${args.join(' ')}`);
+        const jobs = await api.list();
+        if (asJson) json(jobs);
+        else out(formatJobList(jobs));
+        return 0;
+      }
+      case 'status': {
+        const status = await api.status(jobId(args, sub, usage));
+        if (asJson) json(status);
+        else out(formatStatus(status));
+        return 0;
+      }
+      case 'wait': {
+        const state = takeOne(args, '--state', usage) ?? 'active';
+        const timeout = takeOne(args, '--timeout', usage);
+        const interval = takeOne(args, '--interval', usage);
+        const lagZero = flag(args, '--lag-zero');
+        if (!isJobState(state))
+          throw usage(
+            `--state must be inactive, initial-sync, active or stopped, got ${JSON.stringify(state)}`,
+          );
+        if (timeout === undefined) throw usage('job wait needs --timeout SECONDS');
+        const id = jobId(args, sub, usage);
+        const result = await waitForJob(api, id, {
+          state: state as JobState,
+          timeoutMs: seconds(timeout, '--timeout', usage),
+          intervalMs: interval === undefined ? 1_000 : seconds(interval, '--interval', usage),
+          lagZero,
+          progress: (line) => process.stderr.write(`${line}\n`),
+        });
+        if (asJson) json({ ok: result.ok, message: result.message, status: result.status ?? null });
+        else
+          (result.ok ? process.stdout : process.stderr).write(
+            `${result.ok ? '' : 'tidemark: '}${result.message}\n`,
+          );
+        return result.ok ? 0 : 1;
+      }
+      default:
+        throw usage(`unknown job command ${JSON.stringify(sub)}; see tidemark --help`);
+    }
+  } catch (err) {
+    if (err instanceof JobApiError) {
+      process.stderr.write(`tidemark: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
