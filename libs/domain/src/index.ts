@@ -12,3 +12,4 @@ export * from './slice';
 export * from './ports/oplog-store';
 export * from './head';
 export * from './ports/head-store';
+export * from './ports/apply-target';

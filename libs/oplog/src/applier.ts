@@ -31,7 +31,7 @@ import {
 import type { OpTime } from '@tidemark/domain';
 import type { ApplyTarget, IndexSpec } from './apply-target';
 import { isDocumentValue, isTimestamp, timestampToOpTime } from './bson-values';
-import { COMMANDS, applyOpsFlags, commandRule } from './commands';
+import { applyOpsFlags, commandRule } from './commands';
 import type { CommandRule, CommandScope, MappedScope } from './commands';
 import { IGNORED_OP_TYPES, commandName, databaseOf, validateEntry, validateOperation } from './entry';
 import type { OplogEntry, OplogOperation, OplogOpType } from './entry';
@@ -295,8 +295,9 @@ export class OplogApplier {
       }
       // 5: dispatch; transaction commands first.
       const rule = command === undefined ? undefined : commandRule(command);
-      if (rule?.kind === 'transaction')
+      if (rule?.kind === 'transaction') {
         return await this.applyTransactionCommand(entry, rule.role, step, tally, result);
+      }
       const outcome = await this.dispatch(step, screened.resolution, tally);
       return result(outcome.outcome, outcome.reason);
     } catch (err) {
@@ -307,8 +308,9 @@ export class OplogApplier {
   /** Steps 1-3 for any op (top-level or nested): why it is skipped, or what it acts on. */
   private screen(operation: OplogOperation): Screened {
     const resolution = this.resolve(operation);
-    if (resolution.kind === 'skip')
+    if (resolution.kind === 'skip') {
       return { skip: { outcome: 'skipped-namespace', reason: resolution.reason } };
+    }
     const ignoredOp = IGNORED_OP_TYPES[operation.op];
     if (ignoredOp !== undefined) return { skip: { outcome: 'skipped-op', reason: ignoredOp } };
     if (resolution.kind === 'command' && resolution.rule?.kind === 'ignore') {
@@ -323,7 +325,11 @@ export class OplogApplier {
     if (operation.op === 'i' && operation.ns.endsWith('.system.indexes') && isDocumentValue(operation.o)) {
       // Servers before 4.2 (3.4 and older on the wire) created indexes by inserting the spec into system.indexes.
       const indexed = operation.o['ns'];
-      if (typeof indexed !== 'string') return { kind: 'skip', reason: 'system.indexes insert without "ns"' };
+      if (typeof indexed !== 'string') {
+        throw new MalformedOplogEntryError('a system.indexes insert must name its collection in "ns"', {
+          field: 'o.ns',
+        });
+      }
       const targetNs = this.mapCollection(indexed);
       if (targetNs === null) return { kind: 'skip', reason: `namespace ${indexed} is excluded` };
       return { kind: 'legacy-index', targetNs };
@@ -775,6 +781,3 @@ function rawContext(raw: unknown): ApplyContext {
     ns: typeof doc['ns'] === 'string' ? doc['ns'] : '?',
   };
 }
-
-/** Every command name the applier knows (handled, ignored, refused or transactional). */
-export const KNOWN_COMMANDS: readonly string[] = Object.freeze(Object.keys(COMMANDS));

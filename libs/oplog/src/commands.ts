@@ -78,8 +78,9 @@ function without(o: Document, fields: readonly string[]): Document {
 function indexSpec(raw: unknown, field: string): IndexSpec {
   if (!isDocumentValue(raw)) malformed(field, 'an index specification must be a document');
   if (!isDocumentValue(raw['key'])) malformed(`${field}.key`, 'an index needs a "key" document');
-  if (typeof raw['name'] !== 'string' || raw['name'] === '')
+  if (typeof raw['name'] !== 'string' || raw['name'] === '') {
     malformed(`${field}.name`, 'an index needs a name');
+  }
   // `ns` appears in specs of old servers; the target knows its own namespace.
   return without(raw, ['ns']) as IndexSpec;
 }
@@ -104,9 +105,9 @@ const dropIndexesRule: CommandRule = {
     let names: readonly string[] | '*';
     if (index === '*') names = '*';
     else if (typeof index === 'string') names = [index];
-    else if (Array.isArray(index) && index.every((name: unknown) => typeof name === 'string'))
+    else if (Array.isArray(index) && index.every((name: unknown) => typeof name === 'string')) {
       names = index as string[];
-    else if (isDocumentValue(index)) {
+    } else if (isDocumentValue(index)) {
       // Dropped by key pattern: servers log the index spec (with its name) in o2.
       const name = operation.o2?.['name'];
       if (typeof name !== 'string') {
@@ -151,8 +152,9 @@ export const COMMANDS: Readonly<Record<string, CommandRule>> = Object.freeze({
     scope: (operation) => {
       const from = operation.o['renameCollection'];
       const to = operation.o['to'];
-      if (typeof from !== 'string' || !from.includes('.'))
+      if (typeof from !== 'string' || !from.includes('.')) {
         malformed('renameCollection', 'must be "db.collection"');
+      }
       if (typeof to !== 'string' || !to.includes('.')) malformed('to', 'must be "db.collection"');
       return { kind: 'rename', from, to };
     },
@@ -281,6 +283,9 @@ export const COMMANDS: Readonly<Record<string, CommandRule>> = Object.freeze({
       "importCollection attaches a collection's data files; the oplog does not carry the imported documents",
   },
 });
+
+/** Every command name the applier knows (handled, ignored, refused or transactional). */
+export const KNOWN_COMMANDS: readonly string[] = Object.freeze(Object.keys(COMMANDS));
 
 /** The rule of a command, or undefined when the command is unknown. */
 export function commandRule(name: string): CommandRule | undefined {

@@ -102,8 +102,9 @@ function int64Field(raw: Document, field: string, where: Where): bigint | undefi
   const value = raw[field];
   if (value === undefined) return undefined;
   const result = integerValue(value);
-  if (result === undefined)
+  if (result === undefined) {
     fail(where, field, `"${field}" must be an integer (Int64), got ${describe(value)}`);
+  }
   return result;
 }
 
@@ -135,21 +136,27 @@ export function validateOperation(raw: unknown, where: Where = { path: '' }): Op
   const o = raw['o'];
   if (!isDocumentValue(o)) fail(where, 'o', `"o" must be a document, got ${describe(o)}`);
   const o2 = raw['o2'];
-  if (o2 !== undefined && !isDocumentValue(o2))
+  if (o2 !== undefined && !isDocumentValue(o2)) {
     fail(where, 'o2', `"o2" must be a document, got ${describe(o2)}`);
+  }
   const ui = raw['ui'];
-  if (ui !== undefined && bsonTypeOf(ui) !== 'Binary')
+  if (ui !== undefined && bsonTypeOf(ui) !== 'Binary') {
     fail(where, 'ui', `"ui" must be a UUID, got ${describe(ui)}`);
+  }
 
   switch (op) {
     case 'i':
       if (ns === '') fail(where, 'ns', 'an insert needs a namespace');
-      if (!Object.hasOwn(o, '_id')) fail(where, 'o._id', 'an inserted document must have an _id');
+      // Index specs inserted into system.indexes (servers before 4.2 on the wire) have no _id.
+      if (!Object.hasOwn(o, '_id') && !ns.endsWith('.system.indexes')) {
+        fail(where, 'o._id', 'an inserted document must have an _id');
+      }
       break;
     case 'u':
       if (ns === '') fail(where, 'ns', 'an update needs a namespace');
-      if (o2 === undefined || !Object.hasOwn(o2, '_id'))
+      if (o2 === undefined || !Object.hasOwn(o2, '_id')) {
         fail(where, 'o2._id', 'an update must name its document in o2._id');
+      }
       break;
     case 'd':
       if (ns === '') fail(where, 'ns', 'a delete needs a namespace');
@@ -171,8 +178,9 @@ export function validateOperation(raw: unknown, where: Where = { path: '' }): Op
 
 /** Checks a top-level oplog entry and returns it typed; throws {@link MalformedOplogEntryError} naming the field. */
 export function validateEntry(raw: unknown): OplogEntry {
-  if (!isDocumentValue(raw))
+  if (!isDocumentValue(raw)) {
     fail({ path: '' }, '', `an oplog entry must be a document, got ${describe(raw)}`);
+  }
   const ts = raw['ts'];
   if (!isTimestamp(ts)) fail({ path: '' }, 'ts', `"ts" must be a Timestamp, got ${describe(ts)}`);
   const where: Where = { ts, path: '' };
@@ -213,8 +221,9 @@ export function validateEntry(raw: unknown): OplogEntry {
     const ids = Array.isArray(stmtId)
       ? stmtId.map((id: unknown) => safeIntegerValue(id))
       : [safeIntegerValue(stmtId)];
-    if (ids.some((id) => id === undefined))
+    if (ids.some((id) => id === undefined)) {
       fail(where, 'stmtId', '"stmtId" must be an integer or an array of integers');
+    }
     entry.stmtId = Array.isArray(stmtId) ? (ids as number[]) : (ids[0] as number);
   }
   const prev = raw['prevOpTime'];

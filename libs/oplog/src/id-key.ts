@@ -87,8 +87,9 @@ export function idKey(value: unknown): string {
   const number = numberKey(value);
   if (number !== undefined) return `n:${number}`;
   if (value instanceof Date) return `d:${value.getTime()}`;
-  if (value instanceof RegExp)
+  if (value instanceof RegExp) {
     return `re:${JSON.stringify(value.source)}/${[...value.flags].sort().join('')}`;
+  }
   if (Array.isArray(value)) return `[${value.map((item: unknown) => idKey(item)).join(',')}]`;
   if (value instanceof Uint8Array) return `bin:0:${base64(value)}`;
   if (isDocumentValue(value)) return documentKey(value);

@@ -2,9 +2,11 @@
  * @tidemark/oplog: MongoDB oplog apply semantics (i, u as $v:1 modifier / replacement / $v:2 diff, d, n, c, applyOps
  * transactions) through the {@link ApplyTarget} port. One applier serves the head database and point-in-time
  * restore.
+ *
+ * The conformance suite `describeApplyTarget` is not exported here (production code must not load `node:test`):
+ * specs import `./apply-target.contract` (in this library) or `@tidemark/oplog-contract` (elsewhere).
  */
 export * from './apply-target';
-export * from './apply-target.contract';
 export * from './applier';
 export * from './commands';
 export * from './entry';

@@ -36,8 +36,9 @@ function splitNamespace(ns: string): { db: string; coll: string } {
   const dot = ns.indexOf('.');
   const db = dot < 0 ? ns : ns.slice(0, dot);
   const coll = dot < 0 ? '' : ns.slice(dot + 1);
-  if (db === '' || coll === '')
+  if (db === '' || coll === '') {
     throw new ApplyTargetError('InvalidNamespace', `"${ns}" is not a "db.collection" namespace`);
+  }
   return { db, coll };
 }
 
@@ -84,8 +85,9 @@ export class MemoryApplyTarget implements ApplyTarget {
       return { matched: true };
     }
     const replacement = update.doc;
-    if (!isDocumentValue(replacement))
+    if (!isDocumentValue(replacement)) {
       throw new ApplyTargetError('BadValue', `replacement in ${ns}: not a document`);
+    }
     if (Object.hasOwn(replacement, '_id') && idKey(replacement['_id']) !== key) {
       throw new ApplyTargetError(
         'ImmutableField',
@@ -137,8 +139,9 @@ export class MemoryApplyTarget implements ApplyTarget {
   }
 
   async dropDatabase(db: string): Promise<void> {
-    if (db === '' || db.includes('.'))
+    if (db === '' || db.includes('.')) {
       throw new ApplyTargetError('InvalidNamespace', `"${db}" is not a database name`);
+    }
     for (const ns of [...this.collections.keys()]) {
       if (ns.startsWith(`${db}.`)) this.collections.delete(ns);
     }
@@ -183,8 +186,9 @@ export class MemoryApplyTarget implements ApplyTarget {
       return;
     }
     for (const name of names) {
-      if (name === ID_INDEX_NAME)
+      if (name === ID_INDEX_NAME) {
         throw new ApplyTargetError('InvalidOptions', `cannot drop the _id index of ${ns}`);
+      }
       coll.indexes.delete(name);
     }
   }
@@ -272,8 +276,9 @@ export class MemoryApplyTarget implements ApplyTarget {
   }
 
   private modifyIndex(ns: string, coll: MemoryCollection, change: unknown): void {
-    if (!isDocumentValue(change))
+    if (!isDocumentValue(change)) {
       throw new ApplyTargetError('BadValue', `collMod of ${ns}: "index" must be a document`);
+    }
     const byName = typeof change['name'] === 'string' ? coll.indexes.get(change['name']) : undefined;
     const byKey = isDocumentValue(change['keyPattern'])
       ? [...coll.indexes.values()].find((spec) => idKey(spec.key) === idKey(change['keyPattern']))

@@ -76,8 +76,9 @@ export function applyModifier(doc: Document, spec: ModifierSpec): Document {
 function collect(spec: ModifierSpec): PathOp[] {
   const ops: PathOp[] = [];
   const operators = Object.keys(spec);
-  if (operators.length === 0)
+  if (operators.length === 0) {
     throw new ApplyTargetError('FailedToParse', 'an update modifier needs an operator');
+  }
   for (const operator of operators) {
     if (!(SUPPORTED as readonly string[]).includes(operator)) {
       throw new ApplyTargetError(
@@ -195,8 +196,9 @@ function pushPath(root: Document, op: PathOp): void {
         );
       }
     }
-    if (!Array.isArray(modifiers['$each']))
+    if (!Array.isArray(modifiers['$each'])) {
       throw new ApplyTargetError('FailedToParse', '$push needs $each: [...]');
+    }
     each = modifiers['$each'];
     if (modifiers['$slice'] !== undefined) {
       const raw = modifiers['$slice'];

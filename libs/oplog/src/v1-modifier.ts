@@ -41,21 +41,23 @@ function malformed(field: string, reason: string): never {
 /** Classifies and checks the `o` of a `u` entry whose document is `id` (from `o2._id`). */
 export function classifyUpdate(o: Document, id: unknown): UpdateForm {
   const keys = Object.keys(o);
-  const operators = keys.filter((key) => key.startsWith('$'));
-  if (operators.length === 0)
-    return { kind: 'replacement', doc: replacementDocument(o, id), reason: 'replacement' };
-  if (operators.length !== keys.length) {
-    malformed('o', `an update mixes operators (${operators.join(', ')}) with plain fields`);
-  }
-  const version = o['$v'] === undefined ? 1 : safeIntegerValue(o['$v']);
+  const version = o['$v'] === undefined ? undefined : safeIntegerValue(o['$v']);
   if (version === 2) {
     const extra = keys.filter((key) => key !== '$v' && key !== 'diff');
     if (extra.length > 0) malformed('o', `a $v:2 update holds only "diff", found ${extra.join(', ')}`);
     if (!Object.hasOwn(o, 'diff')) malformed('o.diff', 'a $v:2 update needs "diff"');
     return { kind: 'diff', diff: parseDiff(o['diff']) };
   }
-  if (version !== 1)
+  if (o['$v'] !== undefined && version !== 1) {
     malformed('o.$v', `unsupported update format version ${String(o['$v'])} (supported: 1, 2)`);
+  }
+  const operators = keys.filter((key) => key.startsWith('$'));
+  if (operators.length === 0) {
+    return { kind: 'replacement', doc: replacementDocument(o, id), reason: 'replacement' };
+  }
+  if (operators.length !== keys.length) {
+    malformed('o', `an update mixes operators (${operators.join(', ')}) with plain fields`);
+  }
   const spec = validateV1Modifier(o);
   const set = spec['$set'];
   if (set !== undefined && Object.hasOwn(set, '_id') && spec['$unset'] === undefined) {

@@ -143,10 +143,12 @@ function parseArrayDiff(doc: Document, path: string, depth: number): ArrayDiff {
     const index = Number(digits);
     if (!Number.isSafeInteger(index)) malformed(at, 'array index out of range');
     const last = entries[entries.length - 1];
-    if (last !== undefined && index <= last.index)
+    if (last !== undefined && index <= last.index) {
       malformed(at, 'array diff indexes must be strictly ascending');
-    if (resize !== undefined && index >= resize)
+    }
+    if (resize !== undefined && index >= resize) {
       malformed(at, `index ${index} is beyond the new length ${resize}`);
+    }
     if (kind === 'u') entries.push({ index, kind: 'update', value: doc[key] });
     else entries.push({ index, kind: 'subdiff', diff: parseAny(doc[key], at, depth + 1) });
   });
@@ -290,8 +292,9 @@ interface Collected {
 
 function fieldPath(prefix: string, field: string): string {
   const path = prefix === '' ? field : `${prefix}.${field}`;
-  if (field === '')
+  if (field === '') {
     throw new DiffNotExpressibleError(path, 'an empty field name cannot be addressed by a path');
+  }
   if (field.includes('.')) throw new DiffNotExpressibleError(path, `field name "${field}" contains "."`);
   if (field.startsWith('$')) throw new DiffNotExpressibleError(path, `field name "${field}" starts with "$"`);
   return path;

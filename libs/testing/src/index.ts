@@ -6,3 +6,4 @@ export * from './names';
 export * from './e2e/source-data';
 export * from './e2e/compare';
 export * from './e2e/stack';
+export * from './servers/scratch-ferretdb';

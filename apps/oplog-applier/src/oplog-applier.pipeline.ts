@@ -1,0 +1,137 @@
+/**
+ * oplog-applier's pipeline: the `ApplyScheduler` of `@tidemark/apply` over the backup-side MongoDB (oplog store,
+ * head registry, head databases, leases, missing documents, job-state's `jobs`) and Kafka (phases, commands,
+ * alerts), woken by `tidemark.slices.stored`.
+ *
+ * The claim checks are only a wake-up signal: the oplog store, not Kafka, is the source of truth (the scheduler
+ * scans the jobs every tick anyway), so each claim is committed as soon as its job is woken. A claim that does not
+ * decode is logged and committed: head-builder, the other consumer of the topic, dead-letters it, and nothing is
+ * lost here since the next tick finds the slice in the store.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import type { MongoClient } from 'mongodb';
+import { ApplyLoop, ApplyScheduler } from '@tidemark/apply';
+import {
+  MongoApplyTarget,
+  MongoJobPhaseReader,
+  MongoLeaseStore,
+  MongoMissingDocumentStore,
+} from '@tidemark/apply-target';
+import { CommittingConsumer, defaultCodec, producerFor, type ConsumedMessage } from '@tidemark/bus';
+import { DEFAULT_SLICE_LIMITS, describeError } from '@tidemark/domain';
+import { MongoHeadRegistry } from '@tidemark/head-store';
+import { OplogApplier } from '@tidemark/oplog';
+import { MongoOplogStore } from '@tidemark/oplog-store';
+import { decodeSlicePayload } from '@tidemark/slices';
+import {
+  BACKUP_MONGO,
+  ConnectionRegistry,
+  isRetriableError,
+  JsonLogger,
+  KAFKA,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
+  type PipelineHealth,
+  type ServiceConfig,
+} from '@tidemark/shell';
+import type { ApplySettings } from './apply-settings';
+import { busPorts } from './bus-ports';
+
+export const OPLOG_APPLIER_PIPELINE = Symbol('tidemark.oplog-applier.pipeline');
+export const APPLY_SETTINGS = Symbol('tidemark.oplog-applier.settings');
+
+export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHealth {
+  private consumer: CommittingConsumer | undefined;
+  private scheduler: ApplyScheduler | undefined;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(APPLY_SETTINGS) private readonly settings: ApplySettings,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(BACKUP_MONGO) private readonly backup: MongoClient,
+    @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
+    @Inject(ConnectionRegistry) private readonly connections: ConnectionRegistry,
+  ) {}
+
+  get problems(): string[] {
+    if (this.scheduler === undefined || this.consumer === undefined) return ['pipeline not started'];
+    return [...this.scheduler.problems, ...this.consumer.problems];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { backup, config, settings } = this;
+    const store = new MongoOplogStore(backup, settings.oplogStoreDb);
+    await store.init();
+    const registry = new MongoHeadRegistry(backup, config.metaDb);
+    await registry.init();
+    const missing = new MongoMissingDocumentStore(backup, config.metaDb);
+    await missing.init();
+    const producer = producerFor(this.kafka);
+    await producer.connect();
+    this.connections.add('producer', () => producer.disconnect());
+    const bus = busPorts(producer, config.topics);
+    const target = new MongoApplyTarget(backup, { readYourWrites: true, isRetriable: isRetriableError });
+
+    const loop = new ApplyLoop(
+      {
+        store,
+        registry,
+        targets: () => target,
+        appliers: (t, options) => new OplogApplier(t, options),
+        decode: (payload, meta) => decodeSlicePayload(payload, meta, DEFAULT_SLICE_LIMITS),
+        missing,
+        phases: bus.phases,
+        commands: bus.commands,
+      },
+      { maxSlicesPerTurn: settings.maxSlicesPerTurn, verifyRoundTrip: settings.verifyRoundTrip },
+    );
+    const scheduler = new ApplyScheduler(
+      {
+        jobs: new MongoJobPhaseReader(backup, config.metaDb),
+        leases: new MongoLeaseStore(backup, config.metaDb),
+        loop,
+        alerts: bus.alerts,
+        isRetriable: isRetriableError,
+        log: (e) => this.logger.event(e),
+      },
+      {
+        owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+        leaseTtlMs: settings.leaseTtlMs,
+        tickMs: settings.tickMs,
+      },
+    );
+    this.scheduler = scheduler;
+
+    const stored = config.topics.slicesStored;
+    const codec = defaultCodec();
+    this.consumer = new CommittingConsumer({
+      kafka: this.kafka,
+      groupId: config.consumerGroup,
+      topics: [stored],
+      isRetriable: isRetriableError,
+      log: (e) => this.logger.event(e),
+      handle: async (m: ConsumedMessage) => {
+        let claim;
+        try {
+          claim = codec.decodeAs('tidemark.slices.SliceStored', m.value ?? Buffer.alloc(0), stored.name);
+        } catch (err) {
+          this.logger.event({
+            event: 'claim-undecodable',
+            partition: m.partition,
+            offset: m.offset,
+            reason: describeError(err),
+          });
+          return;
+        }
+        if (claim.kind !== 'INITIAL') scheduler.wake(claim.jobId);
+      },
+    });
+    scheduler.start();
+    this.connections.add('apply-scheduler', () => scheduler.stop());
+    await this.consumer.start();
+    this.connections.add('slices-stored-consumer', async () => this.consumer?.stop());
+  }
+}

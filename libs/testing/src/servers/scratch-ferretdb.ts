@@ -1,0 +1,57 @@
+/**
+ * A FerretDB instance of a test's own (same cached binary as `infra up`), for tests that need a source they can
+ * break: a tiny capped oplog that rolls over in seconds (capped clean-up every second instead of every minute).
+ * Stopped and its data deleted by `stop()`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { freePort } from '../e2e/stack';
+import { ensureOplog, ferretdbBinary, ferretdbUri, REPLICA_SET, waitFerretdb } from './ferretdb';
+import { layout } from './layout';
+import { startDetached, stopProcess } from './process';
+
+export interface ScratchFerretdb {
+  uri: string;
+  stop(): Promise<void>;
+}
+
+export async function startScratchFerretdb(opts: { name: string; oplogBytes: number }): Promise<ScratchFerretdb> {
+  const l = layout();
+  const bin = ferretdbBinary(l);
+  if (!fs.existsSync(bin)) throw new Error(`FerretDB is not built yet (${bin}); run \`npx tidemark infra up\` first`);
+  const [port, debugPort] = [await freePort(), await freePort()];
+  const dir = path.join(l.data, 'scratch', `${opts.name}-${port}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const proc = startDetached(
+    `ferretdb-${opts.name}`,
+    bin,
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dir}/`,
+      `--state-dir=${dir}`,
+      `--repl-set-name=${REPLICA_SET}`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--debug-addr=127.0.0.1:${debugPort}`,
+      '--telemetry=disable',
+      '--log-level=ERROR',
+      '--test-capped-cleanup-interval=1s',
+      '--test-capped-cleanup-percentage=50',
+    ],
+    { log: path.join(l.logs, `ferretdb-${opts.name}-${port}.log`), marker: `--state-dir=${dir}` },
+  );
+  const uri = ferretdbUri(port);
+  try {
+    await waitFerretdb(uri, proc);
+    await ensureOplog(uri, opts.oplogBytes);
+  } catch (err) {
+    await stopProcess(proc);
+    throw err;
+  }
+  return {
+    uri,
+    stop: async () => {
+      await stopProcess(proc);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
