@@ -4,7 +4,9 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default [
-  { ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.tidemark/**', '.nx/**', 'tools/cli/bin/**'] },
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.tidemark/**', '.nx/**', 'tools/cli/bin/**'],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -20,7 +22,13 @@ export default [
           depConstraints: [
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:util', 'type:shell'],
+              onlyDependOnLibsWithTags: [
+                'type:feature',
+                'type:adapter',
+                'type:domain',
+                'type:util',
+                'type:shell',
+              ],
             },
             {
               sourceTag: 'type:shell',
@@ -39,7 +47,17 @@ export default [
             {
               sourceTag: 'type:domain',
               onlyDependOnLibsWithTags: ['type:domain'],
-              bannedExternalImports: ['kafkajs', 'mongodb', '@aws-sdk/*', '@nestjs/*', 'avsc', 'fs', 'node:fs', 'net', 'node:net'],
+              bannedExternalImports: [
+                'kafkajs',
+                'mongodb',
+                '@aws-sdk/*',
+                '@nestjs/*',
+                'avsc',
+                'fs',
+                'node:fs',
+                'net',
+                'node:net',
+              ],
             },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['*'] },

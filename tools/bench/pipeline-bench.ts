@@ -50,12 +50,18 @@ async function main(): Promise<void> {
   const source = await new MongoClient(e.source.uri).connect();
   const backup = await new MongoClient(e.backup.uri).connect();
   const stack = new ServiceStack(
-    { TIDEMARK_TOPIC_PREFIX: `bench-${s}`, TIDEMARK_META_DB: `bench_meta_${s}`, TIDEMARK_OPLOG_STORE_DB: `bench_os_${s}` },
+    {
+      TIDEMARK_TOPIC_PREFIX: `bench-${s}`,
+      TIDEMARK_META_DB: `bench_meta_${s}`,
+      TIDEMARK_OPLOG_STORE_DB: `bench_os_${s}`,
+    },
     `bench-${s}`,
   );
   try {
     console.log(`seeding ${DOCS} documents into ${db}...`);
-    await seedSource(source, { collections: { [`${db}.a`]: Math.floor(DOCS / 2), [`${db}.b`]: DOCS - Math.floor(DOCS / 2) } });
+    await seedSource(source, {
+      collections: { [`${db}.a`]: Math.floor(DOCS / 2), [`${db}.b`]: DOCS - Math.floor(DOCS / 2) },
+    });
 
     // 1. Baseline: a plain driver scan, raw BSON.
     let bytes = 0;
@@ -72,14 +78,19 @@ async function main(): Promise<void> {
 
     await stack.startAll();
     const base = stack.apiUrl;
-    const job = await api<{ id: string }>(base, 'POST', '/api/v1/jobs', { project: 'bench', source: { uri: e.source.uri }, include: [db] });
+    const job = await api<{ id: string }>(base, 'POST', '/api/v1/jobs', {
+      project: 'bench',
+      source: { uri: e.source.uri },
+      include: [db],
+    });
     const t1 = Date.now();
     await api(base, 'POST', `/api/v1/jobs/${job.id}/start`);
     let transferMs = 0;
     let status: Status;
     for (;;) {
       status = await api<Status>(base, 'GET', `/api/v1/jobs/${job.id}/status`);
-      if (!transferMs && status.phase && !['starting', 'transferring'].includes(status.phase)) transferMs = Date.now() - t1;
+      if (!transferMs && status.phase && !['starting', 'transferring'].includes(status.phase))
+        transferMs = Date.now() - t1;
       if (status.state === 'active') break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -103,29 +114,45 @@ async function main(): Promise<void> {
     const burst = Array.from({ length: BURST }, (_, k) => ({ _id: `burst-${k}`, k }));
     const tb = Date.now();
     for (let k = 0; k < burst.length; k += 500) {
-      await source.db(db).collection<{ _id: string; k: number }>('b').insertMany(burst.slice(k, k + 500));
+      await source
+        .db(db)
+        .collection<{ _id: string; k: number }>('b')
+        .insertMany(burst.slice(k, k + 500));
     }
     const written = Date.now();
     const hb = status.head.namespaces[`${db}.b`]!.split('.');
     const headB = backup.db(hb[0]!).collection(hb.slice(1).join('.'));
-    while (!(await headB.findOne({ _id: `burst-${BURST - 1}` } as never))) await new Promise((r) => setTimeout(r, 50));
+    while (!(await headB.findOne({ _id: `burst-${BURST - 1}` } as never)))
+      await new Promise((r) => setTimeout(r, 50));
     const appliedMs = Date.now() - tb;
 
     // 5. Peak memory of each service.
     const mem = SERVICE_NAMES.map((n) => {
       const pid = stack.pid(n);
-      const hwm = pid ? /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] : undefined;
+      const hwm = pid
+        ? /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+        : undefined;
       return `${n}=${hwm ? (Number(hwm) / 1024).toFixed(0) : '?'}MiB`;
     });
 
     console.log('\nTidemark pipeline benchmark');
     console.log(`source: ${docs} documents, ${mb.toFixed(1)} MB of raw BSON`);
-    console.log(`plain driver scan:      ${(mb / (scanMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (scanMs / 1000))} docs/s (${scanMs} ms)`);
-    console.log(`initial sync transfer:  ${(mb / (transferMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (transferMs / 1000))} docs/s (${transferMs} ms to the end of transferring)`);
-    console.log(`initial sync complete:  ${(mb / (activeMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (activeMs / 1000))} docs/s (${activeMs} ms until active)`);
+    console.log(
+      `plain driver scan:      ${(mb / (scanMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (scanMs / 1000))} docs/s (${scanMs} ms)`,
+    );
+    console.log(
+      `initial sync transfer:  ${(mb / (transferMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (transferMs / 1000))} docs/s (${transferMs} ms to the end of transferring)`,
+    );
+    console.log(
+      `initial sync complete:  ${(mb / (activeMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (activeMs / 1000))} docs/s (${activeMs} ms until active)`,
+    );
     console.log(`transfer / scan rate:   ${((scanMs / transferMs) * 100).toFixed(0)}%`);
-    console.log(`capture-to-applied lag: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms (${lags.length} probes, one per 250 ms)`);
-    console.log(`apply rate:             ${Math.round(BURST / (appliedMs / 1000))} entries/s (${BURST} inserts written in ${written - tb} ms, all applied after ${appliedMs} ms)`);
+    console.log(
+      `capture-to-applied lag: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms (${lags.length} probes, one per 250 ms)`,
+    );
+    console.log(
+      `apply rate:             ${Math.round(BURST / (appliedMs / 1000))} entries/s (${BURST} inserts written in ${written - tb} ms, all applied after ${appliedMs} ms)`,
+    );
     console.log(`peak memory (VmHWM):    ${mem.join(' ')}`);
   } finally {
     await stack.stopAll();

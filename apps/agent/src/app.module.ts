@@ -1,19 +1,24 @@
 /**
- * Wiring of the agent service. No pipeline logic yet: it opens its connections, ensures its topics and
- * reports health (see README.md for what the stage will do).
+ * Wiring of the agent service: connections (Kafka, the configured source), health probes, and the agent pipeline
+ * (`AgentPipeline`: start-up recovery, the command consumer, the per-job scans and oplog tails of
+ * `@tidemark/agent-core` over `@tidemark/source` and Kafka). See README.md.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConnectionsModule, HealthModule, kafkaCheck, mongoCheck, type ServiceConfig } from '@tidemark/shell';
+import { agentEnv } from './pipeline/agent-env';
+import { AGENT_ENV, AgentPipeline } from './pipeline/agent-pipeline';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: ServiceConfig): DynamicModule {
+  static forRoot(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConnectionsModule.forService(config, { source: true }),
         HealthModule.forDependencies([kafkaCheck('slicesOplog'), mongoCheck('source')]),
       ],
+      providers: [{ provide: AGENT_ENV, useValue: agentEnv(env) }, AgentPipeline],
+      exports: [AgentPipeline],
     };
   }
 }

@@ -38,7 +38,10 @@ async function newRun(source: MongoClient, name: string, docs: number): Promise<
       [`${dbs[1]}.empty`]: 0,
     },
     indexes: {
-      [`${dbs[0]}.orders`]: [{ key: { n: 1 }, name: 'n_1' }, { key: { oid: 1 }, name: 'oid_1', unique: true }],
+      [`${dbs[0]}.orders`]: [
+        { key: { n: 1 }, name: 'n_1' },
+        { key: { oid: 1 }, name: 'oid_1', unique: true },
+      ],
       [`${dbs[1]}.contacts`]: [{ key: { at: -1, n: 1 }, name: 'at_-1_n_1' }],
     },
   };
@@ -60,7 +63,11 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 }
 
 async function latestSourceTs(source: MongoClient): Promise<{ t: number; i: number }> {
-  const e = await source.db('local').collection('oplog.rs').find({}, { sort: { $natural: -1 }, limit: 1 }).next();
+  const e = await source
+    .db('local')
+    .collection('oplog.rs')
+    .find({}, { sort: { $natural: -1 }, limit: 1 })
+    .next();
   const ts = e?.['ts'] as { t: number; i: number } | undefined;
   return ts ? { t: ts.t, i: ts.i } : { t: 0, i: 0 };
 }
@@ -78,7 +85,12 @@ async function backupAndCompare(
     include: run.dbs,
   });
   const writer = new AbortController();
-  const writing = runWriter(source, run.namespaces.filter((n) => !n.endsWith('.empty')), writer.signal, 50);
+  const writing = runWriter(
+    source,
+    run.namespaces.filter((n) => !n.endsWith('.empty')),
+    writer.signal,
+    50,
+  );
   const t0 = Date.now();
   await run.api.call('POST', `/api/v1/jobs/${job.id}/start`);
   let status: JobStatus | undefined;

@@ -29,21 +29,59 @@ import { ServiceStack, uniqueDbName } from '@tidemark/testing';
 const s = `${Date.now().toString(36).slice(-6)}`;
 const jobId = `hb${s}`;
 const syncId = `${jobId}-s1`;
-const env = { TIDEMARK_TOPIC_PREFIX: `t-hb-${s}`, TIDEMARK_META_DB: uniqueDbName('t_hb_meta'), TIDEMARK_OPLOG_STORE_DB: uniqueDbName('t_hb_os') };
+const env = {
+  TIDEMARK_TOPIC_PREFIX: `t-hb-${s}`,
+  TIDEMARK_META_DB: uniqueDbName('t_hb_meta'),
+  TIDEMARK_OPLOG_STORE_DB: uniqueDbName('t_hb_os'),
+};
 const docs = Array.from({ length: 50 }, (_, k) =>
-  Buffer.from(BSON.serialize({ _id: k % 2 ? new ObjectId() : `d${k}`, n: new Int32(k), l: Long.fromNumber(k * 1e12), s: 'x'.repeat(k) })),
+  Buffer.from(
+    BSON.serialize({
+      _id: k % 2 ? new ObjectId() : `d${k}`,
+      n: new Int32(k),
+      l: Long.fromNumber(k * 1e12),
+      s: 'x'.repeat(k),
+    }),
+  ),
 );
 
-function meta(kind: 'initial' | 'catalog', id: string, e: ReturnType<typeof encodeSlicePayload>, ns?: string): SliceMeta {
-  const base = { jobId, syncId, sliceId: id, sequence: 0, docCount: e.docCount, rawBytes: e.rawBytes, compressedBytes: e.compressedBytes, codec: e.codec, checksum: e.checksum };
-  return kind === 'initial' ? { ...base, kind, origin: 'scan', namespace: ns! } : { ...base, kind, origin: 'scan' };
+function meta(
+  kind: 'initial' | 'catalog',
+  id: string,
+  e: ReturnType<typeof encodeSlicePayload>,
+  ns?: string,
+): SliceMeta {
+  const base = {
+    jobId,
+    syncId,
+    sliceId: id,
+    sequence: 0,
+    docCount: e.docCount,
+    rawBytes: e.rawBytes,
+    compressedBytes: e.compressedBytes,
+    codec: e.codec,
+    checksum: e.checksum,
+  };
+  return kind === 'initial'
+    ? { ...base, kind, origin: 'scan', namespace: ns! }
+    : { ...base, kind, origin: 'scan' };
 }
 
 function claim(m: SliceMeta): SliceStored {
   return {
-    jobId, syncId, sliceId: m.sliceId, kind: m.kind === 'initial' ? 'INITIAL' : 'CATALOG', origin: 'SCAN', sequence: 0n,
-    namespace: m.kind === 'initial' ? m.namespace : null, prevTs: null, firstTs: null, lastTs: null,
-    docCount: BigInt(m.docCount), compressedBytes: BigInt(m.compressedBytes), storedAt: new Date(),
+    jobId,
+    syncId,
+    sliceId: m.sliceId,
+    kind: m.kind === 'initial' ? 'INITIAL' : 'CATALOG',
+    origin: 'SCAN',
+    sequence: 0n,
+    namespace: m.kind === 'initial' ? m.namespace : null,
+    prevTs: null,
+    firstTs: null,
+    lastTs: null,
+    docCount: BigInt(m.docCount),
+    compressedBytes: BigInt(m.compressedBytes),
+    storedAt: new Date(),
   } as SliceStored;
 }
 
@@ -71,7 +109,8 @@ describe('head-builder service', () => {
     await admin.connect();
     await admin.deleteTopics({ topics: topicList(topics).map((t) => t.name) }).catch(() => undefined);
     await admin.disconnect();
-    for (const db of [env.TIDEMARK_META_DB, env.TIDEMARK_OPLOG_STORE_DB, `th_${jobId}_1_shop`]) await backup.db(db).dropDatabase();
+    for (const db of [env.TIDEMARK_META_DB, env.TIDEMARK_OPLOG_STORE_DB, `th_${jobId}_1_shop`])
+      await backup.db(db).dropDatabase();
     await backup.close();
   });
 
@@ -81,19 +120,39 @@ describe('head-builder service', () => {
     const a = encodeSlicePayload(docs.slice(0, 30), 'gzip');
     const b = encodeSlicePayload(docs.slice(30), 'gzip');
     const catalog: Catalog = {
-      origin: 'scan', startTs: { t: 100, i: 1 }, endTs: { t: 101, i: 1 },
-      namespaces: [{ ns: 'shop.items', sliceCount: 2, docCount: 50, indexes: [{ v: 2, key: { _id: 1 }, name: '_id_' }, { v: 2, key: { n: 1 }, name: 'n_1' }] }],
+      origin: 'scan',
+      startTs: { t: 100, i: 1 },
+      endTs: { t: 101, i: 1 },
+      namespaces: [
+        {
+          ns: 'shop.items',
+          sliceCount: 2,
+          docCount: 50,
+          indexes: [
+            { v: 2, key: { _id: 1 }, name: '_id_' },
+            { v: 2, key: { n: 1 }, name: 'n_1' },
+          ],
+        },
+      ],
     };
     const c = encodeSlicePayload(encodeCatalog(catalog), 'none');
-    const slices = [meta('initial', `${syncId}:i:shop.items:0`, a, 'shop.items'), meta('initial', `${syncId}:i:shop.items:1`, b, 'shop.items'), meta('catalog', `${syncId}:c:scan`, c)];
+    const slices = [
+      meta('initial', `${syncId}:i:shop.items:0`, a, 'shop.items'),
+      meta('initial', `${syncId}:i:shop.items:1`, b, 'shop.items'),
+      meta('catalog', `${syncId}:c:scan`, c),
+    ];
     const payloads = [a.payload, b.payload, c.payload];
     for (let k = 0; k < 3; k++) await store.put(slices[k]!, payloads[k]!);
-    for (const m of [...slices, slices[0]!]) await publish(producer, topics.slicesStored, jobKey(jobId), claim(m));
+    for (const m of [...slices, slices[0]!])
+      await publish(producer, topics.slicesStored, jobKey(jobId), claim(m));
 
     const coll = backup.db(`th_${jobId}_1_shop`).collection('items');
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (await coll.countDocuments()) < 50) await new Promise((r) => setTimeout(r, 300));
-    const raw = (await coll.find({}, { raw: true }).toArray()).map((d) => Buffer.from(d as unknown as Uint8Array));
+    while (Date.now() < deadline && (await coll.countDocuments()) < 50)
+      await new Promise((r) => setTimeout(r, 300));
+    const raw = (await coll.find({}, { raw: true }).toArray()).map((d) =>
+      Buffer.from(d as unknown as Uint8Array),
+    );
     assert.equal(raw.length, 50);
     const want = new Set(docs.map((d) => d.toString('hex')));
     for (const d of raw) assert.ok(want.has(d.toString('hex')), 'every document arrives byte for byte');
@@ -110,10 +169,14 @@ describe('head-builder service', () => {
       },
     });
     const until = Date.now() + 20_000;
-    while (Date.now() < until && !phases.includes('APPLYING_OPLOGS')) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < until && !phases.includes('APPLYING_OPLOGS'))
+      await new Promise((r) => setTimeout(r, 200));
     await consumer.disconnect();
     assert.deepEqual(phases, ['BUILDING', 'APPLYING_OPLOGS']);
-    const head = await backup.db(env.TIDEMARK_META_DB).collection('heads').findOne({ _id: `${jobId}/${syncId}` as never });
+    const head = await backup
+      .db(env.TIDEMARK_META_DB)
+      .collection('heads')
+      .findOne({ _id: `${jobId}/${syncId}` as never });
     assert.ok(head?.['buildCompleteAt'] instanceof Date);
     assert.equal(EJSON.stringify(head?.['appliedTs']), EJSON.stringify({ $timestamp: { t: 100, i: 1 } }));
   });

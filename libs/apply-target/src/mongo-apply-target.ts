@@ -184,9 +184,13 @@ export class MongoApplyTarget implements ApplyTarget {
     const indexes = specs.map((spec) =>
       Object.fromEntries(Object.entries(spec).filter(([field]) => !INDEX_BOOKKEEPING_FIELDS.includes(field))),
     );
-    await this.run('createIndexes', ns, async () => {
-      await this.client.db(db).command({ createIndexes: coll, indexes });
-    });
+    // One index per command: FerretDB 1.24 closes the connection on a createIndexes naming several indexes that
+    // all exist already (a re-applied entry); MongoDB takes either form.
+    for (const index of indexes) {
+      await this.run('createIndexes', ns, async () => {
+        await this.client.db(db).command({ createIndexes: coll, indexes: [index] });
+      });
+    }
   }
 
   async dropIndexes(ns: string, names: readonly string[] | '*'): Promise<void> {

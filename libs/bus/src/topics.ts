@@ -183,8 +183,8 @@ const commands = recordTopic({
   retentionMs: 7 * DAY_MS,
   maxMessageBytes: CONTROL_TOPIC_MAX_MESSAGE_BYTES,
   cleanupPolicy: 'delete',
-  producers: ['job-state'],
-  consumers: ['agent', 'slice-ingest', 'head-builder', 'oplog-applier', 'snapshotter'],
+  producers: ['job-state', 'oplog-applier'],
+  consumers: ['agent', 'snapshotter'],
   deadLetter: undefined,
 });
 

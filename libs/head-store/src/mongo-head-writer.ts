@@ -74,7 +74,9 @@ export class MongoHeadWriter implements HeadWriter {
       .map((s) => Object.fromEntries(Object.entries(s).filter(([k]) => !DROPPED_INDEX_FIELDS.includes(k))));
     if (specs.length === 0) return;
     const { db, coll } = splitNamespace(headNs);
-    await this.client.db(db).command({ createIndexes: coll, indexes: specs });
+    // One index per command: FerretDB 1.24 closes the connection on a createIndexes naming several indexes
+    // that all exist already (a redelivered build); MongoDB takes either form.
+    for (const spec of specs) await this.client.db(db).command({ createIndexes: coll, indexes: [spec] });
   }
 
   async dropHead(jobId: string, syncNo: number): Promise<void> {

@@ -33,12 +33,12 @@ export class MongoJobRepository implements JobRepository {
 
   /** Creates the indexes the queries rely on (idempotent). */
   async init(): Promise<void> {
-    await this.guard('create the jobs indexes', () =>
-      this.jobs.createIndexes([
-        { key: { state: 1, _id: 1 }, name: 'state_id' },
-        { key: { pendingEffects: 1 }, name: 'pending_effects' },
-      ]),
-    );
+    // One index per call: FerretDB 1.24 closes the connection on a createIndexes naming several indexes that
+    // all exist already (every restart); MongoDB takes either form.
+    await this.guard('create the jobs indexes', async () => {
+      await this.jobs.createIndex({ state: 1, _id: 1 }, { name: 'state_id' });
+      await this.jobs.createIndex({ pendingEffects: 1 }, { name: 'pending_effects' });
+    });
   }
 
   async insert(job: JobRecord): Promise<boolean> {

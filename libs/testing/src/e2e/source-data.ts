@@ -41,7 +41,10 @@ export async function seedSource(client: MongoClient, spec: SeedSpec): Promise<n
   for (const [ns, count] of Object.entries(spec.collections)) {
     const [db, ...rest] = ns.split('.');
     const coll = client.db(db!).collection(rest.join('.'));
-    await client.db(db!).createCollection(rest.join('.')).catch(() => undefined);
+    await client
+      .db(db!)
+      .createCollection(rest.join('.'))
+      .catch(() => undefined);
     for (let i = 0; i < count; i += 1000) {
       const batch = Array.from({ length: Math.min(1000, count - i) }, (_, k) => mixedDocument(i + k));
       await coll.insertMany(batch, { ordered: false });
@@ -75,8 +78,15 @@ export async function runWriter(
   const pools = new Map<string, unknown[]>();
   for (const ns of namespaces) {
     const [db, ...rest] = ns.split('.');
-    const ids = await client.db(db!).collection(rest.join('.')).find({}, { projection: { _id: 1 }, limit: 2000 }).toArray();
-    pools.set(ns, ids.map((d) => d['_id']));
+    const ids = await client
+      .db(db!)
+      .collection(rest.join('.'))
+      .find({}, { projection: { _id: 1 }, limit: 2000 })
+      .toArray();
+    pools.set(
+      ns,
+      ids.map((d) => d['_id']),
+    );
   }
   let n = 10_000_000;
   const pause = 1000 / opsPerSecond;
@@ -94,7 +104,10 @@ export async function runWriter(
       if (pool.length < 5000) pool.push(doc['_id']);
       stats.inserts += 1;
     } else if (op === 2) {
-      await coll.updateOne(byId(target), { $set: { 'nested.level.deeper.value': -n, touched: true }, $inc: { n: 1 } });
+      await coll.updateOne(byId(target), {
+        $set: { 'nested.level.deeper.value': -n, touched: true },
+        $inc: { n: 1 },
+      });
       stats.updates += 1;
     } else if (op === 3) {
       await coll.updateOne(byId(target), { $unset: { text: '', 'nested.list': '' } });

@@ -9,7 +9,14 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { layout } from '../servers/layout';
 
-export const SERVICE_NAMES = ['job-state', 'agent', 'slice-ingest', 'head-builder', 'oplog-applier', 'snapshotter'] as const;
+export const SERVICE_NAMES = [
+  'job-state',
+  'agent',
+  'slice-ingest',
+  'head-builder',
+  'oplog-applier',
+  'snapshotter',
+] as const;
 export type StackService = (typeof SERVICE_NAMES)[number];
 
 export async function freePort(): Promise<number> {
@@ -57,17 +64,21 @@ export class ServiceStack {
     this.ports.set(name, port);
     const root = layout().root;
     const log = fs.openSync(path.join(this.logDir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps', name, 'src', 'main.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        ...this.env,
-        PORT: String(port),
-        TIDEMARK_API_URL: this.apiUrl === 'http://127.0.0.1:0' ? `http://127.0.0.1:${port}` : this.apiUrl,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'apps', name, 'src', 'main.ts')],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          ...this.env,
+          PORT: String(port),
+          TIDEMARK_API_URL: this.apiUrl === 'http://127.0.0.1:0' ? `http://127.0.0.1:${port}` : this.apiUrl,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        stdio: ['ignore', log, log],
       },
-      stdio: ['ignore', log, log],
-    });
+    );
     fs.closeSync(log);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     this.running.set(name, { child, port, exited });
@@ -79,7 +90,8 @@ export class ServiceStack {
     if (!r) throw new Error(`${name} is not running`);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (r.child.exitCode !== null) throw new Error(`${name} exited with ${r.child.exitCode}; see ${this.logDir}/${name}.log`);
+      if (r.child.exitCode !== null)
+        throw new Error(`${name} exited with ${r.child.exitCode}; see ${this.logDir}/${name}.log`);
       try {
         const res = await fetch(`http://127.0.0.1:${r.port}/readyz`, { signal: AbortSignal.timeout(2000) });
         if (res.status === 200) return;

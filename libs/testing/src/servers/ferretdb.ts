@@ -101,6 +101,9 @@ export function startFerretdb(l: Layout, inst: FerretdbInstance): StartedProcess
       '--telemetry=disable',
       '--log-level=WARN',
       `--test-batch-size=${batch}`,
+      // The capped oplog is trimmed every 5 s (default: every minute), so it stays near its size.
+      '--test-capped-cleanup-interval=5s',
+      '--test-capped-cleanup-percentage=20',
     ],
     { log: path.join(l.logs, `ferretdb-${inst.name}.log`), marker: `--state-dir=${dir}` },
   );

@@ -141,7 +141,9 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
   await Promise.all(started.map((s) => s.wait()));
 
   if (!ext.source) {
-    const size = Number(env['TIDEMARK_SOURCE_OPLOG_MB'] ?? '1024') * 1024 * 1024;
+    // Small on purpose: FerretDB cannot push an oplog query down to SQLite, so every tail round reads the whole
+    // capped collection; a 32 MiB oplog keeps a round near a second and still holds minutes of writes.
+    const size = Number(env['TIDEMARK_SOURCE_OPLOG_MB'] ?? '32') * 1024 * 1024;
     if ((await ensureOplog(state.source.uri, size)) === 'created')
       log('created the source oplog (local.oplog.rs)');
   }

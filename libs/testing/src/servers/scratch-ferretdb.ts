@@ -15,10 +15,14 @@ export interface ScratchFerretdb {
   stop(): Promise<void>;
 }
 
-export async function startScratchFerretdb(opts: { name: string; oplogBytes: number }): Promise<ScratchFerretdb> {
+export async function startScratchFerretdb(opts: {
+  name: string;
+  oplogBytes: number;
+}): Promise<ScratchFerretdb> {
   const l = layout();
   const bin = ferretdbBinary(l);
-  if (!fs.existsSync(bin)) throw new Error(`FerretDB is not built yet (${bin}); run \`npx tidemark infra up\` first`);
+  if (!fs.existsSync(bin))
+    throw new Error(`FerretDB is not built yet (${bin}); run \`npx tidemark infra up\` first`);
   const [port, debugPort] = [await freePort(), await freePort()];
   const dir = path.join(l.data, 'scratch', `${opts.name}-${port}`);
   fs.mkdirSync(dir, { recursive: true });

@@ -1,0 +1,151 @@
+/**
+ * The agent's pipeline in the Nest shell: after start-up (in the background, so health probes answer meanwhile) it
+ * connects its producer, runs the start-up recovery against job-state (retrying until job-state answers), then
+ * consumes `tidemark.commands`. On shutdown it stops consuming, stops every job's scan and tail, and closes its
+ * producer and source connections, before the shell closes the shared connections.
+ */
+import { randomUUID } from 'node:crypto';
+import { Inject, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import {
+  AgentSupervisor,
+  CommandHandler,
+  recoverJobs,
+  ALERT_CODES,
+  failureAlert,
+  type StartupSnapshot,
+} from '@tidemark/agent-core';
+import { producerFor } from '@tidemark/bus';
+import { describeError } from '@tidemark/domain';
+import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, type JsonLogger, type ServiceConfig } from '@tidemark/shell';
+import { backoffCapMs, sleep } from '@tidemark/util';
+import type { AgentEnv } from './agent-env';
+import { CommandConsumer } from './command-consumer';
+import { HttpJobStateClient } from './http-job-state-client';
+import { KafkaSlicePublisher } from './kafka-slice-publisher';
+import { SourceRegistry } from './source-registry';
+
+/** Injection token of the agent's `AgentEnv`. */
+export const AGENT_ENV = Symbol('tidemark.agent-env');
+
+export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly stopping = new AbortController();
+  private readonly sources: SourceRegistry;
+  private readonly producer: Producer;
+  private readonly publisher: KafkaSlicePublisher;
+  readonly supervisor: AgentSupervisor;
+  private consumer: CommandConsumer | undefined;
+  private running: Promise<void> | undefined;
+  /** Resolves once commands are being consumed (for tests and logs). */
+  readonly started: Promise<StartupSnapshot>;
+  private markStarted!: (snapshot: StartupSnapshot) => void;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
+    @Inject(AGENT_ENV) private readonly env: AgentEnv,
+  ) {
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
+    this.started.catch(() => undefined);
+    this.sources = new SourceRegistry({ appName: config.mongoAppName, credentials: env.sourceCredentials });
+    this.producer = producerFor(kafka);
+    this.publisher = new KafkaSlicePublisher(this.producer, config.topics);
+    this.supervisor = new AgentSupervisor({
+      sourceFor: (uri) => this.sources.sourceFor(uri),
+      publisher: this.publisher,
+      settings: env.settings,
+      logger,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = this.run().catch((err: unknown) => {
+      if (!this.stopping.signal.aborted)
+        this.logger.event({ event: 'agent-pipeline-failed', error: describeError(err) });
+    });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort(new Error('agent stopping'));
+    await this.consumer
+      ?.stop()
+      .catch((err: unknown) =>
+        this.logger.event({ event: 'consumer-stop-failed', error: describeError(err) }),
+      );
+    await this.running; // the start-up sequence stops at its next step
+    await this.supervisor.stopAll();
+    await this.producer.disconnect().catch(() => undefined);
+    await this.sources.closeAll();
+    this.logger.event({ event: 'agent-pipeline-stopped' });
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    await this.untilDone('connect the producer', () => this.producer.connect());
+    const jobState = new HttpJobStateClient(this.env.apiUrl, { signal });
+    const resyncsRequested = new Set<string>();
+    const { snapshot, actions } = await this.untilDone('start-up recovery', () =>
+      recoverJobs({
+        jobState,
+        supervisor: this.supervisor,
+        publisher: this.publisher,
+        logger: this.logger,
+        resyncsRequested,
+        signal,
+      }),
+    );
+    this.logger.event({ event: 'recovery-done', actions });
+    if (signal.aborted) return;
+    const handler = new CommandHandler(
+      {
+        supervisor: this.supervisor,
+        sourceFor: (uri) => this.sources.sourceFor(uri),
+        publisher: this.publisher,
+        defaultSourceUri: this.config.endpoints.source.uri,
+        logger: this.logger,
+      },
+      snapshot,
+    );
+    this.consumer = new CommandConsumer(this.kafka, {
+      groupId: this.config.consumerGroup,
+      topic: this.config.topics.commands,
+      handler,
+      logger: this.logger,
+      onUndecodable: (source, err) =>
+        this.publisher.publishAlert(
+          failureAlert(
+            randomUUID(),
+            ALERT_CODES.commandFailed,
+            null,
+            `undecodable command at ${source}`,
+            err,
+            { source },
+          ),
+        ),
+    });
+    await this.consumer.start();
+    this.logger.event({ event: 'agent-consuming-commands', groupId: this.config.consumerGroup });
+    this.markStarted(snapshot);
+  }
+
+  /** Retries `fn` with backoff until it succeeds or the agent stops (a dependency that is down at start-up). */
+  private async untilDone<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.stopping.signal.aborted) throw err;
+        const delayMs = Math.floor(backoffCapMs(attempt, 500, 2, 15_000) * (0.5 + Math.random() / 2));
+        this.logger.event({
+          event: 'agent-startup-retry',
+          what,
+          attempt,
+          delayMs,
+          error: describeError(err),
+        });
+        await sleep(delayMs, this.stopping.signal);
+      }
+    }
+  }
+}

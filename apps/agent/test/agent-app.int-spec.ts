@@ -1,0 +1,331 @@
+/**
+ * The agent app's wiring against real servers: the real job-state app (a child process, as deployed), the agent
+ * app in-process, Kafka and the source server (FerretDB here), with a topic prefix, databases and consumer groups
+ * of their own.
+ *
+ * 1. Jobs created and started through job-state's API reach the agent as START commands on `tidemark.commands`;
+ *    the agent transfers them (TRANSFERRING folded by job-state, catalog slices published) and tails the oplog.
+ * 2. The agent restarts. Its start-up recovery asks job-state for the jobs it serves and:
+ *    - requests a resync (reason "agent restarted during transfer") for the job still in `transferring`, which
+ *      job-state turns into a RESYNC command the agent then carries out (a second sync, transferred again);
+ *    - resumes the tail of a job in `building` from its stored position (the sync's startTs: no oplog slice is
+ *      stored without slice-ingest), shipping the writes made while the agent was down;
+ *    - raises RESYNC_REQUIRED ("backup requires a resync") for a job whose stored position the source oplog no
+ *      longer holds, and stops tailing it.
+ * The later phases (head-builder's BUILDING) are published by the test on `tidemark.phases`, as head-builder
+ * would; for the third job that report also carries `startTs` 1.1, a position the source oplog no longer holds
+ * (the shared oplog cannot be shrunk).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { INestApplication } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { BSON, type MongoClient } from 'mongodb';
+import {
+  createKafka,
+  deleteTopics,
+  ensureTopics,
+  opTimeFromAvroLong,
+  phaseToAvro,
+  producerFor,
+  publish,
+  resolveTopics,
+  sliceMetaFromProduced,
+  topicList,
+} from '@tidemark/bus';
+import { resolveEndpoints } from '@tidemark/config';
+import { DEFAULT_SLICE_LIMITS, isAfter, type Phase } from '@tidemark/domain';
+import { connectMongo } from '@tidemark/mongo';
+import { bootstrapService, loadServiceConfig } from '@tidemark/shell';
+import { decodeSlicePayload } from '@tidemark/slices';
+import { uniqueDbName } from '@tidemark/testing';
+import { AppModule } from '../src/app.module';
+import { AgentPipeline } from '../src/pipeline/agent-pipeline';
+import { TopicReader } from './kafka-reader';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const suffix = randomBytes(4).toString('hex');
+const prefix = `it-agent-app-${suffix}`;
+const topics = resolveTopics({ prefix, env: {} });
+const endpoints = resolveEndpoints();
+
+const sharedEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  TIDEMARK_TOPIC_PREFIX: prefix,
+  TIDEMARK_META_DB: `tidemark_meta_agentit_${suffix}`,
+  TIDEMARK_OPLOG_STORE_DB: `tidemark_oplogstore_agentit_${suffix}`,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+interface JobView {
+  id: string;
+  state: string;
+  phase: Phase | null;
+  syncId: string | null;
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** job-state as deployed: `node --import tsx apps/job-state/src/main.ts`. */
+async function startJobState(): Promise<{ proc: ChildProcess; url: string; lines: string[] }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'apps/job-state/src/main.ts'], {
+    cwd: ROOT,
+    env: { ...sharedEnv, PORT: '0', HOST: '127.0.0.1', TIDEMARK_EFFECTS_FLUSH_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const ready = new Promise<number>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      lines.push(line);
+      try {
+        const parsed = JSON.parse(line) as { event?: string; port?: number };
+        if (parsed.event === 'ready' && typeof parsed.port === 'number') resolve(parsed.port);
+      } catch {
+        // not JSON
+      }
+    });
+    createInterface({ input: proc.stderr! }).on('line', (line) => lines.push(line));
+    proc.on('exit', (code) => reject(new Error(`job-state exited with ${code}:\n${lines.join('\n')}`)));
+  });
+  const port = await Promise.race([
+    ready,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`job-state not ready:\n${lines.join('\n')}`)), 90_000),
+    ),
+  ]);
+  return { proc, url: `http://127.0.0.1:${port}`, lines };
+}
+
+async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+describe('agent app with job-state, Kafka and the source', () => {
+  let kafka: Kafka;
+  let producer: Producer;
+  let client: MongoClient;
+  let jobState: { proc: ChildProcess; url: string; lines: string[] };
+  let agent: INestApplication | undefined;
+  const dbs = {
+    tailed: uniqueDbName('agentapp_a'),
+    gapped: uniqueDbName('agentapp_b'),
+    interrupted: uniqueDbName('agentapp_c'),
+  };
+  const initial = () => new TopicReader(kafka, [topics.slicesInitial], 'tidemark.slices.SliceProduced');
+
+  async function startAgent(): Promise<INestApplication> {
+    const env: NodeJS.ProcessEnv = {
+      ...sharedEnv,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      TIDEMARK_API_URL: jobState.url,
+      TIDEMARK_OPLOG_FLUSH_MS: '500',
+      TIDEMARK_SLICE_TARGET_BYTES: '65536',
+    };
+    const running = await bootstrapService({
+      name: 'agent',
+      module: AppModule.forRoot(loadServiceConfig('agent', env), env),
+      env,
+    });
+    await running.app.get(AgentPipeline).started;
+    return running.app;
+  }
+
+  async function job(id: string): Promise<JobView> {
+    return api<JobView>(jobState.url, 'GET', `/api/v1/jobs/${id}`);
+  }
+
+  async function reportPhase(
+    view: JobView,
+    phase: Phase,
+    details: Record<string, string> = {},
+  ): Promise<void> {
+    const record = {
+      jobId: view.id,
+      syncId: view.syncId!,
+      phase: phaseToAvro(phase),
+      stage: 'head-builder',
+      progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
+      appliedTs: null,
+      sourceTs: null,
+      at: new Date(),
+      details,
+    };
+    await publish(producer, topics.phases, topics.phases.keyOf(record), record);
+  }
+
+  before(async () => {
+    kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-agent-app-${suffix}` });
+    await ensureTopics(kafka, topicList(topics));
+    producer = producerFor(kafka);
+    await producer.connect();
+    client = await connectMongo(endpoints.source.uri, { appName: 'tidemark-agent-app-int-spec' });
+    for (const db of Object.values(dbs)) {
+      await client
+        .db(db)
+        .collection<{ _id: number; v: string }>('items')
+        .insertMany(Array.from({ length: 300 }, (_, k) => ({ _id: k, v: `v${k}` })));
+    }
+    jobState = await startJobState();
+  });
+
+  after(async () => {
+    await agent?.close();
+    if (jobState?.proc.exitCode === null) {
+      jobState.proc.kill('SIGTERM');
+      await new Promise((r) => jobState.proc.once('exit', r));
+    }
+    await producer?.disconnect();
+    for (const db of Object.values(dbs)) await client?.db(db).dropDatabase();
+    const backup = await connectMongo(endpoints.backup.uri, { appName: 'tidemark-agent-app-int-spec' });
+    await backup.db(sharedEnv['TIDEMARK_META_DB']!).dropDatabase();
+    await backup.db(sharedEnv['TIDEMARK_OPLOG_STORE_DB']!).dropDatabase();
+    await backup.close();
+    await client?.close();
+    if (kafka !== undefined)
+      await deleteTopics(
+        kafka,
+        topicList(topics).map((t) => t.name),
+      );
+  });
+
+  it('starts jobs from job-state commands, then recovers them after a restart', async () => {
+    const slices = initial();
+    await slices.start();
+    const oplog = new TopicReader(kafka, [topics.slicesOplog], 'tidemark.slices.SliceProduced');
+    await oplog.start();
+    const alerts = new TopicReader(kafka, [topics.alerts], 'tidemark.alerts.AlertRaised');
+    await alerts.start();
+    try {
+      agent = await startAgent();
+      const ids: Record<keyof typeof dbs, string> = { tailed: '', gapped: '', interrupted: '' };
+      for (const key of Object.keys(dbs) as (keyof typeof dbs)[]) {
+        const created = await api<JobView>(jobState.url, 'POST', '/api/v1/jobs', {
+          project: 'agent-it',
+          source: { uri: endpoints.source.uri },
+          include: [dbs[key]],
+        });
+        ids[key] = created.id;
+        await api(jobState.url, 'POST', `/api/v1/jobs/${created.id}/start`);
+      }
+      const catalogOf = (syncId: string) => () =>
+        slices.received.find((m) => m.value.kind === 'CATALOG' && m.value.syncId === syncId);
+      for (const id of Object.values(ids)) {
+        const catalog = await until(`catalog of ${id}-s1`, 120_000, catalogOf(`${id}-s1`));
+        assert.equal(catalog.key, id);
+        const docs = slices.received
+          .filter((m) => m.value.kind === 'INITIAL' && m.value.syncId === `${id}-s1`)
+          .reduce((n, m) => n + Number(m.value.docCount), 0);
+        assert.equal(docs, 300, `${id}: every document transferred`);
+        const view = await until(`${id} transferring in job-state`, 30_000, async () => {
+          const v = await job(id);
+          return v.phase === 'transferring' ? v : undefined;
+        });
+        assert.equal(view.syncId, `${id}-s1`);
+      }
+
+      // The tail runs: a write reaches an oplog slice of its job.
+      await client.db(dbs.tailed).collection<{ _id: string }>('items').insertOne({ _id: 'while-up' });
+      await until(
+        'the live write in an oplog slice',
+        90_000,
+        () =>
+          oplog.received.find((m) => m.value.jobId === ids.tailed && Number(m.value.docCount) > 0) ??
+          undefined,
+      );
+
+      // head-builder's progress: two jobs move on to building; the third stays in transferring.
+      await reportPhase(await job(ids.tailed), 'building');
+      await reportPhase(await job(ids.gapped), 'building', { startTs: '1.1' });
+      for (const id of [ids.tailed, ids.gapped]) {
+        await until(`${id} building`, 30_000, async () =>
+          (await job(id)).phase === 'building' ? true : undefined,
+        );
+      }
+      const tailedStartTs = (
+        await api<{ startTs: string }>(jobState.url, 'GET', `/api/v1/jobs/${ids.tailed}/resume`)
+      ).startTs;
+
+      // The agent goes down; a write happens meanwhile; a new agent starts.
+      await agent.close();
+      agent = undefined;
+      const oplogBefore = oplog.received.length;
+      await client.db(dbs.tailed).collection<{ _id: string }>('items').insertOne({ _id: 'while-down' });
+      agent = await startAgent();
+
+      // (a) the interrupted transfer: resync requested, RESYNC carried out as sync 2.
+      await until('the resync of the interrupted job', 120_000, catalogOf(`${ids.interrupted}-s2`));
+      const resynced = await job(ids.interrupted);
+      assert.equal(resynced.syncId, `${ids.interrupted}-s2`);
+      const s2docs = slices.received
+        .filter((m) => m.value.kind === 'INITIAL' && m.value.syncId === `${ids.interrupted}-s2`)
+        .reduce((n, m) => n + Number(m.value.docCount), 0);
+      assert.equal(s2docs, 300);
+
+      // (b) the tail resumed from the stored position and shipped the write made while the agent was down.
+      const resumed = await until('the resumed tail to ship the write made while down', 120_000, () =>
+        oplog.received.slice(oplogBefore).find((m) => {
+          if (m.value.jobId !== ids.tailed || Number(m.value.docCount) === 0) return false;
+          const meta = sliceMetaFromProduced(m.value);
+          return decodeSlicePayload(m.value.payload, meta, DEFAULT_SLICE_LIMITS).some(
+            (raw) => (BSON.deserialize(raw)['o'] as { _id?: unknown })._id === 'while-down',
+          );
+        }),
+      );
+      const afterRestart = oplog.received.slice(oplogBefore).filter((m) => m.value.jobId === ids.tailed);
+      const [t, i] = tailedStartTs.split(':').map(Number);
+      assert.deepEqual(
+        opTimeFromAvroLong(afterRestart[0]!.value.prevTs!),
+        { t, i },
+        'resumed from the stored position',
+      );
+      for (let k = 1; k < afterRestart.length; k++) {
+        assert.equal(afterRestart[k]!.value.prevTs, afterRestart[k - 1]!.value.lastTs, 'back to back');
+      }
+      assert.ok(
+        !isAfter(opTimeFromAvroLong(resumed.value.prevTs!), opTimeFromAvroLong(resumed.value.lastTs!)),
+      );
+
+      // (c) the job whose position the oplog no longer holds: backup requires a resync, tailing stopped.
+      const gap = await until('RESYNC_REQUIRED for the gapped job', 120_000, () =>
+        alerts.received.find((m) => m.value.jobId === ids.gapped && m.value.code === 'RESYNC_REQUIRED'),
+      );
+      assert.equal(gap.value.severity, 'CRITICAL');
+      assert.match(gap.value.message, /backup requires a resync/);
+      assert.equal(gap.value.context['requestedTs'], '1:1');
+      const pipeline = agent.get(AgentPipeline);
+      await until('the gapped job to stop tailing', 30_000, () =>
+        pipeline.supervisor.activity(ids.gapped) === undefined ? true : undefined,
+      );
+      assert.ok(pipeline.supervisor.activity(ids.tailed) !== undefined, 'the healthy job keeps tailing');
+    } finally {
+      await slices.stop();
+      await oplog.stop();
+      await alerts.stop();
+    }
+  });
+});

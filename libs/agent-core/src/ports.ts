@@ -1,0 +1,166 @@
+/**
+ * The agent's ports: what the sync logic needs from the source deployment, from Kafka and from job-state. The
+ * agent app wires the adapters in (`@tidemark/source`'s `MongoSource`, a kafkajs publisher, an HTTP client);
+ * the unit specs use the in-memory implementations in `testing/`.
+ */
+import type { Document } from 'bson';
+import type { NamespaceFilters, OpTime, Phase, SliceMeta } from '@tidemark/domain';
+
+/** Facts about the source recorded with each sync. */
+export interface SourceFacts {
+  readonly serverVersion: string;
+  /** `unknown` when the server does not report it. */
+  readonly featureCompatibilityVersion: string;
+}
+
+/** One selected collection of the source. */
+export interface SourceNamespaceInfo {
+  /** `db.collection`. */
+  readonly ns: string;
+  /** Collection options as `listCollections` reports them. */
+  readonly options: Document;
+  /** Index specifications as `listIndexes` reports them, `_id_` included. */
+  readonly indexes: Document[];
+  /** Estimates for progress reporting; undefined when unknown. */
+  readonly estimatedDocs: number | undefined;
+  readonly estimatedBytes: number | undefined;
+}
+
+/** One selected oplog entry: its position and its exact BSON bytes. */
+export interface RawOplogEntry {
+  readonly ts: OpTime;
+  readonly raw: Buffer;
+}
+
+/**
+ * Entries with `previous lastTs < ts <= lastTs` of the job's namespaces, in oplog order. A batch may have no
+ * entries and a later `lastTs` (the range advanced over other namespaces), or no entries and the same `lastTs`
+ * (the source is idle: a chance to flush on time).
+ */
+export interface OplogBatch {
+  readonly entries: readonly RawOplogEntry[];
+  readonly lastTs: OpTime;
+  /** Newest oplog position known on the source, at least `lastTs`. */
+  readonly sourceTs: OpTime;
+}
+
+/**
+ * The source deployment of one job. Contract of each method:
+ * - `latestOplogTs`: the newest oplog entry's `ts`; undefined for an empty oplog.
+ * - `listNamespaces`: every collection the filters select (views skipped), sorted by namespace.
+ * - `scan`: every document of `ns` as raw BSON, streamed; aborting the signal ends it with the signal's reason.
+ * - `tail`: the oplog after `prevTs` (exclusive), gap-checked: throws `OplogGapError` when the source no longer
+ *   holds `prevTs`; resumes by itself after transient failures; never ends unless aborted or failed.
+ * - `fetchByIds`: the documents of `ns` with these `_id`s as raw BSON (absent ids give nothing), at most 1000 ids.
+ * Failures are `TidemarkError`s whose `retriable` flag says whether trying again later can succeed.
+ */
+export interface SourceReader {
+  info(): Promise<SourceFacts>;
+  latestOplogTs(): Promise<OpTime | undefined>;
+  listNamespaces(filters: NamespaceFilters): Promise<SourceNamespaceInfo[]>;
+  scan(ns: string, options: { signal?: AbortSignal }): AsyncIterable<Buffer>;
+  tail(
+    jobId: string,
+    prevTs: OpTime,
+    filters: NamespaceFilters,
+    signal?: AbortSignal,
+  ): AsyncIterable<OplogBatch>;
+  fetchByIds(ns: string, ids: readonly unknown[]): AsyncIterable<Buffer>;
+}
+
+/** Progress of one namespace; totals are undefined while unknown. */
+export interface NamespaceProgressReport {
+  readonly namespace: string;
+  readonly docsCopied: number;
+  readonly docsTotal: number | undefined;
+  readonly bytesCopied: number;
+  readonly bytesTotal: number | undefined;
+}
+
+/** Cumulative progress of a phase. */
+export interface ProgressReport {
+  readonly docsCopied: number;
+  readonly docsTotal: number | undefined;
+  readonly bytesCopied: number;
+  readonly bytesTotal: number | undefined;
+  readonly namespaces: readonly NamespaceProgressReport[];
+}
+
+/** A `PhaseChanged` report of the agent. */
+export interface PhaseReport {
+  readonly jobId: string;
+  readonly syncId: string;
+  readonly phase: Phase;
+  readonly progress: ProgressReport;
+  /** Newest source oplog position seen, for lag. */
+  readonly sourceTs: OpTime | undefined;
+  /** e.g. startTs / endTs ("t.i"), serverVersion, featureCompatibilityVersion. */
+  readonly details: Readonly<Record<string, string>>;
+}
+
+export type AlertSeverity = 'INFO' | 'WARNING' | 'CRITICAL';
+
+/** An `AlertRaised` of the agent. */
+export interface AlertReport {
+  /** Unique; a redelivered alert with the same id is a no-op for readers. */
+  readonly alertId: string;
+  readonly jobId: string | null;
+  readonly severity: AlertSeverity;
+  /** Stable machine-readable code, e.g. RESYNC_REQUIRED. */
+  readonly code: string;
+  readonly message: string;
+  readonly context: Readonly<Record<string, string>>;
+}
+
+/**
+ * Kafka, as the agent sees it. Every method resolves only once the broker acknowledged the record on all in-sync
+ * replicas, and rejects with a `retriable` error when it did not.
+ * - `publishSlice`: initial-sync and catalog slices to `tidemark.slices.initial`, oplog slices to
+ *   `tidemark.slices.oplog` (the catalog slice is a slice of kind `catalog`).
+ */
+export interface SlicePublisher {
+  publishSlice(meta: SliceMeta, payload: Buffer): Promise<void>;
+  publishPhase(report: PhaseReport): Promise<void>;
+  publishAlert(alert: AlertReport): Promise<void>;
+}
+
+/** A job the agent serves (job-state `GET /api/v1/agent/jobs`). */
+export interface AgentJob {
+  readonly id: string;
+  readonly state: string;
+  readonly phase: Phase | undefined;
+  readonly syncId: string;
+  readonly syncNo: number;
+  readonly sourceUri: string;
+  readonly filters: NamespaceFilters;
+}
+
+/** Where a job's tail resumes (job-state `GET /api/v1/jobs/:id/resume`). */
+export interface ResumeInfo {
+  readonly syncId: string;
+  readonly syncNo: number;
+  /** The sync's start position, when its transfer began. */
+  readonly startTs: OpTime | undefined;
+  /** Newest stored oplog slice `lastTs` of the sync, when any. */
+  readonly resumeTs: OpTime | undefined;
+}
+
+/** job-state's REST API, as the agent uses it. Failures are `TidemarkError`s with the `retriable` flag. */
+export interface JobStateClient {
+  listAgentJobs(): Promise<AgentJob[]>;
+  resumeInfo(jobId: string): Promise<ResumeInfo>;
+  requestResync(jobId: string, reason: string): Promise<void>;
+}
+
+/** Structured log events (`JsonLogger.event` shape). */
+export interface AgentLogger {
+  event(fields: Record<string, unknown>): void;
+}
+
+/** Milliseconds since the epoch; injectable for specs. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+export const silentLogger: AgentLogger = { event: () => undefined };

@@ -1,0 +1,89 @@
+/**
+ * Progress of a transfer: documents and raw bytes delivered (acknowledged by Kafka) against the source's
+ * estimates, per namespace and overall. Estimates may be unknown (undefined) or wrong (a collection grows during
+ * the scan); the counts are exact.
+ */
+import type { Clock, ProgressReport, SourceNamespaceInfo } from './ports';
+
+interface Counts {
+  docs: number;
+  bytes: number;
+  readonly docsTotal: number | undefined;
+  readonly bytesTotal: number | undefined;
+}
+
+export const EMPTY_PROGRESS: ProgressReport = Object.freeze({
+  docsCopied: 0,
+  docsTotal: undefined,
+  bytesCopied: 0,
+  bytesTotal: undefined,
+  namespaces: [],
+});
+
+function sumOrUndefined(values: readonly (number | undefined)[]): number | undefined {
+  let total = 0;
+  for (const v of values) {
+    if (v === undefined) return undefined;
+    total += v;
+  }
+  return total;
+}
+
+export class TransferProgress {
+  private readonly byNs = new Map<string, Counts>();
+
+  constructor(namespaces: readonly SourceNamespaceInfo[]) {
+    for (const n of namespaces) {
+      this.byNs.set(n.ns, { docs: 0, bytes: 0, docsTotal: n.estimatedDocs, bytesTotal: n.estimatedBytes });
+    }
+  }
+
+  /** Counts `docs` documents of `bytes` raw bytes of `ns` as delivered. */
+  add(ns: string, docs: number, bytes: number): void {
+    const counts = this.byNs.get(ns);
+    if (counts === undefined) throw new RangeError(`namespace ${ns} is not part of this transfer`);
+    counts.docs += docs;
+    counts.bytes += bytes;
+  }
+
+  report(): ProgressReport {
+    const namespaces = [...this.byNs].map(([namespace, c]) => ({
+      namespace,
+      docsCopied: c.docs,
+      docsTotal: c.docsTotal,
+      bytesCopied: c.bytes,
+      bytesTotal: c.bytesTotal,
+    }));
+    return {
+      docsCopied: namespaces.reduce((n, p) => n + p.docsCopied, 0),
+      docsTotal: sumOrUndefined(namespaces.map((p) => p.docsTotal)),
+      bytesCopied: namespaces.reduce((n, p) => n + p.bytesCopied, 0),
+      bytesTotal: sumOrUndefined(namespaces.map((p) => p.bytesTotal)),
+      namespaces,
+    };
+  }
+}
+
+/** At most one report per `intervalMs`, and never two at once. */
+export class ReportThrottle {
+  private last = -Infinity;
+  private busy = false;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Runs `report` when the interval has passed and no report is running; otherwise does nothing. */
+  async maybe(report: () => Promise<void>): Promise<void> {
+    const now = this.clock.now();
+    if (this.busy || now - this.last < this.intervalMs) return;
+    this.busy = true;
+    this.last = now;
+    try {
+      await report();
+    } finally {
+      this.busy = false;
+    }
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The oplog tail against the real source server (FerretDB here): it delivers the writes made after its start
+ * position, in order, nothing at or before the position, filtered to the job's namespaces while the range still
+ * advances; the gap check raises "backup requires a resync" for a position the oplog no longer holds; a network
+ * failure (connections cut by a local TCP proxy) is survived by reopening from the last position; and concurrent
+ * writers do not make it lose, repeat or reorder entries.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { BSON, MongoClient, type Collection, type Timestamp } from 'mongodb';
+import { isAfter, OplogGapError, type NamespaceFilters, type OpTime } from '@tidemark/domain';
+import { resolveEndpoints } from '@tidemark/config';
+import { classifyMongoError, connectMongo } from '@tidemark/mongo';
+import { uniqueDbName } from '@tidemark/testing';
+import { latestOplogTs } from './oplog-bounds';
+import { recommendedTailSettings, sourceInfo } from './source-info';
+import { readOplogEntryHeader } from './oplog-entry';
+import { OplogTail, type OplogBatch, type OplogTailEvent } from './oplog-tail';
+
+const fmt = (t: OpTime): string => `${t.t}:${t.i}`;
+type AnyDoc = { _id: string | number } & Record<string, unknown>;
+
+interface Seen {
+  entries: { ts: OpTime; op: string; ns: string; o: Record<string, unknown> }[];
+  batches: OplogBatch[];
+}
+
+/** Consumes `tail` until `done(seen)` or the timeout; then stops the tail. */
+async function consume(
+  tail: OplogTail,
+  controller: AbortController,
+  done: (seen: Seen) => boolean,
+  timeoutMs = 60_000,
+): Promise<Seen> {
+  const seen: Seen = { entries: [], batches: [] };
+  const timer = setTimeout(
+    () => controller.abort(new Error(`tail timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    for await (const batch of tail) {
+      seen.batches.push(batch);
+      if (process.env['TAIL_DEBUG'])
+        console.log(new Date().toISOString(), 'batch', batch.entries.length, fmt(batch.lastTs));
+      for (const e of batch.entries) {
+        const h = readOplogEntryHeader(e.raw);
+        assert.deepEqual(h.ts, e.ts);
+        seen.entries.push({
+          ts: e.ts,
+          op: h.op,
+          ns: h.ns,
+          o: BSON.deserialize(e.raw)['o'] as Record<string, unknown>,
+        });
+      }
+      if (done(seen)) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return seen;
+}
+
+function assertBackToBack(prevTs: OpTime, seen: Seen): void {
+  let prev = prevTs;
+  for (const batch of seen.batches) {
+    assert.ok(!isAfter(prev, batch.lastTs), `batch lastTs ${fmt(batch.lastTs)} before ${fmt(prev)}`);
+    for (const e of batch.entries) {
+      assert.ok(isAfter(e.ts, prev), `entry ${fmt(e.ts)} not after ${fmt(prev)}`);
+      assert.ok(
+        !isAfter(e.ts, batch.lastTs),
+        `entry ${fmt(e.ts)} after its batch's lastTs ${fmt(batch.lastTs)}`,
+      );
+      prev = e.ts;
+    }
+    prev = batch.lastTs;
+  }
+}
+
+/** A TCP proxy in front of the source whose connections the test can cut. */
+async function startProxy(target: { host: string; port: number }) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    cut: () => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('OplogTail against the source oplog', () => {
+  const uri = resolveEndpoints().source.uri;
+  let client: MongoClient;
+  const db = uniqueDbName('tail_it');
+  const otherDb = uniqueDbName('tail_it_other');
+  const filters: NamespaceFilters = { include: [db], exclude: [] };
+  let settings: ReturnType<typeof recommendedTailSettings> = { mode: 'tailable', stabilityDelayMs: 0 };
+  const coll = (name: string, database = db): Collection<AnyDoc> =>
+    client.db(database).collection<AnyDoc>(name);
+
+  before(async () => {
+    client = await connectMongo(uri, { appName: 'tidemark-tail-int-spec', maxPoolSize: 40 });
+    settings = recommendedTailSettings(await sourceInfo(client));
+  });
+  after(async () => {
+    await client.db(db).dropDatabase();
+    await client.db(otherDb).dropDatabase();
+    await client.close();
+  });
+
+  it('delivers inserts, updates and deletes written after the start position, in order, filtered', async () => {
+    const crud = coll('crud');
+    await crud.insertOne({ _id: 'before', v: 0 });
+    const prevTs = (await latestOplogTs(client))!;
+    const controller = new AbortController();
+    const tail = new OplogTail(client, {
+      jobId: 'tailit01',
+      prevTs,
+      filters,
+      signal: controller.signal,
+      maxAwaitTimeMs: 200,
+      ...settings,
+      classifyError: classifyMongoError,
+    });
+    const writes = (async () => {
+      await crud.insertOne({ _id: 'a', v: 1 });
+      await coll('noise', otherDb).insertOne({ _id: 'n1' });
+      await crud.updateOne({ _id: 'a' }, { $set: { v: 2 } });
+      await crud.insertMany([{ _id: 'b' }, { _id: 'c' }]);
+      await crud.deleteOne({ _id: 'b' });
+      await coll('noise', otherDb).insertOne({ _id: 'n2' });
+    })();
+    const seen = await consume(tail, controller, (s) => s.entries.length >= 5, 120_000);
+    await writes;
+    assert.deepEqual(
+      seen.entries.map(
+        (e) => `${e.op}:${String(e.o['_id'] ?? (e.o['$set'] as { _id?: unknown } | undefined)?._id ?? '')}`,
+      ),
+      ['i:a', 'u:a', 'i:b', 'i:c', 'd:b'],
+    );
+    assert.ok(seen.entries.every((e) => e.ns === `${db}.crud`));
+    assert.ok(
+      seen.entries.every((e) => isAfter(e.ts, prevTs)),
+      'nothing at or before prevTs',
+    );
+    assertBackToBack(prevTs, seen);
+    // The range reaches past the last write (to the other database): filtered entries still advance it. (Other
+    // tests share the source oplog, so the range may also reach beyond it.)
+    const newest = (await latestOplogTs(client))!;
+    const lastSelected = seen.entries.at(-1)!.ts;
+    assert.ok(isAfter(newest, lastSelected));
+    const ranged = await consume(
+      new OplogTail(client, {
+        jobId: 'tailit01',
+        prevTs,
+        filters,
+        maxAwaitTimeMs: 200,
+        ...settings,
+        classifyError: classifyMongoError,
+      }),
+      new AbortController(),
+      (s) => !isAfter(newest, s.batches.at(-1)!.lastTs),
+      120_000,
+    );
+    assert.ok(!isAfter(newest, ranged.batches.at(-1)!.lastTs), 'the range covers the filtered writes');
+    assert.deepEqual(
+      ranged.entries.map((e) => e.ts),
+      seen.entries.map((e) => e.ts),
+      'no other entry selected in that range',
+    );
+  });
+
+  it('raises OplogGapError ("backup requires a resync") for a position the oplog no longer holds', async () => {
+    const tail = new OplogTail(client, {
+      jobId: 'tailit02',
+      prevTs: { t: 1, i: 1 },
+      filters,
+      maxAwaitTimeMs: 200,
+    });
+    await assert.rejects(
+      consume(tail, new AbortController(), () => false, 20_000),
+      (err: unknown) => {
+        assert.ok(err instanceof OplogGapError);
+        assert.match(err.message, /backup requires a resync/);
+        assert.deepEqual(err.requestedTs, { t: 1, i: 1 });
+        assert.equal(err.jobId, 'tailit02');
+        return true;
+      },
+    );
+  });
+
+  it('raises OplogGapError for a position between two entries (never held)', async () => {
+    await coll('gap').insertOne({ _id: 1 });
+    const newest = (await latestOplogTs(client))!;
+    // Timestamps are (t, i); t - 1 with a huge increment sorts before the newest entry but is no entry at all.
+    const prevTs = { t: newest.t - 1, i: 0xffff_fff0 };
+    const tail = new OplogTail(client, { jobId: 'tailit03', prevTs, filters, maxAwaitTimeMs: 200 });
+    await assert.rejects(
+      consume(tail, new AbortController(), () => false, 20_000),
+      OplogGapError,
+    );
+  });
+
+  it('resumes after the network connection is cut, without losing or repeating entries', async () => {
+    const { hostname, port } = new URL(uri.replace(/^mongodb:\/\//, 'http://').split(',')[0]!);
+    const proxy = await startProxy({ host: hostname, port: Number(port) });
+    const viaProxy = new MongoClient(`mongodb://127.0.0.1:${proxy.port}/?directConnection=true`, {
+      serverSelectionTimeoutMS: 5_000,
+      heartbeatFrequencyMS: 500,
+    });
+    try {
+      await viaProxy.connect();
+      const cut = coll('cut');
+      const prevTs = (await latestOplogTs(client))!;
+      const controller = new AbortController();
+      const events: OplogTailEvent[] = [];
+      const tail = new OplogTail(viaProxy, {
+        jobId: 'tailit04',
+        prevTs,
+        filters: { include: [`${db}.cut`], exclude: [] },
+        signal: controller.signal,
+        maxAwaitTimeMs: 200,
+        reopenDelayMs: { initial: 50, max: 500 },
+        ...settings,
+        classifyError: classifyMongoError,
+        onEvent: (e) => events.push(e),
+      });
+      const writes = (async () => {
+        for (let k = 0; k < 30; k++) {
+          await cut.insertOne({ _id: k });
+          if (k === 10 || k === 20) proxy.cut();
+          await new Promise((r) => setTimeout(r, 30));
+        }
+      })();
+      const seen = await consume(tail, controller, (s) => s.entries.length >= 30, 120_000);
+      await writes;
+      assert.deepEqual(
+        seen.entries.map((e) => e.o['_id']),
+        Array.from({ length: 30 }, (_, k) => k),
+      );
+      assert.ok(
+        events.some((e) => e.type === 'reopen' && /network|connection|socket|closed/i.test(e.reason)),
+        `the tail reopened its cursor after the cut: ${JSON.stringify(events.map((e) => (e.type === 'reopen' ? e.reason : e.type)))}`,
+      );
+      assertBackToBack(prevTs, seen);
+    } finally {
+      await viaProxy.close(true).catch(() => undefined);
+      await proxy.close();
+    }
+  });
+
+  it('keeps every entry exactly once, in order, under concurrent writers', async () => {
+    const prevTs = (await latestOplogTs(client))!;
+    const controller = new AbortController();
+    const events: OplogTailEvent[] = [];
+    const tail = new OplogTail(client, {
+      jobId: 'tailit05',
+      prevTs,
+      filters: { include: [`${db}.busy0`, `${db}.busy1`, `${db}.busy2`, `${db}.busy3`], exclude: [] },
+      signal: controller.signal,
+      maxAwaitTimeMs: 200,
+      ...settings,
+      classifyError: classifyMongoError,
+      onEvent: (e) => {
+        events.push(e);
+        if (process.env['TAIL_DEBUG']) console.log(new Date().toISOString(), JSON.stringify(e));
+      },
+    });
+    const writers = Promise.all(
+      Array.from({ length: 16 }, (_, k) =>
+        (async () => {
+          for (let j = 0; j < 10; j++) {
+            await coll(`busy${k % 4}`).insertMany(
+              Array.from({ length: 20 }, (_, n) => ({ _id: `${k}-${j}-${n}` })),
+            );
+          }
+        })(),
+      ),
+    );
+    const expectedCount = 16 * 10 * 20;
+    const seen = await consume(tail, controller, (s) => s.entries.length >= expectedCount, 240_000);
+    await writers;
+    const truth = await client
+      .db('local')
+      .collection<{ ts: Timestamp; ns: string }>('oplog.rs')
+      .find({ ns: { $regex: `^${db}\\.busy` } }, { sort: { ts: 1 } })
+      .toArray();
+    assert.equal(seen.entries.length, expectedCount);
+    assert.deepEqual(
+      seen.entries.map((e) => fmt(e.ts)),
+      truth.map((e) => `${e.ts.t}:${e.ts.i}`),
+    );
+    assertBackToBack(prevTs, seen);
+    const reopens = events.filter((e) => e.type === 'reopen');
+    console.log(`concurrent writers: ${expectedCount} entries, ${reopens.length} cursor reopens`);
+  });
+});
