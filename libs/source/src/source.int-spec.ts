@@ -106,17 +106,22 @@ describe('source reads (scan, list, info, fetch)', () => {
     assert.match(info.featureCompatibilityVersion, /^(\d+\.\d+|unknown)$/);
   });
 
-  it('reads the oplog bounds: the newest entry is the last write', async () => {
+  it('reads the oplog bounds: the newest entry is at or after our last write, the oldest before it', async () => {
     await client.db(db).collection<{ _id: string }>('bounds').insertOne({ _id: 'last' });
     const newest = await latestOplogTs(client);
     const oldest = await oldestOplogTs(client);
     assert.ok(newest && oldest);
+    // Other suites write to the same source concurrently, so our entry need not be the newest one.
     const entry = await client
       .db('local')
       .collection('oplog.rs')
-      .findOne({}, { sort: { $natural: -1 } });
-    assert.equal(entry?.['ns'], `${db}.bounds`);
-    assert.ok(oldest.t < newest.t || (oldest.t === newest.t && oldest.i <= newest.i));
+      .findOne({ ns: `${db}.bounds`, op: 'i' }, { sort: { $natural: -1 } });
+    const ts = entry?.['ts'] as { t: number; i: number } | undefined;
+    assert.ok(ts, 'our insert is in the oplog');
+    const le = (a: { t: number; i: number }, b: { t: number; i: number }) =>
+      a.t < b.t || (a.t === b.t && a.i <= b.i);
+    assert.ok(le(ts, newest), 'the newest entry is not before our write');
+    assert.ok(le(oldest, ts), 'the oldest entry is not after our write');
   });
 
   it('fetches documents by _id as exact bytes; missing ids yield nothing', async () => {
