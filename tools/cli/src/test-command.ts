@@ -70,7 +70,8 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
           'tsx',
           '--test',
           `--test-concurrency=${opts.concurrency}`,
-          '--test-timeout=900000',
+          // Per test file: the end-to-end file (100k-document sync, then the crash run) takes 10-16 minutes on two cores.
+          '--test-timeout=2400000',
           ...files.map((f) => path.relative(root, f)),
         ],
         {
