@@ -3,7 +3,7 @@
  */
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_SLICES_PER_TURN, DEFAULT_TICK_MS } from '@tidemark/apply';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
-import { ServiceConfigError } from '@tidemark/shell';
+import { intFromEnv, ServiceConfigError } from '@tidemark/shell';
 
 export interface ApplySettings {
   /** `TIDEMARK_OPLOG_STORE_DB` (default `tidemark_oplogstore`): database of the oplog store. */
@@ -16,24 +16,6 @@ export interface ApplySettings {
   readonly tickMs: number;
   /** `TIDEMARK_VERIFY_BSON_ROUNDTRIP` (default true): refuse entries the driver would write back differently. */
   readonly verifyRoundTrip: boolean;
-}
-
-function intFromEnv(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ServiceConfigError(
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
 }
 
 export function loadApplySettings(env: NodeJS.ProcessEnv = process.env): ApplySettings {

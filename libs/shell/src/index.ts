@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 
 export { SERVICE_NAMES, DEFAULT_PORTS, type ServiceName } from './service-name';
-export { loadServiceConfig, ServiceConfigError, type ServiceConfig } from './service-config';
+export { intFromEnv, loadServiceConfig, ServiceConfigError, type ServiceConfig } from './service-config';
 export { resolveListenAddress, type ListenAddress } from './listen-address';
 export { JsonLogger } from './json-logger';
 export {

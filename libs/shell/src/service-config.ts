@@ -29,7 +29,8 @@ export class ServiceConfigError extends Error {
   override readonly name = 'ServiceConfigError';
 }
 
-function intFromEnv(
+/** An integer setting in [min, max] from `env[name]`, `fallback` when unset; `ServiceConfigError` otherwise. */
+export function intFromEnv(
   env: NodeJS.ProcessEnv,
   name: string,
   fallback: number,
@@ -39,7 +40,7 @@ function intFromEnv(
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new ServiceConfigError(
       `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`,
     );

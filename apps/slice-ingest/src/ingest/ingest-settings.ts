@@ -13,7 +13,7 @@
  */
 import { DEFAULT_SLICE_LIMITS, validateSliceLimits, type SliceLimits } from '@tidemark/domain';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
-import { ServiceConfigError } from '@tidemark/shell';
+import { intFromEnv, ServiceConfigError } from '@tidemark/shell';
 
 export interface IngestSettings {
   readonly oplogStoreDb: string;
@@ -22,24 +22,6 @@ export interface IngestSettings {
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
   readonly limits: SliceLimits;
-}
-
-function intFromEnv(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ServiceConfigError(
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
 }
 
 /** Reads the settings; throws `ServiceConfigError` naming the bad variable. */
