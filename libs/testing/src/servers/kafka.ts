@@ -96,15 +96,14 @@ export async function startKafka(
     `-Dlog4j.configuration=file:${log4j}`,
   ];
   if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     await run('kafka storage format', 'java', [
       ...jvm,
       '-cp',
       classpath,
       'kafka.tools.StorageTool',
       'format',
-      '-t',
-      clusterId,
+      `--cluster-id=${clusterId}`,
       '-c',
       props,
     ]);
@@ -143,4 +142,15 @@ export async function waitKafka(brokers: string[], proc: StartedProcess, timeout
     log: proc.log,
     pid: proc.pid,
   });
+}
+
+/**
+ * A KRaft cluster id: 16 random bytes, base64url, as `kafka-storage random-uuid` makes them. Like Kafka's own
+ * `Uuid.randomUuid`, it never starts with '-', which a command line would read as an option (1 id in 64 would).
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
