@@ -12,7 +12,6 @@ import {
   defaultCodec,
   jobKey,
   phaseToAvro,
-  producerFor,
   publish,
   type ConsumedMessage,
   type SliceStored,
@@ -24,6 +23,7 @@ import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   BACKUP_MONGO,
   ConnectionRegistry,
+  connectedProducer,
   isRetriableError,
   JsonLogger,
   KAFKA,
@@ -61,9 +61,7 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
     await store.init();
     const registry = new MongoHeadRegistry(this.backup, this.config.metaDb);
     await registry.init();
-    const producer = producerFor(this.kafka);
-    await producer.connect();
-    this.connections.add('producer', () => producer.disconnect());
+    const producer = await connectedProducer(this.kafka, this.connections);
     const builder = new HeadBuilder(store, registry, new MongoHeadWriter(this.backup), {
       report: (r) => this.reportPhase(producer, r),
     });
@@ -74,7 +72,7 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
       groupId: this.config.consumerGroup,
       topics: [stored],
       isRetriable: isRetriableError,
-      log: (e) => this.logger.event(e),
+      log: (level, fields) => this.logger.eventAt(level, fields),
       handle: async (m: ConsumedMessage) => {
         let claim: SliceStored;
         try {

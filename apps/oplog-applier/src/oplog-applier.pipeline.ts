@@ -20,7 +20,7 @@ import {
   MongoLeaseStore,
   MongoMissingDocumentStore,
 } from '@tidemark/apply-target';
-import { CommittingConsumer, defaultCodec, producerFor, type ConsumedMessage } from '@tidemark/bus';
+import { CommittingConsumer, defaultCodec, type ConsumedMessage } from '@tidemark/bus';
 import { DEFAULT_SLICE_LIMITS, describeError } from '@tidemark/domain';
 import { MongoHeadRegistry } from '@tidemark/head-store';
 import { OplogApplier } from '@tidemark/oplog';
@@ -29,6 +29,7 @@ import { decodeSlicePayload } from '@tidemark/slices';
 import {
   BACKUP_MONGO,
   ConnectionRegistry,
+  connectedProducer,
   isRetriableError,
   JsonLogger,
   KAFKA,
@@ -69,9 +70,7 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
     await registry.init();
     const missing = new MongoMissingDocumentStore(backup, config.metaDb);
     await missing.init();
-    const producer = producerFor(this.kafka);
-    await producer.connect();
-    this.connections.add('producer', () => producer.disconnect());
+    const producer = await connectedProducer(this.kafka, this.connections);
     const bus = busPorts(producer, config.topics);
     const target = new MongoApplyTarget(backup, { readYourWrites: true, isRetriable: isRetriableError });
 
@@ -112,7 +111,7 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
       groupId: config.consumerGroup,
       topics: [stored],
       isRetriable: isRetriableError,
-      log: (e) => this.logger.event(e),
+      log: (level, fields) => this.logger.eventAt(level, fields),
       handle: async (m: ConsumedMessage) => {
         let claim;
         try {

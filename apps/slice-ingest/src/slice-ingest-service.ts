@@ -5,7 +5,7 @@
 import { bootstrapService, loadServiceConfig, type RunningService } from '@tidemark/shell';
 import { AppModule } from './app.module';
 import { loadIngestSettings } from './ingest/ingest-settings';
-import type { SliceIngestHooks } from './ingest/slice-ingest-consumer';
+import type { SliceIngestHooks } from './ingest/slice-ingest-handler';
 
 export interface StartSliceIngestOptions {
   readonly env?: NodeJS.ProcessEnv;

@@ -33,7 +33,7 @@ import { resolveEndpoints } from '@tidemark/config';
 import { TidemarkError } from '@tidemark/domain';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { RunningService } from '@tidemark/shell';
-import type { SliceIngestHooks } from '../src/ingest/slice-ingest-consumer';
+import type { SliceIngestHooks } from '../src/ingest/slice-ingest-handler';
 import { startSliceIngest } from '../src/slice-ingest-service';
 import {
   catalogSlice,

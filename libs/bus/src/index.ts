@@ -34,3 +34,4 @@ export * from './op-time-long';
 export * from './phase-mapping';
 export * from './slice-mapping';
 export * from './committing-consumer';
+export * from './partition-backoff';

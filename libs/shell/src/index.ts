@@ -29,3 +29,4 @@ export { kafkaCheck, mongoCheck, s3Check } from './health/checks';
 export type { DependencyCheck, DependencyCheckProvider } from './health/dependency-check';
 export { isRetriableError } from './retriable';
 export { pipelineCheck, type PipelineHealth } from './health/pipeline-check';
+export { PipelineStageModule, connectedProducer, type PipelineStage } from './pipeline-stage.module';

@@ -37,6 +37,13 @@ export class JsonLogger implements LoggerService {
     this.write(`${JSON.stringify({ service: this.service, ...fields })}\n`);
   }
 
+  /** A structured event with a time and a level: `{ time, level, service, ...fields }`. */
+  eventAt(level: 'info' | 'warn' | 'error', fields: Record<string, unknown>): void {
+    this.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level, service: this.service, ...fields })}\n`,
+    );
+  }
+
   private emit(level: Level, message: unknown, params: unknown[]): void {
     const rest = [...params];
     // Nest passes the context last; error() may pass a stack before it.

@@ -6,5 +6,5 @@ export const INGEST_SETTINGS = Symbol('slice-ingest.settings');
 export const OPLOG_STORE = Symbol('slice-ingest.oplog-store');
 /** Connected idempotent producer for claim checks, dead letters and alerts. */
 export const INGEST_PRODUCER = Symbol('slice-ingest.producer');
-/** The running `SliceIngestConsumer`. */
+/** The running `CommittingConsumer` (a `PipelineHealth` for the readiness check). */
 export const SLICE_INGEST_CONSUMER = Symbol('slice-ingest.consumer');

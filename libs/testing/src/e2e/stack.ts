@@ -7,17 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { SERVICE_NAMES, type ServiceName } from '@tidemark/config';
 import { layout } from '../servers/layout';
 
-export const SERVICE_NAMES = [
-  'job-state',
-  'agent',
-  'slice-ingest',
-  'head-builder',
-  'oplog-applier',
-  'snapshotter',
-] as const;
-export type StackService = (typeof SERVICE_NAMES)[number];
+export { SERVICE_NAMES };
+export type StackService = ServiceName;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,100 @@
+/**
+ * The ingest step's providers: the oplog store (indexes ensured at start-up), one idempotent producer, the
+ * `SliceIngestor` over the bus codec and the slice checks, and the bus's `CommittingConsumer` running the
+ * `SliceIngestHandler`. The producer and the consumer register with the shell's `ConnectionRegistry`, which closes
+ * the consumer first at shutdown (in-flight messages finish, nothing more is read), then the producer, then the
+ * stores.
+ */
+import type { Provider } from '@nestjs/common';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { MongoClient } from 'mongodb';
+import { CommittingConsumer, PartitionBackoff } from '@tidemark/bus';
+import { SliceIngestor } from '@tidemark/ingest';
+import { classifyMongoError } from '@tidemark/mongo';
+import { MongoOplogStore } from '@tidemark/oplog-store';
+import {
+  BACKUP_MONGO,
+  ConnectionRegistry,
+  connectedProducer,
+  isRetriableError,
+  KAFKA,
+  KAFKA_ADMIN,
+  SERVICE_LOGGER,
+  type JsonLogger,
+  type ServiceConfig,
+} from '@tidemark/shell';
+import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
+import { busSliceCodec } from './bus-slice-codec';
+import type { IngestSettings } from './ingest-settings';
+import { KafkaClaimChecks } from './kafka-claim-checks';
+import { SliceIngestHandler, type SliceIngestHooks } from './slice-ingest-handler';
+import { INGEST_PRODUCER, INGEST_SETTINGS, OPLOG_STORE, SLICE_INGEST_CONSUMER } from './tokens';
+
+export function sliceIngestProviders(
+  config: ServiceConfig,
+  settings: IngestSettings,
+  hooks: SliceIngestHooks = {},
+): Provider[] {
+  const { slicesInitial, slicesOplog, slicesStored, alerts } = config.topics;
+  return [
+    { provide: INGEST_SETTINGS, useValue: settings },
+    {
+      provide: OPLOG_STORE,
+      inject: [BACKUP_MONGO, SERVICE_LOGGER],
+      useFactory: async (client: MongoClient, logger: JsonLogger) => {
+        const store = new MongoOplogStore(client, settings.oplogStoreDb);
+        await store.init();
+        logger.event({ event: 'oplog-store-ready', db: settings.oplogStoreDb });
+        return store;
+      },
+    },
+    {
+      provide: INGEST_PRODUCER,
+      // KAFKA_ADMIN: topics are ensured before anything is sent.
+      inject: [KAFKA, KAFKA_ADMIN, ConnectionRegistry],
+      useFactory: (kafka: Kafka, _admin: Admin, registry: ConnectionRegistry) =>
+        connectedProducer(kafka, registry, 'slice-ingest-producer'),
+    },
+    {
+      provide: SLICE_INGEST_CONSUMER,
+      inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, OPLOG_STORE, INGEST_PRODUCER],
+      useFactory: async (
+        kafka: Kafka,
+        registry: ConnectionRegistry,
+        logger: JsonLogger,
+        oplogStore: MongoOplogStore,
+        producer: Producer,
+      ) => {
+        const ingestor = new SliceIngestor({
+          codec: busSliceCodec(),
+          payloadChecks: { decodePayload: decodeSlicePayload, decodeCatalog },
+          oplogStore,
+          classifyStoreError: classifyMongoError,
+          claimChecks: new KafkaClaimChecks(producer, slicesStored),
+          topicKinds: { [slicesInitial.name]: ['initial', 'catalog'], [slicesOplog.name]: ['oplog'] },
+          limits: settings.limits,
+        });
+        const handler = new SliceIngestHandler({
+          producer,
+          ingestor,
+          topics: { slicesInitial, slicesOplog, alerts },
+          logger,
+          hooks,
+        });
+        const consumer = new CommittingConsumer({
+          kafka,
+          groupId: config.consumerGroup,
+          topics: handler.topics,
+          handle: (m) => handler.handle(m),
+          isRetriable: isRetriableError,
+          log: (level, fields) => logger.eventAt(level, fields),
+          partitionsConsumedConcurrently: settings.concurrency,
+          backoff: new PartitionBackoff(settings.retryInitialMs, settings.retryMaxMs),
+        });
+        registry.add('slice-ingest-consumer', () => consumer.stop());
+        await consumer.start();
+        return consumer;
+      },
+    },
+  ];
+}
