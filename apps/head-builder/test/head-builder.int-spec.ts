@@ -23,8 +23,8 @@ import {
 import { resolveEndpoints } from '@tidemark/config';
 import type { SliceMeta } from '@tidemark/domain';
 import { MongoOplogStore } from '@tidemark/oplog-store';
-import { encodeCatalog, encodeSlicePayload, type Catalog } from '@tidemark/slices';
-import { ServiceStack, uniqueDbName } from '@tidemark/testing';
+import type { Catalog } from '@tidemark/slices';
+import { catalogSlice, indexesOn, initialSlice, ServiceStack, uniqueDbName } from '@tidemark/testing';
 
 const s = `${Date.now().toString(36).slice(-6)}`;
 const jobId = `hb${s}`;
@@ -44,28 +44,6 @@ const docs = Array.from({ length: 50 }, (_, k) =>
     }),
   ),
 );
-
-function meta(
-  kind: 'initial' | 'catalog',
-  id: string,
-  e: ReturnType<typeof encodeSlicePayload>,
-  ns?: string,
-): SliceMeta {
-  const base = {
-    jobId,
-    syncId,
-    sliceId: id,
-    sequence: 0,
-    docCount: e.docCount,
-    rawBytes: e.rawBytes,
-    compressedBytes: e.compressedBytes,
-    codec: e.codec,
-    checksum: e.checksum,
-  };
-  return kind === 'initial'
-    ? { ...base, kind, origin: 'scan', namespace: ns! }
-    : { ...base, kind, origin: 'scan' };
-}
 
 function claim(m: SliceMeta): SliceStored {
   return {
@@ -117,34 +95,20 @@ describe('head-builder service', () => {
   it('builds the head from stored slices, reports building then applying-oplogs, and ignores redelivery', async () => {
     const store = new MongoOplogStore(backup, env.TIDEMARK_OPLOG_STORE_DB);
     await store.init();
-    const a = encodeSlicePayload(docs.slice(0, 30), 'gzip');
-    const b = encodeSlicePayload(docs.slice(30), 'gzip');
     const catalog: Catalog = {
       origin: 'scan',
       startTs: { t: 100, i: 1 },
       endTs: { t: 101, i: 1 },
-      namespaces: [
-        {
-          ns: 'shop.items',
-          sliceCount: 2,
-          docCount: 50,
-          indexes: [
-            { v: 2, key: { _id: 1 }, name: '_id_' },
-            { v: 2, key: { n: 1 }, name: 'n_1' },
-          ],
-        },
-      ],
+      namespaces: [{ ns: 'shop.items', sliceCount: 2, docCount: 50, indexes: indexesOn('n') }],
     };
-    const c = encodeSlicePayload(encodeCatalog(catalog), 'none');
     const slices = [
-      meta('initial', `${syncId}:i:shop.items:0`, a, 'shop.items'),
-      meta('initial', `${syncId}:i:shop.items:1`, b, 'shop.items'),
-      meta('catalog', `${syncId}:c:scan`, c),
+      initialSlice(jobId, 'shop.items', 0, docs.slice(0, 30)),
+      initialSlice(jobId, 'shop.items', 1, docs.slice(30)),
+      catalogSlice(jobId, catalog, { codec: 'none' }),
     ];
-    const payloads = [a.payload, b.payload, c.payload];
-    for (let k = 0; k < 3; k++) await store.put(slices[k]!, payloads[k]!);
-    for (const m of [...slices, slices[0]!])
-      await publish(producer, topics.slicesStored, jobKey(jobId), claim(m));
+    for (const { meta, payload } of slices) await store.put(meta, payload);
+    for (const { meta } of [...slices, slices[0]!])
+      await publish(producer, topics.slicesStored, jobKey(jobId), claim(meta));
 
     const coll = backup.db(`th_${jobId}_1_shop`).collection('items');
     const deadline = Date.now() + 30_000;

@@ -8,38 +8,17 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
-import {
-  createKafka,
-  DLQ_HEADERS,
-  producerFor,
-  publish,
-  resolveTopics,
-  type AlertRaised,
-  type Topics,
-} from '@tidemark/bus';
-import { resolveEndpoints } from '@tidemark/config';
+import { createKafka, DLQ_HEADERS, producerFor, publish, type AlertRaised } from '@tidemark/bus';
 import type { JobStatus, JobView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/shell';
+import { getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
-import { cleanUp, eventually, getJson, phaseChanged, postJson } from './support';
+import { cleanUp, eventually, phaseChanged, specWorld } from './support';
 
-const suffix = randomBytes(4).toString('hex');
-const prefix = `it-job-state-${suffix}`;
-const metaDb = `tidemark_meta_it_${suffix}`;
-const oplogStoreDb = `tidemark_os_it_${suffix}`;
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  PORT: '0',
-  TIDEMARK_TOPIC_PREFIX: prefix,
-  TIDEMARK_META_DB: metaDb,
-  TIDEMARK_OPLOG_STORE_DB: oplogStoreDb,
-};
+const { suffix, prefix, metaDb, oplogStoreDb, env, endpoints, topics } = specWorld('job-state', 'it');
 
 describe('job-state events consumer (in-process, real Kafka and MongoDB)', () => {
-  const endpoints = resolveEndpoints(env);
-  const topics: Topics = resolveTopics({ prefix, env });
   const group = `${prefix}.tidemark-job-state`;
   let service: RunningService;
   let kafka: Kafka;

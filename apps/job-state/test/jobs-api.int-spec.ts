@@ -14,7 +14,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
@@ -23,32 +22,20 @@ import {
   defaultCodec,
   producerFor,
   publish,
-  resolveTopics,
   type AvroPhase,
   type JobCommand,
-  type Topics,
 } from '@tidemark/bus';
-import { resolveEndpoints } from '@tidemark/config';
 import { headNamespace, type OplogSliceMeta } from '@tidemark/domain';
 import { MongoHeadRegistry } from '@tidemark/head-store';
 import type { JobResume, JobStatus, JobView, AgentJob } from '@tidemark/jobs';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { RunningService } from '@tidemark/shell';
+import { getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
-import { cleanUp, eventually, getJson, phaseChanged, postJson } from './support';
+import { cleanUp, eventually, phaseChanged, specWorld } from './support';
 
-const suffix = randomBytes(4).toString('hex');
-const prefix = `it-jobs-api-${suffix}`;
-const metaDb = `tidemark_meta_ja_${suffix}`;
-const oplogStoreDb = `tidemark_os_ja_${suffix}`;
+const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWorld('jobs-api', 'ja');
 const sourceDb = `it_jobs_api_${suffix}`;
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  PORT: '0',
-  TIDEMARK_TOPIC_PREFIX: prefix,
-  TIDEMARK_META_DB: metaDb,
-  TIDEMARK_OPLOG_STORE_DB: oplogStoreDb,
-};
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
 const PHASES: AvroPhase[] = [
@@ -86,8 +73,6 @@ function oplogSlice(
 }
 
 describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () => {
-  const endpoints = resolveEndpoints(env);
-  const topics: Topics = resolveTopics({ prefix, env });
   const codec = defaultCodec();
   let service: RunningService;
   let kafka: Kafka;

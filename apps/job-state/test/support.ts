@@ -1,25 +1,32 @@
-/** Helpers of job-state's integration specs: HTTP calls, polling, PhaseChanged records, clean-up. */
+/**
+ * Helpers of job-state's integration specs: names and environment of their own, polling, PhaseChanged records,
+ * clean-up (HTTP calls are `getJson` / `postJson` of @tidemark/testing).
+ */
+import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import type { Kafka } from 'kafkajs';
-import { deleteTopics, type PhaseChanged } from '@tidemark/bus';
+import { deleteTopics, resolveTopics, type PhaseChanged, type Topics } from '@tidemark/bus';
+import { resolveEndpoints } from '@tidemark/config';
 
-export interface HttpAnswer<T = unknown> {
-  status: number;
-  body: T;
-}
-
-export async function getJson<T = unknown>(url: string): Promise<HttpAnswer<T>> {
-  const res = await fetch(url);
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-export async function postJson<T = unknown>(url: string, body?: unknown): Promise<HttpAnswer<T>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body ?? {}),
-  });
-  return { status: res.status, body: (await res.json()) as T };
+/**
+ * What one spec file owns: a random `suffix`, the topic prefix `it-<name>-<suffix>`, the meta and oplog-store
+ * databases `tidemark_{meta,os}_<dbTag>_<suffix>`, and job-state's environment with them (any free port), with
+ * the endpoints and topics that environment resolves to.
+ */
+export function specWorld(name: string, dbTag: string) {
+  const suffix = randomBytes(4).toString('hex');
+  const prefix = `it-${name}-${suffix}`;
+  const metaDb = `tidemark_meta_${dbTag}_${suffix}`;
+  const oplogStoreDb = `tidemark_os_${dbTag}_${suffix}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    TIDEMARK_TOPIC_PREFIX: prefix,
+    TIDEMARK_META_DB: metaDb,
+    TIDEMARK_OPLOG_STORE_DB: oplogStoreDb,
+  };
+  const topics: Topics = resolveTopics({ prefix, env });
+  return { suffix, prefix, metaDb, oplogStoreDb, env, endpoints: resolveEndpoints(env), topics };
 }
 
 /** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */

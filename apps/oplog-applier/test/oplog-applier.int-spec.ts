@@ -18,18 +18,12 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Binary, BSON, Double, EJSON, Int32, Long, Timestamp, type Document } from 'bson';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { WRAPPED_VALUES } from '@tidemark/apply-target';
 import {
-  consumerFor,
-  createKafka,
-  defaultCodec,
-  deleteTopics,
   ensureTopics,
   opTimeFromAvroLong,
   opTimeToAvroLong,
-  producerFor,
   publish,
   resolveTopics,
   topicList,
@@ -44,15 +38,28 @@ import { headDatabaseName, type OpTime, type OplogSliceMeta } from '@tidemark/do
 import { MongoHeadRegistry } from '@tidemark/head-store';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { RunningService } from '@tidemark/shell';
+import {
+  command,
+  diffUpdate,
+  ferretUpdate,
+  getJson,
+  insert,
+  oplogSlice,
+  remove,
+  TestKafka,
+  ts,
+  until,
+  type HttpAnswer,
+  type TestSlice,
+  type TopicReader,
+} from '@tidemark/testing';
 import { startOplogApplier } from '../src/oplog-applier-service';
-import { command, diffUpdate, ferretUpdate, insert, oplogSlice, remove, ts } from './oplog-fixtures';
 
 const endpoints = resolveEndpoints();
-const codec = defaultCodec();
 const T0 = 1_700_000_000;
 const NS = 'shop.orders';
 
-type Slice = { meta: OplogSliceMeta; payload: Buffer };
+type Slice = TestSlice<OplogSliceMeta>;
 
 /** Everything one test owns: topics, databases, clients, the running app. */
 class Harness {
@@ -62,12 +69,10 @@ class Harness {
   readonly storeDb = `tidemark_oplogstore_it_${this.suffix}`;
   readonly env: NodeJS.ProcessEnv;
   readonly topics: Topics;
-  readonly kafka: Kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `${this.prefix}-test` });
+  readonly bus = new TestKafka(endpoints.kafka.brokers, this.prefix);
   readonly jobs: string[] = [];
   app: RunningService | undefined;
   private mongoClient: MongoClient | undefined;
-  private producer: Producer | undefined;
-  private readonly readers: TopicReader[] = [];
 
   constructor(extraEnv: NodeJS.ProcessEnv = {}) {
     this.env = {
@@ -154,9 +159,7 @@ class Harness {
   /** Publishes the SliceStored claim check slice-ingest would publish. */
   async claim(slice: Slice): Promise<void> {
     const m = slice.meta;
-    this.producer ??= producerFor(this.kafka);
-    await this.producer.connect();
-    await publish(this.producer, this.topics.slicesStored, m.jobId, {
+    await publish(await this.bus.producer(), this.topics.slicesStored, m.jobId, {
       jobId: m.jobId,
       syncId: m.syncId,
       sliceId: m.sliceId,
@@ -198,38 +201,34 @@ class Harness {
       .findOne({ _id: `${jobId}/${jobId}-s1` });
   }
 
+  /** Who holds the job's apply lease. */
+  async leaseOwner(jobId: string): Promise<unknown> {
+    const lease = await (
+      await this.mongo()
+    )
+      .db(this.metaDb)
+      .collection<Document & { _id: string }>('leases')
+      .findOne({ _id: `apply:${jobId}` });
+    return lease?.['owner'];
+  }
+
   async appliedTs(jobId: string): Promise<OpTime | undefined> {
     const at = (await this.head(jobId))?.['appliedTs'] as Timestamp | undefined;
     return at === undefined ? undefined : { t: at.t, i: at.i };
   }
 
   async reader(topic: Topic): Promise<TopicReader> {
-    await ensureTopics(this.kafka, topicList(this.topics));
-    const reader = new TopicReader(
-      this.kafka,
-      topic,
-      `${this.prefix}-reader-${randomBytes(3).toString('hex')}`,
-    );
-    await reader.start();
-    this.readers.push(reader);
-    return reader;
+    await ensureTopics(this.bus.kafka, topicList(this.topics));
+    return this.bus.reader(topic);
   }
 
-  async readyz(): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${this.app!.url}/readyz`);
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  readyz(): Promise<HttpAnswer<Record<string, unknown>>> {
+    return getJson(`${this.app!.url}/readyz`);
   }
 
   async cleanup(): Promise<void> {
     await this.stop().catch(() => undefined);
-    for (const r of this.readers) await r.stop().catch(() => undefined);
-    await this.producer?.disconnect();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${this.prefix}.`));
-    await admin.deleteGroups([`${this.prefix}.tidemark-oplog-applier`]).catch(() => undefined);
-    await admin.disconnect();
-    await deleteTopics(this.kafka, mine);
+    await this.bus.cleanup([`${this.prefix}.tidemark-oplog-applier`]);
     const mongo = await this.mongo();
     for (const db of [this.metaDb, this.storeDb, ...this.jobs.map((j) => headDatabaseName(j, 1, 'shop'))]) {
       await mongo.db(db).dropDatabase();
@@ -238,61 +237,14 @@ class Harness {
   }
 }
 
-/** Reads a topic from the beginning with a group of its own, keeping every message. */
-class TopicReader {
-  readonly messages: KafkaMessage[] = [];
-  private readonly consumer: Consumer;
-
-  constructor(
-    kafka: Kafka,
-    readonly topic: Topic,
-    groupId: string,
-  ) {
-    this.consumer = consumerFor(kafka, { groupId, topics: [topic] });
-  }
-
-  async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topic.name], fromBeginning: true });
-    await this.consumer.run({ eachMessage: async ({ message }) => void this.messages.push(message) });
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer.disconnect();
-  }
-
-  commands(jobId: string): JobCommand[] {
-    return this.messages
-      .map((m) => codec.decodeAs('tidemark.commands.JobCommand', m.value!, this.topic.name))
-      .filter((c) => c.jobId === jobId && c.action === 'FETCH_MISSING_DOCUMENTS');
-  }
-
-  phases(jobId: string): PhaseChanged[] {
-    return this.messages
-      .map((m) => codec.decodeAs('tidemark.phases.PhaseChanged', m.value!, this.topic.name))
-      .filter((p) => p.jobId === jobId);
-  }
-
-  alerts(jobId: string): AlertRaised[] {
-    return this.messages
-      .map((m) => codec.decodeAs('tidemark.alerts.AlertRaised', m.value!, this.topic.name))
-      .filter((a) => a.jobId === jobId);
-  }
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const fetchCommands = (reader: TopicReader, jobId: string): JobCommand[] =>
+  reader
+    .records('tidemark.commands.JobCommand')
+    .filter((c) => c.jobId === jobId && c.action === 'FETCH_MISSING_DOCUMENTS');
+const phasesOf = (reader: TopicReader, jobId: string): PhaseChanged[] =>
+  reader.records('tidemark.phases.PhaseChanged').filter((p) => p.jobId === jobId);
+const alertsOf = (reader: TopicReader, jobId: string): AlertRaised[] =>
+  reader.records('tidemark.alerts.AlertRaised').filter((a) => a.jobId === jobId);
 
 const same = (a: OpTime | undefined, b: OpTime) => a !== undefined && a.t === b.t && a.i === b.i;
 const appliedOf = (p: PhaseChanged) => (p.appliedTs === null ? undefined : opTimeFromAvroLong(p.appliedTs));
@@ -365,33 +317,26 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
     assert.equal(await h.headDocs(job), expected);
 
     const [fetch] = await until('the FETCH_MISSING_DOCUMENTS command', () => {
-      const found = commands.commands(job);
+      const found = fetchCommands(commands, job);
       return found.length > 0 && found;
     });
     assert.deepEqual(fetch?.params, { syncId: `${job}-s1`, batch: '0', batches: '0', ns: '', ids: '[]' });
-    const fetching = phases.phases(job).find((p) => p.phase === 'FETCHING_MISSING_DOCUMENTS');
+    const fetching = phasesOf(phases, job).find((p) => p.phase === 'FETCHING_MISSING_DOCUMENTS');
     assert.equal(fetching?.stage, 'oplog-applier');
     assert.equal(fetching?.details['missingDocuments'], '0');
     assert.ok(same(appliedOf(fetching!), at(20, 0)), 'requested when the position reached endTs');
     assert.ok((await h.head(job))?.['missingRequestedAt'] instanceof Date);
     await until('a progress report with the applied position', () =>
-      phases.phases(job).some((p) => same(appliedOf(p), at(30, 0))),
+      phasesOf(phases, job).some((p) => same(appliedOf(p), at(30, 0))),
     );
     assert.equal((await h.readyz()).status, 200);
 
     // Redelivery: a restarted agent's overlapping slices, the same slices again, and a crash that left the
     // position behind the data (applied, not yet stored).
     const bytes = await h.headBytes(job);
-    const lease = (
-      await (
-        await h.mongo()
-      )
-        .db(h.metaDb)
-        .collection<Document & { _id: string }>('leases')
-        .findOne({ _id: `apply:${job}` })
-    )?.['owner'];
+    const lease = await h.leaseOwner(job);
     await h.stop();
-    const r1 = oplogSlice(job, at(5, 0), at(25, 0), [e.u3, e.i4, e.d4, e.i5], ':restart');
+    const r1 = oplogSlice(job, at(5, 0), at(25, 0), [e.u3, e.i4, e.d4, e.i5], { tag: ':restart' });
     assert.deepEqual(await h.put(r1, s1, s2, s3), ['stored', 'duplicate', 'duplicate', 'duplicate']);
     await (
       await h.mongo()
@@ -403,21 +348,14 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
     for (const s of [r1, s1, s2, s3]) await h.claim(s);
     await until('appliedTs back at the last slice', async () => same(await h.appliedTs(job), at(30, 0)));
     await until('the restarted app holds the lease', async () => {
-      const owner = (
-        await (
-          await h.mongo()
-        )
-          .db(h.metaDb)
-          .collection<Document & { _id: string }>('leases')
-          .findOne({ _id: `apply:${job}` })
-      )?.['owner'];
+      const owner = await h.leaseOwner(job);
       return owner !== undefined && owner !== lease;
     });
     await new Promise((r) => setTimeout(r, 1500)); // a few more ticks and the claims
     assert.deepEqual(await h.headBytes(job), bytes, 'the head is byte for byte the same');
     assert.equal(await h.headDocs(job), expected);
     assert.deepEqual(await h.appliedTs(job), at(30, 0));
-    assert.equal(commands.commands(job).length, 1, 'no second FETCH_MISSING_DOCUMENTS');
+    assert.equal(fetchCommands(commands, job).length, 1, 'no second FETCH_MISSING_DOCUMENTS');
   });
 
   it('records and requests a missing document; an unknown command stops only its job, with one alert; a claim wakes the scheduler', async () => {
@@ -442,7 +380,7 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
     await h.start();
 
     const [fetch] = await until('the FETCH_MISSING_DOCUMENTS command', () => {
-      const found = commands.commands(good);
+      const found = fetchCommands(commands, good);
       return found.length > 0 && found;
     });
     assert.deepEqual(fetch?.params, {
@@ -467,7 +405,7 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
 
     const [alert] = await until(
       'the APPLY_FAILED alert',
-      () => alerts.alerts(bad).length > 0 && alerts.alerts(bad),
+      () => alertsOf(alerts, bad).length > 0 && alertsOf(alerts, bad),
     );
     assert.equal(alert?.code, 'APPLY_FAILED');
     assert.equal(alert?.severity, 'CRITICAL');
@@ -487,6 +425,6 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
       async () => same(await h.appliedTs(good), at(20, 0)),
       30_000,
     );
-    assert.equal(alerts.alerts(bad).length, 1, 'alerted once');
+    assert.equal(alertsOf(alerts, bad).length, 1, 'alerted once');
   });
 });

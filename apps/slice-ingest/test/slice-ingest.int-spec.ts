@@ -13,26 +13,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import {
-  consumerFor,
-  createKafka,
-  defaultCodec,
-  deleteTopics,
-  DLQ_HEADERS,
-  producerFor,
-  publish,
-  resolveTopics,
-  type AlertRaised,
-  type SliceStored,
-  type Topic,
-  type Topics,
-} from '@tidemark/bus';
+import { DLQ_HEADERS, publish, resolveTopics, type Topic, type Topics } from '@tidemark/bus';
 import { resolveEndpoints } from '@tidemark/config';
 import { TidemarkError } from '@tidemark/domain';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { RunningService } from '@tidemark/shell';
+import { getJson, TestKafka, until, type HttpAnswer, type TopicReader } from '@tidemark/testing';
 import type { SliceIngestHooks } from '../src/ingest/slice-ingest-handler';
 import { startSliceIngest } from '../src/slice-ingest-service';
 import {
@@ -46,7 +34,6 @@ import {
 } from './slice-fixtures';
 
 const endpoints = resolveEndpoints();
-const codec = defaultCodec();
 const JOB = 'ingest01';
 
 /** Everything one test owns: its topics, consumer group, oplog store database, clients and the running app. */
@@ -66,11 +53,9 @@ class Harness {
   };
   readonly topics: Topics = resolveTopics({ prefix: this.prefix, env: this.env });
   readonly groupId = `${this.prefix}.tidemark-slice-ingest`;
-  readonly kafka: Kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `${this.prefix}-test` });
+  readonly bus = new TestKafka(endpoints.kafka.brokers, this.prefix);
   app: RunningService | undefined;
-  private producer: Producer | undefined;
   private mongo: MongoClient | undefined;
-  private readonly readers: TopicReader[] = [];
 
   async start(hooks?: SliceIngestHooks): Promise<RunningService> {
     this.app = await startSliceIngest({ env: this.env, ...(hooks === undefined ? {} : { hooks }) });
@@ -84,22 +69,11 @@ class Harness {
 
   async send(topic: Topic & { value: 'tidemark.slices.SliceProduced' }, slice: TestSlice, payload?: Buffer) {
     const record = recordOf(slice, payload);
-    await publish(await this.testProducer(), topic, topic.keyOf(record), record);
+    await publish(await this.bus.producer(), topic, topic.keyOf(record), record);
   }
 
   async sendRaw(topic: Topic, key: string, value: Buffer): Promise<void> {
-    await (await this.testProducer()).send({ topic: topic.name, acks: -1, messages: [{ key, value }] });
-  }
-
-  async reader(topic: Topic): Promise<TopicReader> {
-    const reader = new TopicReader(
-      this.kafka,
-      topic,
-      `${this.prefix}-reader-${randomBytes(3).toString('hex')}`,
-    );
-    await reader.start();
-    this.readers.push(reader);
-    return reader;
+    await (await this.bus.producer()).send({ topic: topic.name, acks: -1, messages: [{ key, value }] });
   }
 
   /** The oplog store's `slices` documents of this test, by slice id. */
@@ -124,7 +98,7 @@ class Harness {
 
   /** Committed offset of the group per partition of `topic` (-1 = none), and the topic's end offsets. */
   async offsets(topic: Topic): Promise<{ committed: Map<number, bigint>; end: Map<number, bigint> }> {
-    const admin = this.kafka.admin();
+    const admin = this.bus.kafka.admin();
     await admin.connect();
     try {
       const [group] = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic.name] });
@@ -144,80 +118,21 @@ class Harness {
     return [...end].every(([p, high]) => high === 0n || committed.get(p) === high);
   }
 
-  async readyz(): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${this.app!.url}/readyz`);
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  readyz(): Promise<HttpAnswer<Record<string, unknown>>> {
+    return getJson(`${this.app!.url}/readyz`);
   }
 
   async cleanup(): Promise<void> {
     await this.stop().catch(() => undefined);
-    for (const r of this.readers) await r.stop().catch(() => undefined);
-    await this.producer?.disconnect();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${this.prefix}.`));
-    await admin.deleteGroups([this.groupId]).catch(() => undefined);
-    await admin.disconnect();
-    await deleteTopics(this.kafka, mine);
+    await this.bus.cleanup([this.groupId]);
     this.mongo ??= await MongoClient.connect(endpoints.backup.uri);
     await this.mongo.db(this.storeDb).dropDatabase();
     await this.mongo.close();
   }
-
-  private async testProducer(): Promise<Producer> {
-    if (this.producer === undefined) {
-      this.producer = producerFor(this.kafka);
-      await this.producer.connect();
-    }
-    return this.producer;
-  }
 }
 
-/** Reads a topic from the beginning with a group of its own, keeping every message. */
-class TopicReader {
-  readonly messages: KafkaMessage[] = [];
-  private readonly consumer: Consumer;
-
-  constructor(
-    kafka: Kafka,
-    readonly topic: Topic,
-    groupId: string,
-  ) {
-    this.consumer = consumerFor(kafka, { groupId, topics: [topic] });
-  }
-
-  async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topic.name], fromBeginning: true });
-    await this.consumer.run({ eachMessage: async ({ message }) => void this.messages.push(message) });
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer.disconnect();
-  }
-
-  stored(): SliceStored[] {
-    return this.messages.map((m) => codec.decodeAs('tidemark.slices.SliceStored', m.value!, this.topic.name));
-  }
-
-  alerts(): AlertRaised[] {
-    return this.messages.map((m) => codec.decodeAs('tidemark.alerts.AlertRaised', m.value!, this.topic.name));
-  }
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const claimChecks = (reader: TopicReader) => reader.records('tidemark.slices.SliceStored');
+const raisedAlerts = (reader: TopicReader) => reader.records('tidemark.alerts.AlertRaised');
 
 function header(message: KafkaMessage, name: string): string | undefined {
   const v = message.headers?.[name];
@@ -240,7 +155,7 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
   it('stores initial, oplog and catalog slices exactly once and publishes a SliceStored for each', async () => {
     const h = harness();
     await h.start();
-    const stored = await h.reader(h.topics.slicesStored);
+    const stored = await h.bus.reader(h.topics.slicesStored);
     const initial = initialSlice(JOB, 'shop.orders', 0);
     const oplog = oplogSlice(JOB, { t: 1_700_000_000, i: 1 }, { t: 1_700_000_050, i: 3 });
     const catalog = catalogSlice(JOB, ['shop.orders', 'shop.media']);
@@ -250,9 +165,9 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
     await h.send(h.topics.slicesInitial, large);
     await h.send(h.topics.slicesOplog, oplog);
     await h.send(h.topics.slicesInitial, catalog);
-    await until('four claim checks', () => stored.stored().length >= 4);
+    await until('four claim checks', () => claimChecks(stored).length >= 4);
     await h.send(h.topics.slicesInitial, initial); // the same slice again (an agent retry)
-    await until('the duplicate claim check', () => stored.stored().length >= 5);
+    await until('the duplicate claim check', () => claimChecks(stored).length >= 5);
     await until(
       'offsets committed to the end of both topics',
       async () => (await h.caughtUp(h.topics.slicesInitial)) && (await h.caughtUp(h.topics.slicesOplog)),
@@ -267,7 +182,7 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
       'large payload stored byte for byte',
     );
 
-    const claims = stored.stored();
+    const claims = claimChecks(stored);
     assert.equal(
       count(claims, (c) => c.sliceId === initial.meta.sliceId),
       2,
@@ -294,15 +209,15 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
   it('dead-letters a slice with a flipped payload byte and a non-Avro message, raises SLICE_REJECTED, stores nothing', async () => {
     const h = harness();
     await h.start();
-    const initialDlq = await h.reader(h.topics.slicesInitialDlq);
-    const oplogDlq = await h.reader(h.topics.slicesOplogDlq);
-    const alerts = await h.reader(h.topics.alerts);
+    const initialDlq = await h.bus.reader(h.topics.slicesInitialDlq);
+    const oplogDlq = await h.bus.reader(h.topics.slicesOplogDlq);
+    const alerts = await h.bus.reader(h.topics.alerts);
     const bad = initialSlice(JOB, 'shop.orders', 7);
 
     await h.send(h.topics.slicesInitial, bad, flipByte(bad.payload));
     await h.sendRaw(h.topics.slicesOplog, JOB, Buffer.from('{"not":"avro"}'));
     await until('two dead letters', () => initialDlq.messages.length >= 1 && oplogDlq.messages.length >= 1);
-    await until('two alerts', () => alerts.alerts().length >= 2);
+    await until('two alerts', () => raisedAlerts(alerts).length >= 2);
     await until(
       'offsets committed past the rejected messages',
       async () => (await h.caughtUp(h.topics.slicesInitial)) && (await h.caughtUp(h.topics.slicesOplog)),
@@ -322,7 +237,7 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
     );
     assert.equal(garbage.value?.toString(), '{"not":"avro"}', 'the dead letter keeps the original bytes');
 
-    const raised = alerts.alerts();
+    const raised = raisedAlerts(alerts);
     assert.ok(
       raised.every((a) => a.code === 'SLICE_REJECTED' && a.severity === 'CRITICAL' && a.jobId === JOB),
     );
@@ -352,7 +267,7 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
         }
       },
     });
-    const stored = await h.reader(h.topics.slicesStored);
+    const stored = await h.bus.reader(h.topics.slicesStored);
     await h.send(h.topics.slicesOplog, slice);
 
     const notReady = await until('readiness to report the halted partition', async () => {
@@ -369,10 +284,10 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
     await h.stop(); // the "kill"
     await h.start(); // a fresh process: same group, same store
     await until('the redelivered message committed', () => h.caughtUp(h.topics.slicesOplog));
-    await until('a second claim check', () => stored.stored().length >= 2);
+    await until('a second claim check', () => claimChecks(stored).length >= 2);
     assert.deepEqual(await h.storedSliceIds(), [slice.meta.sliceId], 'still stored exactly once');
     assert.equal(await h.chunkCount(slice.meta.sliceId), 1);
-    assert.ok(stored.stored().every((c) => c.sliceId === slice.meta.sliceId));
+    assert.ok(claimChecks(stored).every((c) => c.sliceId === slice.meta.sliceId));
     assert.equal((await h.readyz()).status, 200);
   });
 
@@ -385,11 +300,11 @@ describe('slice-ingest against real Kafka and the backup MongoDB', () => {
         if (attempts++ === 0) throw new TidemarkError('simulated broker blip', { retriable: true });
       },
     });
-    const stored = await h.reader(h.topics.slicesStored);
+    const stored = await h.bus.reader(h.topics.slicesStored);
     await h.send(h.topics.slicesInitial, slice);
     await until('the message committed after the retry', () => h.caughtUp(h.topics.slicesInitial));
     assert.equal(attempts, 2, 'delivered twice: the failed attempt and the redelivery');
-    await until('two claim checks', () => stored.stored().length >= 2);
+    await until('two claim checks', () => claimChecks(stored).length >= 2);
     assert.deepEqual(await h.storedSliceIds(), [slice.meta.sliceId]);
     assert.equal((await h.readyz()).status, 200);
   });

@@ -1,25 +1,13 @@
-// Wires the real oplog applier and in-memory target of @tidemark/oplog (see spec-support.ts).
+// Wires the real oplog applier and in-memory target of @tidemark/oplog (see spec-support.ts); oplog entries come
+// from @tidemark/testing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON, EJSON, Int32 } from 'bson';
 import { SliceChecksumError, TidemarkError, compareOpTime, isRetriable, type OpTime } from '@tidemark/domain';
 import { idKey } from '@tidemark/oplog';
 import { ApplyTurnError } from './apply-loop';
-import {
-  HEAD_ORDERS,
-  JOB,
-  ORDERS,
-  SYNC,
-  command,
-  diffUpdate,
-  ferretUpdate,
-  harness,
-  insert,
-  oplogSlice,
-  remove,
-  ts,
-  txnPart,
-} from './spec-support';
+import { command, diffUpdate, ferretUpdate, insert, remove, ts, txnPart } from '@tidemark/testing';
+import { HEAD_ORDERS, JOB, ORDERS, SYNC, harness, oplogSlice } from './spec-support';
 
 const canonical = (value: unknown) => EJSON.stringify(value, { relaxed: false });
 const docs = (h: ReturnType<typeof harness>, ns = HEAD_ORDERS) => canonical(h.target.documents(ns));

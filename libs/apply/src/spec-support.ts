@@ -1,9 +1,9 @@
 /* eslint-disable @nx/enforce-module-boundaries -- spec support only (not exported from the index): it wires the REAL
    implementations of the loop's ports exactly as apps/oplog-applier does (the oplog applier and in-memory target of
    @tidemark/oplog, the slice payload checks of @tidemark/slices, the in-memory oplog store and head registry held
-   to their contract suites), so the specs prove the loop against the real formats. Production code in this
-   library imports only @tidemark/domain and bson. */
-import { BSON, Binary, Int32, Long, ObjectId, Timestamp, type Document } from 'bson';
+   to their contract suites), so the specs prove the loop against the real formats; oplog entries and slices come
+   from @tidemark/testing. Production code in this library imports only @tidemark/domain and bson. */
+import type { Timestamp } from 'bson';
 import {
   DEFAULT_SLICE_LIMITS,
   type HeadRegistry,
@@ -14,7 +14,8 @@ import {
 import { MemoryHeadRegistry } from '@tidemark/head-store';
 import { MemoryApplyTarget, OplogApplier } from '@tidemark/oplog';
 import { MemoryOplogStore } from '@tidemark/oplog-store';
-import { decodeSlicePayload, encodeSlicePayload } from '@tidemark/slices';
+import { decodeSlicePayload } from '@tidemark/slices';
+import { oplogSlice as jobOplogSlice, type TestSlice } from '@tidemark/testing';
 import { ApplyLoop, type ApplyLoopOptions } from './apply-loop';
 import { MemoryMissingDocumentStore } from './memory-missing-document-store';
 import type {
@@ -27,84 +28,14 @@ import type {
 
 export const JOB = 'job1';
 export const SYNC = 'job1-s1';
-export const ts = (t: number, i: number): OpTime => ({ t, i });
 
-/** One oplog entry as raw BSON, in the layout FerretDB writes (its own `_id`, `t`, `v`, `wall`). */
-export function entry(at: OpTime, fields: Document): Buffer {
-  return Buffer.from(
-    BSON.serialize({
-      _id: new ObjectId(),
-      ts: new Timestamp({ t: at.t, i: at.i }),
-      t: new Long(1),
-      v: new Int32(2),
-      ...fields,
-      wall: new Date(at.t * 1000),
-    }),
-  );
-}
-
-export const insert = (at: OpTime, ns: string, doc: Document) => entry(at, { op: 'i', ns, o: doc });
-/** FerretDB's update: `$v:1` `$set` of the whole document, `_id` included. */
-export const ferretUpdate = (at: OpTime, ns: string, doc: Document) =>
-  entry(at, { op: 'u', ns, o: { $v: new Int32(1), $set: doc }, o2: { _id: doc['_id'] } });
-/** MongoDB's `$v:2` diff update. */
-export const diffUpdate = (at: OpTime, ns: string, id: unknown, diff: Document) =>
-  entry(at, { op: 'u', ns, o: { $v: new Int32(2), diff }, o2: { _id: id } });
-export const remove = (at: OpTime, ns: string, id: unknown) => entry(at, { op: 'd', ns, o: { _id: id } });
-export const command = (at: OpTime, db: string, o: Document) => entry(at, { op: 'c', ns: `${db}.$cmd`, o });
-
-const LSID = {
-  id: new Binary(Buffer.from('9843 2f23 b96c 8138 c260 6ef8 bebc 0a82'.replace(/ /g, ''), 'hex'), 4),
-  uid: new Binary(Buffer.alloc(32, 7), 0),
-};
-
-/** One entry of a multi-entry transaction: `applyOps` with `partialTxn` until the last one. */
-export function txnPart(at: OpTime, prev: OpTime | undefined, ops: Document[], last: boolean): Buffer {
-  return entry(at, {
-    lsid: LSID,
-    txnNumber: new Long(5),
-    op: 'c',
-    ns: 'admin.$cmd',
-    o: last ? { applyOps: ops } : { applyOps: ops, partialTxn: true },
-    prevOpTime: { ts: new Timestamp({ t: prev?.t ?? 0, i: prev?.i ?? 0 }), t: new Long(prev ? 1 : -1) },
-  });
-}
-
-let sequence = 0;
-
-/** An oplog slice covering `(prevTs, lastTs]` holding `entries`. */
-export function oplogSlice(
+/** An oplog slice of {@link JOB} covering `(prevTs, lastTs]` holding `entries`. */
+export const oplogSlice = (
   prevTs: OpTime,
   lastTs: OpTime,
   entries: Buffer[],
   tag = '',
-): { meta: OplogSliceMeta; payload: Buffer } {
-  const e = encodeSlicePayload(entries, 'gzip');
-  const firstTs = entries.length === 0 ? undefined : tsOfEntry(entries[0]!);
-  return {
-    meta: {
-      kind: 'oplog',
-      jobId: JOB,
-      syncId: SYNC,
-      sliceId: `${SYNC}:o:${prevTs.t}.${prevTs.i}:${lastTs.t}.${lastTs.i}${tag}`,
-      sequence: sequence++,
-      prevTs,
-      lastTs,
-      ...(firstTs === undefined ? {} : { firstTs }),
-      docCount: e.docCount,
-      rawBytes: e.rawBytes,
-      compressedBytes: e.compressedBytes,
-      codec: e.codec,
-      checksum: e.checksum,
-    },
-    payload: e.payload,
-  };
-}
-
-function tsOfEntry(raw: Buffer): OpTime {
-  const ts = BSON.deserialize(raw)['ts'] as Timestamp;
-  return { t: ts.t, i: ts.i };
-}
+): TestSlice<OplogSliceMeta> => jobOplogSlice(JOB, prevTs, lastTs, entries, { tag });
 
 /** Events in the order the loop caused them (phase reports, commands, marks, stored positions). */
 export type LoopEvent =
@@ -123,7 +54,7 @@ export interface Harness {
   readonly applied: OpTime[];
   readonly loop: ApplyLoop;
   job(phase?: Phase): ApplyJob;
-  put(slice: { meta: OplogSliceMeta; payload: Buffer }): Promise<void>;
+  put(slice: TestSlice<OplogSliceMeta>): Promise<void>;
   /** Records the scan catalog (appliedTs = startTs). */
   catalog(startTs: OpTime, endTs: OpTime): Promise<void>;
   reports(): ApplyPhaseReport[];

@@ -1,52 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON, EJSON } from 'bson';
-import type { InitialSliceMeta, CatalogSliceMeta, SliceMeta } from '@tidemark/domain';
 import { MemoryHeadRegistry, MemoryHeadWriter } from '@tidemark/head-store';
 import { MemoryOplogStore } from '@tidemark/oplog-store';
-import { encodeCatalog, encodeSlicePayload, type Catalog } from '@tidemark/slices';
+import type { Catalog } from '@tidemark/slices';
+import { catalogSlice, indexesOn, initialSlice, type TestSlice } from '@tidemark/testing';
 import { HeadBuilder, type PhaseReport } from './head-builder';
 
 const jobId = 'j1';
 const syncId = 'j1-s1';
 const doc = (o: Record<string, unknown>) => Buffer.from(BSON.serialize(o));
 
-function initial(ns: string, seq: number, docs: Buffer[], origin: 'scan' | 'missing' = 'scan') {
-  const e = encodeSlicePayload(docs, 'gzip');
-  const meta: InitialSliceMeta = {
-    kind: 'initial',
-    origin,
-    namespace: ns,
-    jobId,
-    syncId,
-    sliceId: `${syncId}:i:${ns}:${origin}:${seq}`,
-    sequence: seq,
-    docCount: e.docCount,
-    rawBytes: e.rawBytes,
-    compressedBytes: e.compressedBytes,
-    codec: e.codec,
-    checksum: e.checksum,
-  };
-  return { meta, payload: e.payload };
-}
-
-function catalog(c: Catalog) {
-  const e = encodeSlicePayload(encodeCatalog(c), 'none');
-  const meta: CatalogSliceMeta = {
-    kind: 'catalog',
-    origin: c.origin,
-    jobId,
-    syncId,
-    sliceId: `${syncId}:c:${c.origin}`,
-    sequence: 0,
-    docCount: e.docCount,
-    rawBytes: e.rawBytes,
-    compressedBytes: e.compressedBytes,
-    codec: e.codec,
-    checksum: e.checksum,
-  };
-  return { meta, payload: e.payload };
-}
+/** A scan (or missing-document) slice; the origin is in the id so both kinds of slice 0 can coexist. */
+const initial = (ns: string, seq: number, docs: Buffer[], origin: 'scan' | 'missing' = 'scan') =>
+  initialSlice(jobId, ns, seq, docs, { origin, sliceId: `${syncId}:i:${ns}:${origin}:${seq}` });
+const catalog = (c: Catalog) => catalogSlice(jobId, c, { codec: 'none' });
 
 function setup() {
   const store = new MemoryOplogStore();
@@ -54,7 +22,7 @@ function setup() {
   const writer = new MemoryHeadWriter();
   const reports: PhaseReport[] = [];
   const builder = new HeadBuilder(store, registry, writer, { report: async (r) => void reports.push(r) });
-  const claim = async (s: { meta: SliceMeta; payload: Buffer }) => {
+  const claim = async (s: TestSlice) => {
     await store.put(s.meta, s.payload);
     return builder.onSliceStored({ jobId, syncId, sliceId: s.meta.sliceId, kind: s.meta.kind });
   };
@@ -70,10 +38,7 @@ const scanCatalog: Catalog = {
       ns: 'shop.orders',
       sliceCount: 2,
       docCount: 3,
-      indexes: [
-        { v: 2, key: { _id: 1 }, name: '_id_' },
-        { v: 2, key: { sku: 1 }, name: 'sku_1' },
-      ],
+      indexes: indexesOn('sku'),
     },
     { ns: 'shop.empty', sliceCount: 1, docCount: 0, options: { capped: true, size: 4096 } },
   ],

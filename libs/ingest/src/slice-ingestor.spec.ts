@@ -16,16 +16,19 @@ import {
 import {
   isRetriable,
   TidemarkError,
-  type CatalogSliceMeta,
-  type InitialSliceMeta,
-  type OplogSliceMeta,
   type OpTime,
   type SliceCodec,
   type SliceLimits,
   type SliceMeta,
 } from '@tidemark/domain';
 import { MemoryOplogStore } from '@tidemark/oplog-store';
-import { decodeCatalog, decodeSlicePayload, encodeCatalog, encodeSlicePayload } from '@tidemark/slices';
+import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
+import {
+  catalogSlice as testCatalogSlice,
+  initialSlice as testInitialSlice,
+  oplogSlice as testOplogSlice,
+  type TestSlice,
+} from '@tidemark/testing';
 import type { ClaimCheckPublisher, SliceRecordCodec, StoreErrorClassifier } from './ports';
 import type { SliceClaimCheck } from './slice-claim-check';
 import { SliceIngestor, type SliceIngestorOptions } from './slice-ingestor';
@@ -100,83 +103,33 @@ function setup(over: Partial<SliceIngestorOptions<SliceProduced>> = {}) {
 const docs = (n: number) =>
   Array.from({ length: n }, (_, i) => Buffer.from(BSON.serialize({ _id: i, v: `doc ${i}` })));
 
-function initialSlice(sequence = 0, body: Buffer[] = docs(3), codec: SliceCodec = 'gzip') {
-  const enc = encodeSlicePayload(body, codec);
-  const meta: InitialSliceMeta = {
-    kind: 'initial',
-    origin: 'scan',
-    namespace: 'shop.orders',
-    jobId: JOB,
-    syncId: SYNC,
-    sliceId: `${SYNC}:i:shop.orders:${sequence}`,
-    sequence,
-    docCount: enc.docCount,
-    rawBytes: enc.rawBytes,
-    compressedBytes: enc.compressedBytes,
-    codec,
-    checksum: enc.checksum,
-  };
-  return { meta, payload: enc.payload };
-}
+const initialSlice = (sequence = 0, body: Buffer[] = docs(3), codec: SliceCodec = 'gzip') =>
+  testInitialSlice(JOB, 'shop.orders', sequence, body, { codec });
 
 function oplogSlice(prevTs: OpTime, lastTs: OpTime) {
   const entries = [
     { ts: new Timestamp({ t: prevTs.t, i: prevTs.i + 1 }), op: 'i', ns: 'shop.orders', o: { _id: 1 } },
     { ts: new Timestamp({ t: lastTs.t, i: lastTs.i }), op: 'd', ns: 'shop.orders', o: { _id: 1 } },
   ].map((e) => Buffer.from(BSON.serialize(e)));
-  const enc = encodeSlicePayload(entries, 'brotli');
-  const meta: OplogSliceMeta = {
-    kind: 'oplog',
-    jobId: JOB,
-    syncId: SYNC,
-    sliceId: `${SYNC}:o:${prevTs.t}.${prevTs.i}:${lastTs.t}.${lastTs.i}`,
-    sequence: 0,
-    docCount: enc.docCount,
-    rawBytes: enc.rawBytes,
-    compressedBytes: enc.compressedBytes,
-    codec: 'brotli',
-    checksum: enc.checksum,
-    prevTs,
-    firstTs: { t: prevTs.t, i: prevTs.i + 1 },
-    lastTs,
-  };
-  return { meta, payload: enc.payload };
+  return testOplogSlice(JOB, prevTs, lastTs, entries, { codec: 'brotli', sequence: 0 });
 }
 
-function catalogSlice(body?: Buffer[]) {
-  const enc = encodeSlicePayload(
-    body ??
-      encodeCatalog({
-        origin: 'scan',
-        startTs: { t: 100, i: 1 },
-        endTs: { t: 200, i: 1 },
-        namespaces: [{ ns: 'shop.orders', sliceCount: 1, docCount: 3 }],
-      }),
-    'gzip',
+/** The scan catalog of shop.orders, or a catalog slice holding `body` as it is. */
+const catalogSlice = (body?: Buffer[]) =>
+  testCatalogSlice(
+    JOB,
+    body ?? {
+      origin: 'scan',
+      startTs: { t: 100, i: 1 },
+      endTs: { t: 200, i: 1 },
+      namespaces: [{ ns: 'shop.orders', sliceCount: 1, docCount: 3 }],
+    },
   );
-  const meta: CatalogSliceMeta = {
-    kind: 'catalog',
-    origin: 'scan',
-    jobId: JOB,
-    syncId: SYNC,
-    sliceId: `${SYNC}:c:scan`,
-    sequence: 0,
-    docCount: enc.docCount,
-    rawBytes: enc.rawBytes,
-    compressedBytes: enc.compressedBytes,
-    codec: 'gzip',
-    checksum: enc.checksum,
-  };
-  return { meta, payload: enc.payload };
-}
 
 let nextOffset = 0;
 
 /** The Kafka message an agent would send for this slice (value, key), with overrides for broken variants. */
-function messageOf(
-  slice: { meta: SliceMeta; payload: Buffer },
-  over: Partial<SliceMessage> & { topic?: string } = {},
-): SliceMessage {
+function messageOf(slice: TestSlice, over: Partial<SliceMessage> & { topic?: string } = {}): SliceMessage {
   const record = sliceProducedFromMeta(slice.meta, slice.payload, new Date('2030-01-01T00:00:00Z'));
   return {
     topic: slice.meta.kind === 'oplog' ? OPLOG : INITIAL,

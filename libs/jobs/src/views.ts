@@ -122,9 +122,18 @@ function blockView(b: JobBlock | undefined): BlockView | null {
   return b === undefined ? null : { code: b.code, message: b.message, alertId: b.alertId, at: iso(b.at) };
 }
 
-export function jobView(job: JobRecord): JobView {
+/**
+ * The job's spec (project, source URI, namespace filters, schedule) and where it stands (state, phase, sync), absent
+ * values as null: the fields after the id that the API's {@link JobView} and job-state's stored document share, in
+ * their order.
+ */
+export type JobSpecAndState = Pick<
+  JobView,
+  'project' | 'source' | 'filters' | 'schedule' | 'state' | 'phase' | 'syncId' | 'syncNo'
+>;
+
+export function jobSpecAndState(job: JobRecord): JobSpecAndState {
   return {
-    id: job.id,
     project: job.project,
     source: { uri: job.source.uri },
     filters: { include: [...job.namespaces.include], exclude: [...job.namespaces.exclude] },
@@ -133,6 +142,13 @@ export function jobView(job: JobRecord): JobView {
     phase: job.phase ?? null,
     syncId: job.syncId ?? null,
     syncNo: job.syncNo,
+  };
+}
+
+export function jobView(job: JobRecord): JobView {
+  return {
+    id: job.id,
+    ...jobSpecAndState(job),
     allowedActions: userActionsAllowed(job.state),
     blocked: blockView(job.blocked),
     alerts: job.alerts.map(alertView),

@@ -7,3 +7,8 @@ export * from './e2e/source-data';
 export * from './e2e/compare';
 export * from './e2e/stack';
 export * from './servers/scratch-ferretdb';
+export * from './fixtures/slices';
+export * from './fixtures/oplog-entries';
+export * from './kafka/test-kafka';
+export * from './until';
+export * from './http';

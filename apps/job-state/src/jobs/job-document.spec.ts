@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BSON } from 'mongodb';
+import { BSON, Timestamp } from 'mongodb';
 import { applyUserAction, foldAlert, foldPhaseReport, newJobRecord, type JobRecord } from '@tidemark/jobs';
 import { fromJobDocument, toJobDocument } from './job-document';
 
@@ -55,6 +55,11 @@ describe('job document mapping', () => {
       { key: 'odd.$key', value: 'kept' },
       { key: 'startTs', value: '1.2' },
     ]);
+    // One mapper serves both directions: check the stored layout too, not only the round trip.
+    assert.deepEqual(doc.alerts[0]?.context, [{ key: 'a.b', value: 'c' }]);
+    assert.ok(doc.sourceTs instanceof Timestamp);
+    const [pending] = doc.outbox;
+    assert.ok(pending?.kind === 'command' && pending.command.params.every((p) => 'key' in p && 'value' in p));
     const bytes = BSON.serialize(doc);
     const read = BSON.deserialize(bytes, { useBigInt64: true }) as typeof doc;
     assert.deepEqual(fromJobDocument(read), job);
@@ -70,6 +75,7 @@ describe('job document mapping', () => {
     assert.equal(doc.phase, null);
     assert.equal(doc.syncId, null);
     assert.equal(doc.sourceTs, null);
+    assert.equal(doc.blocked, null);
     assert.equal(doc.pendingEffects, false);
     assert.deepEqual(
       fromJobDocument(BSON.deserialize(BSON.serialize(doc), { useBigInt64: true }) as typeof doc),

@@ -12,12 +12,13 @@ import { Timestamp } from 'mongodb';
 import type { OpTime, Phase } from '@tidemark/domain';
 import {
   hasPendingEffects,
+  jobSpecAndState,
   type JobAlert,
   type JobBlock,
   type JobCommandAction,
+  type JobCommandMessage,
   type JobRecord,
   type NamespaceProgress,
-  type OutboxMessage,
   type PhaseProgressEntry,
   type PhaseReport,
 } from '@tidemark/jobs';
@@ -113,121 +114,143 @@ const opTime = (t: Timestamp | null | undefined): OpTime | undefined =>
 /** An Int64 as read (bigint with `useBigInt64`; a number if a writer stored an Int32 or a double). */
 const int64 = (v: bigint | number): bigint => (typeof v === 'bigint' ? v : BigInt(v));
 const int64OrNull = (v: bigint | number | null): bigint | null => (v === null ? null : int64(v));
-
-function countersDoc(c: CountersDocument): CountersDocument {
-  return {
-    docsCopied: c.docsCopied,
-    docsTotal: c.docsTotal,
-    bytesCopied: c.bytesCopied,
-    bytesTotal: c.bytesTotal,
-  };
-}
-function countersOf(c: CountersDocument): CountersDocument {
-  return {
-    docsCopied: int64(c.docsCopied),
-    docsTotal: int64OrNull(c.docsTotal),
-    bytesCopied: int64(c.bytesCopied),
-    bytesTotal: int64OrNull(c.bytesTotal),
-  };
-}
-const namespaceDoc = (n: NamespaceProgress): NamespaceProgressDocument => ({
-  namespace: n.namespace,
-  ...countersDoc(n),
-});
-const namespaceOf = (n: NamespaceProgressDocument): NamespaceProgress => ({
-  namespace: n.namespace,
-  ...countersOf(n),
+/** The counters alone, as bigint both ways (written as Int64). */
+const counters = (c: CountersDocument): CountersDocument => ({
+  docsCopied: int64(c.docsCopied),
+  docsTotal: int64OrNull(c.docsTotal),
+  bytesCopied: int64(c.bytesCopied),
+  bytesTotal: int64OrNull(c.bytesTotal),
 });
 
-function reportDoc(r: PhaseReport): PhaseReportDocument {
+/**
+ * The values whose form differs between the record and the document: positions (OpTime or Timestamp), string maps
+ * (plain objects or key/value pairs) and absent values (undefined or null).
+ */
+interface Layout {
+  readonly ts: unknown;
+  readonly map: unknown;
+  readonly absent: null | undefined;
+}
+interface RecordLayout extends Layout {
+  readonly ts: OpTime | undefined;
+  readonly map: Readonly<Record<string, string>>;
+  readonly absent: undefined;
+}
+interface DocumentLayout extends Layout {
+  readonly ts: Timestamp | null;
+  readonly map: Pair[];
+  readonly absent: null;
+}
+
+/**
+ * Converts those values from one layout to the other. Each mapper below is written once for both directions
+ * (`TO_DOCUMENT` when writing, `FROM_DOCUMENT` when reading) and copies every other field as it is.
+ */
+interface Conversion<F extends Layout, T extends Layout> {
+  ts(t: F['ts']): T['ts'];
+  map(m: F['map']): T['map'];
+  readonly absent: T['absent'];
+}
+
+const TO_DOCUMENT: Conversion<RecordLayout, DocumentLayout> = { ts, map: pairs, absent: null };
+const FROM_DOCUMENT: Conversion<DocumentLayout, RecordLayout> = {
+  ts: opTime,
+  map: record,
+  absent: undefined,
+};
+
+type AlertIn<L extends Layout> = Omit<JobAlert, 'context' | 'syncId'> & {
+  readonly context: L['map'];
+  readonly syncId: string | L['absent'];
+};
+type ReportIn<L extends Layout> = Omit<PhaseReport, 'sourceTs' | 'details'> & {
+  readonly sourceTs: L['ts'];
+  readonly details: L['map'];
+};
+type OutboxIn<L extends Layout> =
+  | {
+      readonly id: string;
+      readonly kind: 'command';
+      readonly command: Omit<JobCommandMessage, 'params'> & { readonly params: L['map'] };
+    }
+  | { readonly id: string; readonly kind: 'phase'; readonly report: ReportIn<L> };
+/** What a job holds about its current sync. */
+interface SyncIn<L extends Layout> {
+  readonly progress: readonly PhaseProgressEntry[];
+  readonly details: L['map'];
+  readonly sourceTs: L['ts'];
+  readonly alerts: readonly AlertIn<L>[];
+  readonly blocked: JobBlock | L['absent'];
+  readonly outbox: readonly OutboxIn<L>[];
+}
+
+const namespaceProgress = (n: NamespaceProgress) => ({ namespace: n.namespace, ...counters(n) });
+
+const progressEntry = (e: PhaseProgressEntry) => ({
+  phase: e.phase,
+  stage: e.stage,
+  ...counters(e),
+  namespaces: e.namespaces.map(namespaceProgress),
+  reportedAt: e.reportedAt,
+});
+
+function alertWith<F extends Layout, T extends Layout>(a: AlertIn<F>, c: Conversion<F, T>) {
+  return {
+    alertId: a.alertId,
+    code: a.code,
+    severity: a.severity,
+    message: a.message,
+    context: c.map(a.context),
+    at: a.at,
+    syncId: a.syncId ?? c.absent,
+  };
+}
+
+function reportWith<F extends Layout, T extends Layout>(r: ReportIn<F>, c: Conversion<F, T>) {
   return {
     jobId: r.jobId,
     syncId: r.syncId,
     phase: r.phase,
     stage: r.stage,
-    progress: { ...countersDoc(r.progress), namespaces: r.progress.namespaces.map(namespaceDoc) },
-    sourceTs: ts(r.sourceTs),
-    details: pairs(r.details),
+    progress: { ...counters(r.progress), namespaces: r.progress.namespaces.map(namespaceProgress) },
+    sourceTs: c.ts(r.sourceTs),
+    details: c.map(r.details),
     at: r.at,
   };
 }
 
-function reportOf(d: PhaseReportDocument): PhaseReport {
-  return {
-    jobId: d.jobId,
-    syncId: d.syncId,
-    phase: d.phase,
-    stage: d.stage,
-    progress: { ...countersOf(d.progress), namespaces: d.progress.namespaces.map(namespaceOf) },
-    sourceTs: opTime(d.sourceTs),
-    details: record(d.details),
-    at: d.at,
-  };
-}
-
-function outboxDoc(m: OutboxMessage): OutboxDocument {
-  if (m.kind === 'phase') return { id: m.id, kind: 'phase', report: reportDoc(m.report) };
-  const c = m.command;
+function outboxWith<F extends Layout, T extends Layout>(m: OutboxIn<F>, c: Conversion<F, T>) {
+  if (m.kind === 'phase') return { id: m.id, kind: 'phase' as const, report: reportWith(m.report, c) };
+  const k = m.command;
   return {
     id: m.id,
-    kind: 'command',
+    kind: 'command' as const,
     command: {
-      commandId: c.commandId,
-      jobId: c.jobId,
-      action: c.action,
-      issuedAt: c.issuedAt,
-      params: pairs(c.params),
+      commandId: k.commandId,
+      jobId: k.jobId,
+      action: k.action,
+      issuedAt: k.issuedAt,
+      params: c.map(k.params),
     },
   };
 }
 
-function outboxOf(d: OutboxDocument): OutboxMessage {
-  if (d.kind === 'phase') return { id: d.id, kind: 'phase', report: reportOf(d.report) };
-  const c = d.command;
+function syncWith<F extends Layout, T extends Layout>(j: SyncIn<F>, c: Conversion<F, T>) {
   return {
-    id: d.id,
-    kind: 'command',
-    command: {
-      commandId: c.commandId,
-      jobId: c.jobId,
-      action: c.action,
-      issuedAt: c.issuedAt,
-      params: record(c.params),
-    },
+    progress: j.progress.map(progressEntry),
+    details: c.map(j.details),
+    sourceTs: c.ts(j.sourceTs),
+    alerts: j.alerts.map((a) => alertWith(a, c)),
+    blocked: j.blocked ?? c.absent,
+    outbox: j.outbox.map((m) => outboxWith(m, c)),
   };
 }
 
 export function toJobDocument(job: JobRecord): JobDocument {
   return {
     _id: job.id,
-    project: job.project,
-    source: { uri: job.source.uri },
-    filters: { include: [...job.namespaces.include], exclude: [...job.namespaces.exclude] },
-    schedule: job.schedule,
-    state: job.state,
-    phase: job.phase ?? null,
-    syncId: job.syncId ?? null,
-    syncNo: job.syncNo,
-    progress: job.progress.map((e: PhaseProgressEntry) => ({
-      phase: e.phase,
-      stage: e.stage,
-      ...countersDoc(e),
-      namespaces: e.namespaces.map(namespaceDoc),
-      reportedAt: e.reportedAt,
-    })),
-    details: pairs(job.details),
-    sourceTs: ts(job.sourceTs),
-    alerts: job.alerts.map((a) => ({
-      alertId: a.alertId,
-      code: a.code,
-      severity: a.severity,
-      message: a.message,
-      context: pairs(a.context),
-      at: a.at,
-      syncId: a.syncId ?? null,
-    })),
-    blocked: job.blocked ?? null,
-    outbox: job.outbox.map(outboxDoc),
+    ...jobSpecAndState(job),
+    ...syncWith(job, TO_DOCUMENT),
     deletedThrough: job.deletedThrough,
     pendingDeletionThrough: job.pendingDeletionThrough,
     pendingEffects: hasPendingEffects(job),
@@ -248,26 +271,7 @@ export function fromJobDocument(d: JobDocument): JobRecord {
     phase: d.phase ?? undefined,
     syncId: d.syncId ?? undefined,
     syncNo: Number(d.syncNo),
-    progress: d.progress.map((e) => ({
-      phase: e.phase,
-      stage: e.stage,
-      ...countersOf(e),
-      namespaces: e.namespaces.map(namespaceOf),
-      reportedAt: e.reportedAt,
-    })),
-    details: record(d.details),
-    sourceTs: opTime(d.sourceTs),
-    alerts: d.alerts.map((a) => ({
-      alertId: a.alertId,
-      code: a.code,
-      severity: a.severity,
-      message: a.message,
-      context: record(a.context),
-      at: a.at,
-      syncId: a.syncId ?? undefined,
-    })),
-    blocked: d.blocked ?? undefined,
-    outbox: d.outbox.map(outboxOf),
+    ...syncWith(d, FROM_DOCUMENT),
     deletedThrough: Number(d.deletedThrough),
     pendingDeletionThrough: Number(d.pendingDeletionThrough),
     revision: Number(d.revision),
