@@ -6,19 +6,28 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
-import { compareHeads, runWriter, seedSource, ServiceStack, type StackService } from '@tidemark/testing';
+import {
+  compareHeads,
+  loadedTestSource,
+  runWriter,
+  seedSource,
+  ServiceStack,
+  type StackService,
+  type TestSource,
+} from '@tidemark/testing';
 import { JobApi, parseTs, suffix, tsGte, type JobStatus } from './helpers';
 
 const TOTAL_DOCS = Number(process.env['TIDEMARK_E2E_DOCS'] ?? 100_000);
 
 interface Run {
+  source: TestSource;
   stack: ServiceStack;
   api: JobApi;
   dbs: string[];
   namespaces: string[];
 }
 
-async function newRun(source: MongoClient, name: string, docs: number): Promise<Run> {
+async function newRun(name: string, docs: number): Promise<Run> {
   const s = suffix();
   const env = {
     TIDEMARK_TOPIC_PREFIX: `e2e-${name}-${s}`,
@@ -46,11 +55,15 @@ async function newRun(source: MongoClient, name: string, docs: number): Promise<
     },
   };
   const t0 = Date.now();
-  await seedSource(source, spec);
-  console.log(`[${name}] seeded ${docs} documents in ${Date.now() - t0} ms`);
+  const source = await loadedTestSource({
+    name: `e2e-${name}`,
+    oplogBytes: 16 * 1024 * 1024,
+    load: (client) => seedSource(client, spec),
+  });
+  console.log(`[${name}] seeded ${docs} documents in ${Date.now() - t0} ms (source ${source.uri})`);
   const stack = new ServiceStack(env, `${name}-${s}`);
   await stack.startAll();
-  return { stack, api: new JobApi(stack.apiUrl), dbs, namespaces: Object.keys(spec.collections) };
+  return { source, stack, api: new JobApi(stack.apiUrl), dbs, namespaces: Object.keys(spec.collections) };
 }
 
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -75,13 +88,13 @@ async function latestSourceTs(source: MongoClient): Promise<{ t: number; i: numb
 /** Starts the job, runs `during` while the sync runs with a writer, then checks equality at lag zero. */
 async function backupAndCompare(
   run: Run,
-  source: MongoClient,
   backup: MongoClient,
   during: (jobId: string) => Promise<void>,
 ): Promise<void> {
+  const source = run.source.client;
   const job = await run.api.call<{ id: string }>('POST', '/api/v1/jobs', {
     project: 'e2e',
-    source: { uri: resolveEndpoints().source.uri },
+    source: { uri: run.source.uri },
     include: run.dbs,
   });
   const writer = new AbortController();
@@ -118,36 +131,33 @@ async function backupAndCompare(
 }
 
 describe('backup end to end (real Kafka, FerretDB, S3)', { concurrency: 1 }, () => {
-  let source: MongoClient;
   let backup: MongoClient;
   const runs: Run[] = [];
 
   before(async () => {
-    const e = resolveEndpoints();
-    source = await new MongoClient(e.source.uri).connect();
-    backup = await new MongoClient(e.backup.uri).connect();
+    backup = await new MongoClient(resolveEndpoints().backup.uri).connect();
   });
 
   after(async () => {
     for (const run of runs) {
       await run.stack.stopAll();
-      for (const db of run.dbs) await source.db(db).dropDatabase();
+      for (const db of run.dbs) await run.source.client.db(db).dropDatabase();
+      await run.source.stop();
     }
-    await source?.close();
     await backup?.close();
   });
 
   it(`initial sync of ${TOTAL_DOCS} documents while a writer runs, then continuous backup: head equals source`, async () => {
-    const run = await newRun(source, 'sync', TOTAL_DOCS);
+    const run = await newRun('sync', TOTAL_DOCS);
     runs.push(run);
-    await backupAndCompare(run, source, backup, async () => undefined);
+    await backupAndCompare(run, backup, async () => undefined);
   });
 
   it('crash safety: every stage killed (SIGKILL) and restarted at a random moment mid-sync', async () => {
-    const run = await newRun(source, 'crash', Math.max(20_000, Math.floor(TOTAL_DOCS / 4)));
+    const run = await newRun('crash', Math.max(20_000, Math.floor(TOTAL_DOCS / 4)));
     runs.push(run);
     const order: StackService[] = ['slice-ingest', 'head-builder', 'agent', 'oplog-applier', 'job-state'];
-    await backupAndCompare(run, source, backup, async () => {
+    await backupAndCompare(run, backup, async () => {
       for (const name of order) {
         await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 4000)));
         console.log(`killing ${name}`);

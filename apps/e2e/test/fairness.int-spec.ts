@@ -5,23 +5,24 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
-import { resolveEndpoints } from '@tidemark/config';
-import { runWriter, seedSource, ServiceStack } from '@tidemark/testing';
+import { loadedTestSource, runWriter, seedSource, ServiceStack, type TestSource } from '@tidemark/testing';
 import { JobApi, suffix, type JobStatus } from './helpers';
 
 const LARGE = Number(process.env['TIDEMARK_E2E_FAIRNESS_DOCS'] ?? 40_000);
 
 describe('fairness between jobs', () => {
-  let source: MongoClient;
+  let source: TestSource;
   let stack: ServiceStack;
   const s = suffix();
   const big = `fair${s}_big`;
   const small = `fair${s}_small`;
 
   before(async () => {
-    source = await new MongoClient(resolveEndpoints().source.uri).connect();
-    await seedSource(source, { collections: { [`${big}.a`]: LARGE, [`${small}.a`]: 1000 } });
+    source = await loadedTestSource({
+      name: 'e2e-fair',
+      oplogBytes: 16 * 1024 * 1024,
+      load: (client) => seedSource(client, { collections: { [`${big}.a`]: LARGE, [`${small}.a`]: 1000 } }),
+    });
     stack = new ServiceStack(
       {
         TIDEMARK_TOPIC_PREFIX: `e2e-fair-${s}`,
@@ -37,14 +38,14 @@ describe('fairness between jobs', () => {
 
   after(async () => {
     await stack?.stopAll();
-    await source?.db(big).dropDatabase();
-    await source?.db(small).dropDatabase();
-    await source?.close();
+    await source?.client.db(big).dropDatabase();
+    await source?.client.db(small).dropDatabase();
+    await source?.stop();
   });
 
   it('a small job started during a large initial sync completes first and keeps a low lag', async () => {
     const api = new JobApi(stack.apiUrl);
-    const uri = resolveEndpoints().source.uri;
+    const uri = source.uri;
     const large = await api.call<{ id: string }>('POST', '/api/v1/jobs', {
       project: 'fair',
       source: { uri },
@@ -59,7 +60,7 @@ describe('fairness between jobs', () => {
     await api.call('POST', `/api/v1/jobs/${large.id}/start`);
     await new Promise((r) => setTimeout(r, 2000));
     const writer = new AbortController();
-    const writing = runWriter(source, [`${small}.a`], writer.signal, 20);
+    const writing = runWriter(source.client, [`${small}.a`], writer.signal, 20);
     await api.call('POST', `/api/v1/jobs/${little.id}/start`);
     const lags: number[] = [];
     let smallActiveAt = 0;

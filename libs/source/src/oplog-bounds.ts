@@ -17,7 +17,9 @@ async function edge(
     const entry = await client
       .db(OPLOG_DB)
       .collection<{ ts: Timestamp }>(OPLOG_COLLECTION)
-      .find({}, { projection: { ts: 1 }, sort: { $natural: direction }, limit: 1 })
+      // The oldest entry is read without a sort: natural order is the default, and FerretDB pushes a limit down
+      // only when there is no sort (with one, it sorts the whole oplog in memory first).
+      .find({}, { projection: { ts: 1 }, limit: 1, ...(direction === -1 ? { sort: { $natural: -1 } } : {}) })
       .next();
     return entry === null ? undefined : opTimeFromTimestamp(entry.ts);
   } catch (err) {

@@ -6,6 +6,7 @@ export * from './names';
 export * from './e2e/source-data';
 export * from './e2e/compare';
 export * from './e2e/stack';
+export * from './e2e/test-source';
 export * from './servers/scratch-ferretdb';
 export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';

@@ -1,7 +1,9 @@
 /**
- * A FerretDB instance of a test's own (same cached binary as `infra up`), for tests that need a source they can
- * break: a tiny capped oplog that rolls over in seconds (capped clean-up every second instead of every minute).
- * Stopped and its data deleted by `stop()`.
+ * A FerretDB instance of a test's own (same cached binary as `infra up`), for tests that need a source of their
+ * own: one they can break (a tiny capped oplog that rolls over in seconds; capped clean-up every second), or one
+ * whose oplog holds only what happened after the data was loaded (`beforeOplog` runs before `local.oplog.rs`
+ * exists, so FerretDB writes no oplog entries for it, as on a deployment whose oplog window has long moved past
+ * the initial load). Stopped and its data deleted by `stop()`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +20,8 @@ export interface ScratchFerretdb {
 export async function startScratchFerretdb(opts: {
   name: string;
   oplogBytes: number;
+  /** Runs against the new server before its oplog is created (e.g. to load data). */
+  beforeOplog?: (uri: string) => Promise<void>;
 }): Promise<ScratchFerretdb> {
   const l = layout();
   const bin = ferretdbBinary(l);
@@ -38,6 +42,7 @@ export async function startScratchFerretdb(opts: {
       `--debug-addr=127.0.0.1:${debugPort}`,
       '--telemetry=disable',
       '--log-level=ERROR',
+      '--test-batch-size=1000',
       '--test-capped-cleanup-interval=1s',
       '--test-capped-cleanup-percentage=50',
     ],
@@ -46,6 +51,7 @@ export async function startScratchFerretdb(opts: {
   const uri = ferretdbUri(port);
   try {
     await waitFerretdb(uri, proc);
+    await opts.beforeOplog?.(uri);
     await ensureOplog(uri, opts.oplogBytes);
   } catch (err) {
     await stopProcess(proc);
