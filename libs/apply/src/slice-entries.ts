@@ -34,8 +34,9 @@ export class EntryFidelityError extends TidemarkError {
 
   constructor(sliceId: string, index: number, ts: string) {
     super(
-      `slice ${sliceId}: entry ${index} (ts ${ts}) would not be applied byte for byte (a deprecated BSON type such ` +
-        'as undefined or DBPointer?); refusing to apply it changed',
+      `slice ${sliceId}: entry ${index} (ts ${ts}) would not be applied byte for byte: it holds something a JS ` +
+        'object cannot carry unchanged (an integer-like field name after other fields, a date outside the JS ' +
+        'range, or a deprecated type such as undefined or DBPointer); refusing to apply it changed',
       { retriable: false },
     );
     this.sliceId = sliceId;

@@ -1,10 +1,19 @@
-import { EJSON, type Document } from 'bson';
+import { BSON, EJSON, type Document } from 'bson';
 import { MongoBulkWriteError, MongoServerError, type MongoClient } from 'mongodb';
 import { headDatabasePrefix, splitNamespace, type HeadWriter } from '@tidemark/domain';
 import { fromRawBson } from './raw-bson';
 
 const NAMESPACE_EXISTS = 48;
 const DUPLICATE_KEY = 11000;
+/** MongoDB's largest document. */
+const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
+/**
+ * The driver's bulk writer checks each document's size with bson's `calculateObjectSize`, which (bson 6.10) sizes an
+ * `Int32` wrapper 12 bytes too large, so a valid document near 16 MiB holding many Int32 values is refused before
+ * any server sees it. An Int32 element takes at least 7 bytes, so the estimate is at most about 2.7 times the real
+ * size: only documents above this size are checked, and those the driver would refuse are written one by one.
+ */
+const MISSIZED_ABOVE = 6 * 1024 * 1024;
 
 /** Collection options a head collection keeps from its source (others, such as `uuid`, are the server's own). */
 const KEPT_OPTIONS = [
@@ -45,7 +54,18 @@ export class MongoHeadWriter implements HeadWriter {
 
   async insertScanned(headNs: string, docs: Buffer[]): Promise<void> {
     if (docs.length === 0) return;
-    const values = docs.map((d) => fromRawBson(d, headNs));
+    const values: Document[] = [];
+    for (const raw of docs) {
+      const value = fromRawBson(raw, headNs);
+      if (raw.length > MISSIZED_ABOVE && BSON.calculateObjectSize(value) > MAX_BSON_OBJECT_SIZE) {
+        // The driver's bulk writer would refuse it before sending (see MISSIZED_ABOVE); an upsert by _id is
+        // idempotent like the insert, and the server checks the real size.
+        await this.coll(headNs).replaceOne({ _id: value['_id'] }, value, { upsert: true });
+      } else {
+        values.push(value);
+      }
+    }
+    if (values.length === 0) return;
     try {
       await this.coll(headNs).insertMany(values, { ordered: false, forceServerObjectId: false });
     } catch (err) {

@@ -9,8 +9,9 @@ export class BsonFidelityError extends TidemarkError {
     readonly id: unknown,
   ) {
     super(
-      `${ns}: document ${String(id)} would not be written byte for byte (a deprecated BSON type such as undefined ` +
-        'or DBPointer?); refusing to store it changed',
+      `${ns}: document ${String(id)} would not be written byte for byte: it holds something a JS object cannot ` +
+        'carry unchanged (an integer-like field name after other fields, a date outside the JS range, or a ' +
+        'deprecated type such as undefined or DBPointer); refusing to store it changed',
       { retriable: false },
     );
   }
