@@ -8,15 +8,17 @@
  *     is in the head database;
  *  4. apply rate: a burst of inserts, entries per second until applied;
  *  5. peak memory (VmHWM) of each service process.
- * Sizes: BENCH_DOCS (default 100000), BENCH_LAG_PROBES (default 40), BENCH_BURST (default 3000).
+ * Sizes: BENCH_DOCS (default 100000), BENCH_LAG_PROBES (default 100) written every BENCH_PROBE_INTERVAL_MS
+ * (default 200), BENCH_BURST (default 3000).
  */
 import * as fs from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
-import { seedSource, ServiceStack, SERVICE_NAMES } from '@tidemark/testing';
+import { loadedTestSource, seedSource, ServiceStack, SERVICE_NAMES } from '@tidemark/testing';
 
 const DOCS = Number(process.env['BENCH_DOCS'] ?? 100_000);
-const PROBES = Number(process.env['BENCH_LAG_PROBES'] ?? 40);
+const PROBES = Number(process.env['BENCH_LAG_PROBES'] ?? 100);
+const PROBE_INTERVAL = Number(process.env['BENCH_PROBE_INTERVAL_MS'] ?? 200);
 const BURST = Number(process.env['BENCH_BURST'] ?? 3000);
 
 const s = `${Date.now().toString(36).slice(-6)}`;
@@ -47,7 +49,23 @@ const pct = (xs: number[], p: number) => {
 
 async function main(): Promise<void> {
   const e = resolveEndpoints();
-  const source = await new MongoClient(e.source.uri).connect();
+  console.log(`seeding ${DOCS} documents into ${db}...`);
+  // A source of the benchmark's own (see loadedTestSource): the data is loaded before its oplog exists.
+  const loaded = await loadedTestSource({
+    name: 'bench',
+    oplogBytes: 16 * 1024 * 1024,
+    load: (client) =>
+      seedSource(client, {
+        collections: {
+          [`${db}.a`]: Math.floor(DOCS / 2),
+          [`${db}.b`]: DOCS - Math.floor(DOCS / 2),
+          // Probes go to a small collection of their own, so finding one in the head is cheap even where the
+          // server finds a document by _id with a scan (FerretDB on SQLite).
+          [`${db}.probe`]: 1,
+        },
+      }),
+  });
+  const source = loaded.client;
   const backup = await new MongoClient(e.backup.uri).connect();
   const stack = new ServiceStack(
     {
@@ -58,11 +76,6 @@ async function main(): Promise<void> {
     `bench-${s}`,
   );
   try {
-    console.log(`seeding ${DOCS} documents into ${db}...`);
-    await seedSource(source, {
-      collections: { [`${db}.a`]: Math.floor(DOCS / 2), [`${db}.b`]: DOCS - Math.floor(DOCS / 2) },
-    });
-
     // 1. Baseline: a plain driver scan, raw BSON.
     let bytes = 0;
     let docs = 0;
@@ -76,11 +89,12 @@ async function main(): Promise<void> {
     const scanMs = Date.now() - t0;
     const mb = bytes / 1e6;
 
+    console.log(`plain driver scan: ${docs} documents in ${scanMs} ms; starting the services...`);
     await stack.startAll();
     const base = stack.apiUrl;
     const job = await api<{ id: string }>(base, 'POST', '/api/v1/jobs', {
       project: 'bench',
-      source: { uri: e.source.uri },
+      source: { uri: loaded.uri },
       include: [db],
     });
     const t1 = Date.now();
@@ -95,22 +109,40 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const activeMs = Date.now() - t1;
+    console.log(`job ${job.id} active after ${activeMs} ms; measuring lag with ${PROBES} probes...`);
 
-    // 3. Capture-to-applied lag at a steady rate (one probe per 250 ms).
-    const headNs = status.head.namespaces[`${db}.a`]!;
+    // 3. Capture-to-applied lag at a steady write rate: a writer inserts one probe every PROBE_INTERVAL ms, not
+    // waiting for anything; a watcher finds each probe in the head, in order (entries are applied in oplog order),
+    // and records the time from the acknowledged write to its first sighting in the head.
+    const headNs = status.head.namespaces[`${db}.probe`]!;
     const [hdb, ...hc] = headNs.split('.');
     const head = backup.db(hdb!).collection(hc.join('.'));
+    const writtenAt: number[] = [];
+    const writer = (async () => {
+      for (let k = 0; k < PROBES; k++) {
+        const next = Date.now() + PROBE_INTERVAL;
+        await source
+          .db(db)
+          .collection<{ _id: string; k: number }>('probe')
+          .insertOne({ _id: `probe-${k}`, k });
+        writtenAt[k] = Date.now();
+        await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      }
+    })();
     const lags: number[] = [];
-    for (let k = 0; k < PROBES; k++) {
-      const id = `probe-${k}`;
-      const w = Date.now();
-      await source.db(db).collection<{ _id: string; k: number }>('a').insertOne({ _id: id, k });
-      while (!(await head.findOne({ _id: id } as never))) await new Promise((r) => setTimeout(r, 20));
-      lags.push(Date.now() - w);
-      await new Promise((r) => setTimeout(r, 250));
+    for (let k = 0; k < PROBES;) {
+      if (writtenAt[k] !== undefined && (await head.findOne({ _id: `probe-${k}` } as never))) {
+        lags.push(Date.now() - writtenAt[k]!);
+        k += 1;
+      } else {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
+    await writer;
+    console.log(`lag probes done; writing a burst of ${BURST} inserts...`);
 
-    // 4. Apply rate: a burst of inserts, then time until the last one is in the head.
+    // 4. Apply rate: a burst of inserts into a large collection, then the time until the job's applied position
+    // reaches the source's newest entry (read once the burst is written).
     const burst = Array.from({ length: BURST }, (_, k) => ({ _id: `burst-${k}`, k }));
     const tb = Date.now();
     for (let k = 0; k < burst.length; k += 500) {
@@ -120,10 +152,23 @@ async function main(): Promise<void> {
         .insertMany(burst.slice(k, k + 500));
     }
     const written = Date.now();
-    const hb = status.head.namespaces[`${db}.b`]!.split('.');
-    const headB = backup.db(hb[0]!).collection(hb.slice(1).join('.'));
-    while (!(await headB.findOne({ _id: `burst-${BURST - 1}` } as never)))
-      await new Promise((r) => setTimeout(r, 50));
+    const newest = await source
+      .db('local')
+      .collection<{ ts: { t: number; i: number } }>('oplog.rs')
+      .find({}, { sort: { $natural: -1 }, limit: 1 })
+      .next();
+    const target = newest ? `${newest.ts.t}:${newest.ts.i}` : '0:0';
+    const reached = (applied: string | null): boolean => {
+      if (applied === null) return false;
+      const [t, i] = applied.split(':').map(Number) as [number, number];
+      return t > newest!.ts.t || (t === newest!.ts.t && i >= newest!.ts.i);
+    };
+    for (;;) {
+      const st = await api<Status>(base, 'GET', `/api/v1/jobs/${job.id}/status`);
+      if (reached(st.appliedOpTime)) break;
+      if (Date.now() - tb > 30 * 60_000) throw new Error(`burst not applied after 30 min (target ${target})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const appliedMs = Date.now() - tb;
 
     // 5. Peak memory of each service.
@@ -136,7 +181,7 @@ async function main(): Promise<void> {
     });
 
     console.log('\nTidemark pipeline benchmark');
-    console.log(`source: ${docs} documents, ${mb.toFixed(1)} MB of raw BSON`);
+    console.log(`source: ${docs} documents, ${mb.toFixed(1)} MB of raw BSON (${loaded.uri})`);
     console.log(
       `plain driver scan:      ${(mb / (scanMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (scanMs / 1000))} docs/s (${scanMs} ms)`,
     );
@@ -148,7 +193,7 @@ async function main(): Promise<void> {
     );
     console.log(`transfer / scan rate:   ${((scanMs / transferMs) * 100).toFixed(0)}%`);
     console.log(
-      `capture-to-applied lag: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms (${lags.length} probes, one per 250 ms)`,
+      `capture-to-applied lag: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms (${lags.length} probes written one per ${PROBE_INTERVAL} ms)`,
     );
     console.log(
       `apply rate:             ${Math.round(BURST / (appliedMs / 1000))} entries/s (${BURST} inserts written in ${written - tb} ms, all applied after ${appliedMs} ms)`,
@@ -157,7 +202,7 @@ async function main(): Promise<void> {
   } finally {
     await stack.stopAll();
     await source.db(db).dropDatabase();
-    await source.close();
+    await loaded.stop();
     await backup.close();
   }
 }

@@ -10,6 +10,7 @@ export const MONGO_CODES = Object.freeze({
   NamespaceNotFound: 26,
   IndexNotFound: 27,
   NamespaceExists: 48,
+  DuplicateKey: 11000,
   ImmutableField: 66,
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,
