@@ -7,13 +7,14 @@
  *  3. capture-to-applied lag at a steady write rate: p50/p99 of the time from a source write until the document
  *     is in the head database;
  *  4. apply rate: a burst of inserts, entries per second until applied;
- *  5. peak memory (VmHWM) of each service process.
+ *  5. peak memory (VmHWM) of each service process, and the CPU time each service (and the backup-side server) had
+ *     used when the transfer ended: where the machine's cores went during the initial sync.
  * Sizes: BENCH_DOCS (default 100000), BENCH_LAG_PROBES (default 100) written every BENCH_PROBE_INTERVAL_MS
  * (default 200), BENCH_BURST (default 3000).
  */
 import * as fs from 'node:fs';
 import { MongoClient } from 'mongodb';
-import { resolveEndpoints } from '@tidemark/config';
+import { readInfraState, resolveEndpoints } from '@tidemark/config';
 import { loadedTestSource, seedSource, ServiceStack, SERVICE_NAMES } from '@tidemark/testing';
 
 const DOCS = Number(process.env['BENCH_DOCS'] ?? 100_000);
@@ -40,6 +41,18 @@ interface Status {
   phase: string | null;
   appliedOpTime: string | null;
   head: { namespaces: Record<string, string> };
+}
+
+/** User + system CPU seconds of a process so far (Linux `/proc/<pid>/stat`, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 const pct = (xs: number[], p: number) => {
@@ -100,11 +113,18 @@ async function main(): Promise<void> {
     const t1 = Date.now();
     await api(base, 'POST', `/api/v1/jobs/${job.id}/start`);
     let transferMs = 0;
+    let cpuAtTransfer: string[] = [];
     let status: Status;
     for (;;) {
       status = await api<Status>(base, 'GET', `/api/v1/jobs/${job.id}/status`);
-      if (!transferMs && status.phase && !['starting', 'transferring'].includes(status.phase))
+      if (!transferMs && status.phase && !['starting', 'transferring'].includes(status.phase)) {
         transferMs = Date.now() - t1;
+        const backupPid = readInfraState()?.processes.find((p) => p.name === 'ferretdb-backup')?.pid;
+        cpuAtTransfer = [
+          ...SERVICE_NAMES.map((n) => `${n}=${cpuSeconds(stack.pid(n))?.toFixed(1) ?? '?'}s`),
+          `backup-ferretdb=${cpuSeconds(backupPid)?.toFixed(1) ?? '?'}s (since it started)`,
+        ];
+      }
       if (status.state === 'active') break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -199,6 +219,7 @@ async function main(): Promise<void> {
       `apply rate:             ${Math.round(BURST / (appliedMs / 1000))} entries/s (${BURST} inserts written in ${written - tb} ms, all applied after ${appliedMs} ms)`,
     );
     console.log(`peak memory (VmHWM):    ${mem.join(' ')}`);
+    console.log(`CPU at end of transfer: ${cpuAtTransfer.join(' ')}`);
   } finally {
     await stack.stopAll();
     await source.db(db).dropDatabase();
