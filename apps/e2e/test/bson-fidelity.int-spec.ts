@@ -22,9 +22,10 @@
  *   `MongoApplyTarget`). What it leaves out is listed in {@link FERRETDB_SKIPS} with the reason, and a test writes
  *   every value to FerretDB alone to show that the list is still right. Its 16 MiB document holds Int32 values,
  *   which the driver's bulk size check overcounts (see `MISSIZED_ABOVE` in the head writer);
- * - `haz`: values MongoDB stores that a JS object cannot hold (an integer-like field name after other fields, a date
- *   outside the JS Date range): they travel through slices and the oplog store byte for byte, and the steps that
- *   decode documents refuse them instead of writing them changed.
+ * - `haz`: a value MongoDB stores that a JS object cannot hold (a date outside the JS Date range): it travels through
+ *   slices and the oplog store byte for byte, and the steps that decode documents refuse it instead of writing it
+ *   changed. (An integer-like field name after other names, which a JS object would move first, travels with `all`
+ *   and `fer`: the decoding steps keep the source's order.)
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,6 +48,7 @@ import {
   type Document,
 } from 'bson';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { inSourceOrder } from '@tidemark/util';
 import { MongoClient } from 'mongodb';
 import {
   catalogSliceId,
@@ -344,22 +346,38 @@ function valueOf(raw: Buffer, name: string): { type: number; start: number; end:
  * integer-like keys first (`{ b, "7" }` comes back as `{ "7", b }`), and a BSON date is any int64 of milliseconds
  * while a JS Date ends at ±8.64e15 ms.
  */
-function hazardDocuments(): SourceDoc[] {
+/**
+ * A document with an integer-like field name after other names: a JS object enumerates `"7"` first, so the steps
+ * that decode documents keep the source's order on the side (`deserializeInSourceOrder` / `inSourceOrder`).
+ */
+function integerLikeNameDocument(): SourceDoc {
   const fields = new Map<string, unknown>([
     ['_id', 'field-name-like-an-array-index'],
     ['zeta', new Int32(1)],
     ['b', 'before'],
     ['7', 'after b'],
+    [
+      'nested',
+      new Map<string, unknown>([
+        ['z', 'first'],
+        ['10', new Int32(10)],
+        ['2', new Int32(2)],
+      ]),
+    ],
   ]);
-  const indexLike = Buffer.from(BSON.serialize(fields as unknown as Document));
+  return {
+    name: 'field-name-like-an-array-index',
+    raw: Buffer.from(BSON.serialize(fields as unknown as Document)),
+  };
+}
+
+/** What a JS object cannot hold at all: a date outside the JS `Date` range. */
+function hazardDocuments(): SourceDoc[] {
   const date = Buffer.from(
     BSON.serialize({ _id: 'date-outside-js-range', zeta: new Int32(2), v: new Date(0) }),
   );
   date.writeBigInt64LE(2n ** 62n, valueOf(date, 'v').start);
-  return [
-    { name: 'field-name-like-an-array-index', raw: indexLike },
-    { name: 'date-outside-js-range', raw: date },
-  ];
+  return [{ name: 'date-outside-js-range', raw: date }];
 }
 
 // ---- comparing bytes -------------------------------------------------------------------------------------
@@ -673,13 +691,20 @@ describe('BSON fidelity from the source bytes to the head, byte for byte', () =>
   const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `fid-${run}-test` });
 
   const bigDoc = bigDocument();
+  const indexLikeDoc = integerLikeNameDocument();
   const cases = VALUE_CASES.map((c, k) => caseDocument(c, k + 1));
   const keptCases = VALUE_CASES.filter((c) => FERRETDB_SKIPS[c.name] === undefined);
-  const all = planJob(`all${jobTag}`, [...cases, everyTypeDocument('every-type', VALUE_CASES), bigDoc]);
+  const all = planJob(`all${jobTag}`, [
+    ...cases,
+    everyTypeDocument('every-type', VALUE_CASES),
+    bigDoc,
+    indexLikeDoc,
+  ]);
   const fer = planJob(`fer${jobTag}`, [
     ...cases.filter((d) => FERRETDB_SKIPS[d.name] === undefined),
     everyTypeDocument('every-type-ferretdb-keeps', keptCases),
     bigDoc,
+    indexLikeDoc,
   ]);
   const haz = planJob(`haz${jobTag}`, hazardDocuments());
   const plans = [all, fer, haz];
@@ -877,8 +902,8 @@ describe('BSON fidelity from the source bytes to the head, byte for byte', () =>
     );
     assert.deepEqual(order, ['_id', 'zeta', 'zebra', 'Apple', 'mango', 'ä', ' space', 'a', 'Z', 'alpha']);
     assert.equal(bigDoc.raw.length, BSON_USER_LIMIT - 1);
-    const hazardOrder = [...topLevelElements(haz.docs[0]!.raw)].map((e) => e.name);
-    assert.deepEqual(hazardOrder, ['_id', 'zeta', 'b', '7']);
+    const indexLikeOrder = [...topLevelElements(indexLikeDoc.raw)].map((e) => e.name);
+    assert.deepEqual(indexLikeOrder, ['_id', 'zeta', 'b', '7', 'nested']);
   });
 
   it('slice encoding: every slice payload holds the source documents and oplog entries byte for byte', () => {
@@ -1008,7 +1033,7 @@ describe('BSON fidelity from the source bytes to the head, byte for byte', () =>
     const target = new MemoryApplyTarget();
     const turns = await applyOplog(all, registry, target, new MemoryMissingDocumentStore());
     assertApplied(turns, all);
-    const docs = target.documents(headNs(all, APPLIED)).map((d) => BSON.serialize(d));
+    const docs = target.documents(headNs(all, APPLIED)).map((d) => BSON.serialize(inSourceOrder(d)));
     assert.deepEqual(compareDocuments(docs, all.docs), []);
     const appliedTs = (await registry.get(all.jobId, all.syncId))?.appliedTs;
     assert.deepEqual(appliedTs, all.endTs);

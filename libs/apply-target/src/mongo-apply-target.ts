@@ -27,6 +27,7 @@ import {
   type TargetUpdate,
   type UpdateResult,
 } from '@tidemark/domain';
+import { inSourceOrder } from '@tidemark/util';
 import {
   driverSaysRetriable,
   MONGO_CODES,
@@ -64,9 +65,23 @@ function byId(id: unknown): Filter<Document> {
   return { _id: id } as Filter<Document>;
 }
 
+/**
+ * The document as the driver should write it: `_id` first, and in the source's field order where a JS object
+ * cannot keep it (`inSourceOrder` of `@tidemark/util`: such documents become `Map`s).
+ */
 function idFirst(doc: Document): Document {
-  if (!Object.prototype.hasOwnProperty.call(doc, '_id')) return { ...doc };
-  const { _id, ...rest } = doc;
+  const ordered = inSourceOrder(doc) as Document | Map<string, unknown>;
+  if (ordered instanceof Map) {
+    if (!ordered.has('_id') || ordered.keys().next().value === '_id') return ordered as unknown as Document;
+    const map = new Map<string, unknown>([
+      ['_id', ordered.get('_id')],
+      ...[...ordered].filter(([k]) => k !== '_id'),
+    ]);
+    Object.defineProperty(map, '_id', { value: ordered.get('_id'), enumerable: false });
+    return map as unknown as Document;
+  }
+  if (!Object.prototype.hasOwnProperty.call(ordered, '_id')) return { ...ordered };
+  const { _id, ...rest } = ordered;
   return { _id, ...rest };
 }
 
@@ -111,7 +126,7 @@ export class MongoApplyTarget implements ApplyTarget {
       const coll = this.collection(ns);
       const result =
         update.kind === 'modifier'
-          ? await coll.updateOne(byId(filter._id), update.spec as Document)
+          ? await coll.updateOne(byId(filter._id), inSourceOrder(update.spec as Document))
           : await coll.replaceOne(byId(filter._id), idFirst(update.doc));
       return { matched: result.matchedCount > 0 };
     });

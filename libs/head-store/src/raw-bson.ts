@@ -1,5 +1,6 @@
 import { BSON, type Document } from 'bson';
 import { TidemarkError } from '@tidemark/domain';
+import { deserializeInSourceOrder, inSourceOrder } from '@tidemark/util';
 
 /** A source document that the driver cannot write back byte for byte. Not retriable. */
 export class BsonFidelityError extends TidemarkError {
@@ -10,8 +11,8 @@ export class BsonFidelityError extends TidemarkError {
   ) {
     super(
       `${ns}: document ${String(id)} would not be written byte for byte: it holds something a JS object cannot ` +
-        'carry unchanged (an integer-like field name after other fields, a date outside the JS range, or a ' +
-        'deprecated type such as undefined or DBPointer); refusing to store it changed',
+        'carry unchanged (a date outside the JS range, or a deprecated type such as undefined or DBPointer); ' +
+        'refusing to store it changed',
       { retriable: false },
     );
   }
@@ -24,21 +25,24 @@ const DESERIALIZE = {
   bsonRegExp: true,
 } as const;
 
-/** Raw BSON -> a document of BSON wrapper values that serializes back to the same bytes (checked). */
+function sameBytes(doc: Document, raw: Buffer): boolean {
+  const again = BSON.serialize(doc);
+  return again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw);
+}
+
+/**
+ * Raw BSON -> a document of BSON wrapper values that serializes back to the same bytes (checked). A document
+ * whose field order a JS object cannot keep (an integer-like name after other names) comes back as a `Map` in the
+ * source's order (`inSourceOrder` of `@tidemark/util`), with its `_id` readable as a property.
+ */
 export function fromRawBson(
   raw: Buffer,
   ns: string,
   verify = process.env['TIDEMARK_VERIFY_BSON_ROUNDTRIP'] !== 'false',
 ): Document {
   const doc = BSON.deserialize(raw, DESERIALIZE);
-  if (verify) {
-    const again = BSON.serialize(doc);
-    if (
-      again.length !== raw.length ||
-      !Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw)
-    ) {
-      throw new BsonFidelityError(ns, doc['_id']);
-    }
-  }
-  return doc;
+  if (!verify || sameBytes(doc, raw)) return doc;
+  const ordered = inSourceOrder(deserializeInSourceOrder(raw, DESERIALIZE));
+  if (sameBytes(ordered, raw)) return ordered;
+  throw new BsonFidelityError(ns, doc['_id']);
 }

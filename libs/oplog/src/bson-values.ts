@@ -5,6 +5,7 @@
  * Values are recognised by bson's `_bsontype` tag rather than `instanceof`, so documents decoded by another copy of
  * the `bson` package (the driver's) are handled the same way.
  */
+import { keepSourceOrder } from '@tidemark/util';
 import type { Document, Timestamp } from 'bson';
 import type { OpTime } from '@tidemark/domain';
 
@@ -105,12 +106,12 @@ export function cloneValue<T>(value: T): T {
 export function cloneDocument(doc: Document): Document {
   const copy: Document = {};
   for (const [key, field] of Object.entries(doc)) copy[key] = cloneValue(field);
-  return copy;
+  return keepSourceOrder(doc, copy);
 }
 
 /** `doc` with `_id` as its first field, as MongoDB stores documents. Returns a new object; `doc` is not changed. */
 export function idFirst(doc: Document): Document {
-  if (!Object.prototype.hasOwnProperty.call(doc, '_id')) return { ...doc };
+  if (!Object.prototype.hasOwnProperty.call(doc, '_id')) return keepSourceOrder(doc, { ...doc });
   const { _id, ...rest } = doc;
-  return { _id, ...rest };
+  return keepSourceOrder(doc, { _id, ...rest });
 }

@@ -7,3 +7,4 @@ export * from './byte-bounded-queue';
 export * from './checksum';
 export * from './sleep';
 export * from './deadline';
+export * from './source-order';
