@@ -8,3 +8,4 @@ export * from './checksum';
 export * from './sleep';
 export * from './deadline';
 export * from './source-order';
+export * from './raw-bson-elements';

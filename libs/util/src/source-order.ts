@@ -11,13 +11,14 @@
  * `doc._id`.
  */
 import { BSON, type DeserializeOptions, type Document } from 'bson';
+import { rawElements } from './raw-bson-elements';
 
 export const SOURCE_ORDER: unique symbol = Symbol('tidemark.sourceOrder');
 
 /** Decodes `raw` like `BSON.deserialize`, recording the source order wherever a JS object would change it. */
 export function deserializeInSourceOrder(raw: Uint8Array, options: DeserializeOptions): Document {
   const doc = BSON.deserialize(raw, options);
-  annotateDocument(raw, 0, doc);
+  annotateDocument(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), 0, doc);
   return doc;
 }
 
@@ -71,102 +72,27 @@ function convert(value: unknown): unknown {
 const INTEGER_LIKE = /^(0|[1-9][0-9]*)$/;
 
 /** Walks the document at `offset` of `raw` beside its decoded `doc`, recording orders `doc` does not keep. */
-function annotateDocument(raw: Uint8Array, offset: number, doc: unknown): void {
+function annotateDocument(raw: Buffer, offset: number, doc: unknown): void {
   if (!isPlainObject(doc)) return; // a wrapper (DBRef, ...) serializes in its own fixed order
   const keys: string[] = [];
-  forEachElement(raw, offset, (name, type, start) => {
-    keys.push(name);
-    descend(raw, type, start, doc[name]);
-  });
+  for (const element of rawElements(raw, offset)) {
+    keys.push(element.name);
+    descend(raw, element.type, element.start, doc[element.name]);
+  }
   const enumerated = Object.keys(doc);
   if (keys.some((k) => INTEGER_LIKE.test(k)) && keys.some((k, i) => enumerated[i] !== k)) {
     Object.defineProperty(doc, SOURCE_ORDER, { value: keys, enumerable: false });
   }
 }
 
-function descend(raw: Uint8Array, type: number, start: number, value: unknown): void {
+function descend(raw: Buffer, type: number, start: number, value: unknown): void {
   if (type === 0x03) annotateDocument(raw, start, value);
   else if (type === 0x04 && Array.isArray(value)) {
     let index = 0;
-    forEachElement(raw, start, (_name, elementType, elementStart) => {
-      descend(raw, elementType, elementStart, value[index]);
+    for (const element of rawElements(raw, start)) {
+      descend(raw, element.type, element.start, value[index]);
       index += 1;
-    });
-  }
-}
-
-function int32(raw: Uint8Array, at: number): number {
-  return (raw[at]! | (raw[at + 1]! << 8) | (raw[at + 2]! << 16) | (raw[at + 3]! << 24)) >>> 0;
-}
-
-function cstringEnd(raw: Uint8Array, at: number): number {
-  let end = at;
-  while (raw[end] !== 0) {
-    if (end >= raw.length) throw new Error('BSON: unterminated name');
-    end += 1;
-  }
-  return end;
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
-/** Calls `visit(name, type, valueStart)` for each element of the document at `offset`. */
-function forEachElement(
-  raw: Uint8Array,
-  offset: number,
-  visit: (name: string, type: number, start: number) => void,
-): void {
-  const end = offset + int32(raw, offset) - 1;
-  let at = offset + 4;
-  while (at < end) {
-    const type = raw[at]!;
-    const nameEnd = cstringEnd(raw, at + 1);
-    const name = decoder.decode(raw.subarray(at + 1, nameEnd));
-    const start = nameEnd + 1;
-    visit(name, type, start);
-    at = start + valueLength(raw, type, start);
-  }
-}
-
-function valueLength(raw: Uint8Array, type: number, start: number): number {
-  switch (type) {
-    case 0x01: // double
-    case 0x09: // date
-    case 0x11: // timestamp
-    case 0x12: // int64
-      return 8;
-    case 0x02: // string
-    case 0x0d: // JavaScript code
-    case 0x0e: // symbol
-      return 4 + int32(raw, start);
-    case 0x03: // document
-    case 0x04: // array
-    case 0x0f: // code with scope
-      return int32(raw, start);
-    case 0x05: // binary
-      return 5 + int32(raw, start);
-    case 0x06: // undefined
-    case 0x0a: // null
-    case 0xff: // MinKey
-    case 0x7f: // MaxKey
-      return 0;
-    case 0x07: // ObjectId
-      return 12;
-    case 0x08: // boolean
-      return 1;
-    case 0x0b: {
-      // regular expression: two cstrings
-      const patternEnd = cstringEnd(raw, start);
-      return cstringEnd(raw, patternEnd + 1) + 1 - start;
     }
-    case 0x0c: // DBPointer
-      return 4 + int32(raw, start) + 12;
-    case 0x10: // int32
-      return 4;
-    case 0x13: // decimal128
-      return 16;
-    default:
-      throw new Error(`BSON: unknown element type 0x${type.toString(16)}`);
   }
 }
 
