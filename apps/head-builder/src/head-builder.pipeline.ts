@@ -13,10 +13,11 @@ import {
   jobKey,
   phaseToAvro,
   publish,
+  SLICE_KIND_FROM_AVRO,
   type ConsumedMessage,
   type SliceStored,
 } from '@tidemark/bus';
-import { describeError, type SliceMeta } from '@tidemark/domain';
+import { describeError } from '@tidemark/domain';
 import { HeadBuilder, type PhaseReport } from '@tidemark/head-build';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-store';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -34,12 +35,6 @@ import {
 } from '@tidemark/shell';
 
 export const HEAD_BUILDER_PIPELINE = Symbol('tidemark.head-builder.pipeline');
-
-const KINDS: Record<SliceStored['kind'], SliceMeta['kind']> = {
-  INITIAL: 'initial',
-  OPLOG: 'oplog',
-  CATALOG: 'catalog',
-};
 
 export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHealth {
   private consumer: CommittingConsumer | undefined;
@@ -90,7 +85,7 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
           jobId: claim.jobId,
           syncId: claim.syncId,
           sliceId: claim.sliceId,
-          kind: KINDS[claim.kind],
+          kind: SLICE_KIND_FROM_AVRO[claim.kind],
         });
         if (outcome.kind !== 'ignored') this.logger.event({ event: 'slice-built', ...outcome });
       },

@@ -16,12 +16,14 @@ import {
 import { opTimeFromAvroLong, opTimeToAvroLong } from './op-time-long';
 import type { AvroSliceCodec, AvroSliceKind, AvroSliceOrigin, SliceProduced } from './types';
 
-const KIND_TO_AVRO: Readonly<Record<SliceKind, AvroSliceKind>> = {
+/** Slice kinds, domain -> Avro enum symbol. */
+export const SLICE_KIND_TO_AVRO: Readonly<Record<SliceKind, AvroSliceKind>> = {
   initial: 'INITIAL',
   oplog: 'OPLOG',
   catalog: 'CATALOG',
 };
-const KIND_FROM_AVRO: Readonly<Record<AvroSliceKind, SliceKind>> = {
+/** Slice kinds, Avro enum symbol -> domain. */
+export const SLICE_KIND_FROM_AVRO: Readonly<Record<AvroSliceKind, SliceKind>> = {
   INITIAL: 'initial',
   OPLOG: 'oplog',
   CATALOG: 'catalog',
@@ -36,7 +38,11 @@ const CODEC_FROM_AVRO: Readonly<Record<AvroSliceCodec, SliceCodec>> = {
   GZIP: 'gzip',
   BROTLI: 'brotli',
 };
-const ORIGIN_TO_AVRO: Readonly<Record<SliceOrigin, AvroSliceOrigin>> = { scan: 'SCAN', missing: 'MISSING' };
+/** Slice origins, domain -> Avro enum symbol. */
+export const SLICE_ORIGIN_TO_AVRO: Readonly<Record<SliceOrigin, AvroSliceOrigin>> = {
+  scan: 'SCAN',
+  missing: 'MISSING',
+};
 const ORIGIN_FROM_AVRO: Readonly<Record<AvroSliceOrigin, SliceOrigin>> = { SCAN: 'scan', MISSING: 'missing' };
 
 const ts = (value: OpTime | undefined): bigint | null =>
@@ -48,8 +54,8 @@ export function sliceProducedFromMeta(meta: SliceMeta, payload: Buffer, produced
     jobId: meta.jobId,
     syncId: meta.syncId,
     sliceId: meta.sliceId,
-    kind: KIND_TO_AVRO[meta.kind],
-    origin: meta.kind === 'oplog' ? null : ORIGIN_TO_AVRO[meta.origin],
+    kind: SLICE_KIND_TO_AVRO[meta.kind],
+    origin: meta.kind === 'oplog' ? null : SLICE_ORIGIN_TO_AVRO[meta.origin],
     sequence: BigInt(meta.sequence),
     namespace: meta.kind === 'initial' ? meta.namespace : null,
     prevTs: meta.kind === 'oplog' ? ts(meta.prevTs) : null,
@@ -102,7 +108,7 @@ export function sliceMetaFromProduced(record: SliceProduced): SliceMeta {
     codec: CODEC_FROM_AVRO[record.codec],
     checksum: record.checksum,
   };
-  const kind = KIND_FROM_AVRO[record.kind];
+  const kind = SLICE_KIND_FROM_AVRO[record.kind];
   if (kind === 'initial') {
     if (record.namespace === null) {
       throw new SliceValidationError({

@@ -4,21 +4,14 @@
  */
 import {
   opTimeToAvroLong,
+  SLICE_KIND_TO_AVRO,
+  SLICE_ORIGIN_TO_AVRO,
   type AlertRaised,
   type AvroAlertSeverity,
-  type AvroSliceKind,
-  type AvroSliceOrigin,
   type SliceStored,
 } from '@tidemark/bus';
-import type { SliceKind, SliceOrigin } from '@tidemark/domain';
 import type { Alert, SliceClaimCheck } from '@tidemark/ingest';
 
-const KIND: Readonly<Record<SliceKind, AvroSliceKind>> = {
-  initial: 'INITIAL',
-  oplog: 'OPLOG',
-  catalog: 'CATALOG',
-};
-const ORIGIN: Readonly<Record<SliceOrigin, AvroSliceOrigin>> = { scan: 'SCAN', missing: 'MISSING' };
 const SEVERITY: Readonly<Record<Alert['severity'], AvroAlertSeverity>> = {
   info: 'INFO',
   warning: 'WARNING',
@@ -32,8 +25,8 @@ export function sliceStoredRecord(claim: SliceClaimCheck): SliceStored {
     jobId: claim.jobId,
     syncId: claim.syncId,
     sliceId: claim.sliceId,
-    kind: KIND[claim.kind],
-    origin: claim.kind === 'oplog' ? null : ORIGIN[claim.origin],
+    kind: SLICE_KIND_TO_AVRO[claim.kind],
+    origin: claim.kind === 'oplog' ? null : SLICE_ORIGIN_TO_AVRO[claim.origin],
     sequence: BigInt(claim.sequence),
     namespace: claim.kind === 'initial' ? claim.namespace : null,
     prevTs: oplog === undefined ? null : opTimeToAvroLong(oplog.prevTs),
