@@ -4,7 +4,7 @@
  * the unit specs use the in-memory implementations in `testing/`.
  */
 import type { Document } from 'bson';
-import type { NamespaceFilters, OpTime, Phase, SliceMeta } from '@tidemark/domain';
+import type { NamespaceFilters, OplogBatch, OpTime, Phase, SliceMeta } from '@tidemark/domain';
 
 /** Facts about the source recorded with each sync. */
 export interface SourceFacts {
@@ -26,23 +26,7 @@ export interface SourceNamespaceInfo {
   readonly estimatedBytes: number | undefined;
 }
 
-/** One selected oplog entry: its position and its exact BSON bytes. */
-export interface RawOplogEntry {
-  readonly ts: OpTime;
-  readonly raw: Buffer;
-}
-
-/**
- * Entries with `previous lastTs < ts <= lastTs` of the job's namespaces, in oplog order. A batch may have no
- * entries and a later `lastTs` (the range advanced over other namespaces), or no entries and the same `lastTs`
- * (the source is idle: a chance to flush on time).
- */
-export interface OplogBatch {
-  readonly entries: readonly RawOplogEntry[];
-  readonly lastTs: OpTime;
-  /** Newest oplog position known on the source, at least `lastTs`. */
-  readonly sourceTs: OpTime;
-}
+export type { OplogBatch, RawOplogEntry } from '@tidemark/domain';
 
 /**
  * The source deployment of one job. Contract of each method:

@@ -13,3 +13,4 @@ export * from './ports/oplog-store';
 export * from './head';
 export * from './ports/head-store';
 export * from './ports/apply-target';
+export * from './ports/oplog-batch';

@@ -32,7 +32,9 @@ import {
   opTimeEquals,
   OplogGapError,
   type NamespaceFilters,
+  type OplogBatch,
   type OpTime,
+  type RawOplogEntry,
 } from '@tidemark/domain';
 import { abortReason, backoffCapMs, sleep } from '@tidemark/util';
 import { latestOplogTs, oldestOplogTs, OPLOG_COLLECTION, OPLOG_DB } from './oplog-bounds';
@@ -54,19 +56,7 @@ interface PollCursor {
 /** How far before `from` a poll round keeps reading, seconds: entries stored late are still found. */
 const POLL_MARGIN_S = 30;
 
-/** One selected oplog entry: its position and its exact BSON bytes. */
-export interface RawOplogEntry {
-  readonly ts: OpTime;
-  readonly raw: Buffer;
-}
-
-/** Entries `previous lastTs < ts <= lastTs` of the selected namespaces. */
-export interface OplogBatch {
-  readonly entries: readonly RawOplogEntry[];
-  readonly lastTs: OpTime;
-  /** Newest oplog position known on the source (for lag), at least `lastTs`. */
-  readonly sourceTs: OpTime;
-}
+export type { OplogBatch, RawOplogEntry } from '@tidemark/domain';
 
 /** Reported through `onEvent`, for logs and tests. */
 export type OplogTailEvent =
