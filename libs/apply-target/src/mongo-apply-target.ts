@@ -5,8 +5,9 @@
  * Int32, Long, Double, Decimal128, ... survive as their own types) and are written back as such; reads
  * (`findById`) decode the same way, so a `$v:2` post-image keeps every type.
  *
- * Idempotence, as the port requires: an insert is a `replaceOne` upsert by `_id`; an update never upserts and a
- * missing document is `{ matched: false }`; a delete of a missing document is `{ deleted: false }`. Commands
+ * Idempotence, as the port requires: an insert is an insert, or a `replaceOne` upsert by `_id` when the document
+ * is already there (duplicate key); an update never upserts and a missing document is `{ matched: false }`; a
+ * delete of a missing document is `{ deleted: false }`. Commands
  * answer "already done" instead of failing: creating an existing collection (NamespaceExists), dropping a missing
  * collection, database or index (NamespaceNotFound, IndexNotFound), renaming a source that is gone, creating an
  * index that exists identically (the server's own no-op), `collMod`/`convertToCapped` on a missing collection.
@@ -27,7 +28,7 @@ import {
   type TargetUpdate,
   type UpdateResult,
 } from '@tidemark/domain';
-import { inSourceOrder } from '@tidemark/util';
+import { inSourceOrder, WRAPPED_VALUES } from '@tidemark/util';
 import {
   driverSaysRetriable,
   MONGO_CODES,
@@ -37,12 +38,7 @@ import {
 } from './mongo-apply-target-error';
 
 /** How documents are decoded on the way out, so their BSON types survive (the head-store's `fromRawBson` rule). */
-export const WRAPPED_VALUES = Object.freeze({
-  promoteValues: false,
-  promoteLongs: false,
-  promoteBuffers: false,
-  bsonRegExp: true,
-} as const);
+export { WRAPPED_VALUES } from '@tidemark/util';
 
 /**
  * Index spec fields that are bookkeeping of the server that wrote the spec, not part of the index (as the

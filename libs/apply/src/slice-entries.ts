@@ -17,14 +17,7 @@ import {
   type OpTime,
   type OplogSliceMeta,
 } from '@tidemark/domain';
-import { deserializeInSourceOrder, inSourceOrder } from '@tidemark/util';
-
-const DESERIALIZE = {
-  promoteLongs: false,
-  promoteValues: false,
-  promoteBuffers: false,
-  bsonRegExp: true,
-} as const;
+import { byteForByte, WRAPPED_VALUES } from '@tidemark/util';
 
 /** An oplog entry that the driver cannot write back byte for byte. Not retriable. */
 export class EntryFidelityError extends TidemarkError {
@@ -60,13 +53,6 @@ function tsOf(doc: Document): OpTime | undefined {
   return { t: ts.high >>> 0, i: ts.low >>> 0 };
 }
 
-function sameBytes(doc: Document, bytes: Buffer): boolean {
-  const again = BSON.serialize(doc);
-  return (
-    again.length === bytes.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(bytes)
-  );
-}
-
 /** Decodes and checks a slice's entries (see the module comment). */
 export function openSliceEntries(
   raw: readonly Buffer[],
@@ -79,7 +65,7 @@ export function openSliceEntries(
   const entries: SliceEntry[] = [];
   let previous = meta.prevTs;
   raw.forEach((bytes, index) => {
-    let doc = BSON.deserialize(bytes, DESERIALIZE);
+    let doc = BSON.deserialize(bytes, WRAPPED_VALUES);
     const ts = tsOf(doc);
     if (ts === undefined) return fail(`entry ${index} has no Timestamp "ts"`);
     if (compareOpTime(ts, previous) <= 0) {
@@ -88,13 +74,12 @@ export function openSliceEntries(
     if (compareOpTime(ts, meta.lastTs) > 0) {
       fail(`entry ${index} at ${formatOpTime(ts)} is after the slice's lastTs ${formatOpTime(meta.lastTs)}`);
     }
-    if (options.verifyRoundTrip && !sameBytes(doc, bytes)) {
-      // A field order a JS object cannot keep: decode again, recording the source's order (the target writes
-      // such documents in that order, `inSourceOrder` of `@tidemark/util`).
-      doc = deserializeInSourceOrder(bytes, DESERIALIZE);
-      if (!sameBytes(inSourceOrder(doc), bytes)) {
-        throw new EntryFidelityError(meta.sliceId, index, formatOpTime(ts));
-      }
+    if (options.verifyRoundTrip) {
+      // A field order a JS object cannot keep comes back recorded beside the object (the target writes such
+      // documents in that order, `inSourceOrder` of `@tidemark/util`).
+      const faithful = byteForByte(bytes, doc);
+      if (faithful === undefined) throw new EntryFidelityError(meta.sliceId, index, formatOpTime(ts));
+      doc = faithful;
     }
     entries.push({ ts, op: typeof doc['op'] === 'string' ? doc['op'] : '', doc });
     previous = ts;

@@ -1,6 +1,6 @@
 import { BSON, type Document } from 'bson';
 import { TidemarkError } from '@tidemark/domain';
-import { deserializeInSourceOrder, inSourceOrder } from '@tidemark/util';
+import { byteForByte, inSourceOrder, WRAPPED_VALUES } from '@tidemark/util';
 
 /** A source document that the driver cannot write back byte for byte. Not retriable. */
 export class BsonFidelityError extends TidemarkError {
@@ -18,18 +18,6 @@ export class BsonFidelityError extends TidemarkError {
   }
 }
 
-const DESERIALIZE = {
-  promoteLongs: false,
-  promoteValues: false,
-  promoteBuffers: false,
-  bsonRegExp: true,
-} as const;
-
-function sameBytes(doc: Document, raw: Buffer): boolean {
-  const again = BSON.serialize(doc);
-  return again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw);
-}
-
 /**
  * Raw BSON -> a document of BSON wrapper values that serializes back to the same bytes (checked). A document
  * whose field order a JS object cannot keep (an integer-like name after other names) comes back as a `Map` in the
@@ -40,9 +28,9 @@ export function fromRawBson(
   ns: string,
   verify = process.env['TIDEMARK_VERIFY_BSON_ROUNDTRIP'] !== 'false',
 ): Document {
-  const doc = BSON.deserialize(raw, DESERIALIZE);
-  if (!verify || sameBytes(doc, raw)) return doc;
-  const ordered = inSourceOrder(deserializeInSourceOrder(raw, DESERIALIZE));
-  if (sameBytes(ordered, raw)) return ordered;
-  throw new BsonFidelityError(ns, doc['_id']);
+  const doc = BSON.deserialize(raw, WRAPPED_VALUES);
+  if (!verify) return doc;
+  const faithful = byteForByte(raw, doc);
+  if (faithful === undefined) throw new BsonFidelityError(ns, doc['_id']);
+  return inSourceOrder(faithful);
 }

@@ -15,6 +15,31 @@ import { rawElements } from './raw-bson-elements';
 
 export const SOURCE_ORDER: unique symbol = Symbol('tidemark.sourceOrder');
 
+/** Decoding options that keep every value as its BSON wrapper (Int32, Long, Double including -0.0, Decimal128...). */
+export const WRAPPED_VALUES = {
+  promoteLongs: false,
+  promoteValues: false,
+  promoteBuffers: false,
+  bsonRegExp: true,
+} as const;
+
+function serializesTo(doc: Document, raw: Buffer): boolean {
+  const again = BSON.serialize(doc);
+  return again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw);
+}
+
+/**
+ * `decoded` (`raw` decoded with {@link WRAPPED_VALUES}) when it serializes back to `raw`'s exact bytes; else `raw`
+ * decoded again with its source order recorded, when that order (`inSourceOrder`) gives the exact bytes; else
+ * undefined: a value no JS object carries unchanged (a date outside the JS range, the deprecated undefined and
+ * DBPointer types).
+ */
+export function byteForByte(raw: Buffer, decoded: Document): Document | undefined {
+  if (serializesTo(decoded, raw)) return decoded;
+  const ordered = deserializeInSourceOrder(raw, WRAPPED_VALUES);
+  return serializesTo(inSourceOrder(ordered), raw) ? ordered : undefined;
+}
+
 /** Decodes `raw` like `BSON.deserialize`, recording the source order wherever a JS object would change it. */
 export function deserializeInSourceOrder(raw: Uint8Array, options: DeserializeOptions): Document {
   const doc = BSON.deserialize(raw, options);
