@@ -332,8 +332,14 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
       });
       await oplogStore.put(oplogSlice(id, syncId, [1, 0], [1, 1], [2, 0], 1), Buffer.from('z'));
     }
+    // The second stop's effects (its outbox) are sent in the background: terminate once they are done, so the
+    // job's record is not being written by that flush at the same moment.
+    await eventually(`job ${id} stopped with its effects sent`, async () => {
+      const view = (await getJson<JobView>(api(`/jobs/${id}`))).body;
+      return view.state === 'stopped' && view.pendingEffects === false ? view : undefined;
+    });
     const terminated = await postJson<JobView>(api(`/jobs/${id}/terminate`));
-    assert.equal(terminated.status, 200);
+    assert.equal(terminated.status, 200, JSON.stringify(terminated.body));
     assert.equal(terminated.body.state, 'inactive');
     assert.equal(terminated.body.pendingEffects, false);
     await commandFor(id, 'TERMINATE');
