@@ -13,15 +13,27 @@ import { layout } from '../servers/layout';
 export { SERVICE_NAMES };
 export type StackService = ServiceName;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free loopback port for a service or server a test starts, drawn at random from 20000-32767: below Linux's
+ * ephemeral range (32768-60999), which the kernel hands to every `listen(0)` and outgoing connection. A service
+ * restarted after SIGKILL must get its port back; a port from the ephemeral range could meanwhile have been given
+ * to another suite's process (seen: a restarted job-state failed with EADDRINUSE, and the test talked to another
+ * suite's job-state).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error('no free port in 20000-32767 after 100 tries');
 }
 
 interface Running {
