@@ -77,20 +77,47 @@ function assertBackToBack(prevTs: OpTime, seen: Seen): void {
   }
 }
 
-/** A TCP proxy in front of the source whose connections the test can cut. */
+/** The command name of an OP_MSG that starts at the head of `chunk` (its body's first key), if there is one. */
+function opMsgCommand(chunk: Buffer): string | undefined {
+  const OP_MSG = 2013;
+  if (chunk.length < 27 || chunk.readInt32LE(12) !== OP_MSG || chunk[20] !== 0) return undefined;
+  const end = chunk.indexOf(0, 26);
+  return end < 0 ? undefined : chunk.toString('utf8', 26, end);
+}
+
+/**
+ * A TCP proxy to the source whose connections can be cut. `cutAtNext(commands, times)` cuts a connection each
+ * time its client sends one of `commands` (the request is dropped, both sockets destroyed), `times` times, so a
+ * cut lands while the tail waits for a reply, not while its connection sits idle in the pool between two polls
+ * (the driver would open another one and the tail never see the failure). Two cuts by default, because the
+ * driver retries a failed `find` once on a new connection before it reports the failure.
+ */
 async function startProxy(target: { host: string; port: number }) {
   const sockets = new Set<net.Socket>();
+  let armed: { commands: readonly string[]; left: number; cutDone: () => void } | undefined;
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
     sockets.add(client);
     sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
     const drop = (): void => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
     };
+    client.on('data', (chunk: Buffer) => {
+      const command = armed ? opMsgCommand(chunk) : undefined;
+      if (armed && command !== undefined && armed.commands.includes(command)) {
+        const cuts = armed;
+        cuts.left -= 1;
+        if (cuts.left === 0) armed = undefined;
+        drop();
+        if (cuts.left === 0) cuts.cutDone();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.pipe(client);
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
   });
@@ -98,11 +125,15 @@ async function startProxy(target: { host: string; port: number }) {
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    cutAtNext: (commands: readonly string[], times = 2): Promise<void> =>
+      new Promise<void>((cutDone) => {
+        armed = { commands, left: times, cutDone };
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -246,7 +277,7 @@ describe('OplogTail against the source oplog', () => {
       const writes = (async () => {
         for (let k = 0; k < 30; k++) {
           await cut.insertOne({ _id: k });
-          if (k === 10 || k === 20) proxy.cut();
+          if (k === 10 || k === 20) await proxy.cutAtNext(['find', 'getMore']);
           await new Promise((r) => setTimeout(r, 30));
         }
       })();
