@@ -8,6 +8,8 @@ export * from './e2e/compare';
 export * from './e2e/stack';
 export * from './e2e/test-source';
 export * from './servers/scratch-ferretdb';
+export * from './servers/containers';
+export { ensureFerretdb } from './servers/ferretdb';
 export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';
 export * from './kafka/test-kafka';

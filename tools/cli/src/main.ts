@@ -2,10 +2,18 @@
  * The `tidemark` CLI. Commands:
  *   tidemark infra up|down|status [--json]|env   the real servers alone (Kafka, source and backup FerretDB, S3)
  *   tidemark up|down|status [--json]             the servers and all six services as local processes
- *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra]
+ *   tidemark infra containers                    the same servers as containers (testcontainers), in the foreground
+ *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--containers]
  *   tidemark job create|start|stop|restart|terminate|resync|list|status|wait ...   backup jobs (job-command.ts)
  */
-import { infraDown, infraEnvLines, infraStatus, infraUp } from '@tidemark/testing';
+import {
+  exportLines,
+  infraDown,
+  infraEnvLines,
+  infraStatus,
+  infraUp,
+  startContainers,
+} from '@tidemark/testing';
 import { JOB_HELP, runJobCommand } from './job-command';
 import { servicesDown, servicesStatus, servicesUp } from './services';
 import { runTests } from './test-command';
@@ -20,8 +28,12 @@ Usage:
   tidemark infra down              stop exactly the server processes \`infra up\` started
   tidemark infra status [--json]   each endpoint and whether it is healthy
   tidemark infra env               the endpoints as \`export NAME=value\` lines (eval "$(npx tidemark infra env)")
-  tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N]
+  tidemark infra containers        the servers as containers instead (needs Docker and
+                                   TIDEMARK_CONTAINERS_MONGODB_IMAGE); prints their \`export\` lines and runs
+                                   until Ctrl-C, then removes them
+  tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N] [--containers]
                                    run the specs; starts the servers when integration specs need them
+                                   (--containers, or TIDEMARK_CONTAINERS=true: as containers, removed afterwards)
 ${JOB_HELP}  tidemark --help                  this text
 
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
@@ -75,6 +87,20 @@ async function printInfraStatus(json: boolean): Promise<boolean> {
   return ok;
 }
 
+/** `tidemark infra containers`: start the servers as containers, print their endpoints, remove them on a signal. */
+async function runContainersInForeground(): Promise<number> {
+  const started = await startContainers(log);
+  process.stdout.write(`${exportLines(started.env).join('\n')}\n`);
+  log('the servers run as containers until Ctrl-C (SIGINT) or SIGTERM; then they are removed');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log('removing the containers');
+  await started.stop();
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = [...argv];
   if (args.length === 0 || flag(args, '--help') || flag(args, '-h') || args[0] === 'help') {
@@ -101,7 +127,10 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${infraEnvLines().join('\n')}\n`);
         return 0;
       }
-      throw new UsageError(`unknown infra command ${JSON.stringify(sub)}: use up, down, status or env`);
+      if (sub === 'containers') return runContainersInForeground();
+      throw new UsageError(
+        `unknown infra command ${JSON.stringify(sub)}: use up, down, status, env or containers`,
+      );
     }
     case 'up': {
       const t0 = Date.now();
@@ -136,6 +165,7 @@ async function main(argv: string[]): Promise<number> {
       const unit = flag(args, '--unit');
       const integration = flag(args, '--integration');
       const keepInfra = flag(args, '--keep-infra');
+      const containers = flag(args, '--containers') || process.env['TIDEMARK_CONTAINERS'] === 'true';
       const only = option(args, '--only');
       const conc = option(args, '--concurrency');
       if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
@@ -145,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
           integration: integration || !unit,
           only,
           keepInfra,
+          containers,
           concurrency: conc.length > 0 ? Number(conc[conc.length - 1]) : 2,
         },
         log,

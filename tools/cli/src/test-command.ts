@@ -6,7 +6,15 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { infraDown, infraStatus, infraUp, layout } from '@tidemark/testing';
+import {
+  ensureFerretdb,
+  infraDown,
+  infraStatus,
+  infraUp,
+  layout,
+  startContainers,
+  type StartedContainers,
+} from '@tidemark/testing';
 
 export interface TestOptions {
   unit: boolean;
@@ -14,6 +22,8 @@ export interface TestOptions {
   only: string[];
   keepInfra: boolean;
   concurrency: number;
+  /** Run the shared servers as containers (testcontainers; needs a Docker daemon) instead of local processes. */
+  containers: boolean;
 }
 
 const SEARCH_ROOTS = ['apps', 'libs', 'tools'];
@@ -54,7 +64,14 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
   }
   const needsServers = files.some((f) => f.endsWith('.int-spec.ts'));
   let started = false;
-  if (needsServers && !(await serversHealthy())) {
+  let containers: StartedContainers | undefined;
+  if (needsServers && opts.containers) {
+    log('starting the servers as containers (testcontainers)');
+    containers = await startContainers(log);
+    // The resync suite still runs a FerretDB of its own: a real MongoDB oplog cannot be capped small enough to
+    // roll over in a test (990 MB at least).
+    await ensureFerretdb(layout(), log);
+  } else if (needsServers && !(await serversHealthy())) {
     log('servers are not up: starting them (tidemark infra up)');
     await infraUp(log);
     started = true;
@@ -79,6 +96,7 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
           stdio: 'inherit',
           env: {
             ...process.env,
+            ...containers?.env,
             TIDEMARK_ROOT: root,
             TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'),
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -89,6 +107,10 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
       child.once('close', (code) => resolve(code ?? 1));
     });
   } finally {
+    if (containers) {
+      log('removing the containers this run started');
+      await containers.stop();
+    }
     if (started && !opts.keepInfra) {
       log('stopping the servers this run started');
       await infraDown(log);

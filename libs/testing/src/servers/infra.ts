@@ -233,19 +233,24 @@ async function s3BucketHealthy(s3cfg: ReturnType<typeof resolveEndpoints>['s3'])
   }
 }
 
+/** `export NAME=value` lines for a shell, each value single-quoted. */
+export function exportLines(vars: Readonly<Record<string, string>>): string[] {
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return Object.entries(vars).map(([name, value]) => `export ${name}=${q(value)}`);
+}
+
 /** `export NAME=value` lines for a shell, from the resolved endpoints. */
 export function infraEnvLines(env: NodeJS.ProcessEnv = process.env): string[] {
   const e = resolveEndpoints(env);
-  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  const lines = [
-    `export ${ENV.kafkaBrokers}=${q(e.kafka.brokers.join(','))}`,
-    `export ${ENV.sourceUri}=${q(e.source.uri)}`,
-    `export ${ENV.backupUri}=${q(e.backup.uri)}`,
-    `export ${ENV.s3Bucket}=${q(e.s3.bucket)}`,
-    `export ${ENV.s3Region}=${q(e.s3.region)}`,
-  ];
-  if (e.s3.endpoint) lines.push(`export ${ENV.s3Endpoint}=${q(e.s3.endpoint)}`);
-  if (e.s3.accessKeyId) lines.push(`export ${ENV.s3AccessKeyId}=${q(e.s3.accessKeyId)}`);
-  if (e.s3.secretAccessKey) lines.push(`export ${ENV.s3SecretAccessKey}=${q(e.s3.secretAccessKey)}`);
-  return lines;
+  const vars: Record<string, string> = {
+    [ENV.kafkaBrokers]: e.kafka.brokers.join(','),
+    [ENV.sourceUri]: e.source.uri,
+    [ENV.backupUri]: e.backup.uri,
+    [ENV.s3Bucket]: e.s3.bucket,
+    [ENV.s3Region]: e.s3.region,
+  };
+  if (e.s3.endpoint) vars[ENV.s3Endpoint] = e.s3.endpoint;
+  if (e.s3.accessKeyId) vars[ENV.s3AccessKeyId] = e.s3.accessKeyId;
+  if (e.s3.secretAccessKey) vars[ENV.s3SecretAccessKey] = e.s3.secretAccessKey;
+  return exportLines(vars);
 }

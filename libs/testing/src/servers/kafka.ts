@@ -10,6 +10,24 @@ import type { Layout } from './layout';
 import { run, startDetached, waitFor, type StartedProcess } from './process';
 import { SERVER_VERSIONS } from './versions';
 
+/** The broker settings every Kafka the project starts shares (local process or container), listeners aside. */
+export const KAFKA_BROKER_SETTINGS: Readonly<Record<string, string>> = {
+  // Topics are declared and created by Tidemark itself, with their partitions and message sizes.
+  'auto.create.topics.enable': 'false',
+  'offsets.topic.replication.factor': '1',
+  'offsets.topic.num.partitions': '6',
+  'transaction.state.log.replication.factor': '1',
+  'transaction.state.log.min.isr': '1',
+  'group.initial.rebalance.delay.ms': '0',
+  // Room for a 10 MiB slice plus headers; topics set their own max.message.bytes as well.
+  'message.max.bytes': '16777216',
+  'replica.fetch.max.bytes': '16777216',
+  'socket.request.max.bytes': '104857600',
+  'log.retention.hours': '24',
+  'log.segment.bytes': '134217728',
+  'num.partitions': '1',
+};
+
 export function kafkaLibDir(l: Layout): string {
   return path.join(l.cache, `kafka-${SERVER_VERSIONS.kafka}`, 'libs');
 }
@@ -58,20 +76,7 @@ export async function startKafka(
       'inter.broker.listener.name=PLAINTEXT',
       'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
       `log.dirs=${logDir}`,
-      // Topics are declared and created by Tidemark itself, with their partitions and message sizes.
-      'auto.create.topics.enable=false',
-      'offsets.topic.replication.factor=1',
-      'offsets.topic.num.partitions=6',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'group.initial.rebalance.delay.ms=0',
-      // Room for a 10 MiB slice plus headers; topics set their own max.message.bytes as well.
-      'message.max.bytes=16777216',
-      'replica.fetch.max.bytes=16777216',
-      'socket.request.max.bytes=104857600',
-      'log.retention.hours=24',
-      'log.segment.bytes=134217728',
-      'num.partitions=1',
+      ...Object.entries(KAFKA_BROKER_SETTINGS).map(([name, value]) => `${name}=${value}`),
       '',
     ].join('\n'),
   );
