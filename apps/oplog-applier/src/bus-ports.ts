@@ -6,10 +6,16 @@
  */
 import type { Producer } from 'kafkajs';
 import type { AlertPublisher, CommandPublisher, PhaseReporter } from '@tidemark/apply';
-import { jobKey, opTimeToAvroLong, phaseToAvro, publish, type Topics } from '@tidemark/bus';
+import {
+  alertRaisedRecord,
+  jobKey,
+  opTimeToAvroLong,
+  phaseToAvro,
+  publish,
+  type Topics,
+} from '@tidemark/bus';
 
 const STAGE = 'oplog-applier';
-const SEVERITY = { info: 'INFO', warning: 'WARNING', critical: 'CRITICAL' } as const;
 
 export function busPorts(
   producer: Producer,
@@ -50,15 +56,8 @@ export function busPorts(
     },
     alerts: {
       raise: async (a) => {
-        await publish(producer, topics.alerts, jobKey(a.jobId), {
-          alertId: a.alertId,
-          jobId: a.jobId,
-          severity: SEVERITY[a.severity],
-          code: a.code,
-          message: a.message,
-          context: { ...a.context },
-          at: new Date(),
-        });
+        const record = alertRaisedRecord(a);
+        await publish(producer, topics.alerts, topics.alerts.keyOf(record), record);
       },
     },
   };

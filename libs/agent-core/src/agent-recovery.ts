@@ -8,10 +8,10 @@
  * The returned snapshot lets the {@link CommandGate} skip commands the recovery already accounted for.
  */
 import { randomUUID } from 'node:crypto';
-import { describeError, formatOpTime, type OpTime } from '@tidemark/domain';
+import { ALERT_CODES, describeError, formatOpTime, type OpTime } from '@tidemark/domain';
 import { abortReason, hasRetriableFlag } from '@tidemark/util';
 import type { AgentSupervisor } from './agent-supervisor';
-import { ALERT_CODES, failureAlert } from './alerts';
+import { failureAlert } from './alerts';
 import type { StartupSnapshot } from './command-gate';
 import {
   silentLogger,
@@ -86,10 +86,11 @@ export async function recoverJobs(deps: RecoveryDeps): Promise<{
         .publishAlert({
           alertId: (deps.newId ?? randomUUID)(),
           jobId: job.id,
-          severity: 'CRITICAL',
+          severity: 'critical',
           code: ALERT_CODES.resumePositionUnknown,
           message,
           context: { syncId: resume.syncId },
+          at: new Date(),
         })
         .catch((err: unknown) =>
           logger.event({ event: 'alert-not-published', jobId: job.id, error: describeError(err) }),

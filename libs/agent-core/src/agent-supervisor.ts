@@ -11,17 +11,16 @@
  * - `stop` / `stopAll` abort the work and wait until it has settled.
  */
 import { randomUUID } from 'node:crypto';
-import { describeError, formatOpTime, type OpTime } from '@tidemark/domain';
+import { ALERT_CODES, describeError, formatOpTime, type Alert, type OpTime } from '@tidemark/domain';
 import { retry } from '@tidemark/util';
 import type { AgentSettings } from './agent-settings';
-import { ALERT_CODES, failureAlert } from './alerts';
+import { failureAlert } from './alerts';
 import { InitialSync, type TransferResult } from './initial-sync';
 import { MissingFetch, type FetchMissingBatch } from './missing-fetch';
 import {
   silentLogger,
   systemClock,
   type AgentLogger,
-  type AlertReport,
   type Clock,
   type SlicePublisher,
   type SourceReader,
@@ -184,7 +183,7 @@ export class AgentSupervisor {
     this.logger.event({ event: 'job-work-ended', jobId: job.jobId, syncId: job.syncId, tail: end });
   }
 
-  private async alert(alert: AlertReport): Promise<void> {
+  private async alert(alert: Alert): Promise<void> {
     try {
       await retry(() => this.deps.publisher.publishAlert(alert), {
         maxAttempts: 5,

@@ -1,25 +1,16 @@
-/** The alerts the agent raises, with their codes (one place, like the bus' topic table). */
-import { describeError, formatOpTime, type OplogGapError } from '@tidemark/domain';
-import type { AlertReport } from './ports';
+/** The alerts the agent raises (their codes are `ALERT_CODES` of @tidemark/domain). */
+import { ALERT_CODES, describeError, formatOpTime, type Alert, type OplogGapError } from '@tidemark/domain';
 
-export const ALERT_CODES = Object.freeze({
-  /** The source oplog no longer holds the job's position: the job needs a resync. */
-  resyncRequired: 'RESYNC_REQUIRED',
-  /** A transfer (scan or catalog) failed; the sync cannot complete and needs a restart or resync. */
-  initialSyncFailed: 'INITIAL_SYNC_FAILED',
-  /** The oplog tail of a job failed with an error a retry cannot fix; tailing of the job stopped. */
-  tailFailed: 'OPLOG_TAIL_FAILED',
-  /** A command could not be carried out (bad parameters, incomplete missing-document fetch, ...). */
-  commandFailed: 'AGENT_COMMAND_FAILED',
-  /** A job job-state lists has no position to resume its tail from. */
-  resumePositionUnknown: 'RESUME_POSITION_UNKNOWN',
-});
-
-export function resyncRequiredAlert(alertId: string, err: OplogGapError, syncId: string): AlertReport {
+export function resyncRequiredAlert(
+  alertId: string,
+  err: OplogGapError,
+  syncId: string,
+  at: Date = new Date(),
+): Alert {
   return {
     alertId,
     jobId: err.jobId,
-    severity: 'CRITICAL',
+    severity: 'critical',
     code: ALERT_CODES.resyncRequired,
     message:
       `job ${err.jobId}: backup requires a resync: the source oplog no longer holds position ` +
@@ -29,6 +20,7 @@ export function resyncRequiredAlert(alertId: string, err: OplogGapError, syncId:
       requestedTs: formatOpTime(err.requestedTs),
       oldestTs: formatOpTime(err.oldestTs),
     },
+    at,
   };
 }
 
@@ -39,13 +31,15 @@ export function failureAlert(
   what: string,
   err: unknown,
   context: Record<string, string> = {},
-): AlertReport {
+  at: Date = new Date(),
+): Alert {
   return {
     alertId,
     jobId,
-    severity: 'CRITICAL',
+    severity: 'critical',
     code,
     message: `${jobId === null ? '' : `job ${jobId}: `}${what}: ${describeError(err)}`,
     context,
+    at,
   };
 }

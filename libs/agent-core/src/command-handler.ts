@@ -12,11 +12,11 @@
  *   committed, so one bad command does not stop every job behind it.
  */
 import { randomUUID } from 'node:crypto';
-import { describeError } from '@tidemark/domain';
+import { ALERT_CODES, describeError } from '@tidemark/domain';
 import { hasRetriableFlag, retry } from '@tidemark/util';
 import { decodeAgentCommand, type AgentCommand, type JobCommandRecord } from './agent-command';
 import type { AgentSupervisor } from './agent-supervisor';
-import { ALERT_CODES, failureAlert } from './alerts';
+import { failureAlert } from './alerts';
 import { CommandGate, type StartupSnapshot } from './command-gate';
 import { silentLogger, type AgentLogger, type SlicePublisher, type SourceReader } from './ports';
 

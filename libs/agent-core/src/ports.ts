@@ -4,7 +4,7 @@
  * the unit specs use the in-memory implementations in `testing/`.
  */
 import type { Document } from 'bson';
-import type { NamespaceFilters, OplogBatch, OpTime, Phase, SliceMeta } from '@tidemark/domain';
+import type { Alert, NamespaceFilters, OplogBatch, OpTime, Phase, SliceMeta } from '@tidemark/domain';
 
 /** Facts about the source recorded with each sync. */
 export interface SourceFacts {
@@ -82,20 +82,6 @@ export interface PhaseReport {
   readonly details: Readonly<Record<string, string>>;
 }
 
-export type AlertSeverity = 'INFO' | 'WARNING' | 'CRITICAL';
-
-/** An `AlertRaised` of the agent. */
-export interface AlertReport {
-  /** Unique; a redelivered alert with the same id is a no-op for readers. */
-  readonly alertId: string;
-  readonly jobId: string | null;
-  readonly severity: AlertSeverity;
-  /** Stable machine-readable code, e.g. RESYNC_REQUIRED. */
-  readonly code: string;
-  readonly message: string;
-  readonly context: Readonly<Record<string, string>>;
-}
-
 /**
  * Kafka, as the agent sees it. Every method resolves only once the broker acknowledged the record on all in-sync
  * replicas, and rejects with a `retriable` error when it did not.
@@ -105,7 +91,7 @@ export interface AlertReport {
 export interface SlicePublisher {
   publishSlice(meta: SliceMeta, payload: Buffer): Promise<void>;
   publishPhase(report: PhaseReport): Promise<void>;
-  publishAlert(alert: AlertReport): Promise<void>;
+  publishAlert(alert: Alert): Promise<void>;
 }
 
 /** A job the agent serves (job-state `GET /api/v1/agent/jobs`). */

@@ -35,7 +35,7 @@ describe('TailKeeper', () => {
     assert.equal(await tail.done, 'resync-required');
     const [alert] = publisher.alerts;
     assert.equal(alert!.code, 'RESYNC_REQUIRED');
-    assert.equal(alert!.severity, 'CRITICAL');
+    assert.equal(alert!.severity, 'critical');
     assert.equal(alert!.jobId, job.jobId);
     assert.match(alert!.message, /backup requires a resync/);
     assert.equal(alert!.context['requestedTs'], `${lost.t}:${lost.i}`);

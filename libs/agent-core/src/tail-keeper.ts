@@ -5,11 +5,19 @@
  * stops tailing the job; any other failure raises `OPLOG_TAIL_FAILED` and stops it too. Nothing is skipped.
  */
 import { randomUUID } from 'node:crypto';
-import { describeError, formatOpTime, opTimeEquals, OplogGapError, type OpTime } from '@tidemark/domain';
+import {
+  ALERT_CODES,
+  describeError,
+  formatOpTime,
+  opTimeEquals,
+  OplogGapError,
+  type Alert,
+  type OpTime,
+} from '@tidemark/domain';
 import { backoffCapMs, hasRetriableFlag, retry, sleep } from '@tidemark/util';
-import { ALERT_CODES, failureAlert, resyncRequiredAlert } from './alerts';
+import { failureAlert, resyncRequiredAlert } from './alerts';
 import { OplogShipper, type OplogShipperDeps } from './oplog-shipper';
-import { silentLogger, type AgentLogger, type AlertReport, type SourceReader } from './ports';
+import { silentLogger, type AgentLogger, type SourceReader } from './ports';
 import type { SyncJob } from './sync-job';
 
 /** How a job's tailing ended. */
@@ -107,7 +115,7 @@ export class TailKeeper {
    * Publishes an alert, retrying retriable failures; a final failure is logged, not thrown: the tail has ended
    * either way, and the log line carries the same message.
    */
-  private async alert(alert: AlertReport, logger: AgentLogger): Promise<void> {
+  private async alert(alert: Alert, logger: AgentLogger): Promise<void> {
     try {
       await retry(() => this.deps.publisher.publishAlert(alert), {
         maxAttempts: 5,

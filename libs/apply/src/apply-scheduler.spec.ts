@@ -6,7 +6,8 @@ import { ApplyTurnError, type ApplyTurn, type LeaseGuard } from './apply-loop';
 import { ApplyScheduler, applyLeaseName } from './apply-scheduler';
 import { MemoryJobPhaseReader } from './memory-job-phase-reader';
 import { MemoryLeaseStore } from './memory-lease-store';
-import type { ApplyAlert, ApplyJob } from './ports';
+import type { Alert } from '@tidemark/domain';
+import type { ApplyJob } from './ports';
 
 const job = (jobId: string, syncNo = 1): ApplyJob => ({
   jobId,
@@ -55,7 +56,7 @@ function setup(
   const jobs = new MemoryJobPhaseReader();
   const leases = options.leases ?? new MemoryLeaseStore(options.clock);
   const loop = new ScriptedLoop();
-  const alerts: ApplyAlert[] = [];
+  const alerts: Alert[] = [];
   let alertFailures = 0;
   const log: Record<string, unknown>[] = [];
   const scheduler = new ApplyScheduler(
@@ -132,7 +133,7 @@ describe('ApplyScheduler', () => {
     assert.deepEqual(s.loop.calls.sort(), ['a', 'b', 'b']);
     assert.equal(s.alerts.length, 1);
     assert.deepEqual(
-      { ...s.alerts[0], message: undefined },
+      { ...s.alerts[0], message: undefined, at: undefined },
       {
         alertId: 'APPLY_FAILED:a-s1:7:3',
         jobId: 'a',
@@ -140,8 +141,10 @@ describe('ApplyScheduler', () => {
         severity: 'critical',
         message: undefined,
         context: { syncId: 'a-s1', appliedTs: '7:3', error: 'UnknownOplogCommandError' },
+        at: undefined,
       },
     );
+    assert.ok(s.alerts[0]?.at instanceof Date);
     assert.match(s.alerts[0]?.message ?? '', /frobnicate/);
     assert.equal(s.scheduler.problems.length, 1);
     assert.match(s.scheduler.problems[0] ?? '', /job a \(a-s1\): apply stopped: .*frobnicate/);

@@ -20,9 +20,16 @@
  * `stop()` ends the running turn at its next safe point (the guard refuses further writes; what is stored stays
  * valid), then releases every lease.
  */
-import { LeaseLostError, TidemarkError, describeError, formatOpTime } from '@tidemark/domain';
+import {
+  ALERT_CODES,
+  LeaseLostError,
+  TidemarkError,
+  describeError,
+  formatOpTime,
+  type Alert,
+} from '@tidemark/domain';
 import { ApplyTurnError, type ApplyLoop, type ApplyStop, type LeaseGuard } from './apply-loop';
-import type { AlertPublisher, ApplyAlert, ApplyJob, JobPhaseReader, LeaseStore } from './ports';
+import type { AlertPublisher, ApplyJob, JobPhaseReader, LeaseStore } from './ports';
 
 export interface ApplySchedulerPorts {
   readonly jobs: JobPhaseReader;
@@ -49,8 +56,6 @@ export const DEFAULT_TICK_MS = 1_000;
 /** Share of the TTL a confirmed lease is trusted for (the rest is margin for clock skew and slow writes). */
 const LEASE_TRUST = 0.8;
 
-export const APPLY_FAILED = 'APPLY_FAILED';
-
 /** The name of a job's apply lease. */
 export function applyLeaseName(jobId: string): string {
   return `apply:${jobId}`;
@@ -65,7 +70,7 @@ interface HeldLease {
 interface FailedJob {
   readonly syncId: string;
   readonly reason: string;
-  readonly alert: ApplyAlert;
+  readonly alert: Alert;
   alerted: boolean;
 }
 
@@ -218,9 +223,9 @@ export class ApplyScheduler {
       reason,
       alerted: false,
       alert: {
-        alertId: `${APPLY_FAILED}:${job.syncId}:${position}`,
+        alertId: `${ALERT_CODES.applyFailed}:${job.syncId}:${position}`,
         jobId: job.jobId,
-        code: APPLY_FAILED,
+        code: ALERT_CODES.applyFailed,
         severity: 'critical',
         message: `oplog apply of job ${job.jobId} stopped at ${position}: ${reason}`,
         context: {
@@ -228,6 +233,7 @@ export class ApplyScheduler {
           appliedTs: position,
           error: cause instanceof Error ? cause.name : typeof cause,
         },
+        at: new Date(this.clock()),
       },
     };
     this.failed.set(job.jobId, failure);

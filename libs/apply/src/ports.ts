@@ -8,7 +8,7 @@
  * Common contract: "not found" is `undefined` (or empty), never an error; failures throw, and the app's classifier
  * decides whether repeating the call can succeed (`TidemarkError.retriable`, driver tables).
  */
-import type { ApplyTarget, OpTime, OplogSliceMeta, Phase } from '@tidemark/domain';
+import type { Alert, ApplyTarget, OpTime, OplogSliceMeta, Phase } from '@tidemark/domain';
 
 /** A job whose current sync's head the loop keeps applying. */
 export interface ApplyJob {
@@ -118,20 +118,9 @@ export interface CommandPublisher {
   fetchMissingDocuments(command: FetchMissingDocumentsCommand): Promise<void>;
 }
 
-/** `AlertRaised` of the oplog-applier. */
-export interface ApplyAlert {
-  /** Derived from what failed, so raising the same alert again is recognised as the same alert. */
-  readonly alertId: string;
-  readonly jobId: string;
-  readonly code: string;
-  readonly severity: 'info' | 'warning' | 'critical';
-  readonly message: string;
-  readonly context: Readonly<Record<string, string>>;
-}
-
 /** Publishes alerts on `tidemark.alerts`; resolves once Kafka acknowledged. */
 export interface AlertPublisher {
-  raise(alert: ApplyAlert): Promise<void>;
+  raise(alert: Alert): Promise<void>;
 }
 
 /** The target a job's head is written through (the namespaces it receives are already head namespaces). */

@@ -35,3 +35,4 @@ export * from './phase-mapping';
 export * from './slice-mapping';
 export * from './committing-consumer';
 export * from './partition-backoff';
+export * from './alert-mapping';

@@ -14,3 +14,4 @@ export * from './head';
 export * from './ports/head-store';
 export * from './ports/apply-target';
 export * from './ports/oplog-batch';
+export * from './alert';

@@ -4,7 +4,7 @@ import { alertSyncId, foldAlert } from './alert-fold';
 import { newJobRecord } from './create-job-input';
 import { applyUserAction } from './job-actions';
 import { MAX_JOB_ALERTS, type JobRecord } from './job-record';
-import type { AlertReport } from './messages';
+import type { Alert } from '@tidemark/domain';
 
 const now = new Date('2026-03-01T00:00:00Z');
 
@@ -21,7 +21,7 @@ function active(): JobRecord {
   };
 }
 
-function alert(over: Partial<AlertReport> = {}): AlertReport {
+function alert(over: Partial<Alert> = {}): Alert {
   return {
     alertId: 'a-1',
     jobId: 'abcd1234',
@@ -34,7 +34,7 @@ function alert(over: Partial<AlertReport> = {}): AlertReport {
   };
 }
 
-function fold(job: JobRecord, a: AlertReport): JobRecord {
+function fold(job: JobRecord, a: Alert): JobRecord {
   const result = foldAlert(job, a);
   return result.outcome === 'applied' ? result.job : job;
 }

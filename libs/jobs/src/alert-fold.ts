@@ -8,12 +8,12 @@
  * - `SLICE_REJECTED` also marks the job `blocked`: the pipeline of this sync stopped on a dead-lettered slice.
  *   The next sync clears it.
  */
+import { ALERT_CODES, type Alert } from '@tidemark/domain';
 import { MAX_JOB_ALERTS, type JobAlert, type JobRecord } from './job-record';
-import { ALERT_CODES, type AlertReport } from './messages';
 import type { FoldResult } from './phase-fold';
 
 /** The sync an alert names: `context.syncId`, or the part of `context.sliceId` before its first `:`. */
-export function alertSyncId(alert: AlertReport): string | undefined {
+export function alertSyncId(alert: Alert): string | undefined {
   const named = alert.context['syncId'];
   if (named !== undefined && named !== '') return named;
   const sliceId = alert.context['sliceId'];
@@ -24,7 +24,7 @@ export function alertSyncId(alert: AlertReport): string | undefined {
   return undefined;
 }
 
-export function foldAlert(job: JobRecord, alert: AlertReport): FoldResult {
+export function foldAlert(job: JobRecord, alert: Alert): FoldResult {
   if (job.alerts.some((a) => a.alertId === alert.alertId)) return { outcome: 'unchanged' };
   const syncId = alertSyncId(alert) ?? job.syncId;
   if (syncId !== undefined && job.syncId !== undefined && syncId !== job.syncId)

@@ -6,7 +6,7 @@
  * Everything about a sync (progress, details, sourceTs, alerts, blocked) belongs to the CURRENT sync: a new sync
  * (start, restart, resync) resets it. Int64 counters are bigint, oplog positions {@link OpTime}.
  */
-import type { BackupJob, OpTime, Phase } from '@tidemark/domain';
+import type { AlertSeverity, BackupJob, OpTime, Phase } from '@tidemark/domain';
 import type { OutboxMessage } from './messages';
 
 /** Cumulative counters of a progress report; totals are null while unknown. */
@@ -31,8 +31,6 @@ export interface PhaseProgressEntry extends ProgressCounters {
   /** The report's own time (`PhaseChanged.at`); a report older than the stored one does not replace it. */
   readonly reportedAt: Date;
 }
-
-export type AlertSeverity = 'info' | 'warning' | 'critical';
 
 /** An alert folded into the job (from `tidemark.alerts`). */
 export interface JobAlert {

@@ -12,14 +12,14 @@
  * for deletion (terminate, an earlier sync after a newer one completed) are deleted by the same flush, after the
  * outbox is empty: the agent is told to stop before its data goes.
  */
-import { describeError, TidemarkError, type OpTime } from '@tidemark/domain';
+import { describeError, TidemarkError, type Alert, type OpTime } from '@tidemark/domain';
 import { foldAlert } from './alert-fold';
 import { newJobRecord, type CreateJobInput } from './create-job-input';
 import { applyUserAction, type UserAction } from './job-actions';
 import { JobConflictError, JobEffectsPendingError, JobNotFoundError } from './job-errors';
 import { RANDOM_IDS, type IdSource } from './job-id';
 import { hasPendingEffects, type JobRecord } from './job-record';
-import type { AlertReport, PhaseReport } from './messages';
+import type { PhaseReport } from './messages';
 import { foldPhaseReport, type FoldResult } from './phase-fold';
 import type { CommandPublisher, JobBackupData, JobRepository } from './ports';
 import { agentJob, jobResume, jobStatus, type AgentJob, type JobResume, type JobStatus } from './views';
@@ -127,7 +127,7 @@ export class JobService {
   }
 
   /** Folds an `AlertRaised` event; alerts about no job are ignored (`unknown-job`). */
-  foldAlert(alert: AlertReport): Promise<FoldOutcome> {
+  foldAlert(alert: Alert): Promise<FoldOutcome> {
     if (alert.jobId === null) return Promise.resolve('unknown-job');
     return this.fold(alert.jobId, (job) => foldAlert(job, alert));
   }

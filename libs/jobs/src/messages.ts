@@ -1,9 +1,9 @@
 /**
  * The bus messages job-state reads and writes, in domain terms. The app maps them to and from the Avro records of
- * `@tidemark/bus` (`PhaseChanged`, `JobCommand`, `AlertRaised`); this library imports no Kafka package.
+ * `@tidemark/bus` (`PhaseChanged`, `JobCommand`; alerts are `Alert` of @tidemark/domain); this library imports no Kafka package.
  */
 import type { OpTime, Phase } from '@tidemark/domain';
-import type { AlertSeverity, NamespaceProgress, ProgressCounters } from './job-record';
+import type { NamespaceProgress, ProgressCounters } from './job-record';
 
 /** A `PhaseChanged` report: a stage says where the sync `syncId` of job `jobId` is and how far it got. */
 export interface PhaseReport {
@@ -18,26 +18,6 @@ export interface PhaseReport {
   readonly details: Readonly<Record<string, string>>;
   readonly at: Date;
 }
-
-/** An `AlertRaised` event. */
-export interface AlertReport {
-  readonly alertId: string;
-  /** Null for alerts about the system as a whole (job-state ignores those). */
-  readonly jobId: string | null;
-  readonly severity: AlertSeverity;
-  readonly code: string;
-  readonly message: string;
-  readonly context: Readonly<Record<string, string>>;
-  readonly at: Date;
-}
-
-/** Codes of the alerts job-state acts on. */
-export const ALERT_CODES = Object.freeze({
-  /** The source oplog rolled past the job's position: the job needs a resync (tailing stopped). */
-  resyncRequired: 'RESYNC_REQUIRED',
-  /** A slice was dead-lettered: the job's pipeline stopped; the job is marked blocked. */
-  sliceRejected: 'SLICE_REJECTED',
-} as const);
 
 /** The commands job-state sends on `tidemark.commands` (the state machine's actions). */
 export type JobCommandAction = 'START' | 'RESTART' | 'RESYNC' | 'STOP' | 'TERMINATE';

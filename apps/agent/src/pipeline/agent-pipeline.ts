@@ -11,12 +11,11 @@ import {
   AgentSupervisor,
   CommandHandler,
   recoverJobs,
-  ALERT_CODES,
   failureAlert,
   type StartupSnapshot,
 } from '@tidemark/agent-core';
 import { producerFor } from '@tidemark/bus';
-import { describeError } from '@tidemark/domain';
+import { ALERT_CODES, describeError } from '@tidemark/domain';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, type JsonLogger, type ServiceConfig } from '@tidemark/shell';
 import { backoffCapMs, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';

@@ -5,8 +5,9 @@
  * Every method resolves once the broker acknowledged (acks=all).
  */
 import type { Producer } from 'kafkajs';
-import type { AlertReport, PhaseReport, ProgressReport, SlicePublisher } from '@tidemark/agent-core';
+import type { PhaseReport, ProgressReport, SlicePublisher } from '@tidemark/agent-core';
 import {
+  alertRaisedRecord,
   opTimeToAvroLong,
   phaseToAvro,
   publish,
@@ -14,7 +15,7 @@ import {
   type PhaseProgress,
   type Topics,
 } from '@tidemark/bus';
-import type { SliceMeta } from '@tidemark/domain';
+import type { Alert, SliceMeta } from '@tidemark/domain';
 
 const big = (n: number | undefined): bigint | null => (n === undefined ? null : BigInt(n));
 
@@ -61,8 +62,8 @@ export class KafkaSlicePublisher implements SlicePublisher {
     await publish(this.producer, this.topics.phases, this.topics.phases.keyOf(record), record);
   }
 
-  async publishAlert(alert: AlertReport): Promise<void> {
-    const record = { ...alert, context: { ...alert.context }, at: new Date() };
+  async publishAlert(alert: Alert): Promise<void> {
+    const record = alertRaisedRecord(alert);
     await publish(this.producer, this.topics.alerts, this.topics.alerts.keyOf(record), record);
   }
 }

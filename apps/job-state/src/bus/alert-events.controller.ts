@@ -9,9 +9,9 @@
  */
 import { Controller, Inject, type Type } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload, Transport } from '@nestjs/microservices';
+import { alertOfRecord } from '@tidemark/bus';
 import { JobService } from '@tidemark/jobs';
 import { SERVICE_LOGGER, type JsonLogger } from '@tidemark/shell';
-import { alertReportOf } from './avro-mapping';
 import { commitAfter } from './commit-offset';
 import type { EventPacket } from './event-packet';
 
@@ -26,7 +26,7 @@ export function alertEventsController(topic: string): Type<unknown> {
     @EventPattern(topic, Transport.KAFKA)
     async onAlertMessage(@Payload() packet: EventPacket, @Ctx() context: KafkaContext): Promise<void> {
       if (packet.kind === 'alert-raised') {
-        await this.jobs.foldAlert(alertReportOf(packet.event));
+        await this.jobs.foldAlert(alertOfRecord(packet.event));
       } else if (packet.kind === 'undecodable') {
         this.logger.event({ event: 'undecodable-alert', source: packet.source, reason: packet.reason });
       }

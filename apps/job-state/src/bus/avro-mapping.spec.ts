@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCodec, type PhaseChanged } from '@tidemark/bus';
 import { SchemaMismatchError } from '@tidemark/domain';
-import { alertReportOf, jobCommandOf, phaseChangedOf, phaseReportOf } from './avro-mapping';
+import { jobCommandOf, phaseChangedOf, phaseReportOf } from './avro-mapping';
 
 const event: PhaseChanged = {
   jobId: 'abcd1234',
@@ -56,19 +56,5 @@ describe('Avro mapping', () => {
     );
     assert.equal(decoded.action, 'START');
     assert.deepEqual({ ...decoded.params }, { syncId: 'abcd1234-s1' });
-  });
-
-  it('reads an AlertRaised with a lower-case severity', () => {
-    const alert = alertReportOf({
-      alertId: 'a',
-      jobId: 'abcd1234',
-      severity: 'CRITICAL',
-      code: 'SLICE_REJECTED',
-      message: 'm',
-      context: { sliceId: 's' },
-      at: new Date(1),
-    });
-    assert.equal(alert.severity, 'critical');
-    assert.deepEqual(alert.context, { sliceId: 's' });
   });
 });

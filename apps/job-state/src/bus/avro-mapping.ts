@@ -1,17 +1,16 @@
 /**
  * Between the Avro records of `@tidemark/bus` and the messages of `@tidemark/jobs`: phases (`phaseFromAvro`),
- * oplog positions (`opTimeFromAvroLong`), alert severities (upper case on the wire). Pure.
+ * oplog positions (`opTimeFromAvroLong`); alerts are mapped by @tidemark/bus `alertOfRecord`. Pure.
  */
 import {
   opTimeFromAvroLong,
   opTimeToAvroLong,
   phaseFromAvro,
   phaseToAvro,
-  type AlertRaised,
   type JobCommand,
   type PhaseChanged,
 } from '@tidemark/bus';
-import type { AlertReport, AlertSeverity, JobCommandMessage, PhaseReport } from '@tidemark/jobs';
+import type { JobCommandMessage, PhaseReport } from '@tidemark/jobs';
 
 /** A decoded `PhaseChanged` in domain terms. Throws `SchemaMismatchError` for a phase the domain does not know. */
 export function phaseReportOf(event: PhaseChanged): PhaseReport {
@@ -67,17 +66,5 @@ export function jobCommandOf(command: JobCommandMessage): JobCommand {
     action: command.action,
     issuedAt: command.issuedAt,
     params: { ...command.params },
-  };
-}
-
-export function alertReportOf(event: AlertRaised): AlertReport {
-  return {
-    alertId: event.alertId,
-    jobId: event.jobId,
-    severity: event.severity.toLowerCase() as AlertSeverity,
-    code: event.code,
-    message: event.message,
-    context: { ...event.context },
-    at: event.at,
   };
 }

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCodec, sliceProducedFromMeta } from '@tidemark/bus';
 import type { SliceMeta } from '@tidemark/domain';
-import { claimCheckFromMeta, type Alert } from '@tidemark/ingest';
-import { alertRaisedRecord, sliceStoredRecord } from './bus-records';
+import { claimCheckFromMeta } from '@tidemark/ingest';
+import { sliceStoredRecord } from './bus-records';
 
 const base = {
   jobId: 'job00001',
@@ -75,26 +75,4 @@ describe('sliceStoredRecord', () => {
       assert.deepEqual({ ...decoded }, stored); // avsc decodes into record classes: compare fields
     });
   }
-});
-
-describe('alertRaisedRecord', () => {
-  it('maps severity to the Avro enum and encodes', () => {
-    const alert: Alert = {
-      alertId: 'SLICE_REJECTED:t:0:1',
-      jobId: null,
-      severity: 'critical',
-      code: 'SLICE_REJECTED',
-      message: 'm',
-      context: { topic: 't' },
-      at: new Date('2030-01-01T00:00:00Z'),
-    };
-    const record = alertRaisedRecord(alert);
-    assert.equal(record.severity, 'CRITICAL');
-    const codec = defaultCodec();
-    const decoded = codec.decodeAs(
-      'tidemark.alerts.AlertRaised',
-      codec.encode('tidemark.alerts.AlertRaised', record),
-    );
-    assert.deepEqual({ ...decoded, context: { ...decoded.context } }, record);
-  });
 });

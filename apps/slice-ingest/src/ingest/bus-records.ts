@@ -1,22 +1,9 @@
 /**
- * The ingest step's outputs as bus records: a claim check as `SliceStored`, an alert as `AlertRaised`.
+ * The ingest step's claim check as a bus record, `SliceStored` (its alerts go out as @tidemark/bus `alertRaisedRecord`).
  * Oplog positions use the bus's two's-complement long mapping (`opTimeToAvroLong`).
  */
-import {
-  opTimeToAvroLong,
-  SLICE_KIND_TO_AVRO,
-  SLICE_ORIGIN_TO_AVRO,
-  type AlertRaised,
-  type AvroAlertSeverity,
-  type SliceStored,
-} from '@tidemark/bus';
-import type { Alert, SliceClaimCheck } from '@tidemark/ingest';
-
-const SEVERITY: Readonly<Record<Alert['severity'], AvroAlertSeverity>> = {
-  info: 'INFO',
-  warning: 'WARNING',
-  critical: 'CRITICAL',
-};
+import { opTimeToAvroLong, SLICE_KIND_TO_AVRO, SLICE_ORIGIN_TO_AVRO, type SliceStored } from '@tidemark/bus';
+import type { SliceClaimCheck } from '@tidemark/ingest';
 
 /** The `SliceStored` record of a claim check. */
 export function sliceStoredRecord(claim: SliceClaimCheck): SliceStored {
@@ -35,18 +22,5 @@ export function sliceStoredRecord(claim: SliceClaimCheck): SliceStored {
     docCount: BigInt(claim.docCount),
     compressedBytes: BigInt(claim.compressedBytes),
     storedAt: claim.storedAt,
-  };
-}
-
-/** The `AlertRaised` record of an alert. */
-export function alertRaisedRecord(alert: Alert): AlertRaised {
-  return {
-    alertId: alert.alertId,
-    jobId: alert.jobId,
-    severity: SEVERITY[alert.severity],
-    code: alert.code,
-    message: alert.message,
-    context: { ...alert.context },
-    at: alert.at,
   };
 }

@@ -10,6 +10,7 @@
  */
 import type { Producer } from 'kafkajs';
 import {
+  alertRaisedRecord,
   deadLetter,
   publish,
   type ConsumedMessage,
@@ -27,7 +28,6 @@ import {
   type SliceRejected,
 } from '@tidemark/ingest';
 import type { JsonLogger } from '@tidemark/shell';
-import { alertRaisedRecord } from './bus-records';
 
 const CONTEXT = 'SliceIngest';
 

@@ -5,7 +5,8 @@
  */
 import { assertValidSliceMeta, DEFAULT_SLICE_LIMITS, type OpTime, type SliceMeta } from '@tidemark/domain';
 import { decodeCatalog, decodeSlicePayload, type Catalog } from '@tidemark/slices';
-import type { AlertReport, PhaseReport, SlicePublisher } from '../ports';
+import type { Alert } from '@tidemark/domain';
+import type { PhaseReport, SlicePublisher } from '../ports';
 
 export interface PublishedSlice {
   readonly meta: SliceMeta;
@@ -15,7 +16,7 @@ export interface PublishedSlice {
 export type Published =
   | { readonly type: 'slice'; readonly slice: PublishedSlice }
   | { readonly type: 'phase'; readonly phase: PhaseReport }
-  | { readonly type: 'alert'; readonly alert: AlertReport };
+  | { readonly type: 'alert'; readonly alert: Alert };
 
 export class MemoryPublisher implements SlicePublisher {
   readonly log: Published[] = [];
@@ -33,7 +34,7 @@ export class MemoryPublisher implements SlicePublisher {
     return this.log.flatMap((p) => (p.type === 'phase' ? [p.phase] : []));
   }
 
-  get alerts(): AlertReport[] {
+  get alerts(): Alert[] {
     return this.log.flatMap((p) => (p.type === 'alert' ? [p.alert] : []));
   }
 
@@ -86,7 +87,7 @@ export class MemoryPublisher implements SlicePublisher {
     this.log.push({ type: 'phase', phase: report });
   }
 
-  async publishAlert(alert: AlertReport): Promise<void> {
+  async publishAlert(alert: Alert): Promise<void> {
     this.takeFailure('alert');
     this.log.push({ type: 'alert', alert });
   }

@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Alert, AlertSeverity } from '@tidemark/domain';
+import { alertOfRecord, alertRaisedRecord } from './alert-mapping';
+import { defaultCodec } from './codec';
+
+describe('alert mapping', () => {
+  const cases: Array<[AlertSeverity, string]> = [
+    ['info', 'INFO'],
+    ['warning', 'WARNING'],
+    ['critical', 'CRITICAL'],
+  ];
+  for (const [severity, avro] of cases) {
+    it(`carries a ${severity} alert as AlertRaised{${avro}} and reads it back unchanged`, () => {
+      const alert: Alert = {
+        alertId: `SLICE_REJECTED:t:0:${avro}`,
+        jobId: severity === 'info' ? null : 'abcd1234',
+        severity,
+        code: 'SLICE_REJECTED',
+        message: 'm',
+        context: { topic: 't', offset: '9007199254740993' },
+        at: new Date('2030-01-01T00:00:00Z'),
+      };
+      const record = alertRaisedRecord(alert);
+      assert.equal(record.severity, avro);
+      const codec = defaultCodec();
+      const decoded = codec.decodeAs(
+        'tidemark.alerts.AlertRaised',
+        codec.encode('tidemark.alerts.AlertRaised', record),
+      );
+      assert.deepEqual(alertOfRecord(decoded), alert);
+    });
+  }
+});

@@ -1,0 +1,40 @@
+/** An alert (`@tidemark/domain`) as the bus carries it, `AlertRaised`, and back. */
+import type { Alert, AlertSeverity } from '@tidemark/domain';
+import type { AlertRaised, AvroAlertSeverity } from './types';
+
+const TO_AVRO: Readonly<Record<AlertSeverity, AvroAlertSeverity>> = {
+  info: 'INFO',
+  warning: 'WARNING',
+  critical: 'CRITICAL',
+};
+const FROM_AVRO: Readonly<Record<AvroAlertSeverity, AlertSeverity>> = {
+  INFO: 'info',
+  WARNING: 'warning',
+  CRITICAL: 'critical',
+};
+
+/** The `AlertRaised` record of an alert. */
+export function alertRaisedRecord(alert: Alert): AlertRaised {
+  return {
+    alertId: alert.alertId,
+    jobId: alert.jobId,
+    severity: TO_AVRO[alert.severity],
+    code: alert.code,
+    message: alert.message,
+    context: { ...alert.context },
+    at: alert.at,
+  };
+}
+
+/** The alert an `AlertRaised` record carries. */
+export function alertOfRecord(record: AlertRaised): Alert {
+  return {
+    alertId: record.alertId,
+    jobId: record.jobId,
+    severity: FROM_AVRO[record.severity],
+    code: record.code,
+    message: record.message,
+    context: { ...record.context },
+    at: record.at,
+  };
+}
