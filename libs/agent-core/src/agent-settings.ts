@@ -10,6 +10,7 @@
  * | `TIDEMARK_AGENT_OPLOG_QUEUE_BYTES` | 64 MiB | bytes of oplog entries read ahead of Kafka (back-pressure) |
  */
 import { DEFAULT_SLICE_LIMITS, TidemarkError, type SliceCodec } from '@tidemark/domain';
+import { integerSetting } from '@tidemark/util';
 
 export interface AgentSettings {
   readonly scanConcurrency: number;
@@ -59,13 +60,7 @@ function integer(
   min: number,
   max: number,
 ): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new AgentConfigError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
-  }
-  return value;
+  return integerSetting(env, name, { fallback, min, max }, (message) => new AgentConfigError(message));
 }
 
 /** The settings from `env` (see the table above); throws {@link AgentConfigError} naming a bad variable. */

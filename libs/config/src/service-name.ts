@@ -23,3 +23,18 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = Object.freez
   'oplog-applier': 7104,
   snapshotter: 7105,
 });
+
+/** The variable naming job-state's REST API for its clients (the agent, the CLI). */
+export const API_URL_ENV = 'TIDEMARK_API_URL';
+
+/** The default address of job-state's REST API: its default port on loopback. */
+export const DEFAULT_API_URL = `http://127.0.0.1:${DEFAULT_PORTS['job-state']}`;
+
+/**
+ * job-state's REST API address from `TIDEMARK_API_URL` (default {@link DEFAULT_API_URL}), without trailing
+ * slashes; `undefined` when the variable holds something other than an http(s) URL (callers raise their own error).
+ */
+export function jobStateApiUrl(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const url = (env[API_URL_ENV]?.trim() || DEFAULT_API_URL).replace(/\/+$/, '');
+  return /^https?:\/\/[^/\s]+/.test(url) ? url : undefined;
+}

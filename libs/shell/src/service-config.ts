@@ -3,6 +3,7 @@
  */
 import { resolveTopics, type Topics } from '@tidemark/bus';
 import { resolveEndpoints, type Endpoints } from '@tidemark/config';
+import { integerSetting } from '@tidemark/util';
 import type { ServiceName } from './service-name';
 
 export interface ServiceConfig {
@@ -29,7 +30,7 @@ export class ServiceConfigError extends Error {
   override readonly name = 'ServiceConfigError';
 }
 
-/** An integer setting in [min, max] from `env[name]`, `fallback` when unset; `ServiceConfigError` otherwise. */
+/** An integer setting in [min, max] from `env[name]`, `fallback` when unset or blank; `ServiceConfigError` otherwise. */
 export function intFromEnv(
   env: NodeJS.ProcessEnv,
   name: string,
@@ -37,15 +38,7 @@ export function intFromEnv(
   min: number,
   max: number,
 ): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ServiceConfigError(
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
+  return integerSetting(env, name, { fallback, min, max }, (message) => new ServiceConfigError(message));
 }
 
 /** Reads the service configuration; throws `ServiceConfigError`/`EndpointConfigError` naming the bad variable. */

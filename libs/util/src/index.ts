@@ -9,3 +9,5 @@ export * from './sleep';
 export * from './deadline';
 export * from './source-order';
 export * from './raw-bson-elements';
+export * from './integer-setting';
+export * from './json-request';

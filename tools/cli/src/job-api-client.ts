@@ -3,9 +3,9 @@
  * Every failure is a {@link JobApiError} whose message can be shown as is: the API's own reason for 4xx/5xx
  * answers, or what to check when job-state cannot be reached.
  */
+import { DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { JobStatus, JobView } from '@tidemark/jobs';
-
-export const DEFAULT_API_URL = 'http://127.0.0.1:7100';
+import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 export class JobApiError extends Error {
   override readonly name = 'JobApiError';
@@ -28,8 +28,16 @@ export interface CreateJobRequest {
 export class JobApiClient {
   readonly baseUrl: string;
 
-  constructor(baseUrl: string = process.env['TIDEMARK_API_URL'] || DEFAULT_API_URL) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  constructor(baseUrl?: string) {
+    const url =
+      baseUrl === undefined ? jobStateApiUrl(process.env) : jobStateApiUrl({ TIDEMARK_API_URL: baseUrl });
+    if (url === undefined) {
+      throw new JobApiError(
+        `TIDEMARK_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(baseUrl ?? process.env['TIDEMARK_API_URL'])}`,
+        undefined,
+      );
+    }
+    this.baseUrl = url;
   }
 
   create(request: CreateJobRequest): Promise<JobView> {
@@ -60,12 +68,11 @@ export class JobApiClient {
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: JsonAnswer;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      res = await requestJson(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body,
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
@@ -75,7 +82,7 @@ export class JobApiClient {
         undefined,
       );
     }
-    const text = await res.text();
+    const text = res.text;
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);

@@ -6,6 +6,7 @@
  *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--containers]
  *   tidemark job create|start|stop|restart|terminate|resync|list|status|wait ...   backup jobs (job-command.ts)
  */
+import { DEFAULT_API_URL } from '@tidemark/config';
 import {
   exportLines,
   infraDown,
@@ -138,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
       await printInfraStatus(false);
       await servicesUp((m) => process.stdout.write(`${m}\n`));
       log(
-        `Tidemark is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; job-state API at http://127.0.0.1:7100/api/v1/jobs`,
+        `Tidemark is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; job-state API at ${DEFAULT_API_URL}/api/v1/jobs`,
       );
       return 0;
     }

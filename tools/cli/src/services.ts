@@ -4,17 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_PORTS, SERVICE_NAMES } from '@tidemark/config';
 import { isAlive, layout, startDetached, stopProcess, tail, waitFor } from '@tidemark/testing';
 
 /** The services and their local HTTP ports (health, readiness; job-state's REST API). */
-export const SERVICES = [
-  { name: 'job-state', port: 7100 },
-  { name: 'agent', port: 7101 },
-  { name: 'slice-ingest', port: 7102 },
-  { name: 'head-builder', port: 7103 },
-  { name: 'oplog-applier', port: 7104 },
-  { name: 'snapshotter', port: 7105 },
-] as const;
+export const SERVICES = SERVICE_NAMES.map((name) => ({ name, port: DEFAULT_PORTS[name] }));
 
 interface ServiceProc {
   name: string;

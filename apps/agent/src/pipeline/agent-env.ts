@@ -6,6 +6,7 @@
  * - the tunables of `agentSettingsFromEnv` (`@tidemark/agent-core`).
  */
 import { agentSettingsFromEnv, AgentConfigError, type AgentSettings } from '@tidemark/agent-core';
+import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 
 export interface AgentEnv {
   readonly apiUrl: string;
@@ -13,12 +14,12 @@ export interface AgentEnv {
   readonly settings: AgentSettings;
 }
 
-export const DEFAULT_API_URL = 'http://127.0.0.1:7100';
-
 export function agentEnv(env: NodeJS.ProcessEnv): AgentEnv {
-  const apiUrl = (env['TIDEMARK_API_URL'] || DEFAULT_API_URL).replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(apiUrl))
-    throw new AgentConfigError(`TIDEMARK_API_URL must be an http(s) URL, got ${apiUrl}`);
+  const apiUrl = jobStateApiUrl(env);
+  if (apiUrl === undefined)
+    throw new AgentConfigError(
+      `${API_URL_ENV} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(env[API_URL_ENV])}`,
+    );
   const username = env['TIDEMARK_SOURCE_USERNAME'];
   const password = env['TIDEMARK_SOURCE_PASSWORD'];
   return {

@@ -5,6 +5,7 @@
  */
 import type { AgentJob, JobStateClient, ResumeInfo } from '@tidemark/agent-core';
 import { isPhase, parseOpTime, TidemarkError, type OpTime } from '@tidemark/domain';
+import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 /** A job-state request failed. */
 export class JobStateRequestError extends TidemarkError {
@@ -99,12 +100,11 @@ export class HttpJobStateClient implements JobStateClient {
   }
 
   private async request<T>(method: string, path: string, what: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: JsonAnswer;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      res = await requestJson(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body,
         signal: AbortSignal.any([
           AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
           ...(this.options.signal === undefined ? [] : [this.options.signal]),
@@ -116,7 +116,7 @@ export class HttpJobStateClient implements JobStateClient {
         cause: err,
       });
     }
-    const text = await res.text();
+    const text = res.text;
     if (!res.ok) {
       const retriable = res.status >= 500 || res.status === 429;
       throw new JobStateRequestError(what, `HTTP ${res.status}: ${text.slice(0, 300)}`, {

@@ -1,0 +1,25 @@
+/** The answer to a JSON request, whatever its status: the status and the body as text. */
+export interface JsonAnswer {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly text: string;
+}
+
+/**
+ * Sends a request to `url`, with `body` (when given) as JSON, and reads the answer's body as text. Resolves with
+ * any answer, 4xx and 5xx included; rejects only when none came (the `fetch` failure: refused, reset, timed out,
+ * aborted by `signal`).
+ */
+export async function requestJson(
+  url: string,
+  init: { readonly method: string; readonly body?: unknown; readonly signal?: AbortSignal },
+): Promise<JsonAnswer> {
+  const res = await fetch(url, {
+    method: init.method,
+    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: init.signal,
+  });
+  return { ok: res.ok, status: res.status, statusText: res.statusText, text: await res.text() };
+}
