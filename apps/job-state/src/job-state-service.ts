@@ -9,8 +9,10 @@ import { defaultCodec } from '@tidemark/bus';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import {
   bootstrapService,
+  intFromEnv,
   loadServiceConfig,
-  ServiceConfigError,
+  SERVICE_LOGGER,
+  type JsonLogger,
   type RunningService,
 } from '@tidemark/shell';
 import { AppModule, type JobStateSettings } from './app.module';
@@ -25,7 +27,7 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
   const settings: JobStateSettings = {
     topics: { phases: config.topics.phases, alerts: config.topics.alerts },
     oplogStoreDb: env['TIDEMARK_OPLOG_STORE_DB'] || DEFAULT_OPLOG_STORE_DB,
-    effectsFlushMs: flushInterval(env['TIDEMARK_EFFECTS_FLUSH_MS']),
+    effectsFlushMs: intFromEnv(env, 'TIDEMARK_EFFECTS_FLUSH_MS', DEFAULT_EFFECTS_FLUSH_MS, 100, 3_600_000),
   };
   return bootstrapService({
     name: 'job-state',
@@ -37,18 +39,9 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
         settings.topics,
         app.get<KafkaDeadLetters>(DEAD_LETTERS),
       );
-      app.connectMicroservice<MicroserviceOptions>(eventsTransport(config, settings.topics, deserializer));
+      app.connectMicroservice<MicroserviceOptions>(
+        eventsTransport(config, settings.topics, deserializer, app.get<JsonLogger>(SERVICE_LOGGER)),
+      );
     },
   });
-}
-
-function flushInterval(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_EFFECTS_FLUSH_MS;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) {
-    throw new ServiceConfigError(
-      `TIDEMARK_EFFECTS_FLUSH_MS must be an integer in [100, 3600000], got ${JSON.stringify(raw)}`,
-    );
-  }
-  return ms;
 }

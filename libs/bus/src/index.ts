@@ -36,3 +36,4 @@ export * from './slice-mapping';
 export * from './committing-consumer';
 export * from './partition-backoff';
 export * from './alert-mapping';
+export * from './kafka-log';

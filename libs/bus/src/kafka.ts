@@ -20,6 +20,7 @@ import {
 } from 'kafkajs';
 import { KafkaOperationError } from './bus-errors';
 import { defaultCodec, type AvroCodec } from './codec';
+import { kafkaLogCreator } from './kafka-log';
 import { toKafkaOperationError } from './errors';
 import type { RecordTopic, Topic } from './topics';
 import type { RecordName, RecordTypes } from './types';
@@ -53,6 +54,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     brokers: [...options.brokers],
     clientId: options.clientId,
     logLevel: options.logLevel ?? logLevel.WARN,
+    logCreator: kafkaLogCreator(),
     connectionTimeout: options.connectionTimeout ?? 3_000,
     requestTimeout: options.requestTimeout ?? 30_000,
     retry: { ...DEFAULT_RETRY, ...options.retry },

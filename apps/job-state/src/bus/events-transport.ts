@@ -6,19 +6,21 @@
  * - reads from the beginning when the group is new;
  * - `autoCommit: false`: each handler commits its offset after the fold is durable;
  * - `keepBinary` so the Avro bytes reach the deserializer untouched.
- * Client settings (timeouts, retries) are the bus's (`DEFAULT_RETRY`), as `createKafka` sets them.
+ * Client settings (timeouts, retries, log levels) are the bus's (`DEFAULT_RETRY`, `kafkaLogCreator`), as
+ * `createKafka` sets them; kafkajs's lines go through the service's logger.
  */
 import type { KafkaOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import { logLevel } from 'kafkajs';
-import { DEFAULT_RETRY, fetchSizesFor } from '@tidemark/bus';
-import type { ServiceConfig } from '@tidemark/shell';
+import { DEFAULT_RETRY, fetchSizesFor, kafkaLogCreator } from '@tidemark/bus';
+import type { JsonLogger, ServiceConfig } from '@tidemark/shell';
 import type { EventDeserializer, EventTopics } from './event-deserializer';
 
 export function eventsTransport(
   config: ServiceConfig,
   topics: EventTopics,
   deserializer: EventDeserializer,
+  logger: JsonLogger,
 ): KafkaOptions {
   return {
     transport: Transport.KAFKA,
@@ -28,6 +30,13 @@ export function eventsTransport(
         clientId: `${config.kafkaClientId}-events`,
         brokers: [...config.endpoints.kafka.brokers],
         logLevel: logLevel.WARN,
+        // kafkajs's lines through the service's logger, a self-healing broker error as a warning (kafka-log.ts).
+        logCreator: kafkaLogCreator((level, fields) => {
+          const { message, timestamp, logger: source, ...rest } = fields;
+          void timestamp; // the service logger stamps its own time
+          void source;
+          logger.eventAt(level === 'debug' ? 'info' : level, { context: 'kafkajs', msg: message, ...rest });
+        }),
         connectionTimeout: 3_000,
         requestTimeout: 30_000,
         retry: { ...DEFAULT_RETRY },
