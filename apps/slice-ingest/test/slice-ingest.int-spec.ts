@@ -93,7 +93,7 @@ class Harness {
 
   async chunkCount(sliceId: string): Promise<number> {
     this.mongo ??= await MongoClient.connect(endpoints.backup.uri);
-    return this.mongo.db(this.storeDb).collection('slice_chunks').countDocuments({ '_id.s': sliceId });
+    return this.mongo.db(this.storeDb).collection('slice_chunks').countDocuments({ s: sliceId });
   }
 
   /** Committed offset of the group per partition of `topic` (-1 = none), and the topic's end offsets. */

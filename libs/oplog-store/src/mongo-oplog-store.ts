@@ -33,8 +33,22 @@ interface SliceDoc {
 }
 
 interface ChunkDoc {
-  _id: { s: string; n: number };
+  /** `chunkId(s, n)`. */
+  _id: string;
+  /** The slice id. */
+  s: string;
+  /** The chunk's number, from 0. */
+  n: number;
   data: Binary;
+}
+
+/**
+ * A payload chunk's `_id`: `<sliceId>#<n>`. A string, not a `{ s, n }` document: FerretDB, the backup side in this
+ * project's tests, pushes an `_id` lookup down to SQLite only for a string or ObjectId `_id`, and otherwise decodes
+ * every chunk of the collection (megabytes each) to find one; MongoDB indexes both alike.
+ */
+export function chunkId(sliceId: string, n: number): string {
+  return `${sliceId}#${n}`;
 }
 
 const toTs = (p: OpTime) => new Timestamp({ t: p.t, i: p.i });
@@ -69,15 +83,27 @@ export class MongoOplogStore implements OplogStore {
     await this.slices.createIndexes([
       { key: { jobId: 1, syncId: 1, kind: 1, lastTs: 1 }, name: 'job_sync_kind_lastTs' },
     ]);
+    await this.chunks.createIndexes([{ key: { s: 1 }, name: 'slice' }]);
   }
 
   async put(meta: SliceMeta, payload: Buffer): Promise<'stored' | 'duplicate'> {
     if (await this.slices.findOne({ _id: meta.sliceId }, { projection: { _id: 1 } })) return 'duplicate';
     const count = Math.max(1, Math.ceil(payload.length / CHUNK_BYTES));
-    // Payload first (upserts, so a retry after a crash overwrites a half-written attempt)...
+    // Payload first. A chunk left by an attempt that crashed before its metadata was written is replaced, so the
+    // retry's bytes win; the insert comes first because it needs no lookup.
     for (let n = 0; n < count; n++) {
-      const data = new Binary(payload.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES));
-      await this.chunks.replaceOne({ _id: { s: meta.sliceId, n } }, { data }, { upsert: true });
+      const chunk: ChunkDoc = {
+        _id: chunkId(meta.sliceId, n),
+        s: meta.sliceId,
+        n,
+        data: new Binary(payload.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES)),
+      };
+      try {
+        await this.chunks.insertOne(chunk);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+        await this.chunks.replaceOne({ _id: chunk._id }, chunk);
+      }
     }
     // ...metadata last: the slice becomes visible only now, whole.
     try {
@@ -99,7 +125,7 @@ export class MongoOplogStore implements OplogStore {
     if (!doc) return undefined;
     const parts: Buffer[] = [];
     for (let n = 0; n < doc.chunks; n++) {
-      const chunk = await this.chunks.findOne({ _id: { s: sliceId, n } });
+      const chunk = await this.chunks.findOne({ _id: chunkId(sliceId, n) });
       if (!chunk) throw new OplogStoreCorruptError(sliceId, `chunk ${n} of ${doc.chunks} is missing`);
       parts.push(Buffer.from(chunk.data.buffer));
     }
@@ -141,7 +167,7 @@ export class MongoOplogStore implements OplogStore {
     for await (const doc of this.slices.find({ jobId, syncId }, { projection: { _id: 1 } }))
       ids.push(doc._id);
     await this.slices.deleteMany({ jobId, syncId });
-    for (const s of ids) await this.chunks.deleteMany({ '_id.s': s });
+    if (ids.length > 0) await this.chunks.deleteMany({ s: { $in: ids } });
   }
 
   private toDoc(meta: SliceMeta, chunks: number): SliceDoc {
