@@ -3,7 +3,7 @@
  * Every failure is a {@link JobApiError} whose message can be shown as is: the API's own reason for 4xx/5xx
  * answers, or what to check when job-state cannot be reached.
  */
-import { DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
+import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { JobStatus, JobView } from '@tidemark/jobs';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
@@ -30,10 +30,10 @@ export class JobApiClient {
 
   constructor(baseUrl?: string) {
     const url =
-      baseUrl === undefined ? jobStateApiUrl(process.env) : jobStateApiUrl({ TIDEMARK_API_URL: baseUrl });
+      baseUrl === undefined ? jobStateApiUrl(process.env) : jobStateApiUrl({ [API_URL_ENV]: baseUrl });
     if (url === undefined) {
       throw new JobApiError(
-        `TIDEMARK_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(baseUrl ?? process.env['TIDEMARK_API_URL'])}`,
+        `${API_URL_ENV} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(baseUrl ?? process.env[API_URL_ENV])}`,
         undefined,
       );
     }

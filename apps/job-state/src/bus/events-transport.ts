@@ -32,9 +32,9 @@ export function eventsTransport(
         logLevel: logLevel.WARN,
         // kafkajs's lines through the service's logger, a self-healing broker error as a warning (kafka-log.ts).
         logCreator: kafkaLogCreator((level, fields) => {
-          const { message, timestamp, logger: source, ...rest } = fields;
-          void timestamp; // the service logger stamps its own time
-          void source;
+          const { message, ...rest } = fields;
+          delete rest['timestamp']; // the service logger stamps its own time
+          delete rest['logger'];
           logger.eventAt(level === 'debug' ? 'info' : level, { context: 'kafkajs', msg: message, ...rest });
         }),
         connectionTimeout: 3_000,
