@@ -324,7 +324,6 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
     }
   }
 
-  /** True when `ts` is older than the source's clock minus the stability delay (refreshing the clock once). */
   /**
    * One poll round: the entries with `ts >= from`, sorted by `ts`, read BACKWARDS in natural (insertion) order
    * from the newest entry until entries older than `from` by `POLL_MARGIN_S` seconds (the margin catches entries
@@ -362,6 +361,7 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
     };
   }
 
+  /** True when `ts` is older than the source's clock minus the stability delay (refreshing the clock once). */
   private async isStable(ts: OpTime): Promise<boolean> {
     const stable = (): boolean => (ts.t + 1) * 1000 <= this.horizonMs;
     if (stable()) return true;
