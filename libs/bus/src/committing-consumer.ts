@@ -16,7 +16,6 @@
  */
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { describeError, isRetriable as isRetriableByDefault } from '@tidemark/domain';
-import { KafkaOperationError } from './bus-errors';
 import { toKafkaOperationError } from './errors';
 import { consumerFor } from './kafka';
 import { PartitionBackoff } from './partition-backoff';
@@ -50,9 +49,6 @@ export interface CommittingConsumerOptions {
   /** Waits before a retriable failure is retried. Default 1 s doubling up to 30 s, with jitter. */
   readonly backoff?: PartitionBackoff;
 }
-
-/** Errors a commit can meet because the group rebalanced: the message is simply read again by its new owner. */
-const REBALANCE_ERROR_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 export class CommittingConsumer {
   private consumer: Consumer | undefined;
@@ -133,19 +129,9 @@ export class CommittingConsumer {
     try {
       await consumer.commitOffsets([{ topic, partition, offset }]);
     } catch (err) {
+      // A commit refused because the group rebalanced is retriable by the bus's table (REBALANCE_IN_PROGRESS,
+      // ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID): the partition's new owner reads the message again.
       const operation = `commit ${topic}/${partition} offset ${offset}`;
-      const type = (err as { type?: unknown }).type;
-      if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) {
-        throw new KafkaOperationError({
-          operation,
-          kafkaError: `KafkaJSProtocolError:${type}`,
-          retriable: true,
-          topic,
-          reason:
-            "the group rebalanced; the partition's owner reads the message again (handlers are idempotent)",
-          cause: err,
-        });
-      }
       throw toKafkaOperationError(err, operation, topic);
     }
   }

@@ -49,6 +49,10 @@ describe('kafkajs error classification table', () => {
       classifyKafkaError(protocolError('MESSAGE_TOO_LARGE')).key,
       'KafkaJSProtocolError:MESSAGE_TOO_LARGE',
     );
+    // A commit refused because the group rebalanced: the partition's new owner reads the message again.
+    for (const type of ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']) {
+      assert.equal(classifyKafkaError(protocolError(type)).retriable, true, type);
+    }
     const unlisted = protocol.errorCodes.find((e) => !(e.type in KAFKA_PROTOCOL_ERROR_RULES) && e.retriable);
     assert.ok(unlisted);
     assert.equal(classifyKafkaError(protocolError(unlisted.type)).retriable, true);

@@ -38,6 +38,15 @@ export const KAFKA_PROTOCOL_ERROR_RULES: Readonly<Record<string, KafkaErrorRule>
   GROUP_COORDINATOR_NOT_AVAILABLE: { retriable: true, reason: 'coordinator moving' },
   NOT_COORDINATOR_FOR_GROUP: { retriable: true, reason: 'coordinator moved' },
   REBALANCE_IN_PROGRESS: { retriable: true, reason: 'consumer group rebalancing' },
+  ILLEGAL_GENERATION: {
+    retriable: true,
+    reason:
+      "the group rebalanced past this member's generation; the partition's new owner reads the message again",
+  },
+  UNKNOWN_MEMBER_ID: {
+    retriable: true,
+    reason: "the group rebalanced without this member; the partition's new owner reads the message again",
+  },
   OUT_OF_ORDER_SEQUENCE_NUMBER: {
     retriable: false,
     reason: 'idempotent producer state lost: recreate the producer',

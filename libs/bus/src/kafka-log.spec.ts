@@ -34,6 +34,9 @@ describe('kafkajs log lines', () => {
     assert.equal(isRetriableProtocolError('The record batch size is too large'), false);
     assert.equal(isRetriableProtocolError('Topic authorization failed'), false);
     assert.equal(isRetriableProtocolError(undefined), false);
+    // Tidemark's table wins over kafkajs's flag, as in classifyKafkaError (kafkajs marks a rebalance fatal).
+    assert.equal(isRetriableProtocolError('The group is rebalancing, so a rejoin is needed'), true);
+    assert.equal(isRetriableProtocolError('Specified group generation id is not valid'), true);
   });
 
   it('writes an ERROR about a leader moving as a self-healing warning', () => {

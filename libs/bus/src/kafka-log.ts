@@ -3,10 +3,13 @@
  * retries and recovers from by itself: a partition whose leader is moving ("This server is not the leader for that
  * topic-partition" right after a topic was created or a broker restarted), a coordinator still loading. An
  * operator reading ERROR must be able to trust that something is wrong, so an ERROR whose error is one of Kafka's
- * *retriable* protocol errors (kafkajs's own table, `retriable: true`) is written as WARN, marked `selfHealing`.
+ * *retriable* protocol errors is written as WARN, marked `selfHealing`. Retriable by the bus's one rule (errors.ts):
+ * Tidemark's table where it has a row, else kafkajs's own flag; the log line names its error only by message, so
+ * kafkajs's protocol table maps the message back to its type.
  * Every other line keeps its level. The level filter (`logLevel` of the client) is applied by kafkajs first.
  */
 import { logLevel, type logCreator } from 'kafkajs';
+import { KAFKA_PROTOCOL_ERROR_RULES } from './errors';
 
 export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -14,16 +17,19 @@ export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type KafkaLogSink = (level: KafkaLogLevel, fields: Record<string, unknown>) => void;
 
 interface ProtocolErrorEntry {
+  readonly type: string;
   readonly message: string;
   readonly retriable: boolean;
 }
 
-/** The messages of Kafka's retriable protocol errors, from kafkajs's table (empty if that table cannot be read). */
+/** The messages of Kafka's retriable protocol errors (empty if kafkajs's table cannot be read). */
 const RETRIABLE_PROTOCOL_ERRORS: ReadonlySet<string> = (() => {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const table = require('kafkajs/src/protocol/error') as { errorCodes?: readonly ProtocolErrorEntry[] };
-    return new Set((table.errorCodes ?? []).filter((e) => e.retriable).map((e) => e.message));
+    const retriable = (e: ProtocolErrorEntry): boolean =>
+      KAFKA_PROTOCOL_ERROR_RULES[e.type]?.retriable ?? e.retriable;
+    return new Set((table.errorCodes ?? []).filter(retriable).map((e) => e.message));
   } catch {
     return new Set<string>();
   }
