@@ -6,6 +6,7 @@ export * from './errors';
 export * from './op-time';
 export * from './job-state';
 export * from './phase';
+export * from './phase-report';
 export * from './namespace';
 export * from './job';
 export * from './slice';
