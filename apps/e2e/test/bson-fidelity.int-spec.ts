@@ -51,14 +51,6 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { inSourceOrder } from '@tidemark/util';
 import { MongoClient } from 'mongodb';
 import {
-  catalogSliceId,
-  catalogSliceMeta,
-  initialSliceId,
-  initialSliceMeta,
-  oplogSliceId,
-  oplogSliceMeta,
-} from '@tidemark/capture';
-import {
   ApplyLoop,
   ApplyTurnError,
   EntryFidelityError,
@@ -104,9 +96,15 @@ import { BsonFidelityError, MongoHeadRegistry, MongoHeadWriter } from '@tidemark
 import { MemoryApplyTarget, OplogApplier } from '@tidemark/oplog-apply';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
+  catalogSliceId,
+  catalogSliceMeta,
   decodeSlicePayload,
   encodeCatalog,
   encodeSlicePayload,
+  initialSliceId,
+  initialSliceMeta,
+  oplogSliceId,
+  oplogSliceMeta,
   Slicer,
   type EncodedPayload,
 } from '@tidemark/slices';

@@ -47,3 +47,22 @@ export function parseJobNamespaceKey(key: string): { jobId: string; namespace: s
   }
   return { jobId: key.slice(0, at), namespace: key.slice(at + 1) };
 }
+
+/**
+ * The key of a slice, the one rule for both slice topics: an initial-sync slice (it names its namespace) is keyed
+ * `<jobId>/<namespace>`, so namespaces of one job are consumed in parallel; oplog and catalog slices (no
+ * namespace) are keyed by the job id, so they stay in order per job.
+ */
+export function sliceKey(jobId: string, namespace: string | null): string {
+  return namespace === null ? jobKey(jobId) : jobNamespaceKey(jobId, namespace);
+}
+
+/** The job id of a `job` or `job-namespace` key, or undefined when the key is not a well-formed one. */
+export function jobIdOfKey(key: string): string | undefined {
+  if (!key.includes(KEY_SEPARATOR)) return key === '' ? undefined : key;
+  try {
+    return parseJobNamespaceKey(key).jobId;
+  } catch {
+    return undefined;
+  }
+}

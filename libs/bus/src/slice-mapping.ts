@@ -1,6 +1,7 @@
 /**
- * Between the domain's slice metadata (`SliceMeta`: numbers and `OpTime`s) and the `SliceProduced` record
- * (bigints and two's-complement longs). Reading never trusts the record: a value the domain cannot hold (an
+ * Slices on the bus, every mapping in one place: the domain's slice metadata (`SliceMeta`: numbers and `OpTime`s)
+ * and the `SliceProduced` record (bigints and two's-complement longs), and the claim check of a stored slice
+ * (`SliceClaimCheck` of @tidemark/slices) and the `SliceStored` record. Reading never trusts the record: a value the domain cannot hold (an
  * unsafe integer, an oplog slice without its range, an initial slice without namespace or origin) throws
  * `SliceValidationError`, which the consumer dead-letters. Full validation stays the domain's
  * `validateSliceMeta`.
@@ -13,8 +14,9 @@ import {
   type SliceMeta,
   type SliceOrigin,
 } from '@tidemark/domain';
+import type { SliceClaimCheck } from '@tidemark/slices';
 import { opTimeFromAvroLong, opTimeToAvroLong } from './op-time-long';
-import type { AvroSliceCodec, AvroSliceKind, AvroSliceOrigin, SliceProduced } from './types';
+import type { AvroSliceCodec, AvroSliceKind, AvroSliceOrigin, SliceProduced, SliceStored } from './types';
 
 /** Slice kinds, domain -> Avro enum symbol. */
 export const SLICE_KIND_TO_AVRO: Readonly<Record<SliceKind, AvroSliceKind>> = {
@@ -71,11 +73,11 @@ export function sliceProducedFromMeta(meta: SliceMeta, payload: Buffer, produced
   };
 }
 
-function safeNumber(
-  record: SliceProduced,
-  field: 'sequence' | 'docCount' | 'rawBytes' | 'compressedBytes',
+function safeNumber<R extends SliceProduced | SliceStored>(
+  record: R,
+  field: 'sequence' | 'docCount' | 'compressedBytes' | (R extends SliceProduced ? 'rawBytes' : never),
 ): number {
-  const value = record[field];
+  const value = (record as unknown as Record<string, bigint>)[field]!;
   if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new SliceValidationError({
       sliceId: record.sliceId,
@@ -85,7 +87,7 @@ function safeNumber(
   return Number(value);
 }
 
-function origin(record: SliceProduced): SliceOrigin {
+function origin(record: SliceProduced | SliceStored): SliceOrigin {
   if (record.origin === null) {
     throw new SliceValidationError({
       sliceId: record.sliceId,
@@ -107,6 +109,66 @@ export function sliceMetaFromProduced(record: SliceProduced): SliceMeta {
     compressedBytes: safeNumber(record, 'compressedBytes'),
     codec: CODEC_FROM_AVRO[record.codec],
     checksum: record.checksum,
+  };
+  const kind = SLICE_KIND_FROM_AVRO[record.kind];
+  if (kind === 'initial') {
+    if (record.namespace === null) {
+      throw new SliceValidationError({
+        sliceId: record.sliceId,
+        reason: 'an initial slice must name its namespace',
+      });
+    }
+    return { ...base, kind, origin: origin(record), namespace: record.namespace };
+  }
+  if (kind === 'catalog') return { ...base, kind, origin: origin(record) };
+  if (record.prevTs === null || record.lastTs === null) {
+    throw new SliceValidationError({
+      sliceId: record.sliceId,
+      reason: 'an oplog slice must carry prevTs and lastTs',
+    });
+  }
+  return {
+    ...base,
+    kind,
+    prevTs: opTimeFromAvroLong(record.prevTs),
+    ...(record.firstTs === null ? {} : { firstTs: opTimeFromAvroLong(record.firstTs) }),
+    lastTs: opTimeFromAvroLong(record.lastTs),
+  };
+}
+
+/** The `SliceStored` record of a claim check. */
+export function sliceStoredOf(claim: SliceClaimCheck): SliceStored {
+  const oplog = claim.kind === 'oplog' ? claim : undefined;
+  return {
+    jobId: claim.jobId,
+    syncId: claim.syncId,
+    sliceId: claim.sliceId,
+    kind: SLICE_KIND_TO_AVRO[claim.kind],
+    origin: claim.kind === 'oplog' ? null : SLICE_ORIGIN_TO_AVRO[claim.origin],
+    sequence: BigInt(claim.sequence),
+    namespace: claim.kind === 'initial' ? claim.namespace : null,
+    prevTs: oplog === undefined ? null : opTimeToAvroLong(oplog.prevTs),
+    firstTs: oplog?.firstTs === undefined ? null : opTimeToAvroLong(oplog.firstTs),
+    lastTs: oplog === undefined ? null : opTimeToAvroLong(oplog.lastTs),
+    docCount: BigInt(claim.docCount),
+    compressedBytes: BigInt(claim.compressedBytes),
+    storedAt: claim.storedAt,
+  };
+}
+
+/**
+ * The claim check a received `SliceStored` record carries. Like {@link sliceMetaFromProduced} it never trusts the
+ * record: a value the domain cannot hold throws `SliceValidationError`.
+ */
+export function claimCheckOf(record: SliceStored): SliceClaimCheck {
+  const base = {
+    jobId: record.jobId,
+    syncId: record.syncId,
+    sliceId: record.sliceId,
+    sequence: safeNumber(record, 'sequence'),
+    docCount: safeNumber(record, 'docCount'),
+    compressedBytes: safeNumber(record, 'compressedBytes'),
+    storedAt: record.storedAt,
   };
   const kind = SLICE_KIND_FROM_AVRO[record.kind];
   if (kind === 'initial') {

@@ -10,7 +10,7 @@
  */
 import { DEFAULT_SLICE_LIMITS } from '@tidemark/domain';
 import { TopicConfigError } from './bus-errors';
-import { jobKey, jobNamespaceKey, SYSTEM_KEY, type KeyKind } from './keys';
+import { jobKey, sliceKey, SYSTEM_KEY, type KeyKind } from './keys';
 import type { RecordName, RecordTypes } from './types';
 
 const KiB = 1024;
@@ -102,14 +102,14 @@ const slicesInitial = recordTopic({
   keyKind: 'job-namespace',
   keyDescription: 'job id / namespace (`<jobId>/<db.collection>`); job id for CATALOG slices',
   keyOf: (r) => {
-    if (r.kind === 'CATALOG') return jobKey(r.jobId);
+    if (r.kind === 'CATALOG') return sliceKey(r.jobId, null);
     if (r.kind !== 'INITIAL' || r.namespace === null) {
       throw new TopicConfigError(
         'tidemark.slices.initial',
         `carries INITIAL slices with a namespace and CATALOG slices, not ${r.kind}`,
       );
     }
-    return jobNamespaceKey(r.jobId, r.namespace);
+    return sliceKey(r.jobId, r.namespace);
   },
   partitionClass: 'slices',
   retentionMs: 7 * DAY_MS,
@@ -129,7 +129,7 @@ const slicesOplog = recordTopic({
   keyOf: (r) => {
     if (r.kind !== 'OPLOG')
       throw new TopicConfigError('tidemark.slices.oplog', `carries OPLOG slices only, not ${r.kind}`);
-    return jobKey(r.jobId);
+    return sliceKey(r.jobId, null);
   },
   partitionClass: 'slices',
   retentionMs: 7 * DAY_MS,

@@ -5,11 +5,9 @@
  */
 export * from './ports';
 export * from './agent-settings';
-export * from './slice-ids';
 export * from './sync-job';
 export * from './bounded-pool';
 export * from './transfer-progress';
-export * from './slice-meta';
 export * from './alerts';
 export * from './oplog-shipper';
 export * from './tail-keeper';

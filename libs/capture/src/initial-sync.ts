@@ -33,8 +33,8 @@ import {
   type SourceNamespaceInfo,
   type SourceReader,
 } from './ports';
-import { catalogSliceMeta, initialSliceMeta } from './slice-meta';
-import { catalogSliceId, formatSliceTs, initialSliceId } from './slice-ids';
+import { catalogSliceMeta, initialSliceMeta } from '@tidemark/slices';
+import { catalogSliceId, formatSliceTs, initialSliceId } from '@tidemark/slices';
 import type { SyncJob } from './sync-job';
 import { TailKeeper, type RunningTail } from './tail-keeper';
 import { ReportThrottle, TransferProgress } from './transfer-progress';

@@ -20,8 +20,8 @@ import { formatOpTime, MIN_OP_TIME, TidemarkError, type OpTime } from '@tidemark
 import { encodeCatalog, encodeSlicePayload, Slicer, type CatalogNamespace } from '@tidemark/slices';
 import type { AgentSettings } from './agent-settings';
 import { silentLogger, type AgentLogger, type SlicePublisher, type SourceReader } from './ports';
-import { catalogSliceMeta, initialSliceMeta } from './slice-meta';
-import { catalogSliceId, missingSliceId, missingSliceSequence } from './slice-ids';
+import { catalogSliceMeta, initialSliceMeta } from '@tidemark/slices';
+import { catalogSliceId, missingSliceId, missingSliceSequence } from '@tidemark/slices';
 
 /** One FETCH_MISSING_DOCUMENTS command. */
 export interface FetchMissingBatch {

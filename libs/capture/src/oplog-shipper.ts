@@ -18,8 +18,8 @@ import { abortReason, ByteBoundedQueue } from '@tidemark/util';
 import type { AgentSettings } from './agent-settings';
 import type { Clock, OplogBatch, SlicePublisher, SourceReader } from './ports';
 import { systemClock } from './ports';
-import { oplogSliceMeta } from './slice-meta';
-import { oplogSliceId } from './slice-ids';
+import { oplogSliceMeta } from '@tidemark/slices';
+import { oplogSliceId } from '@tidemark/slices';
 import type { SyncJob } from './sync-job';
 
 export interface OplogShipperDeps {

@@ -15,15 +15,10 @@ import {
   type SliceLimits,
   type SliceMeta,
 } from '@tidemark/domain';
-import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
+import { decodeCatalog, decodeSlicePayload, type SliceClaimCheck } from '@tidemark/slices';
 
-/** The claim check carried by `tidemark.slices.stored`. */
-export interface StoredClaim {
-  jobId: string;
-  syncId: string;
-  sliceId: string;
-  kind: SliceMeta['kind'];
-}
+/** What the head-builder needs of a claim check (`tidemark.slices.stored`). */
+export type StoredClaim = Pick<SliceClaimCheck, 'jobId' | 'syncId' | 'sliceId' | 'kind'>;
 
 /** The stage these phase reports come from. */
 const STAGE = 'head-builder';

@@ -5,7 +5,6 @@
  */
 export * from './slice-message';
 export * from './ports';
-export * from './slice-claim-check';
 export * from './ingest-outcome';
 export * from './slice-store-error';
 export * from './slice-ingestor';

@@ -4,7 +4,7 @@
  * classification and a publisher of claim checks.
  */
 import type { SliceLimits, SliceMeta, SliceOrigin } from '@tidemark/domain';
-import type { SliceClaimCheck } from './slice-claim-check';
+import type { SliceClaimCheck } from '@tidemark/slices';
 
 /** The part of a decoded `SliceProduced` record the ingest step reads itself: the payload bytes. */
 export interface SliceRecord {

@@ -30,7 +30,7 @@ import {
   type TestSlice,
 } from '@tidemark/testing';
 import type { ClaimCheckPublisher, SliceRecordCodec, StoreErrorClassifier } from './ports';
-import type { SliceClaimCheck } from './slice-claim-check';
+import type { SliceClaimCheck } from '@tidemark/slices';
 import { SliceIngestor, type SliceIngestorOptions } from './slice-ingestor';
 import type { SliceMessage } from './slice-message';
 import { SliceStoreError } from './slice-store-error';

@@ -38,7 +38,7 @@ import type {
   SliceRecordCodec,
   StoreErrorClassifier,
 } from './ports';
-import { claimCheckFromMeta } from './slice-claim-check';
+import { claimCheckFromMeta } from '@tidemark/slices';
 import { messageKeyText, messageSource, type SliceMessage } from './slice-message';
 import { SliceStoreError } from './slice-store-error';
 

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { OpTime, OplogSliceMeta, OplogStore, SliceMeta } from '@tidemark/domain';
+import { oplogSliceId } from '@tidemark/slices';
 
 const CHECKSUM = 'c'.repeat(64);
 
@@ -18,7 +19,7 @@ export function oplogSlice(
     kind: 'oplog',
     jobId: 'j1',
     syncId: 'j1-s1',
-    sliceId: `j1-s1:o:${prevTs.t}.${prevTs.i}:${lastTs.t}.${lastTs.i}`,
+    sliceId: oplogSliceId('j1-s1', prevTs, lastTs),
     sequence: 0,
     docCount: 3,
     rawBytes: 30,

@@ -4,10 +4,8 @@
  */
 import {
   defaultCodec,
-  jobKey,
-  jobNamespaceKey,
-  KEY_SEPARATOR,
-  parseJobNamespaceKey,
+  jobIdOfKey,
+  sliceKey,
   sliceMetaFromProduced,
   type AvroCodec,
   type SliceProduced,
@@ -18,15 +16,8 @@ export function busSliceCodec(codec: AvroCodec = defaultCodec()): SliceRecordCod
   return {
     decode: (value, source) => codec.decodeAs('tidemark.slices.SliceProduced', value, source),
     metaOf: sliceMetaFromProduced,
-    keyOf: (meta) =>
-      meta.kind === 'initial' ? jobNamespaceKey(meta.jobId, meta.namespace) : jobKey(meta.jobId),
-    jobIdOfKey: (key) => {
-      if (!key.includes(KEY_SEPARATOR)) return key === '' ? undefined : key;
-      try {
-        return parseJobNamespaceKey(key).jobId;
-      } catch {
-        return undefined; // not a well-formed key: the alert then names no job
-      }
-    },
+    keyOf: (meta) => sliceKey(meta.jobId, meta.kind === 'initial' ? meta.namespace : null),
+    // A key that is not well formed gives no job id: the alert then names no job.
+    jobIdOfKey,
   };
 }

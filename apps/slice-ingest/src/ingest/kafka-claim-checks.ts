@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs';
-import { publish, type RecordTopic } from '@tidemark/bus';
-import type { ClaimCheckPublisher, SliceClaimCheck } from '@tidemark/ingest';
-import { sliceStoredRecord } from './bus-records';
+import { publish, sliceStoredOf, type RecordTopic } from '@tidemark/bus';
+import type { ClaimCheckPublisher } from '@tidemark/ingest';
+import type { SliceClaimCheck } from '@tidemark/slices';
 
 /**
  * Publishes claim checks on `tidemark.slices.stored` (key: job id). `publish` resolves once all in-sync replicas
@@ -14,7 +14,7 @@ export class KafkaClaimChecks implements ClaimCheckPublisher {
   ) {}
 
   async publishStored(claim: SliceClaimCheck): Promise<void> {
-    const record = sliceStoredRecord(claim);
+    const record = sliceStoredOf(claim);
     await publish(this.producer, this.topic, record);
   }
 }

@@ -6,8 +6,13 @@ import type {
   OpTime,
   SliceOrigin,
 } from '@tidemark/domain';
-import type { EncodedPayload } from '@tidemark/slices';
-import type { SyncJob } from './sync-job';
+import type { EncodedPayload } from './payload';
+
+/** The job and sync a slice belongs to. */
+export interface SliceOwner {
+  readonly jobId: string;
+  readonly syncId: string;
+}
 
 function sizes(p: EncodedPayload) {
   return {
@@ -20,7 +25,7 @@ function sizes(p: EncodedPayload) {
 }
 
 export function initialSliceMeta(
-  job: Pick<SyncJob, 'jobId' | 'syncId'>,
+  job: SliceOwner,
   ids: { sliceId: string; sequence: number; ns: string; origin: SliceOrigin },
   payload: EncodedPayload,
 ): InitialSliceMeta {
@@ -37,7 +42,7 @@ export function initialSliceMeta(
 }
 
 export function oplogSliceMeta(
-  job: Pick<SyncJob, 'jobId' | 'syncId'>,
+  job: SliceOwner,
   ids: { sliceId: string; sequence: number; prevTs: OpTime; firstTs: OpTime | undefined; lastTs: OpTime },
   payload: EncodedPayload,
 ): OplogSliceMeta {
@@ -55,7 +60,7 @@ export function oplogSliceMeta(
 }
 
 export function catalogSliceMeta(
-  job: Pick<SyncJob, 'jobId' | 'syncId'>,
+  job: SliceOwner,
   ids: { sliceId: string; origin: SliceOrigin },
   payload: EncodedPayload,
 ): CatalogSliceMeta {

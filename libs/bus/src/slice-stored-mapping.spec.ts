@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultCodec, sliceProducedFromMeta } from '@tidemark/bus';
+import { defaultCodec } from './codec';
+import { claimCheckOf, sliceProducedFromMeta, sliceStoredOf } from './slice-mapping';
 import type { SliceMeta } from '@tidemark/domain';
-import { claimCheckFromMeta } from '@tidemark/ingest';
-import { sliceStoredRecord } from './bus-records';
+import { claimCheckFromMeta } from '@tidemark/slices';
 
 const base = {
   jobId: 'job00001',
@@ -45,11 +45,11 @@ const metas: SliceMeta[] = [
   },
 ];
 
-describe('sliceStoredRecord', () => {
+describe('SliceStored mapping', () => {
   for (const meta of metas) {
     it(`agrees with the bus's SliceProduced mapping for ${meta.sliceId} and survives the codec`, () => {
       const storedAt = new Date('2030-01-01T00:00:00Z');
-      const stored = sliceStoredRecord(claimCheckFromMeta(meta, storedAt));
+      const stored = sliceStoredOf(claimCheckFromMeta(meta, storedAt));
       const produced = sliceProducedFromMeta(meta, Buffer.alloc(0), storedAt);
       for (const field of [
         'jobId',
@@ -73,6 +73,20 @@ describe('sliceStoredRecord', () => {
         codec.encode('tidemark.slices.SliceStored', stored),
       );
       assert.deepEqual({ ...decoded }, stored); // avsc decodes into record classes: compare fields
+      assert.deepEqual(
+        claimCheckOf(decoded),
+        claimCheckFromMeta(meta, storedAt),
+        'read back as the claim check',
+      );
     });
   }
+
+  it('refuses a SliceStored the domain cannot hold', () => {
+    const stored = sliceStoredOf(claimCheckFromMeta(metas[0]!, new Date(0)));
+    assert.throws(() => claimCheckOf({ ...stored, namespace: null }), /must name its namespace/);
+    assert.throws(() => claimCheckOf({ ...stored, origin: null }), /must carry its origin/);
+    assert.throws(() => claimCheckOf({ ...stored, sequence: -1n }), /not in 0\.\.2\^53-1/);
+    const oplog = sliceStoredOf(claimCheckFromMeta(metas[2]!, new Date(0)));
+    assert.throws(() => claimCheckOf({ ...oplog, prevTs: null }), /must carry prevTs and lastTs/);
+  });
 });
