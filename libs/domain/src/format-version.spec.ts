@@ -7,6 +7,7 @@ import {
   documentLocation,
   FORMAT_VERSION_FIELD,
   recordFormat,
+  versionFilters,
   VERSION_WHEN_ABSENT,
 } from './format-version';
 
@@ -102,3 +103,12 @@ function captured(fn: () => unknown): Error {
   }
   assert.fail('expected an error');
 }
+
+describe('versionFilters', () => {
+  it('selects the documents a build reads (v absent or known) and the others', () => {
+    assert.deepEqual(versionFilters(recordFormat('x', 2, [1, 2])), {
+      readable: { $or: [{ v: { $exists: false } }, { v: { $in: [1, 2] } }] },
+      unreadable: { v: { $exists: true, $nin: [1, 2] } },
+    });
+  });
+});

@@ -94,3 +94,24 @@ export function documentLocation(database: string, collection: string, id: unkno
   }
   return `${database}.${collection} _id ${shown}`;
 }
+
+/**
+ * MongoDB query filters on {@link FORMAT_VERSION_FIELD} for stores that update documents in place or count them
+ * without reading them (plain objects, so this module needs no driver):
+ * - `readable` matches the documents this build reads (the field absent, or one of `format.reads`): an in-place
+ *   update adds it to its filter so it never changes a document of an unknown version;
+ * - `unreadable` matches every other document (the field present with any other value): a store that answers
+ *   without reading documents (a count) first looks for one of these and refuses it with {@link checkRecordVersion}.
+ */
+export function versionFilters(format: RecordFormat): {
+  readonly readable: Readonly<Record<string, unknown>>;
+  readonly unreadable: Readonly<Record<string, unknown>>;
+} {
+  const reads = [...format.reads];
+  return {
+    readable: {
+      $or: [{ [FORMAT_VERSION_FIELD]: { $exists: false } }, { [FORMAT_VERSION_FIELD]: { $in: reads } }],
+    },
+    unreadable: { [FORMAT_VERSION_FIELD]: { $exists: true, $nin: reads } },
+  };
+}
