@@ -1,10 +1,16 @@
 /**
  * Wiring of the agent service: connections (Kafka, the configured source), health probes, and the agent pipeline
  * (`AgentPipeline`: start-up recovery, the command consumer, the per-job scans and oplog tails of
- * `@tidemark/agent-core` over `@tidemark/source` and Kafka). See README.md.
+ * `@tidemark/capture` over `@tidemark/source` and Kafka). See README.md.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ConnectionsModule, HealthModule, kafkaCheck, mongoCheck, type ServiceConfig } from '@tidemark/shell';
+import {
+  ConnectionsModule,
+  HealthModule,
+  kafkaCheck,
+  mongoCheck,
+  type ServiceConfig,
+} from '@tidemark/service-shell';
 import { agentEnv } from './pipeline/agent-env';
 import { AGENT_ENV, AgentPipeline } from './pipeline/agent-pipeline';
 

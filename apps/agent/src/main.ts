@@ -3,7 +3,7 @@
  * Reads its configuration from the environment, opens its connections, serves /healthz and /readyz and
  * exits 0 on SIGTERM after closing them. See README.md.
  */
-import { bootstrapService, exitOnStartupFailure, loadServiceConfig } from '@tidemark/shell';
+import { bootstrapService, exitOnStartupFailure, loadServiceConfig } from '@tidemark/service-shell';
 import { AppModule } from './app.module';
 
 async function main(): Promise<void> {

@@ -40,7 +40,7 @@ import {
 import { resolveEndpoints } from '@tidemark/config';
 import { DEFAULT_SLICE_LIMITS, isAfter, type Phase } from '@tidemark/domain';
 import { connectMongo } from '@tidemark/mongo';
-import { bootstrapService, loadServiceConfig } from '@tidemark/shell';
+import { bootstrapService, loadServiceConfig } from '@tidemark/service-shell';
 import { decodeSlicePayload } from '@tidemark/slices';
 import { uniqueDbName } from '@tidemark/testing';
 import { AppModule } from '../src/app.module';
@@ -175,7 +175,7 @@ describe('agent app with job-state, Kafka and the source', () => {
       at: new Date(),
       details,
     };
-    await publish(producer, topics.phases, topics.phases.keyOf(record), record);
+    await publish(producer, topics.phases, record);
   }
 
   before(async () => {

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { BSON, Timestamp, type Document, type MongoClient } from 'mongodb';
 import type { Kafka, Producer } from 'kafkajs';
-import { DEFAULT_AGENT_SETTINGS, InitialSync, type AgentSettings, type SyncJob } from '@tidemark/agent-core';
+import { DEFAULT_AGENT_SETTINGS, InitialSync, type AgentSettings, type SyncJob } from '@tidemark/capture';
 import {
   createKafka,
   deleteTopics,

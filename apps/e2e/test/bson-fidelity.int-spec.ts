@@ -57,7 +57,7 @@ import {
   initialSliceMeta,
   oplogSliceId,
   oplogSliceMeta,
-} from '@tidemark/agent-core';
+} from '@tidemark/capture';
 import {
   ApplyLoop,
   ApplyTurnError,
@@ -66,8 +66,8 @@ import {
   type ApplyJob,
   type ApplyTurn,
   type MissingDocumentStore,
-} from '@tidemark/apply';
-import { MongoApplyTarget, MongoMissingDocumentStore, WRAPPED_VALUES } from '@tidemark/apply-target';
+} from '@tidemark/head-database';
+import { MongoApplyTarget, MongoMissingDocumentStore, WRAPPED_VALUES } from '@tidemark/head-database-mongo';
 import {
   consumerFor,
   createKafka,
@@ -93,15 +93,15 @@ import {
   type OpTime,
   type SliceMeta,
 } from '@tidemark/domain';
-import { HeadBuilder, type BuildOutcome, type StoredClaim } from '@tidemark/head-build';
 import {
-  BsonFidelityError,
+  HeadBuilder,
   MemoryHeadRegistry,
   MemoryHeadWriter,
-  MongoHeadRegistry,
-  MongoHeadWriter,
-} from '@tidemark/head-store';
-import { MemoryApplyTarget, OplogApplier } from '@tidemark/oplog';
+  type BuildOutcome,
+  type StoredClaim,
+} from '@tidemark/head-database';
+import { BsonFidelityError, MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
+import { MemoryApplyTarget, OplogApplier } from '@tidemark/oplog-apply';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   decodeSlicePayload,
@@ -728,7 +728,7 @@ describe('BSON fidelity from the source bytes to the head, byte for byte', () =>
       for (const { meta, payload } of plan.slices) {
         const record = sliceProducedFromMeta(meta, payload, new Date());
         const topic = meta.kind === 'oplog' ? topics.slicesOplog : topics.slicesInitial;
-        await publish(producer, topic, topic.keyOf(record), record);
+        await publish(producer, topic, record);
       }
     }
     const wanted = plans.flatMap((p) => p.slices.map((s) => s.meta.sliceId));

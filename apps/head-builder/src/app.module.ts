@@ -4,7 +4,7 @@
  * initial-sync slices. See README.md.
  */
 import type { DynamicModule } from '@nestjs/common';
-import { PipelineStageModule, type ServiceConfig } from '@tidemark/shell';
+import { PipelineStageModule, type ServiceConfig } from '@tidemark/service-shell';
 import { HEAD_BUILDER_PIPELINE, HeadBuilderPipeline } from './head-builder.pipeline';
 
 export class AppModule {

@@ -4,22 +4,20 @@
  * and builds heads with the HeadBuilder feature. Phases go to `tidemark.phases` (key: job id).
  */
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import {
   CommittingConsumer,
   deadLetter,
   defaultCodec,
-  jobKey,
-  phaseToAvro,
-  publish,
+  KafkaPhaseReporter,
   SLICE_KIND_FROM_AVRO,
   type ConsumedMessage,
   type SliceStored,
 } from '@tidemark/bus';
 import { describeError } from '@tidemark/domain';
-import { HeadBuilder, type PhaseReport } from '@tidemark/head-build';
-import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-store';
+import { HeadBuilder } from '@tidemark/head-database';
+import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   BACKUP_MONGO,
@@ -32,7 +30,7 @@ import {
   SERVICE_LOGGER,
   type PipelineHealth,
   type ServiceConfig,
-} from '@tidemark/shell';
+} from '@tidemark/service-shell';
 
 export const HEAD_BUILDER_PIPELINE = Symbol('tidemark.head-builder.pipeline');
 
@@ -57,8 +55,12 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
     const registry = new MongoHeadRegistry(this.backup, this.config.metaDb);
     await registry.init();
     const producer = await connectedProducer(this.kafka, this.connections);
+    const phases = new KafkaPhaseReporter(producer, this.config.topics.phases);
     const builder = new HeadBuilder(store, registry, new MongoHeadWriter(this.backup), {
-      report: (r) => this.reportPhase(producer, r),
+      report: async (r) => {
+        await phases.report(r);
+        this.logger.event({ event: 'phase-reported', jobId: r.jobId, syncId: r.syncId, phase: r.phase });
+      },
     });
     const stored = this.config.topics.slicesStored;
     const codec = defaultCodec();
@@ -92,22 +94,5 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
     });
     await this.consumer.start();
     this.connections.add('slices-stored-consumer', async () => this.consumer?.stop());
-  }
-
-  private async reportPhase(producer: Producer, r: PhaseReport): Promise<void> {
-    const docs = r.progress ? BigInt(r.progress.docsCopied) : 0n;
-    const total = r.progress ? BigInt(r.progress.docsTotal) : null;
-    await publish(producer, this.config.topics.phases, jobKey(r.jobId), {
-      jobId: r.jobId,
-      syncId: r.syncId,
-      phase: phaseToAvro(r.phase),
-      stage: 'head-builder',
-      progress: { docsCopied: docs, docsTotal: total, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
-      appliedTs: null,
-      sourceTs: null,
-      at: new Date(),
-      details: r.details ?? {},
-    });
-    this.logger.event({ event: 'phase-reported', jobId: r.jobId, syncId: r.syncId, phase: r.phase });
   }
 }

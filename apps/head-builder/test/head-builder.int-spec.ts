@@ -12,7 +12,6 @@ import {
   createKafka,
   defaultCodec,
   ensureTopics,
-  jobKey,
   producerFor,
   publish,
   resolveTopics,
@@ -107,8 +106,7 @@ describe('head-builder service', () => {
       catalogSlice(jobId, catalog, { codec: 'none' }),
     ];
     for (const { meta, payload } of slices) await store.put(meta, payload);
-    for (const { meta } of [...slices, slices[0]!])
-      await publish(producer, topics.slicesStored, jobKey(jobId), claim(meta));
+    for (const { meta } of [...slices, slices[0]!]) await publish(producer, topics.slicesStored, claim(meta));
 
     const coll = backup.db(`th_${jobId}_1_shop`).collection('items');
     const deadline = Date.now() + 30_000;

@@ -8,7 +8,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { producerFor } from '@tidemark/bus';
-import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-store';
+import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { JobService } from '@tidemark/jobs';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
@@ -23,7 +23,7 @@ import {
   mongoCheck,
   type JsonLogger,
   type ServiceConfig,
-} from '@tidemark/shell';
+} from '@tidemark/service-shell';
 import { alertEventsController } from './bus/alert-events.controller';
 import { KafkaDeadLetters } from './bus/dead-letters';
 import type { EventTopics } from './bus/event-deserializer';

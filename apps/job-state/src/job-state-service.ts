@@ -14,7 +14,7 @@ import {
   SERVICE_LOGGER,
   type JsonLogger,
   type RunningService,
-} from '@tidemark/shell';
+} from '@tidemark/service-shell';
 import { AppModule, type JobStateSettings } from './app.module';
 import type { KafkaDeadLetters } from './bus/dead-letters';
 import { EventDeserializer } from './bus/event-deserializer';

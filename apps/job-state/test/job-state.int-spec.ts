@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { createKafka, DLQ_HEADERS, producerFor, publish, type AlertRaised } from '@tidemark/bus';
 import type { JobStatus, JobView } from '@tidemark/jobs';
-import type { RunningService } from '@tidemark/shell';
+import type { RunningService } from '@tidemark/service-shell';
 import { getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
 import { cleanUp, eventually, phaseChanged, specWorld } from './support';
@@ -92,7 +92,6 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
     await publish(
       producer,
       topics.phases,
-      id,
       phaseChanged(id, `${id}-s1`, {
         progress: {
           docsCopied: 10n,
@@ -126,7 +125,6 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
     await publish(
       producer,
       topics.phases,
-      id,
       phaseChanged(id, sync, { phase: 'BUILDING', stage: 'head-builder', at: new Date(t0) }),
     );
     await waitForStatus(id, (v) => v.phase === 'building');
@@ -134,19 +132,16 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
     await publish(
       producer,
       topics.phases,
-      id,
       phaseChanged(id, sync, { phase: 'STARTING', at: new Date(t0 + 1) }),
     );
     await publish(
       producer,
       topics.phases,
-      id,
       phaseChanged(id, `${id}-s7`, { phase: 'COMPLETE', at: new Date(t0 + 2) }),
     );
     await publish(
       producer,
       topics.phases,
-      id,
       phaseChanged(id, sync, {
         phase: 'BUILDING',
         stage: 'head-builder',
@@ -175,7 +170,7 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
       context: { sliceId: `${id}-s1:o:1.0:2.0` },
       at: new Date(),
     };
-    await publish(producer, topics.alerts, id, alert);
+    await publish(producer, topics.alerts, alert);
     const s = await waitForStatus(id, (v) => v.blocked !== null);
     assert.equal(s.blocked?.code, 'SLICE_REJECTED');
     assert.match(s.blocked?.message ?? '', /dead-lettered/);
@@ -195,7 +190,6 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
     await publish(
       producer,
       topics.phases,
-      id,
       phaseChanged(id, `${id}-s1`, { phase: 'COMPLETE', stage: 'head-builder' }),
     );
     const done = await waitForStatus(id, (v) => v.phase === 'complete');

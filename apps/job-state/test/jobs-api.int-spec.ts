@@ -26,10 +26,10 @@ import {
   type JobCommand,
 } from '@tidemark/bus';
 import { headNamespace, type OplogSliceMeta } from '@tidemark/domain';
-import { MongoHeadRegistry } from '@tidemark/head-store';
+import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
 import type { JobResume, JobStatus, JobView, AgentJob } from '@tidemark/jobs';
 import { MongoOplogStore } from '@tidemark/oplog-store';
-import type { RunningService } from '@tidemark/shell';
+import type { RunningService } from '@tidemark/service-shell';
 import { getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
 import { cleanUp, eventually, phaseChanged, specWorld } from './support';
@@ -109,7 +109,6 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
       await publish(
         producer,
         topics.phases,
-        id,
         phaseChanged(id, syncId, {
           phase,
           stage: phase === 'TRANSFERRING' ? 'agent' : 'head-builder',
@@ -460,7 +459,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     const listed = await cli('job', 'list');
     assert.match(listed.stdout, new RegExp(`${job.id}\\s+cli\\s+active\\s+complete`));
 
-    await publish(producer, topics.alerts, job.id, {
+    await publish(producer, topics.alerts, {
       alertId: `SLICE_REJECTED:cli:${suffix}`,
       jobId: job.id,
       severity: 'CRITICAL',

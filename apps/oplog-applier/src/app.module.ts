@@ -5,7 +5,7 @@
  * oplog slices to the head databases (`oplog-applier.pipeline.ts`). See README.md.
  */
 import type { DynamicModule } from '@nestjs/common';
-import { PipelineStageModule, type ServiceConfig } from '@tidemark/shell';
+import { PipelineStageModule, type ServiceConfig } from '@tidemark/service-shell';
 import type { ApplySettings } from './apply-settings';
 import { APPLY_SETTINGS, OPLOG_APPLIER_PIPELINE, OplogApplierPipeline } from './oplog-applier.pipeline';
 

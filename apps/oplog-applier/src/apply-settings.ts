@@ -1,9 +1,9 @@
 /**
  * The oplog-applier's own settings, read once at start-up from the environment (see README.md).
  */
-import { DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_SLICES_PER_TURN, DEFAULT_TICK_MS } from '@tidemark/apply';
+import { DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_SLICES_PER_TURN, DEFAULT_TICK_MS } from '@tidemark/head-database';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
-import { intFromEnv, ServiceConfigError } from '@tidemark/shell';
+import { intFromEnv, ServiceConfigError } from '@tidemark/service-shell';
 
 export interface ApplySettings {
   /** `TIDEMARK_OPLOG_STORE_DB` (default `tidemark_oplogstore`): database of the oplog store. */

@@ -5,41 +5,19 @@
  * kafkajs says).
  */
 import type { Producer } from 'kafkajs';
-import type { AlertPublisher, CommandPublisher, PhaseReporter } from '@tidemark/apply';
-import {
-  alertRaisedRecord,
-  jobKey,
-  opTimeToAvroLong,
-  phaseToAvro,
-  publish,
-  type Topics,
-} from '@tidemark/bus';
-
-const STAGE = 'oplog-applier';
+import type { PhaseReporter } from '@tidemark/domain';
+import type { AlertPublisher, CommandPublisher } from '@tidemark/head-database';
+import { alertRaisedRecord, KafkaPhaseReporter, publish, type Topics } from '@tidemark/bus';
 
 export function busPorts(
   producer: Producer,
   topics: Topics,
 ): { phases: PhaseReporter; commands: CommandPublisher; alerts: AlertPublisher } {
   return {
-    phases: {
-      report: async (r) => {
-        await publish(producer, topics.phases, jobKey(r.jobId), {
-          jobId: r.jobId,
-          syncId: r.syncId,
-          phase: phaseToAvro(r.phase),
-          stage: STAGE,
-          progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
-          appliedTs: opTimeToAvroLong(r.appliedTs),
-          sourceTs: r.sourceTs === undefined ? null : opTimeToAvroLong(r.sourceTs),
-          at: new Date(),
-          details: { ...r.details },
-        });
-      },
-    },
+    phases: new KafkaPhaseReporter(producer, topics.phases),
     commands: {
       fetchMissingDocuments: async (c) => {
-        await publish(producer, topics.commands, jobKey(c.jobId), {
+        await publish(producer, topics.commands, {
           commandId: c.commandId,
           jobId: c.jobId,
           action: 'FETCH_MISSING_DOCUMENTS',
@@ -57,7 +35,7 @@ export function busPorts(
     alerts: {
       raise: async (a) => {
         const record = alertRaisedRecord(a);
-        await publish(producer, topics.alerts, topics.alerts.keyOf(record), record);
+        await publish(producer, topics.alerts, record);
       },
     },
   };

@@ -2,7 +2,7 @@
  * Starts oplog-applier: `main.ts` runs it; the integration test runs it in-process with its own topic prefix and
  * databases.
  */
-import { bootstrapService, loadServiceConfig, type RunningService } from '@tidemark/shell';
+import { bootstrapService, loadServiceConfig, type RunningService } from '@tidemark/service-shell';
 import { AppModule } from './app.module';
 import { loadApplySettings } from './apply-settings';
 

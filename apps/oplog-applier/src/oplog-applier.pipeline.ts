@@ -1,5 +1,5 @@
 /**
- * oplog-applier's pipeline: the `ApplyScheduler` of `@tidemark/apply` over the backup-side MongoDB (oplog store,
+ * oplog-applier's pipeline: the `ApplyScheduler` of `@tidemark/head-database` over the backup-side MongoDB (oplog store,
  * head registry, head databases, leases, missing documents, job-state's `jobs`) and Kafka (phases, commands,
  * alerts), woken by `tidemark.slices.stored`.
  *
@@ -13,17 +13,17 @@ import { randomBytes } from 'node:crypto';
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { ApplyLoop, ApplyScheduler } from '@tidemark/apply';
+import { ApplyLoop, ApplyScheduler } from '@tidemark/head-database';
 import {
   MongoApplyTarget,
   MongoJobPhaseReader,
   MongoLeaseStore,
   MongoMissingDocumentStore,
-} from '@tidemark/apply-target';
+} from '@tidemark/head-database-mongo';
 import { CommittingConsumer, defaultCodec, type ConsumedMessage } from '@tidemark/bus';
 import { DEFAULT_SLICE_LIMITS, describeError } from '@tidemark/domain';
-import { MongoHeadRegistry } from '@tidemark/head-store';
-import { OplogApplier } from '@tidemark/oplog';
+import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
+import { OplogApplier } from '@tidemark/oplog-apply';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import { decodeSlicePayload } from '@tidemark/slices';
 import {
@@ -37,7 +37,7 @@ import {
   SERVICE_LOGGER,
   type PipelineHealth,
   type ServiceConfig,
-} from '@tidemark/shell';
+} from '@tidemark/service-shell';
 import type { ApplySettings } from './apply-settings';
 import { busPorts } from './bus-ports';
 

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Binary, BSON, Double, EJSON, Int32, Long, Timestamp, type Document } from 'bson';
 import { MongoClient } from 'mongodb';
-import { WRAPPED_VALUES } from '@tidemark/apply-target';
+import { WRAPPED_VALUES } from '@tidemark/head-database-mongo';
 import {
   ensureTopics,
   opTimeFromAvroLong,
@@ -35,9 +35,9 @@ import {
 } from '@tidemark/bus';
 import { resolveEndpoints } from '@tidemark/config';
 import { headDatabaseName, type OpTime, type OplogSliceMeta } from '@tidemark/domain';
-import { MongoHeadRegistry } from '@tidemark/head-store';
+import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
-import type { RunningService } from '@tidemark/shell';
+import type { RunningService } from '@tidemark/service-shell';
 import {
   command,
   diffUpdate,
@@ -159,7 +159,7 @@ class Harness {
   /** Publishes the SliceStored claim check slice-ingest would publish. */
   async claim(slice: Slice): Promise<void> {
     const m = slice.meta;
-    await publish(await this.bus.producer(), this.topics.slicesStored, m.jobId, {
+    await publish(await this.bus.producer(), this.topics.slicesStored, {
       jobId: m.jobId,
       syncId: m.syncId,
       sliceId: m.sliceId,

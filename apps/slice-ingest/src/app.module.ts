@@ -5,7 +5,7 @@
  * (`ingest/slice-ingest.providers.ts`). See README.md.
  */
 import type { DynamicModule } from '@nestjs/common';
-import { PipelineStageModule, type ServiceConfig } from '@tidemark/shell';
+import { PipelineStageModule, type ServiceConfig } from '@tidemark/service-shell';
 import type { IngestSettings } from './ingest/ingest-settings';
 import type { SliceIngestHooks } from './ingest/slice-ingest-handler';
 import { sliceIngestProviders } from './ingest/slice-ingest.providers';

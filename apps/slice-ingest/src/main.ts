@@ -3,7 +3,7 @@
  * Reads its configuration from the environment, opens its connections, ingests slices, serves /healthz and
  * /readyz and exits 0 on SIGTERM after closing them. See README.md.
  */
-import { exitOnStartupFailure } from '@tidemark/shell';
+import { exitOnStartupFailure } from '@tidemark/service-shell';
 import { startSliceIngest } from './slice-ingest-service';
 
 startSliceIngest().catch(exitOnStartupFailure('slice-ingest'));

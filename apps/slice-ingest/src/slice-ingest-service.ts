@@ -2,7 +2,7 @@
  * Starts slice-ingest: `main.ts` runs it; the integration test runs it in-process with its own topic prefix,
  * oplog store database and test hooks.
  */
-import { bootstrapService, loadServiceConfig, type RunningService } from '@tidemark/shell';
+import { bootstrapService, loadServiceConfig, type RunningService } from '@tidemark/service-shell';
 import { AppModule } from './app.module';
 import { loadIngestSettings } from './ingest/ingest-settings';
 import type { SliceIngestHooks } from './ingest/slice-ingest-handler';

@@ -19,7 +19,7 @@ import { DLQ_HEADERS, publish, resolveTopics, type Topic, type Topics } from '@t
 import { resolveEndpoints } from '@tidemark/config';
 import { TidemarkError } from '@tidemark/domain';
 import { MongoOplogStore } from '@tidemark/oplog-store';
-import type { RunningService } from '@tidemark/shell';
+import type { RunningService } from '@tidemark/service-shell';
 import { getJson, TestKafka, until, type HttpAnswer, type TopicReader } from '@tidemark/testing';
 import type { SliceIngestHooks } from '../src/ingest/slice-ingest-handler';
 import { startSliceIngest } from '../src/slice-ingest-service';
@@ -69,7 +69,7 @@ class Harness {
 
   async send(topic: Topic & { value: 'tidemark.slices.SliceProduced' }, slice: TestSlice, payload?: Buffer) {
     const record = recordOf(slice, payload);
-    await publish(await this.bus.producer(), topic, topic.keyOf(record), record);
+    await publish(await this.bus.producer(), topic, record);
   }
 
   async sendRaw(topic: Topic, key: string, value: Buffer): Promise<void> {

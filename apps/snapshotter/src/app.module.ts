@@ -10,7 +10,7 @@ import {
   mongoCheck,
   s3Check,
   type ServiceConfig,
-} from '@tidemark/shell';
+} from '@tidemark/service-shell';
 
 @Module({})
 export class AppModule {

@@ -21,7 +21,7 @@ describe('kafka client settings', () => {
   it('publish refuses a record larger than the topic allows, before any network call', async () => {
     const noNetwork = {} as Producer; // never touched: the size check comes first
     await assert.rejects(
-      publish(noNetwork, topics.alerts, 'job-1', {
+      publish(noNetwork, topics.alerts, {
         alertId: 'a',
         jobId: 'job-1',
         severity: 'WARNING',

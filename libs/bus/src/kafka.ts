@@ -111,21 +111,26 @@ export interface PublishOptions {
   readonly headers?: IHeaders;
   /** Codec to encode with; default the workspace codec. */
   readonly codec?: AvroCodec;
+  /**
+   * The record's key, for specs that send a deliberately wrong one. Production code never sets it: the key is the
+   * topic's rule (`topic.keyOf`), declared once in topics.ts.
+   */
+  readonly keyOverride?: string;
 }
 
 /**
- * Encodes `record` (single-object encoding, current schema of the topic's value record) and sends it with `key`
- * and `acks: -1`. Resolves once the broker acknowledged it on all in-sync replicas. Throws
- * `SchemaMismatchError` for a record that does not fit the schema, {@link KafkaOperationError} for Kafka failures.
- * Keys: use `topic.keyOf(record)` unless you have a reason to choose otherwise.
+ * Encodes `record` (single-object encoding, current schema of the topic's value record) and sends it keyed by the
+ * topic's key rule (`topic.keyOf(record)`) with `acks: -1`. Resolves once the broker acknowledged it on all in-sync
+ * replicas. Throws `SchemaMismatchError` for a record that does not fit the schema, {@link KafkaOperationError}
+ * for Kafka failures.
  */
 export async function publish<R extends RecordName>(
   producer: Producer,
   topic: RecordTopic<R>,
-  key: string,
   record: RecordTypes[R],
   options: PublishOptions = {},
 ): Promise<RecordMetadata> {
+  const key = options.keyOverride ?? topic.keyOf(record);
   const codec = options.codec ?? defaultCodec();
   const value = codec.encode(topic.value, record);
   // The broker limit applies to the whole record batch; this catches the certain failures before sending.

@@ -1,9 +1,20 @@
 /**
- * The initial-sync phase as the domain names it (`applying-oplogs`) and as the Avro enum spells it
- * (`APPLYING_OPLOGS`). The Avro symbols are in the domain's order; a spec checks both lists agree.
+ * Phases on the bus, the one mapping both ways: the initial-sync phase as the domain names it (`applying-oplogs`)
+ * and as the Avro enum spells it (`APPLYING_OPLOGS`; the symbols are in the domain's order, a spec checks both
+ * lists agree), and a phase report (`PhaseReport` of @tidemark/domain) as a `PhaseChanged` record.
  */
-import { isPhase, SchemaMismatchError, type Phase } from '@tidemark/domain';
-import { AVRO_PHASE_SYMBOLS, type AvroPhase } from './types';
+import type { Producer } from 'kafkajs';
+import {
+  isPhase,
+  SchemaMismatchError,
+  type Phase,
+  type PhaseReport,
+  type PhaseReporter,
+} from '@tidemark/domain';
+import { publish } from './kafka';
+import { opTimeFromAvroLong, opTimeToAvroLong } from './op-time-long';
+import type { RecordTopic } from './topics';
+import { AVRO_PHASE_SYMBOLS, type AvroPhase, type PhaseChanged } from './types';
 
 /** The Avro symbol of a domain phase. */
 export function phaseToAvro(phase: Phase): AvroPhase {
@@ -27,4 +38,73 @@ export function phaseFromAvro(symbol: AvroPhase): Phase {
     });
   }
   return phase;
+}
+
+/** The `PhaseChanged` record of a phase report. */
+export function phaseChangedOf(report: PhaseReport): PhaseChanged {
+  return {
+    jobId: report.jobId,
+    syncId: report.syncId,
+    phase: phaseToAvro(report.phase),
+    stage: report.stage,
+    progress: {
+      docsCopied: report.progress.docsCopied,
+      docsTotal: report.progress.docsTotal,
+      bytesCopied: report.progress.bytesCopied,
+      bytesTotal: report.progress.bytesTotal,
+      namespaces: report.progress.namespaces.map((n) => ({
+        namespace: n.namespace,
+        docsCopied: n.docsCopied,
+        docsTotal: n.docsTotal,
+        bytesCopied: n.bytesCopied,
+        bytesTotal: n.bytesTotal,
+      })),
+    },
+    appliedTs: report.appliedTs === undefined ? null : opTimeToAvroLong(report.appliedTs),
+    sourceTs: report.sourceTs === undefined ? null : opTimeToAvroLong(report.sourceTs),
+    at: report.at,
+    details: { ...report.details },
+  };
+}
+
+/** The phase report a `PhaseChanged` record carries. Throws `SchemaMismatchError` for a phase the domain lacks. */
+export function phaseReportOf(record: PhaseChanged): PhaseReport {
+  return {
+    jobId: record.jobId,
+    syncId: record.syncId,
+    phase: phaseFromAvro(record.phase),
+    stage: record.stage,
+    progress: {
+      docsCopied: record.progress.docsCopied,
+      docsTotal: record.progress.docsTotal,
+      bytesCopied: record.progress.bytesCopied,
+      bytesTotal: record.progress.bytesTotal,
+      namespaces: record.progress.namespaces.map((n) => ({
+        namespace: n.namespace,
+        docsCopied: n.docsCopied,
+        docsTotal: n.docsTotal,
+        bytesCopied: n.bytesCopied,
+        bytesTotal: n.bytesTotal,
+      })),
+    },
+    appliedTs: record.appliedTs === null ? undefined : opTimeFromAvroLong(record.appliedTs),
+    sourceTs: record.sourceTs === null ? undefined : opTimeFromAvroLong(record.sourceTs),
+    details: { ...record.details },
+    at: record.at,
+  };
+}
+
+/**
+ * The `PhaseReporter` port on Kafka: each report as a `PhaseChanged` on `tidemark.phases`, keyed by the topic's
+ * rule (the job id), resolved once the broker acknowledged it on all in-sync replicas.
+ */
+export class KafkaPhaseReporter implements PhaseReporter {
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: RecordTopic<'tidemark.phases.PhaseChanged'>,
+  ) {}
+
+  async report(report: PhaseReport): Promise<void> {
+    await publish(this.producer, this.topic, phaseChangedOf(report));
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The six Tidemark services and their default HTTP ports (health probes, and job-state's REST API).
- * Declared once here (re-exported by @tidemark/shell and @tidemark/testing); Dockerfiles, Kubernetes manifests
+ * Declared once here (re-exported by @tidemark/service-shell and @tidemark/testing); Dockerfiles, Kubernetes manifests
  * and docs/services.md use the same numbers.
  */
 export const SERVICE_NAMES = [

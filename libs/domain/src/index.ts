@@ -7,6 +7,7 @@ export * from './format-version';
 export * from './op-time';
 export * from './job-state';
 export * from './phase';
+export * from './phase-report';
 export * from './namespace';
 export * from './job';
 export * from './slice';

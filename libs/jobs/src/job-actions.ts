@@ -16,6 +16,7 @@ import {
   allowedActions,
   applyJobAction,
   FIRST_PHASE,
+  phaseReport,
   syncIdOf,
   transition,
   type BackupJob,
@@ -40,9 +41,6 @@ export interface ActionContext {
   /** Why (resync): sent as the command's `reason` param and the STARTING report's `reason` detail. */
   readonly reason?: string;
 }
-
-/** The stage name job-state reports its own phase changes with. */
-export const JOB_STATE_STAGE = 'job-state';
 
 const COMMAND_OF: Record<'start' | 'restart' | 'resync', JobCommandAction> = {
   start: 'START',
@@ -113,16 +111,11 @@ function beginSync(job: JobRecord, action: 'start' | 'restart' | 'resync', ctx: 
   const starting: OutboxMessage = {
     id: ctx.messageId(),
     kind: 'phase',
-    report: {
-      jobId: job.id,
-      syncId,
-      phase: FIRST_PHASE,
-      stage: JOB_STATE_STAGE,
-      progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
-      sourceTs: undefined,
-      details: { action, ...reason },
-      at: ctx.now,
-    },
+    report: phaseReport(
+      'job-state',
+      { jobId: job.id, syncId, phase: FIRST_PHASE, details: { action, ...reason } },
+      ctx.now,
+    ),
   };
   return {
     ...next,

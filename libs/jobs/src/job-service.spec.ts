@@ -8,7 +8,7 @@ import { JobService } from './job-service';
 import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
-import type { PhaseReport } from './messages';
+import type { PhaseReport } from '@tidemark/domain';
 
 function counterIds(): IdSource {
   let jobs = 0;
@@ -45,6 +45,7 @@ function report(jobId: string, syncId: string, phase: PhaseReport['phase'], at =
     phase,
     stage: 'head-builder',
     progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
+    appliedTs: undefined,
     sourceTs: undefined,
     details: {},
     at: new Date(at),

@@ -19,7 +19,7 @@ import { applyUserAction, type UserAction } from './job-actions';
 import { JobConflictError, JobEffectsPendingError, JobNotFoundError } from './job-errors';
 import { RANDOM_IDS, type IdSource } from './job-id';
 import { hasPendingEffects, type JobRecord } from './job-record';
-import type { PhaseReport } from './messages';
+import type { PhaseReport } from '@tidemark/domain';
 import { foldPhaseReport, type FoldResult } from './phase-fold';
 import type { CommandPublisher, JobBackupData, JobRepository } from './ports';
 import { agentJob, jobResume, jobStatus, type AgentJob, type JobResume, type JobStatus } from './views';

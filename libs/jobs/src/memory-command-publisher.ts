@@ -3,7 +3,8 @@
  * fail (as Kafka would) to exercise the outbox.
  */
 import { TidemarkError } from '@tidemark/domain';
-import type { JobCommandMessage, PhaseReport } from './messages';
+import type { PhaseReport } from '@tidemark/domain';
+import type { JobCommandMessage } from './messages';
 import type { CommandPublisher } from './ports';
 
 export type SentMessage =

@@ -1,23 +1,8 @@
 /**
  * The bus messages job-state reads and writes, in domain terms. The app maps them to and from the Avro records of
- * `@tidemark/bus` (`PhaseChanged`, `JobCommand`; alerts are `Alert` of @tidemark/domain); this library imports no Kafka package.
+ * `@tidemark/bus` (`JobCommand`; phase reports and alerts are `PhaseReport` and `Alert` of @tidemark/domain); this library imports no Kafka package.
  */
-import type { OpTime, Phase } from '@tidemark/domain';
-import type { NamespaceProgress, ProgressCounters } from './job-record';
-
-/** A `PhaseChanged` report: a stage says where the sync `syncId` of job `jobId` is and how far it got. */
-export interface PhaseReport {
-  readonly jobId: string;
-  readonly syncId: string;
-  readonly phase: Phase;
-  readonly stage: string;
-  readonly progress: ProgressCounters & { readonly namespaces: readonly NamespaceProgress[] };
-  /** Newest source oplog position the stage has seen, when known. */
-  readonly sourceTs: OpTime | undefined;
-  /** Stage-specific facts: startTs / endTs (`t.i`), serverVersion, featureCompatibilityVersion, reason, ... */
-  readonly details: Readonly<Record<string, string>>;
-  readonly at: Date;
-}
+import type { PhaseReport } from '@tidemark/domain';
 
 /** The commands job-state sends on `tidemark.commands` (the state machine's actions). */
 export type JobCommandAction = 'START' | 'RESTART' | 'RESYNC' | 'STOP' | 'TERMINATE';

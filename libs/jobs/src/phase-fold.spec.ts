@@ -4,7 +4,7 @@ import { PHASES, type Phase } from '@tidemark/domain';
 import { newJobRecord } from './create-job-input';
 import { applyUserAction } from './job-actions';
 import type { JobRecord } from './job-record';
-import type { PhaseReport } from './messages';
+import type { PhaseReport } from '@tidemark/domain';
 import { foldPhaseReport } from './phase-fold';
 
 const now = new Date('2026-03-01T00:00:00Z');
@@ -29,6 +29,7 @@ function report(phase: Phase, over: Partial<PhaseReport> = {}): PhaseReport {
     phase,
     stage: 'agent',
     progress: { docsCopied: 1n, docsTotal: 10n, bytesCopied: 2n, bytesTotal: null, namespaces: [] },
+    appliedTs: undefined,
     sourceTs: undefined,
     details: {},
     at: new Date(1_000),

@@ -12,7 +12,7 @@
  */
 import { applyJobAction, compareOpTime, isPhaseAdvance, type OpTime } from '@tidemark/domain';
 import type { JobRecord, PhaseProgressEntry } from './job-record';
-import type { PhaseReport } from './messages';
+import type { PhaseReport } from '@tidemark/domain';
 
 export type FoldResult =
   { readonly outcome: 'applied'; readonly job: JobRecord } | { readonly outcome: 'unchanged' | 'stale-sync' };

@@ -1,6 +1,6 @@
 /**
  * The ports the jobs feature works through. The app implements them over MongoDB (`jobs` collection of the meta
- * database), Kafka (`tidemark.commands`, `tidemark.phases`) and the backup side (`@tidemark/head-store`,
+ * database), Kafka (`tidemark.commands`, `tidemark.phases`) and the backup side (`@tidemark/head-database-mongo`,
  * `@tidemark/oplog-store`); `memory-*.ts` are real in-memory implementations for unit specs.
  *
  * Common contract: "not found" is `undefined`, never an error; failures throw a `TidemarkError` whose `retriable`
@@ -8,7 +8,8 @@
  */
 import type { JobState, OpTime } from '@tidemark/domain';
 import type { JobRecord } from './job-record';
-import type { JobCommandMessage, PhaseReport } from './messages';
+import type { PhaseReport } from '@tidemark/domain';
+import type { JobCommandMessage } from './messages';
 
 /** Query of {@link JobRepository.list}. */
 export interface JobQuery {

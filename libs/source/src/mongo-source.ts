@@ -1,6 +1,6 @@
 /**
  * The source deployment behind one connected client: the functions of this library bound to it. It has the shape
- * of the agent's `SourceReader` port (`@tidemark/agent-core`), which the agent app wires it into.
+ * of the agent's `SourceReader` port (`@tidemark/capture`), which the agent app wires it into.
  */
 import type { MongoClient } from 'mongodb';
 import type { NamespaceFilters, OpTime } from '@tidemark/domain';

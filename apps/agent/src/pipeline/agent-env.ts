@@ -3,9 +3,9 @@
  * - `TIDEMARK_API_URL` (default http://127.0.0.1:7100): job-state's REST API;
  * - `TIDEMARK_SOURCE_USERNAME` / `TIDEMARK_SOURCE_PASSWORD`: credentials added to every source URI (commands and
  *   job-state never carry them);
- * - the tunables of `agentSettingsFromEnv` (`@tidemark/agent-core`).
+ * - the tunables of `agentSettingsFromEnv` (`@tidemark/capture`).
  */
-import { agentSettingsFromEnv, AgentConfigError, type AgentSettings } from '@tidemark/agent-core';
+import { agentSettingsFromEnv, AgentConfigError, type AgentSettings } from '@tidemark/capture';
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 
 export interface AgentEnv {

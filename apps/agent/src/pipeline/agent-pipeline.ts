@@ -13,10 +13,16 @@ import {
   recoverJobs,
   failureAlert,
   type StartupSnapshot,
-} from '@tidemark/agent-core';
+} from '@tidemark/capture';
 import { producerFor } from '@tidemark/bus';
 import { ALERT_CODES, describeError } from '@tidemark/domain';
-import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, type JsonLogger, type ServiceConfig } from '@tidemark/shell';
+import {
+  KAFKA,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
+  type JsonLogger,
+  type ServiceConfig,
+} from '@tidemark/service-shell';
 import { backoffCapMs, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { CommandConsumer } from './command-consumer';

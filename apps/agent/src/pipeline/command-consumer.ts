@@ -4,12 +4,7 @@
  * then commit through the `CommitFloor` (which keeps unfinished missing-document fetches uncommitted).
  */
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import {
-  CommitFloor,
-  type AgentLogger,
-  type CommandHandler,
-  type CommitDecision,
-} from '@tidemark/agent-core';
+import { CommitFloor, type AgentLogger, type CommandHandler, type CommitDecision } from '@tidemark/capture';
 import { consumerFor, defaultCodec, type RecordTopic } from '@tidemark/bus';
 import { describeError } from '@tidemark/domain';
 import { backoffCapMs, hasRetriableFlag, sleep } from '@tidemark/util';

@@ -3,7 +3,7 @@
  * `GET /api/v1/agent/jobs`, `GET /api/v1/jobs/:id/resume`, `POST /api/v1/jobs/:id/resync`. Network failures and
  * 5xx / 429 answers are retriable; other answers and malformed bodies are not.
  */
-import type { AgentJob, JobStateClient, ResumeInfo } from '@tidemark/agent-core';
+import type { AgentJob, JobStateClient, ResumeInfo } from '@tidemark/capture';
 import { isPhase, parseOpTime, TidemarkError, type OpTime } from '@tidemark/domain';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 

@@ -5,35 +5,15 @@
  * Every method resolves once the broker acknowledged (acks=all).
  */
 import type { Producer } from 'kafkajs';
-import type { PhaseReport, ProgressReport, SlicePublisher } from '@tidemark/agent-core';
+import type { SlicePublisher } from '@tidemark/capture';
 import {
   alertRaisedRecord,
-  opTimeToAvroLong,
-  phaseToAvro,
+  phaseChangedOf,
   publish,
   sliceProducedFromMeta,
-  type PhaseProgress,
   type Topics,
 } from '@tidemark/bus';
-import type { Alert, SliceMeta } from '@tidemark/domain';
-
-const big = (n: number | undefined): bigint | null => (n === undefined ? null : BigInt(n));
-
-function progressToAvro(p: ProgressReport): PhaseProgress {
-  return {
-    docsCopied: BigInt(p.docsCopied),
-    docsTotal: big(p.docsTotal),
-    bytesCopied: BigInt(p.bytesCopied),
-    bytesTotal: big(p.bytesTotal),
-    namespaces: p.namespaces.map((n) => ({
-      namespace: n.namespace,
-      docsCopied: BigInt(n.docsCopied),
-      docsTotal: big(n.docsTotal),
-      bytesCopied: BigInt(n.bytesCopied),
-      bytesTotal: big(n.bytesTotal),
-    })),
-  };
-}
+import type { Alert, PhaseReport, SliceMeta } from '@tidemark/domain';
 
 export class KafkaSlicePublisher implements SlicePublisher {
   constructor(
@@ -44,26 +24,15 @@ export class KafkaSlicePublisher implements SlicePublisher {
   async publishSlice(meta: SliceMeta, payload: Buffer): Promise<void> {
     const record = sliceProducedFromMeta(meta, payload, new Date());
     const topic = meta.kind === 'oplog' ? this.topics.slicesOplog : this.topics.slicesInitial;
-    await publish(this.producer, topic, topic.keyOf(record), record);
+    await publish(this.producer, topic, record);
   }
 
   async publishPhase(report: PhaseReport): Promise<void> {
-    const record = {
-      jobId: report.jobId,
-      syncId: report.syncId,
-      phase: phaseToAvro(report.phase),
-      stage: 'agent',
-      progress: progressToAvro(report.progress),
-      appliedTs: null,
-      sourceTs: report.sourceTs === undefined ? null : opTimeToAvroLong(report.sourceTs),
-      at: new Date(),
-      details: { ...report.details },
-    };
-    await publish(this.producer, this.topics.phases, this.topics.phases.keyOf(record), record);
+    await publish(this.producer, this.topics.phases, phaseChangedOf(report));
   }
 
   async publishAlert(alert: Alert): Promise<void> {
     const record = alertRaisedRecord(alert);
-    await publish(this.producer, this.topics.alerts, this.topics.alerts.keyOf(record), record);
+    await publish(this.producer, this.topics.alerts, record);
   }
 }

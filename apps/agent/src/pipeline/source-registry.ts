@@ -3,7 +3,7 @@
  * credentials added; all closed at shutdown.
  */
 import type { MongoClient } from 'mongodb';
-import type { SourceReader } from '@tidemark/agent-core';
+import type { SourceReader } from '@tidemark/capture';
 import { classifyMongoError, connectMongo } from '@tidemark/mongo';
 import { MongoSource, toSourceError } from '@tidemark/source';
 

@@ -11,7 +11,7 @@ import { Controller, Inject, type Type } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload, Transport } from '@nestjs/microservices';
 import { alertOfRecord } from '@tidemark/bus';
 import { JobService } from '@tidemark/jobs';
-import { SERVICE_LOGGER, type JsonLogger } from '@tidemark/shell';
+import { SERVICE_LOGGER, type JsonLogger } from '@tidemark/service-shell';
 import { commitAfter } from './commit-offset';
 import type { EventPacket } from './event-packet';
 

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCodec, type PhaseChanged } from '@tidemark/bus';
 import { SchemaMismatchError } from '@tidemark/domain';
-import { jobCommandOf, phaseChangedOf, phaseReportOf } from './avro-mapping';
+import { phaseChangedOf, phaseReportOf } from '@tidemark/bus';
+import { jobCommandOf } from './avro-mapping';
 
 const event: PhaseChanged = {
   jobId: 'abcd1234',

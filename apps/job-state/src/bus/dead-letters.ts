@@ -5,7 +5,7 @@
  */
 import type { Producer } from 'kafkajs';
 import { deadLetter, type DeliveredMessage, type Topic } from '@tidemark/bus';
-import type { JsonLogger } from '@tidemark/shell';
+import type { JsonLogger } from '@tidemark/service-shell';
 import type { DeadLetterSink } from './event-deserializer';
 
 export class KafkaDeadLetters implements DeadLetterSink {

@@ -13,7 +13,7 @@ import type { KafkaOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import { logLevel } from 'kafkajs';
 import { DEFAULT_RETRY, fetchSizesFor, kafkaLogCreator } from '@tidemark/bus';
-import type { JsonLogger, ServiceConfig } from '@tidemark/shell';
+import type { JsonLogger, ServiceConfig } from '@tidemark/service-shell';
 import type { EventDeserializer, EventTopics } from './event-deserializer';
 
 export function eventsTransport(

@@ -4,9 +4,10 @@
  * `acks: -1` (`publish` of `@tidemark/bus`). Failures surface as the bus's `KafkaOperationError`, retriable or not.
  */
 import type { Producer } from 'kafkajs';
-import { publish, type RecordTopic } from '@tidemark/bus';
-import type { CommandPublisher, JobCommandMessage, PhaseReport } from '@tidemark/jobs';
-import { jobCommandOf, phaseChangedOf } from './avro-mapping';
+import { phaseChangedOf, publish, type RecordTopic } from '@tidemark/bus';
+import type { PhaseReport } from '@tidemark/domain';
+import type { CommandPublisher, JobCommandMessage } from '@tidemark/jobs';
+import { jobCommandOf } from './avro-mapping';
 
 export class KafkaCommandPublisher implements CommandPublisher {
   constructor(
@@ -17,11 +18,11 @@ export class KafkaCommandPublisher implements CommandPublisher {
 
   async publishCommand(command: JobCommandMessage): Promise<void> {
     const record = jobCommandOf(command);
-    await publish(this.producer, this.commands, this.commands.keyOf(record), record);
+    await publish(this.producer, this.commands, record);
   }
 
   async publishPhase(report: PhaseReport): Promise<void> {
     const record = phaseChangedOf(report);
-    await publish(this.producer, this.phases, this.phases.keyOf(record), record);
+    await publish(this.producer, this.phases, record);
   }
 }

@@ -9,7 +9,7 @@
 import { Controller, Inject, type Type } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload, Transport } from '@nestjs/microservices';
 import { JobService } from '@tidemark/jobs';
-import { phaseReportOf } from './avro-mapping';
+import { phaseReportOf } from '@tidemark/bus';
 import { commitAfter } from './commit-offset';
 import type { EventPacket } from './event-packet';
 

@@ -6,7 +6,7 @@
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { describeError } from '@tidemark/domain';
 import type { JobService } from '@tidemark/jobs';
-import type { JsonLogger } from '@tidemark/shell';
+import type { JsonLogger } from '@tidemark/service-shell';
 
 export const DEFAULT_EFFECTS_FLUSH_MS = 10_000;
 

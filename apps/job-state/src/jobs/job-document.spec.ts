@@ -29,6 +29,7 @@ function richJob(): JobRecord {
         { namespace: 'app.users', docsCopied: 1n, docsTotal: 2n, bytesCopied: 3n, bytesTotal: null },
       ],
     },
+    appliedTs: undefined,
     sourceTs: { t: 4_000_000_000, i: 7 },
     details: { 'odd.$key': 'kept', startTs: '1.2' },
     at: now,

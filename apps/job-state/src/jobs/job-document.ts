@@ -12,7 +12,14 @@
  *   without `v` (written before versions) is version 1.
  */
 import { Timestamp } from 'mongodb';
-import { checkRecordVersion, recordFormat, type OpTime, type Phase } from '@tidemark/domain';
+import {
+  checkRecordVersion,
+  recordFormat,
+  type NamespaceProgress,
+  type OpTime,
+  type Phase,
+  type PhaseReport,
+} from '@tidemark/domain';
 import {
   hasPendingEffects,
   jobSpecAndState,
@@ -21,9 +28,7 @@ import {
   type JobCommandAction,
   type JobCommandMessage,
   type JobRecord,
-  type NamespaceProgress,
   type PhaseProgressEntry,
-  type PhaseReport,
 } from '@tidemark/jobs';
 
 interface Pair {
@@ -63,6 +68,7 @@ interface PhaseReportDocument {
   phase: Phase;
   stage: string;
   progress: CountersDocument & { namespaces: NamespaceProgressDocument[] };
+  appliedTs: Timestamp | null;
   sourceTs: Timestamp | null;
   details: Pair[];
   at: Date;
@@ -171,7 +177,8 @@ type AlertIn<L extends Layout> = Omit<JobAlert, 'context' | 'syncId'> & {
   readonly context: L['map'];
   readonly syncId: string | L['absent'];
 };
-type ReportIn<L extends Layout> = Omit<PhaseReport, 'sourceTs' | 'details'> & {
+type ReportIn<L extends Layout> = Omit<PhaseReport, 'appliedTs' | 'sourceTs' | 'details'> & {
+  readonly appliedTs: L['ts'];
   readonly sourceTs: L['ts'];
   readonly details: L['map'];
 };
@@ -221,6 +228,8 @@ function reportWith<F extends Layout, T extends Layout>(r: ReportIn<F>, c: Conve
     phase: r.phase,
     stage: r.stage,
     progress: { ...counters(r.progress), namespaces: r.progress.namespaces.map(namespaceProgress) },
+    // Outbox reports written before appliedTs was kept lack it: `opTime` reads a missing field as absent.
+    appliedTs: c.ts(r.appliedTs),
     sourceTs: c.ts(r.sourceTs),
     details: c.map(r.details),
     at: r.at,

@@ -13,7 +13,7 @@
  */
 import { DEFAULT_SLICE_LIMITS, validateSliceLimits, type SliceLimits } from '@tidemark/domain';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
-import { intFromEnv, ServiceConfigError } from '@tidemark/shell';
+import { intFromEnv, ServiceConfigError } from '@tidemark/service-shell';
 
 export interface IngestSettings {
   readonly oplogStoreDb: string;

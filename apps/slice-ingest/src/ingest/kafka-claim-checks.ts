@@ -15,6 +15,6 @@ export class KafkaClaimChecks implements ClaimCheckPublisher {
 
   async publishStored(claim: SliceClaimCheck): Promise<void> {
     const record = sliceStoredRecord(claim);
-    await publish(this.producer, this.topic, this.topic.keyOf(record), record);
+    await publish(this.producer, this.topic, record);
   }
 }

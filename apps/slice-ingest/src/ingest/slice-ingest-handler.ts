@@ -27,7 +27,7 @@ import {
   type SliceMessage,
   type SliceRejected,
 } from '@tidemark/ingest';
-import type { JsonLogger } from '@tidemark/shell';
+import type { JsonLogger } from '@tidemark/service-shell';
 
 const CONTEXT = 'SliceIngest';
 
@@ -84,7 +84,7 @@ export class SliceIngestHandler {
     await deadLetter(this.deps.producer, source, { partition: message.partition, message }, rejected.reason);
     const alert = alertRaisedRecord(sliceRejectedAlert(message, rejected, new Date()));
     const { alerts } = this.deps.topics;
-    await publish(this.deps.producer, alerts, alerts.keyOf(alert), alert);
+    await publish(this.deps.producer, alerts, alert);
   }
 
   private logOutcome(message: SliceMessage, outcome: IngestOutcome): void {

@@ -22,7 +22,7 @@ import {
   SERVICE_LOGGER,
   type JsonLogger,
   type ServiceConfig,
-} from '@tidemark/shell';
+} from '@tidemark/service-shell';
 import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
 import { busSliceCodec } from './bus-slice-codec';
 import type { IngestSettings } from './ingest-settings';

@@ -1,6 +1,6 @@
 /**
  * The apply target port: where the oplog applier writes. The head database's oplog-applier and point-in-time
- * restore each provide one (`MongoApplyTarget` in `@tidemark/apply-target`); `MemoryApplyTarget` (`@tidemark/oplog`) is
+ * restore each provide one (`MongoApplyTarget` in `@tidemark/head-database-mongo`); `MemoryApplyTarget` (`@tidemark/oplog-apply`) is
  * the in-memory one, and `describeApplyTarget` is the conformance suite every implementation must pass.
  *
  * Contracts every implementation honours:
@@ -23,8 +23,8 @@
  * - **Ordering.** The applier awaits each call before the next; a target need not support concurrent calls.
  *
  * The port lives in the domain (it depends on nothing but `bson` types) so that adapter libraries can implement it;
- * `@tidemark/oplog` re-exports it. The conformance suite is `libs/oplog/src/apply-target.contract.ts` (specs import
- * it as `@tidemark/oplog-contract`).
+ * `@tidemark/oplog-apply` re-exports it. The conformance suite is `libs/oplog-apply/src/apply-target.contract.ts` (specs import
+ * it as `@tidemark/oplog-apply-contract`).
  */
 import type { Document } from 'bson';
 

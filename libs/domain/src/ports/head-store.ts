@@ -3,7 +3,7 @@
  * the oplog-applier know about a head: the transfer's catalog, which slices are built, the applied position and the
  * completion marks. `HeadWriter` writes documents, collections and indexes into the head namespaces.
  *
- * Contracts (held by the conformance suite in @tidemark/head-store):
+ * Contracts (held by the conformance suite in @tidemark/head-database-mongo):
  * - every method is idempotent: repeating a call with the same arguments changes nothing more;
  * - "not found" is `undefined`, never an error;
  * - `setAppliedTs` only moves the position forward (a stale writer cannot move it back);

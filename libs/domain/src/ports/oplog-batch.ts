@@ -1,4 +1,4 @@
-/** What the source's oplog tail hands the agent (implemented by `@tidemark/source`, read by `@tidemark/agent-core`). */
+/** What the source's oplog tail hands the agent (implemented by `@tidemark/source`, read by `@tidemark/capture`). */
 import type { OpTime } from '../op-time';
 
 /** One selected oplog entry: its position and its exact BSON bytes. */

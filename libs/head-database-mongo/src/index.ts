@@ -1,0 +1,16 @@
+/**
+ * @tidemark/head-database-mongo (type:adapter): the head database on the backup-side MongoDB. The head registry
+ * (`MongoHeadRegistry`: which head collections a sync has, what was built, the catalog), the writer the
+ * head-builder fills them with (`MongoHeadWriter`), the `ApplyTarget` port on the head databases
+ * (`MongoApplyTarget`), and the stores the apply loop of `@tidemark/head-database` works through: the per-job apply
+ * lease (`MongoLeaseStore`, collection `leases`) and missing documents (`MongoMissingDocumentStore`,
+ * `missing_documents`), all in the meta database. `memory-*.ts` are real in-memory implementations for specs.
+ */
+export * from './mongo-head-registry';
+export * from './mongo-head-writer';
+export * from './raw-bson';
+export * from './mongo-apply-target';
+export * from './mongo-apply-target-error';
+export * from './mongo-lease-store';
+export * from './mongo-missing-document-store';
+export * from './mongo-job-phase-reader';
