@@ -252,6 +252,51 @@ export class InvalidOpTimeError extends TidemarkError {
 }
 
 /**
+ * A stored record carries a format version this build does not read (docs/format.md, "Stored records"): it was
+ * written by a newer (or unknown) Tidemark, so nothing in it can be trusted to mean what this build thinks. The
+ * reader stops here, before interpreting any other field, and never skips or rewrites the record. Not retriable:
+ * rereading the same record gives the same answer; running a build that reads the version does not.
+ */
+export class UnknownFormatVersionError extends TidemarkError {
+  override readonly name: string = 'UnknownFormatVersionError';
+  /** What the record is (e.g. `oplog-store slice`, `head record`). */
+  readonly recordKind: string;
+  /** The version field's value as found (a number, or whatever else was stored there). */
+  readonly found: unknown;
+  /** The versions this build reads. */
+  readonly known: readonly number[];
+  /** Where the record lives (e.g. `tidemark_meta.heads _id "j1/j1-s1"`), when known. */
+  readonly where: string | undefined;
+
+  constructor(
+    details: { recordKind: string; found: unknown; known: readonly number[]; where?: string } & CauseOption,
+  ) {
+    super(
+      `${details.recordKind}${details.where === undefined ? '' : ` at ${details.where}`}: format version ` +
+        `${showVersion(details.found)} is unknown to this build, which reads ` +
+        `${details.known.length === 1 ? 'version' : 'versions'} ${details.known.join(', ')}; refusing to read it (a newer Tidemark wrote it?)`,
+      { retriable: false, cause: details.cause },
+    );
+    this.recordKind = details.recordKind;
+    this.found = details.found;
+    this.known = [...details.known];
+    this.where = details.where;
+  }
+}
+
+/** A found version value as text: numbers and bigints as they are, anything else as JSON-ish with its type. */
+function showVersion(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  try {
+    return `${JSON.stringify(value) ?? String(value)} (${typeof value})`;
+  } catch {
+    return `<${typeof value}>`;
+  }
+}
+
+/**
  * True only for a {@link TidemarkError} constructed with `retriable: true`. Unknown errors (driver errors nobody
  * classified, programming errors, non-Error values) are fatal.
  */

@@ -3,6 +3,7 @@
  * machine, initial-sync phases, backup jobs and namespace filters, slice metadata rules.
  */
 export * from './errors';
+export * from './format-version';
 export * from './op-time';
 export * from './job-state';
 export * from './phase';

@@ -16,9 +16,10 @@ import {
 } from 'bson';
 import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
+import { UnknownFormatVersionError } from '@tidemark/domain';
 import { uniqueDbName } from '@tidemark/testing';
 import { describeHeadRegistry } from '@tidemark/head-database-contract';
-import { MongoHeadRegistry } from './mongo-head-registry';
+import { HEAD_RECORD_FORMAT, MongoHeadRegistry } from './mongo-head-registry';
 import { MongoHeadWriter } from './mongo-head-writer';
 import { BsonFidelityError, fromRawBson } from './raw-bson';
 
@@ -34,6 +35,95 @@ describeHeadRegistry('MongoDB (backup side)', async () => {
       await client.close();
     },
   };
+});
+
+describe('MongoHeadRegistry format versions', () => {
+  let client: MongoClient;
+  const dbName = uniqueDbName('t_meta_versions');
+  const catalog = { startTs: { t: 5, i: 1 }, endTs: { t: 6, i: 1 }, namespaces: [] };
+  before(async () => {
+    client = await new MongoClient(resolveEndpoints().backup.uri).connect();
+  });
+  after(async () => {
+    await client.db(dbName).dropDatabase();
+    await client.close();
+  });
+  const refusedAs = (recordKind: string, where: string, found: unknown) => (err: unknown) => {
+    assert.ok(err instanceof UnknownFormatVersionError, String(err));
+    assert.equal(err.recordKind, recordKind);
+    assert.equal(err.found, found);
+    assert.deepEqual(err.known, [1]);
+    assert.equal(err.where, where);
+    assert.equal(err.retriable, false);
+    assert.match(err.message, new RegExp(`format version ${String(found)} is unknown to this build`));
+    return true;
+  };
+
+  it('writes v: 1 and reads a head record without v as version 1', async () => {
+    const registry = new MongoHeadRegistry(client, dbName);
+    await registry.init();
+    await registry.recordScanCatalog('j0', 'j0-s1', 1, catalog);
+    await registry.markBuilt('s0', { jobId: 'j0', syncId: 'j0-s1', origin: 'scan', ns: 'a.b' });
+    const heads = client.db(dbName).collection<{ _id: string; v?: unknown }>('heads');
+    const built = client.db(dbName).collection<{ _id: string; v?: unknown }>('built_slices');
+    assert.equal((await heads.findOne({ _id: 'j0/j0-s1' }))?.v, HEAD_RECORD_FORMAT.current);
+    assert.equal((await built.findOne({ _id: 's0' }))?.v, 1);
+    await heads.updateOne({ _id: 'j0/j0-s1' }, { $unset: { v: '' } });
+    await built.updateOne({ _id: 's0' }, { $unset: { v: '' } });
+    assert.deepEqual((await registry.get('j0', 'j0-s1'))?.appliedTs, catalog.startTs);
+    assert.deepEqual(await registry.setAppliedTs('j0', 'j0-s1', { t: 5, i: 9 }), { t: 5, i: 9 });
+    assert.equal(await registry.mark('j0', 'j0-s1', 'completeAt'), true);
+    assert.equal(await registry.isBuilt('s0'), true);
+    assert.equal(await registry.countBuilt('j0', 'j0-s1', 'scan'), 1);
+    await registry.markBuilt('s0', { jobId: 'j0', syncId: 'j0-s1', origin: 'scan', ns: 'a.b' });
+    assert.equal((await built.findOne({ _id: 's0' }))?.v, 1, 'a replacement writes the current version');
+  });
+
+  it('refuses a head record of an unknown version in every read and every write, leaving it unchanged', async () => {
+    const registry = new MongoHeadRegistry(client, dbName);
+    await registry.init();
+    const heads = client.db(dbName).collection<{ _id: string; v?: unknown }>('heads');
+    const future = {
+      _id: 'jf/jf-s1',
+      v: 99,
+      jobId: 'jf',
+      syncId: 'jf-s1',
+      position: { applied: new Timestamp({ t: 7, i: 0 }) },
+    };
+    await heads.insertOne(future);
+    const refused = refusedAs('head record', `${dbName}.heads _id "jf/jf-s1"`, 99);
+    await assert.rejects(registry.get('jf', 'jf-s1'), refused);
+    await assert.rejects(registry.listForJob('jf'), refused);
+    await assert.rejects(registry.setAppliedTs('jf', 'jf-s1', { t: 8, i: 0 }), refused);
+    await assert.rejects(registry.mark('jf', 'jf-s1', 'completeAt'), refused);
+    await assert.rejects(registry.recordScanCatalog('jf', 'jf-s1', 1, catalog), refused);
+    await assert.rejects(registry.recordMissingCatalog('jf', 'jf-s1', []), refused);
+    assert.deepEqual(await heads.findOne({ _id: 'jf/jf-s1' }), future, 'never written over');
+  });
+
+  it('refuses a built-slice mark of an unknown version', async () => {
+    const registry = new MongoHeadRegistry(client, dbName);
+    await registry.init();
+    const built = client.db(dbName).collection<{ _id: string; v?: unknown }>('built_slices');
+    const future = {
+      _id: 'sf',
+      v: 3,
+      jobId: 'jf',
+      syncId: 'jf-s1',
+      origin: 'scan',
+      ns: 'a.b',
+      at: new Date(0),
+    };
+    await built.insertOne(future);
+    const refused = refusedAs('built-slice mark', `${dbName}.built_slices _id "sf"`, 3);
+    await assert.rejects(registry.isBuilt('sf'), refused);
+    await assert.rejects(registry.countBuilt('jf', 'jf-s1', 'scan'), refused);
+    await assert.rejects(
+      registry.markBuilt('sf', { jobId: 'jf', syncId: 'jf-s1', origin: 'scan', ns: 'a.b' }),
+      refused,
+    );
+    assert.deepEqual(await built.findOne({ _id: 'sf' }), future, 'never written over');
+  });
 });
 
 describe('MongoHeadWriter on the backup-side server', () => {

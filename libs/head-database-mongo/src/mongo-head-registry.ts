@@ -1,6 +1,11 @@
-import { Timestamp, type Collection, type MongoClient } from 'mongodb';
+import { MongoServerError, Timestamp, type Collection, type Filter, type MongoClient } from 'mongodb';
 import {
+  checkRecordVersion,
   compareOpTime,
+  documentLocation,
+  recordFormat,
+  versionFilters,
+  type RecordFormat,
   type HeadCatalog,
   type HeadMark,
   type HeadRecord,
@@ -11,6 +16,17 @@ import {
 
 export const DEFAULT_META_DB = 'tidemark_meta';
 
+/** Format of a `heads` document (docs/format.md, "Stored records"). */
+export const HEAD_RECORD_FORMAT = recordFormat('head record', 1);
+/** Format of a `built_slices` document. */
+export const BUILT_SLICE_FORMAT = recordFormat('built-slice mark', 1);
+
+const HEADS = 'heads';
+const BUILT_SLICES = 'built_slices';
+const DUPLICATE_KEY = 11000;
+const HEAD_VERSIONS = versionFilters(HEAD_RECORD_FORMAT);
+const BUILT_VERSIONS = versionFilters(BUILT_SLICE_FORMAT);
+
 interface TsCatalog extends Omit<HeadCatalog, 'startTs' | 'endTs'> {
   startTs: Timestamp;
   endTs: Timestamp;
@@ -18,12 +34,16 @@ interface TsCatalog extends Omit<HeadCatalog, 'startTs' | 'endTs'> {
 
 interface HeadDoc extends Omit<HeadRecord, 'appliedTs' | 'scan'> {
   _id: string;
+  /** Format version, `HEAD_RECORD_FORMAT`; absent in documents written before versions (read as 1). */
+  v?: number;
   appliedTs?: Timestamp;
   scan?: TsCatalog;
 }
 
 interface BuiltDoc {
   _id: string;
+  /** Format version, `BUILT_SLICE_FORMAT`; absent in documents written before versions (read as 1). */
+  v?: number;
   jobId: string;
   syncId: string;
   origin: SliceOrigin;
@@ -35,15 +55,26 @@ const toTs = (p: OpTime) => new Timestamp({ t: p.t, i: p.i });
 const fromTs = (ts: Timestamp): OpTime => ({ t: ts.t, i: ts.i });
 const headId = (jobId: string, syncId: string) => `${jobId}/${syncId}`;
 
-/** Head records in the meta database: `heads` (one per job and sync) and `built_slices`. */
+/**
+ * Head records in the meta database: `heads` (one per job and sync) and `built_slices`.
+ *
+ * Format versions: every read checks a document's `v` first and throws `UnknownFormatVersionError` for a version
+ * this build does not read. Writes never change such a document: in-place updates carry the `readable` version
+ * filter (a document they do not match is then read, so an unknown version throws instead of passing for "not
+ * there"), upserts set `v` only on insert, and a replacement writes the current version whole only over a
+ * document of a version this build reads.
+ */
 export class MongoHeadRegistry implements HeadRegistry {
   private readonly heads: Collection<HeadDoc>;
   private readonly built: Collection<BuiltDoc>;
 
-  constructor(client: MongoClient, dbName = process.env['TIDEMARK_META_DB'] ?? DEFAULT_META_DB) {
+  constructor(
+    client: MongoClient,
+    private readonly dbName = process.env['TIDEMARK_META_DB'] ?? DEFAULT_META_DB,
+  ) {
     const db = client.db(dbName);
-    this.heads = db.collection<HeadDoc>('heads');
-    this.built = db.collection<BuiltDoc>('built_slices');
+    this.heads = db.collection<HeadDoc>(HEADS);
+    this.built = db.collection<BuiltDoc>(BUILT_SLICES);
   }
 
   async init(): Promise<void> {
@@ -53,12 +84,12 @@ export class MongoHeadRegistry implements HeadRegistry {
 
   async get(jobId: string, syncId: string): Promise<HeadRecord | undefined> {
     const doc = await this.heads.findOne({ _id: headId(jobId, syncId) });
-    return doc ? toRecord(doc) : undefined;
+    return doc ? this.toRecord(doc) : undefined;
   }
 
   async listForJob(jobId: string): Promise<HeadRecord[]> {
     const out: HeadRecord[] = [];
-    for await (const doc of this.heads.find({ jobId })) out.push(toRecord(doc));
+    for await (const doc of this.heads.find({ jobId })) out.push(this.toRecord(doc));
     return out;
   }
 
@@ -69,13 +100,9 @@ export class MongoHeadRegistry implements HeadRegistry {
     catalog: HeadCatalog,
   ): Promise<void> {
     const scan: TsCatalog = { ...catalog, startTs: toTs(catalog.startTs), endTs: toTs(catalog.endTs) };
+    await this.upsertHead(headId(jobId, syncId), { jobId, syncId, syncNo, scan });
     await this.heads.updateOne(
-      { _id: headId(jobId, syncId) },
-      { $set: { jobId, syncId, syncNo, scan } },
-      { upsert: true },
-    );
-    await this.heads.updateOne(
-      { _id: headId(jobId, syncId), appliedTs: { $exists: false } },
+      { _id: headId(jobId, syncId), $and: [HEAD_VERSIONS.readable, { appliedTs: { $exists: false } }] },
       { $set: { appliedTs: toTs(catalog.startTs), appliedAt: new Date() } },
     );
   }
@@ -85,45 +112,67 @@ export class MongoHeadRegistry implements HeadRegistry {
     syncId: string,
     namespaces: NonNullable<HeadRecord['missing']>['namespaces'],
   ): Promise<void> {
-    await this.heads.updateOne(
-      { _id: headId(jobId, syncId) },
-      { $set: { jobId, syncId, missing: { namespaces } } },
-      { upsert: true },
-    );
+    await this.upsertHead(headId(jobId, syncId), { jobId, syncId, missing: { namespaces } });
   }
 
   async markBuilt(
     sliceId: string,
     info: { jobId: string; syncId: string; origin: SliceOrigin; ns: string },
   ): Promise<void> {
-    await this.built.replaceOne({ _id: sliceId }, { ...info, at: new Date() }, { upsert: true });
+    const doc: Omit<BuiltDoc, '_id'> = { v: BUILT_SLICE_FORMAT.current, ...info, at: new Date() };
+    try {
+      await this.built.replaceOne({ _id: sliceId, ...(BUILT_VERSIONS.readable as Filter<BuiltDoc>) }, doc, {
+        upsert: true,
+      });
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await this.checkBuilt(sliceId);
+      throw err;
+    }
   }
 
   async isBuilt(sliceId: string): Promise<boolean> {
-    return (await this.built.countDocuments({ _id: sliceId }, { limit: 1 })) > 0;
+    const doc = await this.built.findOne({ _id: sliceId }, { projection: { v: 1 } });
+    if (doc) checkRecordVersion(BUILT_SLICE_FORMAT, doc, this.where(BUILT_SLICES, sliceId));
+    return doc !== null;
   }
 
   async countBuilt(jobId: string, syncId: string, origin: SliceOrigin): Promise<number> {
+    // A count reads no document, so look for one this build cannot read first.
+    const unreadable = await this.built.findOne(
+      { jobId, syncId, origin, ...(BUILT_VERSIONS.unreadable as Filter<BuiltDoc>) },
+      { projection: { v: 1 } },
+    );
+    if (unreadable)
+      checkRecordVersion(BUILT_SLICE_FORMAT, unreadable, this.where(BUILT_SLICES, unreadable._id));
     return this.built.countDocuments({ jobId, syncId, origin });
   }
 
   async mark(jobId: string, syncId: string, mark: HeadMark): Promise<boolean> {
     const res = await this.heads.updateOne(
-      { _id: headId(jobId, syncId), [mark]: { $exists: false } },
+      { _id: headId(jobId, syncId), $and: [HEAD_VERSIONS.readable, { [mark]: { $exists: false } }] },
       { $set: { [mark]: new Date() } },
     );
-    return res.modifiedCount === 1;
+    if (res.modifiedCount === 1) return true;
+    await this.checkHead(headId(jobId, syncId));
+    return false;
   }
 
   async setAppliedTs(jobId: string, syncId: string, ts: OpTime): Promise<OpTime> {
     await this.heads.updateOne(
       {
         _id: headId(jobId, syncId),
-        $or: [{ appliedTs: { $exists: false } }, { appliedTs: { $lt: toTs(ts) } }],
+        $and: [
+          HEAD_VERSIONS.readable,
+          { $or: [{ appliedTs: { $exists: false } }, { appliedTs: { $lt: toTs(ts) } }] },
+        ],
       },
       { $set: { appliedTs: toTs(ts), appliedAt: new Date() } },
     );
-    const doc = await this.heads.findOne({ _id: headId(jobId, syncId) }, { projection: { appliedTs: 1 } });
+    const doc = await this.heads.findOne(
+      { _id: headId(jobId, syncId) },
+      { projection: { appliedTs: 1, v: 1 } },
+    );
+    if (doc) checkRecordVersion(HEAD_RECORD_FORMAT, doc, this.where(HEADS, doc._id));
     if (!doc?.appliedTs)
       throw new Error(`head ${headId(jobId, syncId)} has no applied position after setting it`);
     const stored = fromTs(doc.appliedTs);
@@ -136,10 +185,57 @@ export class MongoHeadRegistry implements HeadRegistry {
     await this.built.deleteMany({ jobId, syncId });
     await this.heads.deleteOne({ _id: headId(jobId, syncId) });
   }
+
+  /**
+   * `$set`s `fields` on the head record, creating it (at the current version) if absent. A record of a version this
+   * build does not read is left as it is: the filter does not match it, the insert collides with its `_id`, and
+   * reading it throws `UnknownFormatVersionError`.
+   */
+  private async upsertHead(id: string, fields: Partial<HeadDoc>): Promise<void> {
+    try {
+      await this.heads.updateOne(
+        { _id: id, ...(HEAD_VERSIONS.readable as Filter<HeadDoc>) },
+        { $set: fields, $setOnInsert: { v: HEAD_RECORD_FORMAT.current } },
+        { upsert: true },
+      );
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await this.checkHead(id);
+      throw err;
+    }
+  }
+
+  /** Reads the version of a head record, if there is one; throws for a version this build does not read. */
+  private async checkHead(id: string): Promise<void> {
+    await this.check(this.heads, HEAD_RECORD_FORMAT, HEADS, id);
+  }
+
+  private async checkBuilt(id: string): Promise<void> {
+    await this.check(this.built, BUILT_SLICE_FORMAT, BUILT_SLICES, id);
+  }
+
+  private async check<T extends { _id: string; v?: number }>(
+    coll: Collection<T>,
+    format: RecordFormat,
+    name: string,
+    id: string,
+  ): Promise<void> {
+    const doc = await coll.findOne({ _id: id } as Filter<T>, { projection: { v: 1 } });
+    if (doc) checkRecordVersion(format, doc, this.where(name, id));
+  }
+
+  private where(collection: string, id: string): string {
+    return documentLocation(this.dbName, collection, id);
+  }
+
+  /** A reader's first step is the version check; only then are the fields interpreted. */
+  private toRecord(doc: HeadDoc): HeadRecord {
+    checkRecordVersion(HEAD_RECORD_FORMAT, doc, this.where(HEADS, doc._id));
+    return toRecord(doc);
+  }
 }
 
 function toRecord(doc: HeadDoc): HeadRecord {
-  const { _id: _ignored, appliedTs, scan, ...rest } = doc;
+  const { _id: _ignored, v: _version, appliedTs, scan, ...rest } = doc;
   const rec: HeadRecord = { ...rest };
   if (appliedTs) rec.appliedTs = fromTs(appliedTs);
   if (scan) rec.scan = { ...scan, startTs: fromTs(scan.startTs), endTs: fromTs(scan.endTs) };

@@ -6,11 +6,29 @@
  * names, e.g. `applying-oplogs`), and, when present, `syncNo` (else parsed from the sync id), `state` (jobs whose
  * state is present and not `initial-sync` or `active` apply nothing: a stopped job applies no oplogs) and `blocked`
  * (a job whose pipeline stopped on a rejected slice applies nothing).
+ *
+ * It checks each job document's format version (`v`) first: a job of a version it does not read
+ * ({@link JOB_VERSIONS_READ}) stops the listing with `UnknownFormatVersionError` rather than being skipped.
  */
 import type { Collection, MongoClient } from 'mongodb';
-import { PHASES, isPhase, parseSyncId, phaseIndex, type Phase } from '@tidemark/domain';
+import {
+  PHASES,
+  checkRecordVersion,
+  documentLocation,
+  isPhase,
+  parseSyncId,
+  phaseIndex,
+  recordFormat,
+  type Phase,
+} from '@tidemark/domain';
 
 export const JOBS_COLLECTION = 'jobs';
+
+/**
+ * The versions of job-state's job document (`JOB_DOCUMENT_FORMAT`, apps/job-state/src/jobs/job-document.ts) this
+ * reader understands. A document without `v` (written before versions) is version 1.
+ */
+export const JOB_VERSIONS_READ = recordFormat('job', 1);
 
 /** Phases in which the oplog-applier works on a sync's head. */
 export const APPLYING_PHASES: readonly Phase[] = PHASES.filter(
@@ -22,6 +40,7 @@ const APPLYING_STATES = ['initial-sync', 'active'];
 
 interface JobDoc {
   _id: string;
+  v?: unknown;
   syncId?: unknown;
   syncNo?: unknown;
   phase?: unknown;
@@ -40,7 +59,10 @@ export interface MongoApplyJob {
 export class MongoJobPhaseReader {
   private readonly jobs: Collection<JobDoc>;
 
-  constructor(client: MongoClient, metaDb: string) {
+  constructor(
+    client: MongoClient,
+    private readonly metaDb: string,
+  ) {
     this.jobs = client.db(metaDb).collection<JobDoc>(JOBS_COLLECTION);
   }
 
@@ -48,9 +70,10 @@ export class MongoJobPhaseReader {
     const out: MongoApplyJob[] = [];
     const cursor = this.jobs.find(
       { phase: { $in: [...APPLYING_PHASES] } },
-      { projection: { syncId: 1, syncNo: 1, phase: 1, state: 1, blocked: 1 } },
+      { projection: { v: 1, syncId: 1, syncNo: 1, phase: 1, state: 1, blocked: 1 } },
     );
     for await (const doc of cursor) {
+      checkRecordVersion(JOB_VERSIONS_READ, doc, documentLocation(this.metaDb, JOBS_COLLECTION, doc._id));
       const job = toApplyJob(doc);
       if (job !== undefined) out.push(job);
     }

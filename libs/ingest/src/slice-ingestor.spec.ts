@@ -368,6 +368,19 @@ describe('SliceIngestor: rejected messages store nothing and say why', () => {
     assert.match(outcome.reason, /catalog: the first document must be of type "sync"/);
     await assertNothingStored(store, claimChecks);
   });
+
+  it('rejects a catalog slice of a format version this build does not read, naming the version', async () => {
+    const { store, claimChecks, ingestor } = setup();
+    const sync = { type: 'sync', v: 2, origin: 'scan', startTs: new Timestamp({ t: 100, i: 1 }) };
+    const outcome = await ingestor.ingest(messageOf(catalogSlice([Buffer.from(BSON.serialize(sync))])));
+    assert.ok(outcome.kind === 'rejected');
+    assert.equal(outcome.stage, 'catalog');
+    assert.match(
+      outcome.reason,
+      /UnknownFormatVersionError: catalog slice at slice .*: format version 2 is unknown/,
+    );
+    await assertNothingStored(store, claimChecks);
+  });
 });
 
 describe('SliceIngestor: infrastructure failures are thrown, never rejected', () => {

@@ -1,5 +1,8 @@
 import { Binary, Timestamp, type Collection, type Db, type MongoClient } from 'mongodb';
 import {
+  checkRecordVersion,
+  documentLocation,
+  recordFormat,
   TidemarkError,
   type OpTime,
   type OplogSliceMeta,
@@ -12,8 +15,18 @@ import {
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_OPLOG_STORE_DB = 'tidemark_oplogstore';
 
+/** Format of a `slices` document (docs/format.md, "Stored records"). */
+export const SLICE_DOC_FORMAT = recordFormat('oplog-store slice', 1);
+/** Format of a `slice_chunks` document. */
+export const SLICE_CHUNK_FORMAT = recordFormat('oplog-store payload chunk', 1);
+
+const SLICES = 'slices';
+const SLICE_CHUNKS = 'slice_chunks';
+
 interface SliceDoc {
   _id: string;
+  /** Format version, `SLICE_DOC_FORMAT`; absent in documents written before versions (read as 1). */
+  v?: number;
   jobId: string;
   syncId: string;
   kind: SliceMeta['kind'];
@@ -40,6 +53,8 @@ interface ChunkDoc {
   /** The chunk's number, from 0. */
   n: number;
   data: Binary;
+  /** Format version, `SLICE_CHUNK_FORMAT`; absent in documents written before versions (read as 1). */
+  v?: number;
 }
 
 /**
@@ -71,11 +86,11 @@ export class MongoOplogStore implements OplogStore {
 
   constructor(
     client: MongoClient,
-    dbName = process.env['TIDEMARK_OPLOG_STORE_DB'] ?? DEFAULT_OPLOG_STORE_DB,
+    private readonly dbName = process.env['TIDEMARK_OPLOG_STORE_DB'] ?? DEFAULT_OPLOG_STORE_DB,
   ) {
     const db: Db = client.db(dbName);
-    this.slices = db.collection<SliceDoc>('slices');
-    this.chunks = db.collection<ChunkDoc>('slice_chunks');
+    this.slices = db.collection<SliceDoc>(SLICES);
+    this.chunks = db.collection<ChunkDoc>(SLICE_CHUNKS);
   }
 
   /** Creates the indexes the queries below rely on (idempotent). */
@@ -97,6 +112,7 @@ export class MongoOplogStore implements OplogStore {
         s: meta.sliceId,
         n,
         data: new Binary(payload.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES)),
+        v: SLICE_CHUNK_FORMAT.current,
       };
       try {
         await this.chunks.insertOne(chunk);
@@ -123,13 +139,15 @@ export class MongoOplogStore implements OplogStore {
   async get(sliceId: string): Promise<StoredSlice | undefined> {
     const doc = await this.slices.findOne({ _id: sliceId });
     if (!doc) return undefined;
+    const meta = this.fromDoc(doc);
     const parts: Buffer[] = [];
     for (let n = 0; n < doc.chunks; n++) {
       const chunk = await this.chunks.findOne({ _id: chunkId(sliceId, n) });
       if (!chunk) throw new OplogStoreCorruptError(sliceId, `chunk ${n} of ${doc.chunks} is missing`);
+      checkRecordVersion(SLICE_CHUNK_FORMAT, chunk, this.where(SLICE_CHUNKS, chunk._id));
       parts.push(Buffer.from(chunk.data.buffer));
     }
-    return { meta: this.fromDoc(doc), payload: Buffer.concat(parts) };
+    return { meta, payload: Buffer.concat(parts) };
   }
 
   async findCovering(jobId: string, syncId: string, p: OpTime): Promise<OplogSliceMeta | undefined> {
@@ -142,16 +160,21 @@ export class MongoOplogStore implements OplogStore {
 
   async latestOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
     const doc = await this.slices.findOne({ jobId, syncId, kind: 'oplog' }, { sort: { lastTs: -1 } });
-    return doc?.lastTs ? fromTs(doc.lastTs) : undefined;
+    if (!doc) return undefined;
+    this.checkVersion(doc);
+    return doc.lastTs ? fromTs(doc.lastTs) : undefined;
   }
 
   async countEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number> {
     let n = 0;
     const cursor = this.slices.find(
       { jobId, syncId, kind: 'oplog', firstTs: { $gt: toTs(p) } },
-      { projection: { docCount: 1 } },
+      { projection: { docCount: 1, v: 1 } },
     );
-    for await (const doc of cursor) n += doc.docCount;
+    for await (const doc of cursor) {
+      this.checkVersion(doc);
+      n += doc.docCount;
+    }
     return n;
   }
 
@@ -173,6 +196,7 @@ export class MongoOplogStore implements OplogStore {
   private toDoc(meta: SliceMeta, chunks: number): SliceDoc {
     const doc: SliceDoc = {
       _id: meta.sliceId,
+      v: SLICE_DOC_FORMAT.current,
       jobId: meta.jobId,
       syncId: meta.syncId,
       kind: meta.kind,
@@ -198,7 +222,17 @@ export class MongoOplogStore implements OplogStore {
     return doc;
   }
 
+  /** A reader's first step on a `slices` document: an unknown format version stops it here. */
+  private checkVersion(doc: Pick<SliceDoc, '_id' | 'v'>): void {
+    checkRecordVersion(SLICE_DOC_FORMAT, doc, this.where(SLICES, doc._id));
+  }
+
+  private where(collection: string, id: string): string {
+    return documentLocation(this.dbName, collection, id);
+  }
+
   private fromDoc(doc: SliceDoc): SliceMeta {
+    this.checkVersion(doc);
     const base = {
       jobId: doc.jobId,
       syncId: doc.syncId,

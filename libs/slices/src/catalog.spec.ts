@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON } from 'bson';
-import { SliceValidationError } from '@tidemark/domain';
-import { decodeCatalog, encodeCatalog, type Catalog } from './catalog';
+import { SliceValidationError, UnknownFormatVersionError } from '@tidemark/domain';
+import { CATALOG_FORMAT, decodeCatalog, encodeCatalog, type Catalog } from './catalog';
 
 describe('catalog documents', () => {
   const catalog: Catalog = {
@@ -34,5 +34,28 @@ describe('catalog documents', () => {
     assert.throws(() => decodeCatalog([...docs, docs[1]!]), /listed twice/);
     const bad = Buffer.from(BSON.serialize({ type: 'namespace', ns: 'a.b', sliceCount: -1, docCount: 0 }));
     assert.throws(() => decodeCatalog([docs[0]!, bad]), /sliceCount must be a count/);
+  });
+
+  it('carries its format version in the sync document; a catalog without one is version 1', () => {
+    const [head, ...namespaces] = encodeCatalog(catalog);
+    const sync = BSON.deserialize(head!);
+    assert.equal(sync['v'], CATALOG_FORMAT.current);
+    assert.equal(CATALOG_FORMAT.current, 1);
+    delete sync['v'];
+    assert.deepEqual(decodeCatalog([Buffer.from(BSON.serialize(sync)), ...namespaces]), catalog);
+  });
+
+  it('refuses a catalog of a version it does not read, naming the slice', () => {
+    const [head, ...namespaces] = encodeCatalog(catalog);
+    const future = Buffer.from(BSON.serialize({ ...BSON.deserialize(head!), v: 2, startTs: 'moved' }));
+    assert.throws(
+      () => decodeCatalog([future, ...namespaces], 'j1-s1:c:scan'),
+      (err: unknown) =>
+        err instanceof UnknownFormatVersionError &&
+        err.recordKind === 'catalog slice' &&
+        err.found === 2 &&
+        err.where === 'slice j1-s1:c:scan' &&
+        !err.retriable,
+    );
   });
 });

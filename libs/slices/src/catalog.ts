@@ -3,15 +3,29 @@
  * publishes it once every initial-sync slice it lists has been acknowledged by Kafka, so a reader that has stored
  * all the listed slices has the whole transfer.
  *
- *   { type: 'sync', origin: 'scan'|'missing', startTs: Timestamp, endTs: Timestamp, serverVersion?, fcv? }
+ *   { type: 'sync', v: 1, origin: 'scan'|'missing', startTs: Timestamp, endTs: Timestamp, serverVersion?, fcv? }
  *   { type: 'namespace', ns: 'db.coll', sliceCount, docCount, options?: {...}, indexes?: [{ key, name, ... }] }
  *   ...one per namespace
  *
  * Both the writer (agent) and the readers (head-builder, job-state) use this module; nothing else builds or parses
  * catalog documents.
+ *
+ * The `sync` document carries the catalog's format version `v` (`CATALOG_FORMAT`, docs/format.md "Stored
+ * records"); `decodeCatalog` checks it right after the document's type and before any other field, and throws
+ * `UnknownFormatVersionError` for a version it does not read. A catalog without `v` (written before versions) is
+ * version 1.
  */
 import { BSON, Timestamp, type Document } from 'bson';
-import { SliceValidationError, type OpTime, type SliceOrigin } from '@tidemark/domain';
+import {
+  checkRecordVersion,
+  recordFormat,
+  SliceValidationError,
+  type OpTime,
+  type SliceOrigin,
+} from '@tidemark/domain';
+
+/** Format of a catalog slice's documents, carried by its `sync` document. */
+export const CATALOG_FORMAT = recordFormat('catalog slice', 1);
 
 export interface CatalogNamespace {
   ns: string;
@@ -37,7 +51,13 @@ export interface Catalog {
 const ts = (p: OpTime) => new Timestamp({ t: p.t, i: p.i });
 
 export function encodeCatalog(c: Catalog): Buffer[] {
-  const head: Document = { type: 'sync', origin: c.origin, startTs: ts(c.startTs), endTs: ts(c.endTs) };
+  const head: Document = {
+    type: 'sync',
+    v: CATALOG_FORMAT.current,
+    origin: c.origin,
+    startTs: ts(c.startTs),
+    endTs: ts(c.endTs),
+  };
   if (c.serverVersion !== undefined) head['serverVersion'] = c.serverVersion;
   if (c.featureCompatibilityVersion !== undefined) head['fcv'] = c.featureCompatibilityVersion;
   return [
@@ -57,6 +77,7 @@ export function decodeCatalog(docs: Buffer[], sliceId?: string): Catalog {
   };
   const [first, ...rest] = docs.map((d) => BSON.deserialize(d, { promoteLongs: true, promoteValues: true }));
   if (!first || first['type'] !== 'sync') return fail('the first document must be of type "sync"');
+  checkRecordVersion(CATALOG_FORMAT, first, sliceId === undefined ? undefined : `slice ${sliceId}`);
   const origin = first['origin'];
   if (origin !== 'scan' && origin !== 'missing') return fail(`unknown origin ${String(origin)}`);
   const opTime = (v: unknown, what: string): OpTime =>

@@ -63,6 +63,15 @@ describe('slice payload', () => {
     assert.throws(() => decodeSlicePayload(bad, expectation(e), DEFAULT_SLICE_LIMITS), SliceChecksumError);
   });
 
+  it('rejects a payload whose codec this build does not know (the codec names the payload layout)', () => {
+    const e = encodeSlicePayload(docs, 'none');
+    const future = { ...expectation(e), codec: 'zstd' as SliceCodec };
+    assert.throws(
+      () => decodeSlicePayload(e.payload, future, DEFAULT_SLICE_LIMITS),
+      (err: unknown) => err instanceof SliceValidationError && /unknown codec "zstd"/.test(err.message),
+    );
+  });
+
   it('rejects a payload whose size, document count or raw size disagree with the metadata', () => {
     const e = encodeSlicePayload(docs, 'gzip');
     assert.throws(

@@ -5,6 +5,7 @@
  */
 import * as zlib from 'node:zlib';
 import {
+  isSliceCodec,
   SliceChecksumError,
   SliceValidationError,
   type SliceCodec,
@@ -86,7 +87,8 @@ export interface PayloadExpectation {
 }
 
 /**
- * Checks and opens a payload: size, checksum, decompression, BSON framing and the document count. Returns the
+ * Checks and opens a payload: codec, size, checksum, decompression, BSON framing and the document count. The payload
+ * has no header of its own: its layout is named by the codec, so a codec this build does not know is refused first. Returns the
  * documents as views into one buffer (no copies). Throws SliceChecksumError / SliceValidationError, never returns
  * a partial result.
  */
@@ -94,6 +96,7 @@ export function decodeSlicePayload(payload: Buffer, meta: PayloadExpectation, li
   const fail = (reason: string): never => {
     throw new SliceValidationError({ sliceId: meta.sliceId, reason });
   };
+  if (!isSliceCodec(meta.codec)) fail(`unknown codec ${JSON.stringify(meta.codec)}`);
   if (payload.length !== meta.compressedBytes) {
     fail(`payload is ${payload.length} bytes, metadata says ${meta.compressedBytes}`);
   }

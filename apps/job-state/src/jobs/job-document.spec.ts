@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON, Timestamp } from 'mongodb';
 import { applyUserAction, foldAlert, foldPhaseReport, newJobRecord, type JobRecord } from '@tidemark/jobs';
-import { fromJobDocument, toJobDocument } from './job-document';
+import { UnknownFormatVersionError } from '@tidemark/domain';
+import { fromJobDocument, JOB_DOCUMENT_FORMAT, toJobDocument } from './job-document';
 
 const now = new Date('2026-03-01T00:00:00.000Z');
 
@@ -81,6 +82,34 @@ describe('job document mapping', () => {
     assert.deepEqual(
       fromJobDocument(BSON.deserialize(BSON.serialize(doc), { useBigInt64: true }) as typeof doc),
       job,
+    );
+  });
+});
+
+describe('job document format version', () => {
+  const job = () =>
+    newJobRecord({ project: 'p', sourceUri: 'mongodb://s/', include: [], exclude: [] }, 'abcd1234', now);
+
+  it('writes the current version and reads a document without one as version 1', () => {
+    const doc = toJobDocument(job());
+    assert.equal(doc.v, JOB_DOCUMENT_FORMAT.current);
+    assert.equal(JOB_DOCUMENT_FORMAT.current, 1);
+    const { v: _v, ...unversioned } = doc;
+    assert.deepEqual(fromJobDocument(unversioned), job());
+  });
+
+  it('refuses a version it does not read before interpreting anything else', () => {
+    const doc = { ...toJobDocument(job()), v: 2, filters: undefined } as unknown as ReturnType<
+      typeof toJobDocument
+    >;
+    assert.throws(
+      () => fromJobDocument(doc, 'tidemark_meta.jobs _id "abcd1234"'),
+      (err: unknown) =>
+        err instanceof UnknownFormatVersionError &&
+        err.recordKind === 'job' &&
+        err.found === 2 &&
+        err.where === 'tidemark_meta.jobs _id "abcd1234"' &&
+        !err.retriable,
     );
   });
 });

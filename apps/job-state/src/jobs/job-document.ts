@@ -6,10 +6,20 @@
  * - maps whose keys come from other stages (details, alert context, command params) are stored as
  *   `{ key, value }` pairs: such keys may hold `.` or `$`, which MongoDB does not accept everywhere in field names;
  * - absent values are `null` (the driver would otherwise write `undefined` as null anyway);
- * - `pendingEffects` mirrors "outbox not empty or deletions pending" so the flusher finds those jobs by index.
+ * - `pendingEffects` mirrors "outbox not empty or deletions pending" so the flusher finds those jobs by index;
+ * - `v` is the format version (`JOB_DOCUMENT_FORMAT`, docs/format.md "Stored records"): `fromJobDocument` checks it
+ *   before anything else and throws `UnknownFormatVersionError` for a version this build does not read; a document
+ *   without `v` (written before versions) is version 1.
  */
 import { Timestamp } from 'mongodb';
-import type { NamespaceProgress, OpTime, Phase, PhaseReport } from '@tidemark/domain';
+import {
+  checkRecordVersion,
+  recordFormat,
+  type NamespaceProgress,
+  type OpTime,
+  type Phase,
+  type PhaseReport,
+} from '@tidemark/domain';
 import {
   hasPendingEffects,
   jobSpecAndState,
@@ -78,8 +88,13 @@ type OutboxDocument =
     }
   | { id: string; kind: 'phase'; report: PhaseReportDocument };
 
+/** Format of a `jobs` document. */
+export const JOB_DOCUMENT_FORMAT = recordFormat('job', 1);
+
 export interface JobDocument {
   _id: string;
+  /** Format version; absent in documents written before versions (read as 1). */
+  v?: number;
   project: string;
   source: { uri: string };
   filters: { include: string[]; exclude: string[] };
@@ -251,6 +266,7 @@ function syncWith<F extends Layout, T extends Layout>(j: SyncIn<F>, c: Conversio
 export function toJobDocument(job: JobRecord): JobDocument {
   return {
     _id: job.id,
+    v: JOB_DOCUMENT_FORMAT.current,
     ...jobSpecAndState(job),
     ...syncWith(job, TO_DOCUMENT),
     deletedThrough: job.deletedThrough,
@@ -262,7 +278,9 @@ export function toJobDocument(job: JobRecord): JobDocument {
   };
 }
 
-export function fromJobDocument(d: JobDocument): JobRecord {
+/** Reads a job document; `where` (collection and id) names it in an `UnknownFormatVersionError`. */
+export function fromJobDocument(d: JobDocument, where?: string): JobRecord {
+  checkRecordVersion(JOB_DOCUMENT_FORMAT, d, where);
   return {
     id: d._id,
     project: d.project,

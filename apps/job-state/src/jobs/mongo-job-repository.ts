@@ -6,12 +6,16 @@
  * `replaceOne` whose filter names the expected revision), so concurrent requests and job-state replicas never
  * overwrite each other's changes. Driver failures become a `TidemarkError` whose `retriable` flag comes from
  * `classifyMongoError` (the API answers 503 for retriable ones).
+ *
+ * Every read checks a document's format version first (`fromJobDocument`): a job of a version this build does not
+ * read throws `UnknownFormatVersionError` (the API answers 500 with it). `replace` only matches a document of a
+ * version this build reads, so it never writes over a newer one; the caller's reread then refuses it.
  */
 import { MongoServerError, type Collection, type Filter, type MongoClient } from 'mongodb';
-import { TidemarkError } from '@tidemark/domain';
+import { documentLocation, TidemarkError, versionFilters } from '@tidemark/domain';
 import type { JobQuery, JobRecord, JobRepository } from '@tidemark/jobs';
 import { classifyMongoError } from '@tidemark/mongo';
-import { fromJobDocument, toJobDocument, type JobDocument } from './job-document';
+import { fromJobDocument, JOB_DOCUMENT_FORMAT, toJobDocument, type JobDocument } from './job-document';
 
 /** Name of the collection. */
 export const JOBS_COLLECTION = 'jobs';
@@ -23,11 +27,16 @@ const DUPLICATE_KEY = 11000;
  */
 const JOB_LAYOUT: Filter<JobDocument> = { revision: { $exists: true } };
 const MAJORITY = { writeConcern: { w: 'majority' as const } };
+/** Documents of a format version this build reads. */
+const READABLE = versionFilters(JOB_DOCUMENT_FORMAT).readable as Filter<JobDocument>;
 
 export class MongoJobRepository implements JobRepository {
   private readonly jobs: Collection<JobDocument>;
 
-  constructor(client: MongoClient, dbName: string) {
+  constructor(
+    client: MongoClient,
+    private readonly dbName: string,
+  ) {
     this.jobs = client.db(dbName).collection<JobDocument>(JOBS_COLLECTION);
   }
 
@@ -55,7 +64,7 @@ export class MongoJobRepository implements JobRepository {
     const doc = await this.guard(`read job ${id}`, () =>
       this.jobs.findOne({ _id: id, ...JOB_LAYOUT }, { useBigInt64: true }),
     );
-    return doc === null ? undefined : fromJobDocument(doc);
+    return doc === null ? undefined : this.fromDocument(doc);
   }
 
   async list(query: JobQuery): Promise<JobRecord[]> {
@@ -65,12 +74,16 @@ export class MongoJobRepository implements JobRepository {
     const docs = await this.guard('list jobs', () =>
       this.jobs.find(filter, { useBigInt64: true }).sort({ _id: 1 }).limit(query.limit).toArray(),
     );
-    return docs.map(fromJobDocument);
+    return docs.map((doc) => this.fromDocument(doc));
   }
 
   async replace(job: JobRecord, expectedRevision: number): Promise<boolean> {
     const result = await this.guard(`write job ${job.id}`, () =>
-      this.jobs.replaceOne({ _id: job.id, revision: expectedRevision }, toJobDocument(job), MAJORITY),
+      this.jobs.replaceOne(
+        { _id: job.id, revision: expectedRevision, ...READABLE },
+        toJobDocument(job),
+        MAJORITY,
+      ),
     );
     return result.matchedCount === 1;
   }
@@ -84,6 +97,10 @@ export class MongoJobRepository implements JobRepository {
         .toArray(),
     );
     return docs.map((d) => d._id);
+  }
+
+  private fromDocument(doc: JobDocument): JobRecord {
+    return fromJobDocument(doc, documentLocation(this.dbName, JOBS_COLLECTION, doc._id));
   }
 
   private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {

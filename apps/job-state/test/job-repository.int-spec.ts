@@ -1,0 +1,64 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { resolveEndpoints } from '@tidemark/config';
+import { UnknownFormatVersionError } from '@tidemark/domain';
+import { newJobRecord } from '@tidemark/jobs';
+import { uniqueDbName } from '@tidemark/testing';
+import { JOB_DOCUMENT_FORMAT, toJobDocument } from '../src/jobs/job-document';
+import { JOBS_COLLECTION, MongoJobRepository } from '../src/jobs/mongo-job-repository';
+
+describe('MongoJobRepository format versions (backup-side server)', () => {
+  let client: MongoClient;
+  const dbName = uniqueDbName('t_jobs_repo_v');
+  const now = new Date('2026-03-01T00:00:00.000Z');
+  const job = (id: string) =>
+    newJobRecord({ project: 'p', sourceUri: 'mongodb://s/', include: [], exclude: [] }, id, now);
+  before(async () => {
+    client = await new MongoClient(resolveEndpoints().backup.uri).connect();
+  });
+  after(async () => {
+    await client.db(dbName).dropDatabase();
+    await client.close();
+  });
+
+  it('writes v: 1 and reads a job without v as version 1', async () => {
+    const repo = new MongoJobRepository(client, dbName);
+    await repo.init();
+    const jobs = client.db(dbName).collection<{ _id: string; v?: unknown }>(JOBS_COLLECTION);
+    assert.equal(await repo.insert(job('aaaa0001')), true);
+    assert.equal((await jobs.findOne({ _id: 'aaaa0001' }))?.v, JOB_DOCUMENT_FORMAT.current);
+    await jobs.updateOne({ _id: 'aaaa0001' }, { $unset: { v: '' } });
+    const read = await repo.get('aaaa0001');
+    assert.deepEqual(read, job('aaaa0001'));
+    assert.equal(await repo.replace({ ...read!, revision: read!.revision + 1 }, read!.revision), true);
+  });
+
+  it('refuses a job of an unknown version in get and list, and never replaces it', async () => {
+    const repo = new MongoJobRepository(client, dbName);
+    await repo.init();
+    const jobs = client.db(dbName).collection<{ _id: string; v?: unknown }>(JOBS_COLLECTION);
+    // What a newer job-state might store: the same _id and revision, a layout this build does not know.
+    const future = { ...toJobDocument(job('ffff0001')), v: 2, spec: { source: 'moved' } };
+    await jobs.insertOne(future);
+    const refused = (err: unknown) => {
+      assert.ok(err instanceof UnknownFormatVersionError, String(err));
+      assert.equal(err.recordKind, 'job');
+      assert.equal(err.found, 2);
+      assert.deepEqual(err.known, [1]);
+      assert.equal(err.where, `${dbName}.jobs _id "ffff0001"`);
+      assert.equal(err.retriable, false);
+      assert.match(err.message, /format version 2 is unknown to this build, which reads version 1/);
+      return true;
+    };
+    await assert.rejects(repo.get('ffff0001'), refused);
+    await assert.rejects(repo.list({ limit: 100 }), refused);
+    assert.equal(
+      await repo.replace({ ...job('ffff0001'), revision: future.revision + 1 }, future.revision),
+      false,
+      'a replace matches only versions this build reads',
+    );
+    assert.equal(await repo.insert(job('ffff0001')), false);
+    assert.deepEqual(await jobs.findOne({ _id: 'ffff0001' }), future, 'never written over');
+  });
+});
