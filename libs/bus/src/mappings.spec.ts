@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { opTime, SliceValidationError, validateSliceMeta, type SliceMeta } from '@tidemark/domain';
+import {
+  opTime,
+  phaseReport,
+  SliceValidationError,
+  validateSliceMeta,
+  type SliceMeta,
+} from '@tidemark/domain';
+import { phaseChangedOf, phaseReportOf } from './phase-mapping';
 import { opTimeFromAvroLong, opTimeToAvroLong } from './op-time-long';
 import { sliceMetaFromProduced, sliceProducedFromMeta } from './slice-mapping';
 import { defaultCodec } from './codec';
@@ -109,5 +116,40 @@ describe('slice metadata ↔ SliceProduced', () => {
 
   it('produce metadata the domain validates', () => {
     for (const meta of metas) assert.deepEqual(validateSliceMeta(meta), [], meta.sliceId);
+  });
+});
+
+describe('phase report ↔ PhaseChanged', () => {
+  it('round-trips every field, the applied and source positions included, through the codec', () => {
+    const report = phaseReport(
+      'oplog-applier',
+      {
+        jobId: 'job-1',
+        syncId: 'job-1-s1',
+        phase: 'applying-oplogs',
+        appliedTs: opTime(2 ** 31 + 5, 1),
+        sourceTs: opTime(1_700_000_000, 9),
+        progress: {
+          docsCopied: 9_007_199_254_740_993n,
+          docsTotal: null,
+          bytesCopied: 1n,
+          bytesTotal: 2n,
+          namespaces: [
+            { namespace: 'a.b', docsCopied: 1n, docsTotal: 2n, bytesCopied: 3n, bytesTotal: null },
+          ],
+        },
+        details: { 'odd.$key': 'kept' },
+      },
+      new Date('2030-01-02T03:04:05.006Z'),
+    );
+    const codec = defaultCodec();
+    const record = phaseChangedOf(report);
+    assert.equal(record.phase, 'APPLYING_OPLOGS');
+    const decoded = codec.decodeAs(
+      'tidemark.phases.PhaseChanged',
+      codec.encode('tidemark.phases.PhaseChanged', record),
+      'spec',
+    );
+    assert.deepEqual(phaseReportOf(decoded), report);
   });
 });

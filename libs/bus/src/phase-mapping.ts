@@ -8,13 +8,20 @@ import {
   isPhase,
   SchemaMismatchError,
   type Phase,
+  type PhaseProgress,
   type PhaseReport,
   type PhaseReporter,
+  type ProgressCounters,
 } from '@tidemark/domain';
 import { publish } from './kafka';
 import { opTimeFromAvroLong, opTimeToAvroLong } from './op-time-long';
 import type { RecordTopic } from './topics';
-import { AVRO_PHASE_SYMBOLS, type AvroPhase, type PhaseChanged } from './types';
+import {
+  AVRO_PHASE_SYMBOLS,
+  type AvroPhase,
+  type PhaseChanged,
+  type PhaseProgress as AvroPhaseProgress,
+} from './types';
 
 /** The Avro symbol of a domain phase. */
 export function phaseToAvro(phase: Phase): AvroPhase {
@@ -40,6 +47,20 @@ export function phaseFromAvro(symbol: AvroPhase): Phase {
   return phase;
 }
 
+/** Progress has the same fields (Int64 counters as bigint, null totals) in the domain and in the record. */
+function copyProgress(p: PhaseProgress | AvroPhaseProgress): PhaseProgress & AvroPhaseProgress {
+  const counters = (c: ProgressCounters) => ({
+    docsCopied: c.docsCopied,
+    docsTotal: c.docsTotal,
+    bytesCopied: c.bytesCopied,
+    bytesTotal: c.bytesTotal,
+  });
+  return {
+    ...counters(p),
+    namespaces: p.namespaces.map((n) => ({ namespace: n.namespace, ...counters(n) })),
+  };
+}
+
 /** The `PhaseChanged` record of a phase report. */
 export function phaseChangedOf(report: PhaseReport): PhaseChanged {
   return {
@@ -47,19 +68,7 @@ export function phaseChangedOf(report: PhaseReport): PhaseChanged {
     syncId: report.syncId,
     phase: phaseToAvro(report.phase),
     stage: report.stage,
-    progress: {
-      docsCopied: report.progress.docsCopied,
-      docsTotal: report.progress.docsTotal,
-      bytesCopied: report.progress.bytesCopied,
-      bytesTotal: report.progress.bytesTotal,
-      namespaces: report.progress.namespaces.map((n) => ({
-        namespace: n.namespace,
-        docsCopied: n.docsCopied,
-        docsTotal: n.docsTotal,
-        bytesCopied: n.bytesCopied,
-        bytesTotal: n.bytesTotal,
-      })),
-    },
+    progress: copyProgress(report.progress),
     appliedTs: report.appliedTs === undefined ? null : opTimeToAvroLong(report.appliedTs),
     sourceTs: report.sourceTs === undefined ? null : opTimeToAvroLong(report.sourceTs),
     at: report.at,
@@ -74,19 +83,7 @@ export function phaseReportOf(record: PhaseChanged): PhaseReport {
     syncId: record.syncId,
     phase: phaseFromAvro(record.phase),
     stage: record.stage,
-    progress: {
-      docsCopied: record.progress.docsCopied,
-      docsTotal: record.progress.docsTotal,
-      bytesCopied: record.progress.bytesCopied,
-      bytesTotal: record.progress.bytesTotal,
-      namespaces: record.progress.namespaces.map((n) => ({
-        namespace: n.namespace,
-        docsCopied: n.docsCopied,
-        docsTotal: n.docsTotal,
-        bytesCopied: n.bytesCopied,
-        bytesTotal: n.bytesTotal,
-      })),
-    },
+    progress: copyProgress(record.progress),
     appliedTs: record.appliedTs === null ? undefined : opTimeFromAvroLong(record.appliedTs),
     sourceTs: record.sourceTs === null ? undefined : opTimeFromAvroLong(record.sourceTs),
     details: { ...record.details },

@@ -97,6 +97,38 @@ function origin(record: SliceProduced | SliceStored): SliceOrigin {
   return ORIGIN_FROM_AVRO[record.origin];
 }
 
+/** What a slice record says of its kind: namespace and origin, origin, or the oplog range. Checked. */
+type KindFields =
+  | { kind: 'initial'; origin: SliceOrigin; namespace: string }
+  | { kind: 'catalog'; origin: SliceOrigin }
+  | { kind: 'oplog'; prevTs: OpTime; firstTs?: OpTime; lastTs: OpTime };
+
+function kindFields(record: SliceProduced | SliceStored): KindFields {
+  const kind = SLICE_KIND_FROM_AVRO[record.kind];
+  if (kind === 'initial') {
+    if (record.namespace === null) {
+      throw new SliceValidationError({
+        sliceId: record.sliceId,
+        reason: 'an initial slice must name its namespace',
+      });
+    }
+    return { kind, origin: origin(record), namespace: record.namespace };
+  }
+  if (kind === 'catalog') return { kind, origin: origin(record) };
+  if (record.prevTs === null || record.lastTs === null) {
+    throw new SliceValidationError({
+      sliceId: record.sliceId,
+      reason: 'an oplog slice must carry prevTs and lastTs',
+    });
+  }
+  return {
+    kind,
+    prevTs: opTimeFromAvroLong(record.prevTs),
+    ...(record.firstTs === null ? {} : { firstTs: opTimeFromAvroLong(record.firstTs) }),
+    lastTs: opTimeFromAvroLong(record.lastTs),
+  };
+}
+
 /** The domain metadata of a received record (the payload stays in the record). */
 export function sliceMetaFromProduced(record: SliceProduced): SliceMeta {
   const base = {
@@ -110,30 +142,7 @@ export function sliceMetaFromProduced(record: SliceProduced): SliceMeta {
     codec: CODEC_FROM_AVRO[record.codec],
     checksum: record.checksum,
   };
-  const kind = SLICE_KIND_FROM_AVRO[record.kind];
-  if (kind === 'initial') {
-    if (record.namespace === null) {
-      throw new SliceValidationError({
-        sliceId: record.sliceId,
-        reason: 'an initial slice must name its namespace',
-      });
-    }
-    return { ...base, kind, origin: origin(record), namespace: record.namespace };
-  }
-  if (kind === 'catalog') return { ...base, kind, origin: origin(record) };
-  if (record.prevTs === null || record.lastTs === null) {
-    throw new SliceValidationError({
-      sliceId: record.sliceId,
-      reason: 'an oplog slice must carry prevTs and lastTs',
-    });
-  }
-  return {
-    ...base,
-    kind,
-    prevTs: opTimeFromAvroLong(record.prevTs),
-    ...(record.firstTs === null ? {} : { firstTs: opTimeFromAvroLong(record.firstTs) }),
-    lastTs: opTimeFromAvroLong(record.lastTs),
-  };
+  return { ...base, ...kindFields(record) };
 }
 
 /** The `SliceStored` record of a claim check. */
@@ -170,28 +179,5 @@ export function claimCheckOf(record: SliceStored): SliceClaimCheck {
     compressedBytes: safeNumber(record, 'compressedBytes'),
     storedAt: record.storedAt,
   };
-  const kind = SLICE_KIND_FROM_AVRO[record.kind];
-  if (kind === 'initial') {
-    if (record.namespace === null) {
-      throw new SliceValidationError({
-        sliceId: record.sliceId,
-        reason: 'an initial slice must name its namespace',
-      });
-    }
-    return { ...base, kind, origin: origin(record), namespace: record.namespace };
-  }
-  if (kind === 'catalog') return { ...base, kind, origin: origin(record) };
-  if (record.prevTs === null || record.lastTs === null) {
-    throw new SliceValidationError({
-      sliceId: record.sliceId,
-      reason: 'an oplog slice must carry prevTs and lastTs',
-    });
-  }
-  return {
-    ...base,
-    kind,
-    prevTs: opTimeFromAvroLong(record.prevTs),
-    ...(record.firstTs === null ? {} : { firstTs: opTimeFromAvroLong(record.firstTs) }),
-    lastTs: opTimeFromAvroLong(record.lastTs),
-  };
+  return { ...base, ...kindFields(record) };
 }
