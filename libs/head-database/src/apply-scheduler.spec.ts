@@ -8,6 +8,7 @@ import { MemoryJobPhaseReader } from './memory-job-phase-reader';
 import { MemoryLeaseStore } from './memory-lease-store';
 import type { Alert } from '@tidemark/domain';
 import type { ApplyJob } from './ports';
+import { until } from '@tidemark/testing';
 
 const job = (jobId: string, syncNo = 1): ApplyJob => ({
   jobId,
@@ -229,12 +230,17 @@ describe('ApplyScheduler', () => {
       return {};
     };
     s.scheduler.start();
-    await sleep(100);
-    assert.equal(s.loop.calls.length, 3, 'first tick, then two immediate ones while more was pending');
-    s.scheduler.wake('a');
-    await sleep(100);
-    assert.equal(s.loop.calls.length, 4, 'woken');
-    await s.scheduler.stop();
+    try {
+      // Waits are bounded polls, not fixed sleeps: on a loaded machine a fixed 100 ms may pass before a turn runs.
+      await until('the first tick and two immediate ones', () => s.loop.calls.length >= 3, 10_000);
+      await sleep(100);
+      assert.equal(s.loop.calls.length, 3, 'first tick, then two immediate ones while more was pending');
+      s.scheduler.wake('a');
+      await until('the woken turn', () => s.loop.calls.length >= 4, 10_000);
+      assert.equal(s.loop.calls.length, 4, 'woken');
+    } finally {
+      await s.scheduler.stop(); // never leave its timers running: the spec file would not end
+    }
     assert.equal(s.leases.holder(applyLeaseName('a')), undefined);
     s.scheduler.wake('a');
     await sleep(50);
