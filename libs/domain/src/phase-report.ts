@@ -86,8 +86,3 @@ export function phaseReport(
     at,
   };
 }
-
-/** Sends phase reports to job-state (`tidemark.phases`); resolves once the report is durable on the bus. */
-export interface PhaseReporter {
-  report(report: PhaseReport): Promise<void>;
-}
