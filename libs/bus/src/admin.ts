@@ -14,6 +14,7 @@ import { ConfigResourceTypes, ConfigSource, type Admin, type ConfigEntries, type
 import { TopicConfigError } from './bus-errors';
 import { toKafkaOperationError } from './errors';
 import type { Topic } from './topics';
+import { retry } from '@tidemark/util';
 
 /** The topic-level configs Tidemark declares, as Kafka config entries. */
 export function topicConfigEntries(topic: Topic): { name: string; value: string }[] {
@@ -102,9 +103,25 @@ export async function ensureTopics(
   topics: readonly Topic[],
   options: EnsureTopicsOptions = {},
 ): Promise<EnsureTopicsReport> {
-  const report: EnsureTopicsReport = { created: [], existing: [], altered: [], warnings: [] };
-  if (topics.length === 0) return report;
+  if (topics.length === 0) return { created: [], existing: [], altered: [], warnings: [] };
   const timeout = options.timeoutMs ?? 30_000;
+  // Idempotent as a whole (list, create what is missing, check), so a retriable failure repeats it all: just after
+  // a creation, metadata may not have reached the broker that answers (UNKNOWN_TOPIC_OR_PARTITION). A topic
+  // created by the failed attempt is then reported as existing.
+  return retry(() => ensureTopicsOnce(kafka, topics, options, timeout), {
+    what: 'ensure topics',
+    maxAttempts: 5,
+    initialDelayMs: 500,
+  });
+}
+
+async function ensureTopicsOnce(
+  kafka: Kafka,
+  topics: readonly Topic[],
+  options: EnsureTopicsOptions,
+  timeout: number,
+): Promise<EnsureTopicsReport> {
+  const report: EnsureTopicsReport = { created: [], existing: [], altered: [], warnings: [] };
   return withAdmin(kafka, async (admin) => {
     const present = new Set(await call('list topics', () => admin.listTopics()));
     const missing = topics.filter((t) => !present.has(t.name));
