@@ -50,22 +50,30 @@ const ORIGIN_FROM_AVRO: Readonly<Record<AvroSliceOrigin, SliceOrigin>> = { SCAN:
 const ts = (value: OpTime | undefined): bigint | null =>
   value === undefined ? null : opTimeToAvroLong(value);
 
+/** The fields `SliceProduced` and `SliceStored` share, from slice metadata or a claim check. */
+function sharedRecordFields(slice: SliceMeta | SliceClaimCheck) {
+  const oplog = slice.kind === 'oplog' ? slice : undefined;
+  return {
+    jobId: slice.jobId,
+    syncId: slice.syncId,
+    sliceId: slice.sliceId,
+    kind: SLICE_KIND_TO_AVRO[slice.kind],
+    origin: slice.kind === 'oplog' ? null : SLICE_ORIGIN_TO_AVRO[slice.origin],
+    sequence: BigInt(slice.sequence),
+    namespace: slice.kind === 'initial' ? slice.namespace : null,
+    prevTs: ts(oplog?.prevTs),
+    firstTs: ts(oplog?.firstTs),
+    lastTs: ts(oplog?.lastTs),
+    docCount: BigInt(slice.docCount),
+    compressedBytes: BigInt(slice.compressedBytes),
+  };
+}
+
 /** The record for a slice with this metadata and payload. */
 export function sliceProducedFromMeta(meta: SliceMeta, payload: Buffer, producedAt: Date): SliceProduced {
   return {
-    jobId: meta.jobId,
-    syncId: meta.syncId,
-    sliceId: meta.sliceId,
-    kind: SLICE_KIND_TO_AVRO[meta.kind],
-    origin: meta.kind === 'oplog' ? null : SLICE_ORIGIN_TO_AVRO[meta.origin],
-    sequence: BigInt(meta.sequence),
-    namespace: meta.kind === 'initial' ? meta.namespace : null,
-    prevTs: meta.kind === 'oplog' ? ts(meta.prevTs) : null,
-    firstTs: meta.kind === 'oplog' ? ts(meta.firstTs) : null,
-    lastTs: meta.kind === 'oplog' ? ts(meta.lastTs) : null,
-    docCount: BigInt(meta.docCount),
+    ...sharedRecordFields(meta),
     rawBytes: BigInt(meta.rawBytes),
-    compressedBytes: BigInt(meta.compressedBytes),
     codec: CODEC_TO_AVRO[meta.codec],
     checksum: meta.checksum,
     producedAt,
@@ -147,22 +155,7 @@ export function sliceMetaFromProduced(record: SliceProduced): SliceMeta {
 
 /** The `SliceStored` record of a claim check. */
 export function sliceStoredOf(claim: SliceClaimCheck): SliceStored {
-  const oplog = claim.kind === 'oplog' ? claim : undefined;
-  return {
-    jobId: claim.jobId,
-    syncId: claim.syncId,
-    sliceId: claim.sliceId,
-    kind: SLICE_KIND_TO_AVRO[claim.kind],
-    origin: claim.kind === 'oplog' ? null : SLICE_ORIGIN_TO_AVRO[claim.origin],
-    sequence: BigInt(claim.sequence),
-    namespace: claim.kind === 'initial' ? claim.namespace : null,
-    prevTs: oplog === undefined ? null : opTimeToAvroLong(oplog.prevTs),
-    firstTs: oplog?.firstTs === undefined ? null : opTimeToAvroLong(oplog.firstTs),
-    lastTs: oplog === undefined ? null : opTimeToAvroLong(oplog.lastTs),
-    docCount: BigInt(claim.docCount),
-    compressedBytes: BigInt(claim.compressedBytes),
-    storedAt: claim.storedAt,
-  };
+  return { ...sharedRecordFields(claim), storedAt: claim.storedAt };
 }
 
 /**
