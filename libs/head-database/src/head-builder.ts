@@ -13,7 +13,6 @@ import {
   type OplogStore,
   type PhaseReporter,
   type SliceLimits,
-  type SliceMeta,
 } from '@tidemark/domain';
 import { decodeCatalog, decodeSlicePayload, type SliceClaimCheck } from '@tidemark/slices';
 
