@@ -1,7 +1,8 @@
 /**
  * head-builder's pipeline: consumes `tidemark.slices.stored` (group `tidemark-head-builder`) with kafkajs through
  * the bus's CommittingConsumer, so "decode, build, commit after the effect is durable" reads top to bottom here
- * (a claim that cannot be decoded is dead-lettered by the loop), and builds heads with the HeadBuilder feature. Phases go to `tidemark.phases` (key: job id).
+ * (a claim that cannot be decoded is dead-lettered by the loop), and builds heads with the HeadBuilder feature.
+ * Phases go to `tidemark.phases` (key: job id).
  */
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
