@@ -28,6 +28,7 @@ import { BSON, type MongoClient } from 'mongodb';
 import {
   createKafka,
   deleteTopics,
+  DLQ_HEADERS,
   ensureTopics,
   opTimeFromAvroLong,
   phaseToAvro,
@@ -42,7 +43,7 @@ import { DEFAULT_SLICE_LIMITS, isAfter, type Phase } from '@tidemark/domain';
 import { connectMongo } from '@tidemark/mongo';
 import { bootstrapService, loadServiceConfig } from '@tidemark/service-shell';
 import { decodeSlicePayload } from '@tidemark/slices';
-import { uniqueDbName } from '@tidemark/testing';
+import { TestKafka, uniqueDbName } from '@tidemark/testing';
 import { AppModule } from '../src/app.module';
 import { AgentPipeline } from '../src/pipeline/agent-pipeline';
 import { TopicReader } from './kafka-reader';
@@ -326,6 +327,61 @@ describe('agent app with job-state, Kafka and the source', () => {
       await slices.stop();
       await oplog.stop();
       await alerts.stop();
+    }
+  });
+
+  it('dead-letters a command that cannot be decoded, alerts, and goes on to the next command', async () => {
+    agent ??= await startAgent();
+    const bus = new TestKafka(endpoints.kafka.brokers, prefix);
+    const alerts = new TopicReader(kafka, [topics.alerts], 'tidemark.alerts.AlertRaised');
+    await alerts.start();
+    const dlq = await bus.reader(topics.commandsDlq);
+    try {
+      const jobId = `garbage${suffix.slice(0, 1)}`;
+      await producer.send({
+        topic: topics.commands.name,
+        acks: -1,
+        messages: [{ key: jobId, value: Buffer.from('not a JobCommand') }],
+      });
+      // The next command on the same partition (same key): a STOP for a job the agent runs nothing for.
+      const next = await publish(producer, topics.commands, {
+        commandId: `after-garbage-${suffix}`,
+        jobId,
+        action: 'STOP',
+        issuedAt: new Date(),
+        params: {},
+      });
+      await until('the dead letter', 60_000, () => (dlq.messages.length > 0 ? true : undefined));
+      const letter = dlq.messages[0]!;
+      assert.equal(letter.key?.toString(), jobId, 'the original key is kept');
+      assert.equal(letter.value?.toString(), 'not a JobCommand', 'the original bytes are kept');
+      assert.match(letter.headers?.[DLQ_HEADERS.reason]?.toString() ?? '', /undecodable: .*bad-marker/);
+      assert.equal(letter.headers?.[DLQ_HEADERS.sourceTopic]?.toString(), topics.commands.name);
+      const alert = await until('AGENT_COMMAND_FAILED for the undecodable command', 60_000, () =>
+        alerts.received.find(
+          (m) => m.value.code === 'AGENT_COMMAND_FAILED' && /undecodable command/.test(m.value.message),
+        ),
+      );
+      assert.match(alert.value.message, /dead-lettered/);
+
+      // The agent went on: its group committed past the command that followed the garbage.
+      const group = loadServiceConfig('agent', { ...sharedEnv }).consumerGroup;
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await until('the agent to commit past the next command', 60_000, async () => {
+          const [entry] = await admin.fetchOffsets({ groupId: group, topics: [topics.commands.name] });
+          const committed = entry?.partitions.find((p) => p.partition === next.partition)?.offset;
+          return committed !== undefined && BigInt(committed) > BigInt(next.baseOffset ?? next.offset ?? '0')
+            ? true
+            : undefined;
+        });
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await alerts.stop();
+      await dlq.stop();
     }
   });
 });

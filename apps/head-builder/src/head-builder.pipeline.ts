@@ -1,21 +1,19 @@
 /**
  * head-builder's pipeline: consumes `tidemark.slices.stored` (group `tidemark-head-builder`) with kafkajs through
- * the bus's CommittingConsumer, so "decode, build, commit after the effect is durable" reads top to bottom here,
- * and builds heads with the HeadBuilder feature. Phases go to `tidemark.phases` (key: job id).
+ * the bus's CommittingConsumer, so "decode, build, commit after the effect is durable" reads top to bottom here
+ * (a claim that cannot be decoded is dead-lettered by the loop), and builds heads with the HeadBuilder feature.
+ * Phases go to `tidemark.phases` (key: job id).
  */
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import {
   CommittingConsumer,
-  deadLetter,
-  defaultCodec,
   KafkaPhaseReporter,
+  recordDecoder,
   SLICE_KIND_FROM_AVRO,
-  type ConsumedMessage,
   type SliceStored,
 } from '@tidemark/bus';
-import { describeError } from '@tidemark/domain';
 import { HeadBuilder } from '@tidemark/head-database';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -35,7 +33,7 @@ import {
 export const HEAD_BUILDER_PIPELINE = Symbol('tidemark.head-builder.pipeline');
 
 export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHealth {
-  private consumer: CommittingConsumer | undefined;
+  private consumer: CommittingConsumer<SliceStored> | undefined;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
@@ -62,27 +60,15 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
         this.logger.event({ event: 'phase-reported', jobId: r.jobId, syncId: r.syncId, phase: r.phase });
       },
     });
-    const stored = this.config.topics.slicesStored;
-    const codec = defaultCodec();
     this.consumer = new CommittingConsumer({
       kafka: this.kafka,
       groupId: this.config.consumerGroup,
-      topics: [stored],
+      topics: [this.config.topics.slicesStored],
+      decode: recordDecoder('tidemark.slices.SliceStored'),
+      producer,
       isRetriable: isRetriableError,
       log: (level, fields) => this.logger.eventAt(level, fields),
-      handle: async (m: ConsumedMessage) => {
-        let claim: SliceStored;
-        try {
-          claim = codec.decodeAs('tidemark.slices.SliceStored', m.value ?? Buffer.alloc(0), stored.name);
-        } catch (err) {
-          await deadLetter(
-            producer,
-            stored,
-            { partition: m.partition, message: m },
-            `undecodable SliceStored: ${describeError(err)}`,
-          );
-          return;
-        }
+      handle: async (claim) => {
         const outcome = await builder.onSliceStored({
           jobId: claim.jobId,
           syncId: claim.syncId,

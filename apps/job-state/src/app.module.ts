@@ -1,8 +1,8 @@
 /**
  * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, the jobs feature (`@tidemark/jobs`)
  * over its adapters (jobs collection, Kafka publisher, head registry / head writer / oplog store), the REST API,
- * the event handlers, the dead-letter producer and the background effects flusher. The Kafka microservice itself
- * is connected in `job-state-service.ts`.
+ * the events consumer (the bus's consumer loop folding `tidemark.phases` and `tidemark.alerts`, with its
+ * dead-letter producer) and the background effects flusher.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
@@ -24,11 +24,8 @@ import {
   type JsonLogger,
   type ServiceConfig,
 } from '@tidemark/service-shell';
-import { alertEventsController } from './bus/alert-events.controller';
-import { KafkaDeadLetters } from './bus/dead-letters';
-import type { EventTopics } from './bus/event-deserializer';
+import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { KafkaCommandPublisher } from './bus/kafka-command-publisher';
-import { phaseEventsController } from './bus/phase-events.controller';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { JobActionsController } from './jobs/job-actions.controller';
@@ -36,7 +33,7 @@ import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
 import { MongoJobRepository } from './jobs/mongo-job-repository';
 import { StoreBackupData } from './jobs/store-backup-data';
-import { COMMAND_PRODUCER, DEAD_LETTERS, EVENT_TOPICS } from './tokens';
+import { COMMAND_PRODUCER, EVENTS_CONSUMER } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
 export interface JobStateSettings {
@@ -56,27 +53,13 @@ export class AppModule {
         ConnectionsModule.forService(config, { backup: true }),
         HealthModule.forDependencies([kafkaCheck('phases'), mongoCheck('backup')]),
       ],
-      controllers: [
-        JobsController,
-        JobActionsController,
-        JobStatusController,
-        AgentJobsController,
-        phaseEventsController(settings.topics.phases.name),
-        alertEventsController(settings.topics.alerts.name),
-      ],
+      controllers: [JobsController, JobActionsController, JobStatusController, AgentJobsController],
       providers: [
-        { provide: EVENT_TOPICS, useValue: settings.topics },
         {
           provide: COMMAND_PRODUCER,
           inject: [KAFKA, ConnectionRegistry],
           useFactory: (kafka: Kafka, registry: ConnectionRegistry) =>
             connectedProducer(kafka, registry, 'command-producer'),
-        },
-        {
-          provide: DEAD_LETTERS,
-          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER],
-          useFactory: async (kafka: Kafka, registry: ConnectionRegistry, logger: JsonLogger) =>
-            new KafkaDeadLetters(await connectedProducer(kafka, registry, 'dead-letter-producer'), logger),
         },
         {
           provide: JobService,
@@ -92,6 +75,31 @@ export class AppModule {
               backupData: new StoreBackupData(heads, new MongoHeadWriter(client), oplogStore),
               backupUri: c.endpoints.backup.uri,
             });
+          },
+        },
+        {
+          // Closed before its dead-letter producer at shutdown (the registry closes newest first).
+          provide: EVENTS_CONSUMER,
+          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, JobService, SERVICE_CONFIG],
+          useFactory: async (
+            kafka: Kafka,
+            registry: ConnectionRegistry,
+            logger: JsonLogger,
+            jobs: JobService,
+            c: ServiceConfig,
+          ) => {
+            const producer = await connectedProducer(kafka, registry, 'dead-letter-producer');
+            const consumer = jobEventsConsumer({
+              kafka,
+              groupId: c.consumerGroup,
+              topics: settings.topics,
+              producer,
+              jobs,
+              log: (level, fields) => logger.eventAt(level, fields),
+            });
+            registry.add('events-consumer', () => consumer.stop());
+            await consumer.start();
+            return consumer;
           },
         },
         {

@@ -3,7 +3,7 @@
  * and databases of its own. Proves: a PhaseChanged published with the bus codec is folded into its job and shows in
  * the status; phases only move forward and reports of another sync are ignored; AlertRaised SLICE_REJECTED blocks
  * the job; an undecodable phase report lands on `tidemark.phases.dlq` (declared by the bus) with its reason and an
- * undecodable alert is skipped, neither stalling the consumer; offsets are committed explicitly; /readyz is 200;
+ * undecodable alert is dead-lettered too, neither stalling the consumer; offsets are committed explicitly; /readyz is 200;
  * unknown jobs are 404 with a reason; the consumer leaves its group on close.
  */
 import { after, before, describe, it } from 'node:test';

@@ -5,8 +5,8 @@
  *
  * The claim checks are only a wake-up signal: the oplog store, not Kafka, is the source of truth (the scheduler
  * scans the jobs every tick anyway), so each claim is committed as soon as its job is woken. A claim that does not
- * decode is logged and committed: head-builder, the other consumer of the topic, dead-letters it, and nothing is
- * lost here since the next tick finds the slice in the store.
+ * decode is dead-lettered by the bus's consumer loop (to `tidemark.slices.stored.dlq`, as head-builder's loop does),
+ * then committed.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -20,8 +20,8 @@ import {
   MongoLeaseStore,
   MongoMissingDocumentStore,
 } from '@tidemark/head-database-mongo';
-import { CommittingConsumer, defaultCodec, type ConsumedMessage } from '@tidemark/bus';
-import { DEFAULT_SLICE_LIMITS, describeError } from '@tidemark/domain';
+import { CommittingConsumer, recordDecoder, type SliceStored } from '@tidemark/bus';
+import { DEFAULT_SLICE_LIMITS } from '@tidemark/domain';
 import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
 import { OplogApplier } from '@tidemark/oplog-apply';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -45,7 +45,7 @@ export const OPLOG_APPLIER_PIPELINE = Symbol('tidemark.oplog-applier.pipeline');
 export const APPLY_SETTINGS = Symbol('tidemark.oplog-applier.settings');
 
 export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHealth {
-  private consumer: CommittingConsumer | undefined;
+  private consumer: CommittingConsumer<SliceStored> | undefined;
   private scheduler: ApplyScheduler | undefined;
 
   constructor(
@@ -104,27 +104,15 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
     );
     this.scheduler = scheduler;
 
-    const stored = config.topics.slicesStored;
-    const codec = defaultCodec();
     this.consumer = new CommittingConsumer({
       kafka: this.kafka,
       groupId: config.consumerGroup,
-      topics: [stored],
+      topics: [config.topics.slicesStored],
+      decode: recordDecoder('tidemark.slices.SliceStored'),
+      producer,
       isRetriable: isRetriableError,
       log: (level, fields) => this.logger.eventAt(level, fields),
-      handle: async (m: ConsumedMessage) => {
-        let claim;
-        try {
-          claim = codec.decodeAs('tidemark.slices.SliceStored', m.value ?? Buffer.alloc(0), stored.name);
-        } catch (err) {
-          this.logger.event({
-            event: 'claim-undecodable',
-            partition: m.partition,
-            offset: m.offset,
-            reason: describeError(err),
-          });
-          return;
-        }
+      handle: async (claim) => {
         if (claim.kind !== 'INITIAL') scheduler.wake(claim.jobId);
       },
     });

@@ -12,7 +12,9 @@
  *   byte the same, the position returns to the same place, no second command is sent;
  * - an update whose document is missing is recorded and requested (`batches=1` with its id); a slice that holds an
  *   unknown command stops only that job, with one AlertRaised{APPLY_FAILED, CRITICAL}, and /readyz says why;
- * - a SliceStored claim wakes the scheduler (with a 60 s scan interval, the slice is applied at once).
+ * - a SliceStored claim wakes the scheduler (with a 60 s scan interval, the slice is applied at once);
+ * - a claim that cannot be decoded goes to `tidemark.slices.stored.dlq` with its reason, and the consumer goes on
+ *   to the next claim.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,7 @@ import { Binary, BSON, Double, EJSON, Int32, Long, Timestamp, type Document } fr
 import { MongoClient } from 'mongodb';
 import { WRAPPED_VALUES } from '@tidemark/head-database-mongo';
 import {
+  DLQ_HEADERS,
   ensureTopics,
   opTimeFromAvroLong,
   opTimeToAvroLong,
@@ -426,5 +429,38 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
       30_000,
     );
     assert.equal(alertsOf(alerts, bad).length, 1, 'alerted once');
+  });
+  it('dead-letters a claim that cannot be decoded, with its reason, and goes on to the next claim', async () => {
+    const h = harness({ TIDEMARK_APPLY_TICK_MS: '60000' });
+    const job = h.jobId('jg');
+    const at = (s: number, i = 1) => ts(T0 + s, i);
+    await h.addJob(job, at(0, 0), at(10, 0), []);
+    const dlq = await h.reader(h.topics.slicesStoredDlq);
+    await h.start();
+
+    // Garbage first, then a good claim on the same partition (same key): only the claim can wake the job.
+    const slice = oplogSlice(job, at(0, 0), at(20, 0), [insert(at(11), NS, { _id: new Int32(7) })]);
+    await h.put(slice);
+    await (
+      await h.bus.producer()
+    ).send({
+      topic: h.topics.slicesStored.name,
+      acks: -1,
+      messages: [{ key: job, value: Buffer.from('not a SliceStored') }],
+    });
+    await h.claim(slice);
+    await until(
+      'the claim after the garbage woke the scheduler',
+      async () => same(await h.appliedTs(job), at(20, 0)),
+      30_000,
+    );
+
+    const [letter] = await until('the dead letter', () => dlq.messages.length > 0 && dlq.messages);
+    assert.equal(letter?.key?.toString(), job, 'the original key is kept');
+    assert.equal(letter?.value?.toString(), 'not a SliceStored', 'the original bytes are kept');
+    const header = (name: string) => letter?.headers?.[name]?.toString();
+    assert.match(header(DLQ_HEADERS.reason) ?? '', /undecodable: .*bad-marker/);
+    assert.equal(header(DLQ_HEADERS.sourceTopic), h.topics.slicesStored.name);
+    assert.equal((await h.readyz()).status, 200, 'a dead-lettered claim halts nothing');
   });
 });

@@ -1,25 +1,37 @@
 /**
- * The consumer loop of every pipeline stage (slice-ingest, head-builder, oplog-applier): one place that reads
- * "handle, commit after the effect is durable" top to bottom. `autoCommit` is off; messages of one partition are
- * handled one at a time, in order; several partitions at once.
+ * The one consumer loop of every Tidemark service that reads Kafka (agent, slice-ingest, head-builder,
+ * oplog-applier, job-state): one place that reads "decode, handle, commit after the effect is durable" top to
+ * bottom. `autoCommit` is off; messages of one partition are handled one at a time, in order; several partitions at
+ * once. While a message is handled the loop heartbeats, so a long handler does not cost the group its member.
  *
- * Each message ends one of three ways:
- * - `handle` resolves: the effect is durable, so the offset (message offset + 1) is committed. A commit refused
- *   because the group rebalanced is treated as retriable: the partition's new owner reads the message again, and
- *   handlers are idempotent.
- * - `handle` throws a retriable error: nothing is committed; the partition is paused, sought back to the message
- *   and resumed after a jittered backoff ({@link PartitionBackoff}), so the same message is handled again.
- * - `handle` throws anything else: nothing is committed, the partition stays paused and `problems` reports it
- *   (the service's readiness fails with the reason) instead of skipping the message or crash-looping. A restart
+ * Each message ends one of four ways:
+ * - it does not decode (`decode` throws `SchemaMismatchError`: not single-object encoded, an unknown fingerprint,
+ *   another record, a corrupt body, no value): it can never decode later, so it is copied to the topic's
+ *   dead-letter topic with the reason ({@link deadLetter}), `afterDeadLetter` runs (e.g. an alert), and only then
+ *   is the offset committed. Every topic the loop reads must declare a dead-letter topic (checked at
+ *   construction). This is the one rule for an undecodable message, wherever it is consumed.
+ * - `handle` resolves: the effect is durable, so the offset is committed (message offset + 1, or what `commits`
+ *   says). A commit refused because the group rebalanced is treated as retriable: the partition's new owner reads
+ *   the message again, and handlers are idempotent.
+ * - `handle` (or a dead letter) throws a retriable error: nothing is committed; the partition is paused, sought
+ *   back to the message and resumed after a jittered backoff ({@link PartitionBackoff}), so the same message is
+ *   handled again.
+ * - anything else: nothing is committed, the partition stays paused and `problems` reports it (the service's
+ *   readiness fails with the reason) instead of skipping the message or retrying a fatal error forever. A restart
  *   redelivers it.
- * Dead-lettering a bad message is the handler's business: it dead-letters (and alerts), then resolves.
+ * A handler that rejects a decoded message for its own reasons (a slice failing its checksum) dead-letters it
+ * itself, with {@link deadLetter}, and resolves.
  */
-import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
-import { describeError, isRetriable as isRetriableByDefault } from '@tidemark/domain';
+import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import { describeError, isRetriable as isRetriableByDefault, SchemaMismatchError } from '@tidemark/domain';
+import { TopicConfigError } from './bus-errors';
+import { defaultCodec, type AvroCodec } from './codec';
+import { deadLetter } from './dead-letter';
 import { toKafkaOperationError } from './errors';
 import { consumerFor } from './kafka';
 import { PartitionBackoff } from './partition-backoff';
 import type { Topic } from './topics';
+import type { RecordName, RecordTypes } from './types';
 
 export interface ConsumedMessage {
   readonly topic: string;
@@ -31,14 +43,81 @@ export interface ConsumedMessage {
   readonly timestamp: string;
 }
 
-/** Where the loop reports retries, halted partitions and a stopped Kafka consumer. */
+/** `<topic>/<partition>@<offset>`: where a message came from, for errors and logs. */
+export function sourceOf(message: Pick<ConsumedMessage, 'topic' | 'partition' | 'offset'>): string {
+  return `${message.topic}/${message.partition}@${message.offset}`;
+}
+
+/**
+ * Turns a consumed message into what the handler works on. Throws `SchemaMismatchError` for a message that cannot
+ * be decoded (it is dead-lettered); any other error is handled like a failure of the handler.
+ */
+export type MessageDecoder<T> = (message: ConsumedMessage) => T;
+
+/**
+ * The decoder of a topic carrying one Avro record: single-object decoding with the workspace codec, resolved to
+ * the record's current version. A missing or empty value (a tombstone) does not decode either.
+ */
+export function recordDecoder<R extends RecordName>(
+  record: R,
+  codec: AvroCodec = defaultCodec(),
+): MessageDecoder<RecordTypes[R]> {
+  return (message) => {
+    const source = sourceOf(message);
+    if (message.value === null || message.value.length === 0) {
+      throw new SchemaMismatchError({ schemaName: record, source, detail: 'empty value' });
+    }
+    return codec.decodeAs(record, message.value, source);
+  };
+}
+
+/**
+ * The message itself, for a consumer whose decoding is part of its own checks (slice-ingest: decoding is the first
+ * of the checks a slice must pass, and a slice failing any of them is dead-lettered with an alert by its handler).
+ */
+export const rawMessage: MessageDecoder<ConsumedMessage> = (message) => message;
+
+/**
+ * Which offset to commit once a message is settled. The default commits every message (offset + 1); the agent's
+ * command consumer plugs in a floor that holds commits back while a missing-document fetch is unfinished.
+ */
+export interface CommitPolicy<O> {
+  /**
+   * The offset to commit (the next to read, as Kafka expects it) now that the message at `offset` is settled,
+   * or undefined to commit nothing yet. `outcome` is what `handle` returned; undefined for a dead-lettered message.
+   */
+  next(topic: string, partition: number, offset: string, outcome: O | undefined): string | undefined;
+  /** The group rebalanced: forget per-partition state (the new assignment starts from the committed offsets). */
+  reset(): void;
+}
+
+/** Commits each settled message: offset + 1. */
+export const COMMIT_EACH_MESSAGE: CommitPolicy<unknown> = Object.freeze({
+  next: (_topic: string, _partition: number, offset: string) => (BigInt(offset) + 1n).toString(),
+  reset: () => undefined,
+});
+
+/** Where the loop reports retries, halted partitions, dead letters and a stopped Kafka consumer. */
 export type ConsumerLog = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>) => void;
 
-export interface CommittingConsumerOptions {
+export interface CommittingConsumerOptions<T, O = void> {
   readonly kafka: Kafka;
   readonly groupId: string;
+  /** The topics read; each must declare a dead-letter topic. */
   readonly topics: readonly Topic[];
-  readonly handle: (message: ConsumedMessage) => Promise<void>;
+  /** Message -> what `handle` works on; e.g. `recordDecoder('tidemark.slices.SliceStored')`. */
+  readonly decode: MessageDecoder<T>;
+  /** The effect of one decoded message; resolves once it is durable. */
+  readonly handle: (record: T, message: ConsumedMessage) => Promise<O>;
+  /** Connected producer for dead letters. */
+  readonly producer: Producer;
+  /**
+   * Runs after an undecodable message's dead letter is acknowledged and before its offset is committed (e.g. to
+   * raise an alert). Throwing leaves the message uncommitted, like a failing handler (the dead letter is repeated).
+   */
+  readonly afterDeadLetter?: (message: ConsumedMessage, reason: string) => Promise<void>;
+  /** Default {@link COMMIT_EACH_MESSAGE}. */
+  readonly commits?: CommitPolicy<O>;
   /** Default: `isRetriable` of `@tidemark/domain`. */
   readonly isRetriable?: (err: unknown) => boolean;
   readonly log: ConsumerLog;
@@ -48,19 +127,37 @@ export interface CommittingConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Waits before a retriable failure is retried. Default 1 s doubling up to 30 s, with jitter. */
   readonly backoff?: PartitionBackoff;
+  /** The group's session timeout, ms. Default 30 s. */
+  readonly sessionTimeout?: number;
 }
 
-export class CommittingConsumer {
+/** How often the loop heartbeats while a handler runs (kafkajs sends one only when its interval is due). */
+const HEARTBEAT_WHILE_HANDLING_MS = 3_000;
+
+export class CommittingConsumer<T = ConsumedMessage, O = void> {
   private consumer: Consumer | undefined;
   /** Partitions stopped by a fatal error, `<topic>/<partition>` -> why. */
   private readonly halted = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly backoff: PartitionBackoff;
+  private readonly commits: CommitPolicy<O>;
+  private readonly byName: ReadonlyMap<string, Topic>;
   private crashed: string | undefined;
   private running = false;
 
-  constructor(private readonly options: CommittingConsumerOptions) {
+  /** Throws {@link TopicConfigError} if a topic declares no dead-letter topic. */
+  constructor(private readonly options: CommittingConsumerOptions<T, O>) {
     this.backoff = options.backoff ?? new PartitionBackoff(1_000, 30_000);
+    this.commits = options.commits ?? COMMIT_EACH_MESSAGE;
+    for (const topic of options.topics) {
+      if (topic.deadLetterName === undefined) {
+        throw new TopicConfigError(
+          topic.name,
+          'is consumed but declares no dead-letter topic for messages that cannot be decoded',
+        );
+      }
+    }
+    this.byName = new Map(options.topics.map((t) => [t.name, t]));
   }
 
   /** Why the consumer cannot make progress, one line per problem; empty while healthy. */
@@ -72,7 +169,11 @@ export class CommittingConsumer {
   /** Joins the group and starts consuming. */
   async start(): Promise<void> {
     const o = this.options;
-    const consumer = consumerFor(o.kafka, { groupId: o.groupId, topics: o.topics });
+    const consumer = consumerFor(o.kafka, {
+      groupId: o.groupId,
+      topics: o.topics,
+      ...(o.sessionTimeout === undefined ? {} : { sessionTimeout: o.sessionTimeout }),
+    });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       const error = describeError(payload.error);
@@ -83,6 +184,7 @@ export class CommittingConsumer {
       this.crashed = `the Kafka consumer stopped: ${error}`;
       o.log('error', { event: 'consumer-crashed', restart: false, error });
     });
+    consumer.on(consumer.events.GROUP_JOIN, () => this.commits.reset());
     await consumer.connect();
     await consumer.subscribe({ topics: o.topics.map((t) => t.name), fromBeginning: o.fromBeginning ?? true });
     this.running = true;
@@ -103,29 +205,67 @@ export class CommittingConsumer {
   }
 
   private async eachMessage(consumer: Consumer, payload: EachMessagePayload): Promise<void> {
-    const { topic, partition, message } = payload;
+    const { topic, partition, message, heartbeat } = payload;
     const key = `${topic}/${partition}`;
     if (this.halted.has(key)) return; // paused after a fatal error; a fetched batch may still drain here
+    const consumed: ConsumedMessage = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+      headers: message.headers ?? {},
+      timestamp: message.timestamp,
+    };
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_HANDLING_MS);
     try {
-      await this.options.handle({
-        topic,
-        partition,
-        offset: message.offset,
-        key: message.key,
-        value: message.value,
-        headers: message.headers ?? {},
-        timestamp: message.timestamp,
-      });
-      await this.commitAfter(consumer, topic, partition, message.offset);
+      const outcome = await this.settle(consumed);
+      const next = this.commits.next(topic, partition, message.offset, outcome);
+      if (next !== undefined) await this.commit(consumer, topic, partition, next);
       this.backoff.reset(key);
     } catch (err) {
       this.holdBack(consumer, payload, err);
+    } finally {
+      clearInterval(beat);
     }
   }
 
-  /** Commits `offset + 1` (the next message to read) for the partition. */
-  private async commitAfter(consumer: Consumer, topic: string, partition: number, at: string): Promise<void> {
-    const offset = (BigInt(at) + 1n).toString();
+  /** Decode, then handle; or dead-letter what cannot be decoded. Resolves once the outcome is durable. */
+  private async settle(message: ConsumedMessage): Promise<O | undefined> {
+    let record: T;
+    try {
+      record = this.options.decode(message);
+    } catch (err) {
+      if (!(err instanceof SchemaMismatchError)) throw err;
+      await this.deadLetterUndecodable(message, err);
+      return undefined;
+    }
+    return await this.options.handle(record, message);
+  }
+
+  private async deadLetterUndecodable(message: ConsumedMessage, err: SchemaMismatchError): Promise<void> {
+    const topic = this.byName.get(message.topic);
+    if (topic === undefined) throw new TopicConfigError(message.topic, 'is not read by this consumer');
+    const reason = `undecodable: ${describeError(err)}`;
+    const meta = await deadLetter(
+      this.options.producer,
+      topic,
+      { partition: message.partition, message },
+      reason,
+    );
+    this.options.log('warn', {
+      event: 'dead-lettered',
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      deadLetterTopic: topic.deadLetterName,
+      deadLetterOffset: meta.baseOffset ?? meta.offset,
+      reason,
+    });
+    await this.options.afterDeadLetter?.(message, reason);
+  }
+
+  private async commit(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {
     try {
       await consumer.commitOffsets([{ topic, partition, offset }]);
     } catch (err) {

@@ -35,6 +35,9 @@ describe('topic declarations', () => {
         'tidemark.slices.oplog.dlq',
         'tidemark.slices.stored.dlq',
         'tidemark.phases.dlq',
+        'tidemark.commands.dlq',
+        'tidemark.snapshots.dlq',
+        'tidemark.alerts.dlq',
       ],
     );
     for (const t of topicList(topics)) {
@@ -59,6 +62,13 @@ describe('topic declarations', () => {
         assert.equal(t.deadLetterName, `${t.name}.dlq`);
         assert.ok(names.has(t.deadLetterName));
       }
+    }
+  });
+
+  it('give every consumed record topic a dead-letter topic (where the consumer loop sends what cannot be decoded)', () => {
+    for (const t of topicList(topics)) {
+      if (t.value === null || t.consumers.length === 0) continue;
+      assert.equal(t.deadLetterName, `${t.name}.dlq`, `${t.name} is consumed by ${t.consumers.join(', ')}`);
     }
   });
 

@@ -58,7 +58,11 @@ export interface RecordTopicSpec<R extends RecordName = RecordName> extends Topi
   readonly value: R;
   /** The key a record is sent with on this topic. (Method syntax on purpose: specs of all R share one type.) */
   keyOf(record: RecordTypes[R]): string;
-  /** Base name of this topic's dead-letter topic, if it has one. */
+  /**
+   * Base name of this topic's dead-letter topic, if it has one. Every topic that is consumed has one: the
+   * consumer loop (`CommittingConsumer`) refuses to read a topic without, since a message that cannot be decoded
+   * goes there.
+   */
   readonly deadLetter: string | undefined;
 }
 
@@ -185,7 +189,7 @@ const commands = recordTopic({
   cleanupPolicy: 'delete',
   producers: ['job-state', 'oplog-applier'],
   consumers: ['agent', 'snapshotter'],
-  deadLetter: undefined,
+  deadLetter: 'tidemark.commands.dlq',
 });
 
 const snapshots = recordTopic({
@@ -201,7 +205,7 @@ const snapshots = recordTopic({
   cleanupPolicy: 'delete',
   producers: ['snapshotter'],
   consumers: ['job-state'],
-  deadLetter: undefined,
+  deadLetter: 'tidemark.snapshots.dlq',
 });
 
 const alerts = recordTopic({
@@ -217,7 +221,7 @@ const alerts = recordTopic({
   cleanupPolicy: 'delete',
   producers: ['agent', 'slice-ingest', 'head-builder', 'oplog-applier', 'snapshotter', 'job-state'],
   consumers: ['job-state'],
-  deadLetter: undefined,
+  deadLetter: 'tidemark.alerts.dlq',
 });
 
 /** Every topic, by id. The single declaration of Tidemark's topics. */
@@ -233,6 +237,9 @@ export const TOPIC_SPECS = Object.freeze({
   slicesOplogDlq: deadLetterTopic(slicesOplog, ['job-state']),
   slicesStoredDlq: deadLetterTopic(slicesStored, ['job-state']),
   phasesDlq: deadLetterTopic(phases, []),
+  commandsDlq: deadLetterTopic(commands, []),
+  snapshotsDlq: deadLetterTopic(snapshots, []),
+  alertsDlq: deadLetterTopic(alerts, []),
 });
 
 export type TopicId = keyof typeof TOPIC_SPECS;

@@ -25,7 +25,7 @@ import {
 } from '@tidemark/service-shell';
 import { backoffCapMs, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
-import { CommandConsumer } from './command-consumer';
+import { commandConsumer, type CommandConsumer } from './command-consumer';
 import { HttpJobStateClient } from './http-job-state-client';
 import { KafkaSlicePublisher } from './kafka-slice-publisher';
 import { SourceRegistry } from './source-registry';
@@ -112,19 +112,20 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
       },
       snapshot,
     );
-    this.consumer = new CommandConsumer(this.kafka, {
+    this.consumer = commandConsumer(this.kafka, {
       groupId: this.config.consumerGroup,
       topic: this.config.topics.commands,
       handler,
-      logger: this.logger,
-      onUndecodable: (source, err) =>
+      producer: this.producer,
+      log: (level, fields) => this.logger.eventAt(level, fields),
+      onUndecodable: (source, reason) =>
         this.publisher.publishAlert(
           failureAlert(
             randomUUID(),
             ALERT_CODES.commandFailed,
             null,
-            `undecodable command at ${source}`,
-            err,
+            `undecodable command at ${source}, dead-lettered`,
+            reason,
             { source },
           ),
         ),

@@ -1,99 +1,64 @@
 /**
- * The loop over `tidemark.commands` (plain kafkajs, so the commit is visible): decode the `JobCommand`, hand it to
- * the agent's `CommandHandler`, retry a retriable failure on the same message (heartbeating, nothing committed),
- * then commit through the `CommitFloor` (which keeps unfinished missing-document fetches uncommitted).
+ * The agent's loop over `tidemark.commands`: the bus's `CommittingConsumer` (the one consumer loop), with what the
+ * agent needs on top of it as options:
+ * - decode the `JobCommand`; one that cannot be decoded goes to `tidemark.commands.dlq` with the reason, then
+ *   `AGENT_COMMAND_FAILED` is raised, then it is committed (the loop's rule for every topic);
+ * - hand it to the agent's `CommandHandler`; a retriable failure (`retriable` flag) is retried on the same message
+ *   after a backoff, nothing committed meanwhile; a command no retry can fix is alerted by the handler and
+ *   committed; anything else thrown is a bug and halts the partition (never retried forever);
+ * - commit through the `CommitFloor` (which keeps unfinished missing-document fetches uncommitted).
  */
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { CommitFloor, type AgentLogger, type CommandHandler, type CommitDecision } from '@tidemark/capture';
-import { consumerFor, defaultCodec, type RecordTopic } from '@tidemark/bus';
-import { describeError } from '@tidemark/domain';
-import { backoffCapMs, hasRetriableFlag, sleep } from '@tidemark/util';
+import type { Kafka, Producer } from 'kafkajs';
+import { CommitFloor, type CommandHandler, type CommitDecision } from '@tidemark/capture';
+import {
+  CommittingConsumer,
+  PartitionBackoff,
+  recordDecoder,
+  sourceOf,
+  type CommitPolicy,
+  type ConsumerLog,
+  type JobCommand,
+  type RecordTopic,
+} from '@tidemark/bus';
+import { hasRetriableFlag } from '@tidemark/util';
 
 export interface CommandConsumerOptions {
   readonly groupId: string;
   readonly topic: RecordTopic<'tidemark.commands.JobCommand'>;
   readonly handler: CommandHandler;
-  readonly logger: AgentLogger;
-  /** Raised for a command that cannot be decoded (the commands topic has no dead-letter topic). */
-  readonly onUndecodable: (source: string, err: unknown) => Promise<void>;
+  /** Connected producer for dead letters. */
+  readonly producer: Producer;
+  readonly log: ConsumerLog;
+  /** Raised after a command that cannot be decoded was dead-lettered, before it is committed. */
+  readonly onUndecodable: (source: string, reason: string) => Promise<void>;
 }
 
-const HEARTBEAT_MS = 3_000;
+export type CommandConsumer = CommittingConsumer<JobCommand, CommitDecision>;
 
-export class CommandConsumer {
-  private consumer: Consumer | undefined;
-  private readonly floor = new CommitFloor();
-  private readonly stopping = new AbortController();
+/** The `CommitFloor` as the loop's commit policy (a dead-lettered command neither holds nor releases). */
+function floorPolicy(floor: CommitFloor): CommitPolicy<CommitDecision> {
+  return {
+    next: (topic, partition, offset, decision) => floor.handled(topic, partition, offset, decision ?? {}),
+    reset: () => floor.reset(),
+  };
+}
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly options: CommandConsumerOptions,
-  ) {}
-
-  async start(): Promise<void> {
-    const { topic } = this.options;
-    const consumer = consumerFor(this.kafka, {
-      groupId: this.options.groupId,
-      topics: [topic],
-      sessionTimeout: 60_000,
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => this.floor.reset());
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic.name], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: topic.partitions,
-      eachMessage: async ({ topic: name, partition, message, heartbeat }) => {
-        const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
-        try {
-          const decision = await this.handle(`${name}/${partition}@${message.offset}`, message);
-          const next = this.floor.handled(name, partition, message.offset, decision);
-          if (next !== undefined) await consumer.commitOffsets([{ topic: name, partition, offset: next }]);
-        } finally {
-          clearInterval(timer);
-        }
-      },
-    });
-  }
-
-  /** Stops consuming; a command being retried stops waiting. Nothing more is committed. */
-  async stop(): Promise<void> {
-    this.stopping.abort(new Error('agent stopping'));
-    await this.consumer?.disconnect();
-  }
-
-  private async handle(source: string, message: KafkaMessage): Promise<CommitDecision> {
-    const { handler, logger } = this.options;
-    if (message.value === null) return {};
-    let record;
-    try {
-      record = defaultCodec().decodeAs('tidemark.commands.JobCommand', message.value, source);
-    } catch (err) {
-      await this.options.onUndecodable(source, err);
-      return {};
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await handler.handle(record);
-      } catch (err) {
-        if (this.stopping.signal.aborted) throw err;
-        if (!hasRetriableFlag(err)) {
-          // CommandHandler turns every non-retriable failure into an alert; this is a bug, not a command problem.
-          logger.event({ event: 'command-handler-bug', source, error: describeError(err) });
-          throw err;
-        }
-        const delayMs = Math.floor(Math.random() * backoffCapMs(attempt, 500, 2, 30_000));
-        logger.event({
-          event: 'command-retry',
-          source,
-          commandId: record.commandId,
-          attempt,
-          delayMs,
-          error: describeError(err),
-        });
-        await sleep(delayMs, this.stopping.signal);
-      }
-    }
-  }
+export function commandConsumer(kafka: Kafka, options: CommandConsumerOptions): CommandConsumer {
+  const { topic, handler } = options;
+  return new CommittingConsumer({
+    kafka,
+    groupId: options.groupId,
+    topics: [topic],
+    decode: recordDecoder('tidemark.commands.JobCommand'),
+    handle: (command) => handler.handle(command),
+    producer: options.producer,
+    afterDeadLetter: (message, reason) => options.onUndecodable(sourceOf(message), reason),
+    commits: floorPolicy(new CommitFloor()),
+    isRetriable: hasRetriableFlag,
+    log: options.log,
+    partitionsConsumedConcurrently: topic.partitions,
+    backoff: new PartitionBackoff(500, 30_000),
+    // Fetching missing documents can take long; the loop heartbeats meanwhile, and the session allows more.
+    sessionTimeout: 60_000,
+  });
 }

@@ -8,7 +8,7 @@
 import type { Provider } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { CommittingConsumer, PartitionBackoff } from '@tidemark/bus';
+import { CommittingConsumer, PartitionBackoff, rawMessage } from '@tidemark/bus';
 import { SliceIngestor } from '@tidemark/ingest';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -85,7 +85,11 @@ export function sliceIngestProviders(
           kafka,
           groupId: config.consumerGroup,
           topics: handler.topics,
+          // Decoding is the first of the slice checks (@tidemark/ingest): a slice failing any of them is
+          // dead-lettered with an alert by the handler, so the loop hands it the message as it came.
+          decode: rawMessage,
           handle: (m) => handler.handle(m),
+          producer,
           isRetriable: isRetriableError,
           log: (level, fields) => logger.eventAt(level, fields),
           partitionsConsumedConcurrently: settings.concurrency,

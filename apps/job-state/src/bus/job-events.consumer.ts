@@ -1,0 +1,69 @@
+/**
+ * job-state's loop over the topics it folds, `tidemark.phases` and `tidemark.alerts`: the bus's
+ * `CommittingConsumer` (the one consumer loop, plain kafkajs, group `tidemark-job-state`), so the order reads top
+ * to bottom here and in the loop:
+ * 1. decode the message as its topic's record and map it to the domain (`PhaseReport`, `Alert`); a message that
+ *    cannot be decoded (or names a phase the domain does not know) goes to `<topic>.dlq` with the reason and is
+ *    committed once the dead letter is acknowledged, so one bad message cannot stop the job views;
+ * 2. fold it into its job (`JobService.foldPhase` / `foldAlert`) and wait for the majority-acknowledged write and
+ *    the effects the fold causes (e.g. deleting an earlier sync's head once a resync completes);
+ * 3. commit the offset. A failed fold commits nothing: a retriable failure is retried after a backoff, a fatal one
+ *    halts the partition until a restart (folding is idempotent, so redelivery is harmless).
+ */
+import type { Kafka, Producer } from 'kafkajs';
+import {
+  alertOfRecord,
+  CommittingConsumer,
+  phaseReportOf,
+  recordDecoder,
+  type ConsumerLog,
+  type MessageDecoder,
+  type RecordTopic,
+} from '@tidemark/bus';
+import type { Alert, PhaseReport } from '@tidemark/domain';
+import type { JobService } from '@tidemark/jobs';
+import { isRetriableError } from '@tidemark/service-shell';
+
+/** The topics job-state folds, resolved (prefix applied). */
+export interface EventTopics {
+  readonly phases: RecordTopic<'tidemark.phases.PhaseChanged'>;
+  readonly alerts: RecordTopic<'tidemark.alerts.AlertRaised'>;
+}
+
+/** One message of either topic, mapped to the domain. */
+export type JobEvent =
+  | { readonly kind: 'phase'; readonly report: PhaseReport }
+  | { readonly kind: 'alert'; readonly alert: Alert };
+
+export interface JobEventsConsumerDeps {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: EventTopics;
+  /** Connected producer for dead letters. */
+  readonly producer: Producer;
+  readonly jobs: Pick<JobService, 'foldPhase' | 'foldAlert'>;
+  readonly log: ConsumerLog;
+}
+
+export function jobEventsConsumer(deps: JobEventsConsumerDeps): CommittingConsumer<JobEvent> {
+  const { phases, alerts } = deps.topics;
+  const phase = recordDecoder(phases.value);
+  const alert = recordDecoder(alerts.value);
+  const decode: MessageDecoder<JobEvent> = (message) =>
+    message.topic === phases.name
+      ? { kind: 'phase', report: phaseReportOf(phase(message)) }
+      : { kind: 'alert', alert: alertOfRecord(alert(message)) };
+  return new CommittingConsumer({
+    kafka: deps.kafka,
+    groupId: deps.groupId,
+    topics: [phases, alerts],
+    decode,
+    handle: async (event) => {
+      if (event.kind === 'phase') await deps.jobs.foldPhase(event.report);
+      else await deps.jobs.foldAlert(event.alert);
+    },
+    producer: deps.producer,
+    isRetriable: isRetriableError,
+    log: deps.log,
+  });
+}
