@@ -46,7 +46,7 @@ export interface CommittingConsumerOptions {
   readonly partitionsConsumedConcurrently?: number;
   /** Where a new group starts. Default true: nothing already on the topic is skipped. */
   readonly fromBeginning?: boolean;
-  /** Waits before a retriable failure is retried. Default 1 s doubling up to 30 s, with jitter. */
+  /** Waits before a retriable failure is retried. Default: `PARTITION_RETRY` of `@tidemark/util`. */
   readonly backoff?: PartitionBackoff;
 }
 
@@ -60,7 +60,7 @@ export class CommittingConsumer {
   private running = false;
 
   constructor(private readonly options: CommittingConsumerOptions) {
-    this.backoff = options.backoff ?? new PartitionBackoff(1_000, 30_000);
+    this.backoff = options.backoff ?? new PartitionBackoff();
   }
 
   /** Why the consumer cannot make progress, one line per problem; empty while healthy. */

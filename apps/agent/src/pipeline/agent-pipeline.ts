@@ -17,7 +17,7 @@ import {
 import { producerFor } from '@tidemark/bus';
 import { ALERT_CODES, describeError } from '@tidemark/domain';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, type JsonLogger, type ServiceConfig } from '@tidemark/shell';
-import { backoffCapMs, sleep } from '@tidemark/util';
+import { AGENT_STARTUP, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { CommandConsumer } from './command-consumer';
 import { HttpJobStateClient } from './http-job-state-client';
@@ -135,7 +135,7 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
         return await fn();
       } catch (err) {
         if (this.stopping.signal.aborted) throw err;
-        const delayMs = Math.floor(backoffCapMs(attempt, 500, 2, 15_000) * (0.5 + Math.random() / 2));
+        const delayMs = AGENT_STARTUP.delayMs(attempt);
         this.logger.event({
           event: 'agent-startup-retry',
           what,

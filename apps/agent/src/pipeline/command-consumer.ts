@@ -12,7 +12,7 @@ import {
 } from '@tidemark/agent-core';
 import { consumerFor, defaultCodec, type RecordTopic } from '@tidemark/bus';
 import { describeError } from '@tidemark/domain';
-import { backoffCapMs, hasRetriableFlag, sleep } from '@tidemark/util';
+import { AGENT_COMMAND_RETRY, hasRetriableFlag, sleep } from '@tidemark/util';
 
 export interface CommandConsumerOptions {
   readonly groupId: string;
@@ -88,7 +88,7 @@ export class CommandConsumer {
           logger.event({ event: 'command-handler-bug', source, error: describeError(err) });
           throw err;
         }
-        const delayMs = Math.floor(Math.random() * backoffCapMs(attempt, 500, 2, 30_000));
+        const delayMs = AGENT_COMMAND_RETRY.delayMs(attempt);
         logger.event({
           event: 'command-retry',
           source,
