@@ -7,20 +7,7 @@
  * (start, restart, resync) resets it. Int64 counters are bigint, oplog positions {@link OpTime}.
  */
 import type { AlertSeverity, BackupJob, OpTime, Phase } from '@tidemark/domain';
-import type { OutboxMessage } from './messages';
-
-/** Cumulative counters of a progress report; totals are null while unknown. */
-export interface ProgressCounters {
-  readonly docsCopied: bigint;
-  readonly docsTotal: bigint | null;
-  readonly bytesCopied: bigint;
-  readonly bytesTotal: bigint | null;
-}
-
-/** Counters of one namespace (`db.coll`). */
-export interface NamespaceProgress extends ProgressCounters {
-  readonly namespace: string;
-}
+import type { NamespaceProgress, OutboxMessage, ProgressCounters } from './messages';
 
 /** The latest report of one stage in one phase of the current sync. */
 export interface PhaseProgressEntry extends ProgressCounters {

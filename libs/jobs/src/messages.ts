@@ -3,7 +3,19 @@
  * `@tidemark/bus` (`PhaseChanged`, `JobCommand`; alerts are `Alert` of @tidemark/domain); this library imports no Kafka package.
  */
 import type { OpTime, Phase } from '@tidemark/domain';
-import type { NamespaceProgress, ProgressCounters } from './job-record';
+
+/** Cumulative counters of a progress report; totals are null while unknown. */
+export interface ProgressCounters {
+  readonly docsCopied: bigint;
+  readonly docsTotal: bigint | null;
+  readonly bytesCopied: bigint;
+  readonly bytesTotal: bigint | null;
+}
+
+/** Counters of one namespace (`db.coll`). */
+export interface NamespaceProgress extends ProgressCounters {
+  readonly namespace: string;
+}
 
 /** A `PhaseChanged` report: a stage says where the sync `syncId` of job `jobId` is and how far it got. */
 export interface PhaseReport {

@@ -12,7 +12,8 @@ import {
   type SnapshotSchedule,
 } from '@tidemark/domain';
 import { userActionsAllowed, type UserAction } from './job-actions';
-import type { JobAlert, JobBlock, JobRecord, NamespaceProgress, PhaseProgressEntry } from './job-record';
+import type { JobAlert, JobBlock, JobRecord, PhaseProgressEntry } from './job-record';
+import type { NamespaceProgress } from './messages';
 import type { HeadFacts } from './ports';
 
 export interface AlertView {
