@@ -1,6 +1,8 @@
 // Lint: typescript-eslint recommended rules plus Nx module boundaries on the `type:*` tag axis
 // (see docs/architecture.md for what each library type means and may depend on).
 import nx from '@nx/eslint-plugin';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default [
@@ -66,6 +68,20 @@ export default [
           ],
         },
       ],
+    },
+  },
+  {
+    // No import cycles in production code, inside a library as well as across libraries (the path aliases of
+    // tsconfig.base.json resolve to the libraries' sources). Type-only imports count too.
+    files: ['**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.contract.ts', '**/test/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.base.json' })],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
   {

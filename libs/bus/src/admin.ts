@@ -14,7 +14,7 @@ import { ConfigResourceTypes, ConfigSource, type Admin, type ConfigEntries, type
 import { TopicConfigError } from './bus-errors';
 import { toKafkaOperationError } from './errors';
 import type { Topic } from './topics';
-import { retry } from '@tidemark/util';
+import { retry, RETRY_DEFAULT } from '@tidemark/util';
 
 /** The topic-level configs Tidemark declares, as Kafka config entries. */
 export function topicConfigEntries(topic: Topic): { name: string; value: string }[] {
@@ -111,7 +111,7 @@ export async function ensureTopics(
   return retry(() => ensureTopicsOnce(kafka, topics, options, timeout), {
     what: 'ensure topics',
     maxAttempts: 5,
-    initialDelayMs: 500,
+    backoff: RETRY_DEFAULT.with({ initialMs: 500 }),
   });
 }
 

@@ -4,9 +4,10 @@
  * library's runtime API. The value mapping is the one avro-type.ts implements (long → bigint, timestamp-millis →
  * Date, bytes → Buffer, ["null", T] → T | null). Other unions are rejected: Tidemark schemas do not use them.
  */
+import { buildAvroType } from './avro-type';
+import type * as avro from 'avsc';
 import { SchemaDefinitionError } from './bus-errors';
-import { parsingCanonicalForm } from './canonical-form';
-import { crc64AvroOfString, fingerprintToHex } from './rabin-fingerprint';
+import { crc64AvroOfString, fingerprintToHex, parsingCanonicalForm } from './rabin-fingerprint';
 import type { SchemaSource } from './schema-files';
 
 interface Named {
@@ -44,8 +45,16 @@ class Generator {
   private readonly named = new Map<string, Named>();
   private readonly shortNames = new Map<string, string>();
   private readonly order: string[] = [];
+  /** The named avsc types of the schema being generated, by full name. */
+  private types: Record<string, avro.Type> = {};
 
   constructor(private readonly origin: string) {}
+
+  /** Builds the avsc type of the next schema to generate (whose named types `register` compares). */
+  load(schema: unknown): avro.Type {
+    this.types = {};
+    return buildAvroType(schema, this.types);
+  }
 
   private fail(detail: string): never {
     throw new SchemaDefinitionError(this.origin, detail);
@@ -93,8 +102,10 @@ class Generator {
     }
   }
 
-  private register(fullName: string, shortName: string, schema: unknown, code: () => string): string {
-    const canonical = parsingCanonicalForm(schema);
+  private register(fullName: string, shortName: string, code: () => string): string {
+    const type = this.types[fullName];
+    if (type === undefined) this.fail(`${fullName} is not a named type of the schema`);
+    const canonical = parsingCanonicalForm(type);
     const existing = this.named.get(fullName);
     if (existing !== undefined) {
       if (existing.canonical !== canonical)
@@ -119,7 +130,7 @@ class Generator {
     const fullName = this.fullName(name, typeof obj['namespace'] === 'string' ? obj['namespace'] : ns);
     // Prefixed: the domain library has its own (kebab-case) Phase, SliceKind, ... and both meet in adapters.
     const shortName = `Avro${fullName.slice(fullName.lastIndexOf('.') + 1)}`;
-    return this.register(fullName, shortName, obj, () => {
+    return this.register(fullName, shortName, () => {
       const symbols = (obj['symbols'] as string[]).map((s) => `'${s}'`).join(', ');
       const constName = `${upperSnake(shortName)}_SYMBOLS`;
       return (
@@ -136,7 +147,7 @@ class Generator {
     const fullName = this.fullName(name, typeof obj['namespace'] === 'string' ? obj['namespace'] : ns);
     const shortName = fullName.slice(fullName.lastIndexOf('.') + 1);
     const inner = fullName.includes('.') ? fullName.slice(0, fullName.lastIndexOf('.')) : undefined;
-    return this.register(fullName, shortName, obj, () => {
+    return this.register(fullName, shortName, () => {
       const fields = (obj['fields'] as Record<string, unknown>[]).map((f) => {
         const extra =
           'default' in f ? [`Default for readers of older data: \`${JSON.stringify(f['default'])}\`.`] : [];
@@ -158,12 +169,13 @@ export function generateTypesSource(sources: readonly SchemaSource[]): string {
   const generator = new Generator('types');
   const records: { record: string; shortName: string; version: number; fingerprint: string }[] = [];
   for (const s of current) {
+    const type = generator.load(s.schema);
     const shortName = generator.tsType(s.schema, undefined);
     records.push({
       record: s.record,
       shortName,
       version: s.version,
-      fingerprint: fingerprintToHex(crc64AvroOfString(parsingCanonicalForm(s.schema))),
+      fingerprint: fingerprintToHex(crc64AvroOfString(parsingCanonicalForm(type))),
     });
   }
   parts.push(

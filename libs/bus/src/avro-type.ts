@@ -78,11 +78,13 @@ function typeHook(schema: avro.Schema): avro.Type | undefined {
 
 /**
  * Builds the avsc type of a schema (parsed JSON) with Tidemark's value mapping. Each call gets its own name
- * registry, so two versions of one record never clash.
+ * registry, so two versions of one record never clash; pass `registry` to see the named types it defines, by full
+ * name.
  */
-export function buildAvroType(schema: unknown): avro.Type {
+export function buildAvroType(schema: unknown, registry: Record<string, avro.Type> = {}): avro.Type {
+  registry['long'] = BIGINT_LONG;
   return avro.Type.forSchema(schema as avro.Schema, {
-    registry: { long: BIGINT_LONG },
+    registry,
     typeHook: typeHook as (schema: avro.Schema, opts: unknown) => avro.Type,
     logicalTypes: { 'timestamp-millis': TimestampMillisType },
     wrapUnions: 'never',

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EachMessagePayload, Kafka, Producer, ProducerRecord } from 'kafkajs';
 import { TidemarkError } from '@tidemark/domain';
+import { Backoff } from '@tidemark/util';
 import { TopicConfigError } from './bus-errors';
 import { defaultCodec } from './codec';
 import {
@@ -100,7 +101,9 @@ async function started<O = void>(
     producer: recorder.producer,
     handle: async () => undefined as O,
     log: () => undefined,
-    backoff: new PartitionBackoff(60_000, 60_000),
+    backoff: new PartitionBackoff(
+      new Backoff({ initialMs: 60_000, factor: 2, maxMs: 60_000, jitter: 'equal' }),
+    ),
     ...options,
   });
   await consumer.start();

@@ -125,7 +125,7 @@ export interface CommittingConsumerOptions<T, O = void> {
   readonly partitionsConsumedConcurrently?: number;
   /** Where a new group starts. Default true: nothing already on the topic is skipped. */
   readonly fromBeginning?: boolean;
-  /** Waits before a retriable failure is retried. Default 1 s doubling up to 30 s, with jitter. */
+  /** Waits before a retriable failure is retried. Default: `PARTITION_RETRY` of `@tidemark/util`. */
   readonly backoff?: PartitionBackoff;
   /** The group's session timeout, ms. Default 30 s. */
   readonly sessionTimeout?: number;
@@ -147,7 +147,7 @@ export class CommittingConsumer<T = ConsumedMessage, O = void> {
 
   /** Throws {@link TopicConfigError} if a topic declares no dead-letter topic. */
   constructor(private readonly options: CommittingConsumerOptions<T, O>) {
-    this.backoff = options.backoff ?? new PartitionBackoff(1_000, 30_000);
+    this.backoff = options.backoff ?? new PartitionBackoff();
     this.commits = options.commits ?? COMMIT_EACH_MESSAGE;
     for (const topic of options.topics) {
       if (topic.deadLetterName === undefined) {

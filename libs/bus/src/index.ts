@@ -21,8 +21,13 @@ export {
   SINGLE_OBJECT_MARKER,
   type Decoded,
 } from './codec';
-export { crc64Avro, crc64AvroOfString, CRC64_AVRO_EMPTY, fingerprintToHex } from './rabin-fingerprint';
-export { parsingCanonicalForm } from './canonical-form';
+export {
+  crc64Avro,
+  crc64AvroOfString,
+  CRC64_AVRO_EMPTY,
+  fingerprintToHex,
+  parsingCanonicalForm,
+} from './rabin-fingerprint';
 export { fromFixtureJson, toFixtureJson, type FixtureFile } from './fixture-json';
 export * from './keys';
 export * from './topics';

@@ -1,17 +1,15 @@
 /**
- * How long a partition waits before a message that failed retriably is delivered again: the cap doubles per
- * consecutive failure of that partition, from `initialMs` up to `maxMs` (`backoffCapMs` of `@tidemark/util`),
- * and the wait is drawn from the upper half of the cap ("equal jitter", so replicas do not retry in step and the
- * wait never collapses to zero). A success resets the partition.
+ * How long a partition waits before a message that failed retriably is delivered again: a {@link Backoff} policy
+ * (by default `PARTITION_RETRY` of `@tidemark/util`: 1 s doubling up to 30 s, equal jitter) over the consecutive
+ * failures of that partition. A success resets the partition.
  */
-import { backoffCapMs } from '@tidemark/util';
+import { PARTITION_RETRY, type Backoff } from '@tidemark/util';
 
 export class PartitionBackoff {
   private readonly failures = new Map<string, number>();
 
   constructor(
-    private readonly initialMs: number,
-    private readonly maxMs: number,
+    private readonly policy: Backoff = PARTITION_RETRY,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -19,8 +17,7 @@ export class PartitionBackoff {
   next(partitionKey: string): number {
     const attempt = (this.failures.get(partitionKey) ?? 0) + 1;
     this.failures.set(partitionKey, attempt);
-    const cap = backoffCapMs(attempt, this.initialMs, 2, this.maxMs);
-    return Math.round(cap / 2 + (this.random() * cap) / 2);
+    return this.policy.delayMs(attempt, this.random);
   }
 
   /** Consecutive failures of `partitionKey` so far. */

@@ -1,10 +1,26 @@
 /**
- * CRC-64-AVRO, the 64-bit Rabin fingerprint the Avro specification defines for schema fingerprints
- * ("Schema Fingerprints" in the Avro spec). Single-object encoding writes it, little-endian, after the marker.
+ * Schema fingerprints: CRC-64-AVRO, the 64-bit Rabin fingerprint the Avro specification defines ("Schema
+ * Fingerprints" in the Avro spec), of the schema's Parsing Canonical Form. Single-object encoding writes it,
+ * little-endian, after the marker.
+ *
+ * The canonical form is avsc's (`parsingCanonicalForm`); the CRC is written here because avsc 5.7 does not compute
+ * it: `Type#fingerprint(algorithm)` hashes the canonical form with Node's `crypto.createHash(algorithm)` (md5 by
+ * default; avsc lib/types.js and lib/utils.js `getHash`), and Node's crypto has no CRC-64-AVRO.
  *
  * Values are unsigned 64-bit bigints (0..2^64-1). Java's `SchemaNormalization.parsingFingerprint64` returns the
  * same bits as a signed `long`; compare with `BigInt.asIntN(64, fp)`.
  */
+import type * as avro from 'avsc';
+
+/**
+ * The Parsing Canonical Form of `type`'s schema (Avro spec, "Parsing Canonical Form for Schemas"): avsc's
+ * `Type#schema()` without attributes is that form (full names and no namespace; only type, name, fields, symbols,
+ * items, values and size, in that order; logical types, docs, aliases, defaults and order dropped), and
+ * `JSON.stringify` adds no whitespace. Two schemas with the same form read and write the same bytes.
+ */
+export function parsingCanonicalForm(type: avro.Type): string {
+  return JSON.stringify(type.schema());
+}
 
 /** The fingerprint of the empty byte sequence, and the polynomial the table is built from. */
 export const CRC64_AVRO_EMPTY = 0xc15d213aa4d7a795n;

@@ -15,8 +15,7 @@
 import type * as avro from 'avsc';
 import { buildAvroType } from './avro-type';
 import { SchemaDefinitionError } from './bus-errors';
-import { parsingCanonicalForm } from './canonical-form';
-import { crc64AvroOfString, fingerprintToHex } from './rabin-fingerprint';
+import { crc64AvroOfString, fingerprintToHex, parsingCanonicalForm } from './rabin-fingerprint';
 import { defaultSchemasDir, readSchemaSources, type SchemaSource } from './schema-files';
 import { CURRENT_SCHEMAS, type RecordTypes } from './types';
 
@@ -65,7 +64,7 @@ function toVersion(source: SchemaSource): SchemaVersion {
       cause: err,
     });
   }
-  const canonicalForm = parsingCanonicalForm(source.schema);
+  const canonicalForm = parsingCanonicalForm(type);
   const fingerprint = crc64AvroOfString(canonicalForm);
   return {
     record: source.record,

@@ -10,7 +10,7 @@
  * | `TIDEMARK_AGENT_OPLOG_QUEUE_BYTES` | 64 MiB | bytes of oplog entries read ahead of Kafka (back-pressure) |
  */
 import { DEFAULT_SLICE_LIMITS, TidemarkError, type SliceCodec } from '@tidemark/domain';
-import { integerSetting } from '@tidemark/util';
+import { integerSetting, OPLOG_SHIPPING_RESTART, type Backoff } from '@tidemark/util';
 
 export interface AgentSettings {
   readonly scanConcurrency: number;
@@ -25,8 +25,8 @@ export interface AgentSettings {
   readonly oplogQueueBatches: number;
   /** Documents per server batch of a scan. */
   readonly scanBatchSize: number;
-  /** Backoff of tail restarts after retriable failures (Kafka down, source unreachable), ms. */
-  readonly tailRestartDelayMs: { readonly initial: number; readonly max: number };
+  /** Backoff of tail restarts after retriable failures (Kafka down, source unreachable). */
+  readonly tailRestart: Backoff;
 }
 
 const MiB = 1024 * 1024;
@@ -41,7 +41,7 @@ export const DEFAULT_AGENT_SETTINGS: AgentSettings = Object.freeze({
   oplogQueueBytes: 64 * MiB,
   oplogQueueBatches: 1000,
   scanBatchSize: 1000,
-  tailRestartDelayMs: Object.freeze({ initial: 1000, max: 30_000 }),
+  tailRestart: OPLOG_SHIPPING_RESTART,
 });
 
 /** A setting of the environment is not usable. Not retriable: the process must not start with it. */

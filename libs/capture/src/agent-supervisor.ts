@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ALERT_CODES, describeError, formatOpTime, type Alert, type OpTime } from '@tidemark/domain';
-import { retry } from '@tidemark/util';
+import { ALERT_PUBLISH, retry } from '@tidemark/util';
 import type { AgentSettings } from './agent-settings';
 import { failureAlert } from './alerts';
 import { InitialSync, type TransferResult } from './initial-sync';
@@ -187,6 +187,7 @@ export class AgentSupervisor {
     try {
       await retry(() => this.deps.publisher.publishAlert(alert), {
         maxAttempts: 5,
+        backoff: ALERT_PUBLISH,
         what: `publish alert ${alert.code}`,
       });
     } catch (err) {

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ALERT_CODES, describeError } from '@tidemark/domain';
-import { hasRetriableFlag, retry } from '@tidemark/util';
+import { ALERT_PUBLISH, hasRetriableFlag, retry } from '@tidemark/util';
 import { decodeAgentCommand, type AgentCommand, type JobCommandRecord } from './agent-command';
 import type { AgentSupervisor } from './agent-supervisor';
 import { failureAlert } from './alerts';
@@ -150,7 +150,11 @@ export class CommandHandler {
       err,
       { commandId: record.commandId, action: record.action },
     );
-    await retry(() => this.deps.publisher.publishAlert(alert), { maxAttempts: 5, what: 'publish alert' });
+    await retry(() => this.deps.publisher.publishAlert(alert), {
+      maxAttempts: 5,
+      backoff: ALERT_PUBLISH,
+      what: 'publish alert',
+    });
   }
 }
 

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON } from 'bson';
 import { opTimeEquals } from '@tidemark/domain';
+import { OPLOG_SHIPPING_RESTART } from '@tidemark/util';
 import { DEFAULT_AGENT_SETTINGS, type AgentSettings } from './agent-settings';
 import { TailKeeper } from './tail-keeper';
 import type { SyncJob } from './sync-job';
@@ -17,7 +18,7 @@ const job: SyncJob = {
 const settings: AgentSettings = {
   ...DEFAULT_AGENT_SETTINGS,
   oplogFlushMs: 10,
-  tailRestartDelayMs: { initial: 5, max: 20 },
+  tailRestart: OPLOG_SHIPPING_RESTART.with({ initialMs: 5, maxMs: 20 }),
 };
 
 describe('TailKeeper', () => {

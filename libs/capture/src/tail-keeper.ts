@@ -14,7 +14,7 @@ import {
   type Alert,
   type OpTime,
 } from '@tidemark/domain';
-import { backoffCapMs, hasRetriableFlag, retry, sleep } from '@tidemark/util';
+import { ALERT_PUBLISH, hasRetriableFlag, retry, sleep } from '@tidemark/util';
 import { failureAlert, resyncRequiredAlert } from './alerts';
 import { OplogShipper, type OplogShipperDeps } from './oplog-shipper';
 import { silentLogger, type AgentLogger, type SourceReader } from './ports';
@@ -47,7 +47,7 @@ export class TailKeeper {
     let shipper = new OplogShipper(this.deps, job, fromTs);
     const logger = this.deps.logger ?? silentLogger;
     const newId = this.deps.newId ?? randomUUID;
-    const { initial, max } = this.deps.settings.tailRestartDelayMs;
+    const restartBackoff = this.deps.settings.tailRestart;
     const loop = async (): Promise<TailEnd> => {
       logger.event({
         event: 'tail-started',
@@ -89,7 +89,7 @@ export class TailKeeper {
             return 'failed';
           }
           failures = opTimeEquals(shipper.shippedTs, before) ? failures + 1 : 1;
-          const delayMs = Math.floor(Math.random() * backoffCapMs(failures, initial, 2, max));
+          const delayMs = restartBackoff.delayMs(failures);
           logger.event({
             event: 'tail-restart',
             jobId: job.jobId,
@@ -119,6 +119,7 @@ export class TailKeeper {
     try {
       await retry(() => this.deps.publisher.publishAlert(alert), {
         maxAttempts: 5,
+        backoff: ALERT_PUBLISH,
         what: `publish alert ${alert.code}`,
       });
     } catch (err) {

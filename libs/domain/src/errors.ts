@@ -1,43 +1,19 @@
 /**
- * Tidemark's error types.
+ * Tidemark's error types: every named error of the domain, in one list. Their base class `TidemarkError` and the
+ * classification rule (`isRetriable`, `describeError`) are in `tidemark-error.ts` and exported from here too.
  *
- * Every error a Tidemark component raises on purpose is a {@link TidemarkError}. It always says whether a retry
- * can fix it (`retriable`, required, no default) and keeps the error it wraps in `cause`. Named subclasses carry
- * their context in fields (job id, slice id, oplog timestamp, ...), so callers branch on the type and read the
- * fields instead of parsing messages.
- *
- * Classification rule: only a `TidemarkError` constructed with `retriable: true` is retriable. Anything else,
- * including errors of unknown origin, is fatal ({@link isRetriable}). Adapters classify their driver's errors in
- * one table and wrap them in a `TidemarkError` with the right flag.
+ * Named subclasses carry their context in fields (job id, slice id, oplog timestamp, ...), so callers branch on the
+ * type and read the fields instead of parsing messages.
  */
-import type { JobAction, JobState } from './job-state';
 import type { OpTime } from './op-time';
-import type { Phase } from './phase';
+import { TidemarkError, type CauseOption } from './tidemark-error';
 
-/** Options every {@link TidemarkError} takes. `retriable` is required on purpose: there is no safe default. */
-export interface TidemarkErrorOptions {
-  /** True only when repeating the same operation later can succeed (network blip, throttling, leader change). */
-  retriable: boolean;
-  /** The error this one wraps, if any. */
-  cause?: unknown;
-}
-
-/** Options of the named subclasses, whose retriability is fixed by the class. */
-export interface CauseOption {
-  cause?: unknown;
-}
-
-/** Base class of every error Tidemark raises on purpose. */
-export class TidemarkError extends Error {
-  override readonly name: string = 'TidemarkError';
-  /** Whether a retry of the same operation can succeed. */
-  readonly retriable: boolean;
-
-  constructor(message: string, options: TidemarkErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.retriable = options.retriable;
-  }
-}
+export * from './tidemark-error';
+// Each guard's error is declared beside the rule it guards (so those modules need not import this one); listed
+// here so this file names every error of the domain.
+export { IllegalTransitionError } from './job-state';
+export { PhaseRegressionError } from './phase';
+export { InvalidOpTimeError } from './op-time';
 
 /** Formats an oplog position as `<t>:<i>` (kept local so this module needs no runtime import). */
 function ts(value: OpTime): string {
@@ -105,51 +81,6 @@ export class SliceValidationError extends TidemarkError {
     });
     this.sliceId = details.sliceId;
     this.reason = details.reason;
-  }
-}
-
-/** The job state machine's guard: `action` is not allowed in state `from`. Not retriable. */
-export class IllegalTransitionError extends TidemarkError {
-  override readonly name: string = 'IllegalTransitionError';
-  readonly jobId: string | undefined;
-  readonly from: JobState;
-  readonly action: JobAction;
-
-  constructor(details: { jobId?: string; from: JobState; action: JobAction } & CauseOption) {
-    super(
-      `${details.jobId === undefined ? 'job' : `job ${details.jobId}`}: action "${details.action}" is not ` +
-        `allowed in state "${details.from}"`,
-      { retriable: false, cause: details.cause },
-    );
-    this.jobId = details.jobId;
-    this.from = details.from;
-    this.action = details.action;
-  }
-}
-
-/** An initial-sync phase report would move the phase backwards within one sync attempt. Not retriable. */
-export class PhaseRegressionError extends TidemarkError {
-  override readonly name: string = 'PhaseRegressionError';
-  readonly jobId: string | undefined;
-  readonly syncId: string | undefined;
-  readonly from: Phase;
-  readonly to: Phase;
-
-  constructor(details: { jobId?: string; syncId?: string; from: Phase; to: Phase } & CauseOption) {
-    const who = [
-      details.jobId === undefined ? undefined : `job ${details.jobId}`,
-      details.syncId === undefined ? undefined : `sync ${details.syncId}`,
-    ]
-      .filter((part) => part !== undefined)
-      .join(', ');
-    super(
-      `${who === '' ? 'initial sync' : who}: phase cannot move backwards from "${details.from}" to "${details.to}"`,
-      { retriable: false, cause: details.cause },
-    );
-    this.jobId = details.jobId;
-    this.syncId = details.syncId;
-    this.from = details.from;
-    this.to = details.to;
   }
 }
 
@@ -239,18 +170,6 @@ export class UnknownOplogCommandError extends TidemarkError {
   }
 }
 
-/** Text that should be an oplog position `<t>:<i>` is not one, or a number is out of range. Not retriable. */
-export class InvalidOpTimeError extends TidemarkError {
-  override readonly name: string = 'InvalidOpTimeError';
-  /** The rejected input, as text. */
-  readonly input: string;
-
-  constructor(input: string, reason: string, options: CauseOption = {}) {
-    super(`invalid oplog timestamp "${input}": ${reason}`, { retriable: false, cause: options.cause });
-    this.input = input;
-  }
-}
-
 /**
  * A stored record carries a format version this build does not read (docs/format.md, "Stored records"): it was
  * written by a newer (or unknown) Tidemark, so nothing in it can be trusted to mean what this build thinks. The
@@ -294,49 +213,4 @@ function showVersion(value: unknown): string {
   } catch {
     return `<${typeof value}>`;
   }
-}
-
-/**
- * True only for a {@link TidemarkError} constructed with `retriable: true`. Unknown errors (driver errors nobody
- * classified, programming errors, non-Error values) are fatal.
- */
-export function isRetriable(err: unknown): boolean {
-  return err instanceof TidemarkError && err.retriable;
-}
-
-/** How deep {@link describeError} follows `cause` before it stops. */
-const MAX_CAUSE_DEPTH = 8;
-
-function describeOne(err: unknown): string {
-  if (err instanceof Error) {
-    const message = err.message.replace(/\s+/g, ' ').trim();
-    return message === '' ? err.name : `${err.name}: ${message}`;
-  }
-  if (typeof err === 'string') return err.replace(/\s+/g, ' ').trim();
-  try {
-    return `non-error value: ${String(err)}`;
-  } catch {
-    return 'non-error value';
-  }
-}
-
-/**
- * One line saying why something failed, with the cause chain: `A: msg <- caused by B: msg <- caused by C: msg`.
- * Whitespace in messages collapses to single spaces; cycles and very deep chains are cut off with `...`.
- */
-export function describeError(err: unknown): string {
-  const parts: string[] = [];
-  const seen = new Set<unknown>();
-  let current: unknown = err;
-  while (current !== undefined && current !== null) {
-    if (seen.has(current) || parts.length >= MAX_CAUSE_DEPTH) {
-      parts.push('...');
-      break;
-    }
-    seen.add(current);
-    parts.push(describeOne(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  if (parts.length === 0) return describeOne(err);
-  return parts.join(' <- caused by ');
 }

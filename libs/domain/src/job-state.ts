@@ -5,7 +5,7 @@
  * ({@link STATE_POLICY}); both are reviewed here and nowhere else. {@link transition} is the guard: an action that
  * has no row for the current state throws {@link IllegalTransitionError}.
  */
-import { IllegalTransitionError } from './errors';
+import { TidemarkError, type CauseOption } from './tidemark-error';
 
 /** Every job state, in no particular order. */
 export const JOB_STATES = ['inactive', 'initial-sync', 'active', 'stopped'] as const;
@@ -160,4 +160,23 @@ export function transition(state: JobState, action: JobAction, jobId?: string): 
   const row = findTransition(state, action);
   if (row === undefined) throw new IllegalTransitionError({ jobId, from: state, action });
   return row.to;
+}
+
+/** The job state machine's guard: `action` is not allowed in state `from`. Not retriable. */
+export class IllegalTransitionError extends TidemarkError {
+  override readonly name: string = 'IllegalTransitionError';
+  readonly jobId: string | undefined;
+  readonly from: JobState;
+  readonly action: JobAction;
+
+  constructor(details: { jobId?: string; from: JobState; action: JobAction } & CauseOption) {
+    super(
+      `${details.jobId === undefined ? 'job' : `job ${details.jobId}`}: action "${details.action}" is not ` +
+        `allowed in state "${details.from}"`,
+      { retriable: false, cause: details.cause },
+    );
+    this.jobId = details.jobId;
+    this.from = details.from;
+    this.action = details.action;
+  }
 }

@@ -8,7 +8,7 @@
  *
  * This module does not depend on `bson`: the adapters convert `bson.Timestamp` to and from `OpTime`.
  */
-import { InvalidOpTimeError } from './errors';
+import { TidemarkError, type CauseOption } from './tidemark-error';
 
 /** An oplog position. Both fields are integers in `0..UINT32_MAX`; use {@link isOpTime} to check untrusted data. */
 export interface OpTime {
@@ -137,4 +137,16 @@ export function parseOpTime(text: string): OpTime {
   }
   const [, seconds = '', increment = ''] = match;
   return { t: parseField(text, seconds, 'seconds'), i: parseField(text, increment, 'increment') };
+}
+
+/** Text that should be an oplog position `<t>:<i>` is not one, or a number is out of range. Not retriable. */
+export class InvalidOpTimeError extends TidemarkError {
+  override readonly name: string = 'InvalidOpTimeError';
+  /** The rejected input, as text. */
+  readonly input: string;
+
+  constructor(input: string, reason: string, options: CauseOption = {}) {
+    super(`invalid oplog timestamp "${input}": ${reason}`, { retriable: false, cause: options.cause });
+    this.input = input;
+  }
 }

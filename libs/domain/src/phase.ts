@@ -5,7 +5,7 @@
  * attempt (one sync id): a phase may be reported again (redelivery, periodic progress) or skipped, never undone.
  * A new attempt (restart, resync) has a new sync id and starts again at `starting`.
  */
-import { PhaseRegressionError } from './errors';
+import { TidemarkError, type CauseOption } from './tidemark-error';
 
 /** The phases, in order. */
 export const PHASES = [
@@ -61,5 +61,31 @@ export function assertPhaseAdvance(
 ): void {
   if (prev !== undefined && !isPhaseAdvance(prev, next)) {
     throw new PhaseRegressionError({ jobId: context.jobId, syncId: context.syncId, from: prev, to: next });
+  }
+}
+
+/** An initial-sync phase report would move the phase backwards within one sync attempt. Not retriable. */
+export class PhaseRegressionError extends TidemarkError {
+  override readonly name: string = 'PhaseRegressionError';
+  readonly jobId: string | undefined;
+  readonly syncId: string | undefined;
+  readonly from: Phase;
+  readonly to: Phase;
+
+  constructor(details: { jobId?: string; syncId?: string; from: Phase; to: Phase } & CauseOption) {
+    const who = [
+      details.jobId === undefined ? undefined : `job ${details.jobId}`,
+      details.syncId === undefined ? undefined : `sync ${details.syncId}`,
+    ]
+      .filter((part) => part !== undefined)
+      .join(', ');
+    super(
+      `${who === '' ? 'initial sync' : who}: phase cannot move backwards from "${details.from}" to "${details.to}"`,
+      { retriable: false, cause: details.cause },
+    );
+    this.jobId = details.jobId;
+    this.syncId = details.syncId;
+    this.from = details.from;
+    this.to = details.to;
   }
 }

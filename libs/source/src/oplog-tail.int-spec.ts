@@ -13,6 +13,7 @@ import { isAfter, OplogGapError, type NamespaceFilters, type OpTime } from '@tid
 import { resolveEndpoints } from '@tidemark/config';
 import { classifyMongoError, connectMongo } from '@tidemark/mongo';
 import { uniqueDbName } from '@tidemark/testing';
+import { OPLOG_TAIL_REOPEN } from '@tidemark/util';
 import { latestOplogTs } from './oplog-bounds';
 import { recommendedTailSettings, sourceInfo } from './source-info';
 import { readOplogEntryHeader } from './oplog-entry';
@@ -269,7 +270,7 @@ describe('OplogTail against the source oplog', () => {
         filters: { include: [`${db}.cut`], exclude: [] },
         signal: controller.signal,
         maxAwaitTimeMs: 200,
-        reopenDelayMs: { initial: 50, max: 500 },
+        reopenBackoff: OPLOG_TAIL_REOPEN.with({ initialMs: 50, maxMs: 500 }),
         ...settings,
         classifyError: classifyMongoError,
         onEvent: (e) => events.push(e),

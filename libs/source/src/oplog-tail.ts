@@ -36,7 +36,7 @@ import {
   type OpTime,
   type RawOplogEntry,
 } from '@tidemark/domain';
-import { abortReason, backoffCapMs, sleep } from '@tidemark/util';
+import { abortReason, OPLOG_TAIL_REOPEN, sleep, type Backoff } from '@tidemark/util';
 import { latestOplogTs, oldestOplogTs, OPLOG_COLLECTION, OPLOG_DB } from './oplog-bounds';
 import { readOplogEntryHeader } from './oplog-entry';
 import { oplogEntrySelected } from './oplog-selection';
@@ -77,8 +77,8 @@ export interface OplogTailOptions {
   readonly maxBatchBytes?: number;
   /** Yield once this many selected entries are pending. Default 10 000. */
   readonly maxBatchEntries?: number;
-  /** Backoff between reopens after network failures: first cap and largest cap, ms. Default 100 and 10 000. */
-  readonly reopenDelayMs?: { readonly initial: number; readonly max: number };
+  /** Backoff between reopens after network failures. Default `OPLOG_TAIL_REOPEN` (100 ms doubling up to 10 s). */
+  readonly reopenBackoff?: Backoff;
   /** Give up after reopening without progress for this long, ms. Default 300 000. */
   readonly maxStallMs?: number;
   /**
@@ -148,7 +148,7 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
 
   private async *run(): AsyncGenerator<OplogBatch, void, undefined> {
     const { signal } = this.options;
-    const delays = this.options.reopenDelayMs ?? { initial: 100, max: 10_000 };
+    const reopenBackoff = this.options.reopenBackoff ?? OPLOG_TAIL_REOPEN;
     const maxStallMs = this.options.maxStallMs ?? 300_000;
     let failures = 0;
     let stalledSince: number | undefined;
@@ -182,7 +182,7 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
       let delayMs = 0;
       if (end.delay === 'backoff') {
         failures += 1;
-        delayMs = Math.floor(Math.random() * backoffCapMs(failures, delays.initial, 2, delays.max));
+        delayMs = reopenBackoff.delayMs(failures);
       } else if (end.delay === 'poll') {
         delayMs = Math.max(this.maxAwaitTimeMs, this.lastRoundMs);
       } else if (end.delay === 'short') {

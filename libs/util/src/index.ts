@@ -1,7 +1,9 @@
 /**
- * @tidemark/util: small infrastructure helpers with no domain knowledge: one retrier with backoff, a queue
- * bounded in items and bytes, SHA-256 checksums, sleeping and timeouts.
+ * @tidemark/util: small infrastructure helpers with no domain knowledge: one backoff policy and the named
+ * policies, one retrier, a queue bounded in items and bytes, SHA-256 checksums, sleeping and timeouts.
  */
+export * from './backoff';
+export * from './backoff-policies';
 export * from './retry';
 export * from './byte-bounded-queue';
 export * from './checksum';

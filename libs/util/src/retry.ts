@@ -6,10 +6,12 @@
  * unchanged at once, so callers can branch on its type. Programming errors (`TypeError`, `RangeError`,
  * `SyntaxError`, `ReferenceError`, `EvalError`, `URIError`) are never retried, whatever `isRetriable` says.
  *
- * Between attempts it waits a random time in `[0, min(maxDelayMs, initialDelayMs * factor^(n-1))]` ("full
- * jitter"). It gives up after `maxAttempts` attempts, or when the next wait would end past `maxElapsedMs`, and then
- * throws {@link RetriesExhaustedError} with the last error as `cause`.
+ * Between attempts it waits as `opts.backoff` says (a {@link Backoff}; default {@link RETRY_DEFAULT}, 100 ms
+ * doubling up to 10 s, full jitter). It gives up after `maxAttempts` attempts, or when the next wait would end past
+ * `maxElapsedMs`, and then throws {@link RetriesExhaustedError} with the last error as `cause`.
  */
+import type { Backoff } from './backoff';
+import { RETRY_DEFAULT } from './backoff-policies';
 import { abortReason, sleep } from './sleep';
 
 export interface RetryEvent {
@@ -31,12 +33,8 @@ export interface RetryOptions {
    * interrupted (give `fn` its own timeout). Default Infinity.
    */
   maxElapsedMs?: number;
-  /** Cap of the first wait, ms. Default 100. */
-  initialDelayMs?: number;
-  /** Cap of every wait, ms. Default 10 000. */
-  maxDelayMs?: number;
-  /** Growth of the cap per attempt. Default 2. */
-  factor?: number;
+  /** How long to wait between attempts: one of `backoff-policies.ts`. Default {@link RETRY_DEFAULT}. */
+  backoff?: Backoff;
   /** Which errors a retry can fix. Default: `err.retriable === true`. Programming errors are never retried. */
   isRetriable?: (err: unknown) => boolean;
   /** Called before each wait. If it throws, retrying stops and that error propagates. */
@@ -94,22 +92,7 @@ export function hasRetriableFlag(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
 }
 
-/** The largest wait before attempt `attempt + 1` (before jitter). */
-export function backoffCapMs(
-  attempt: number,
-  initialDelayMs: number,
-  factor: number,
-  maxDelayMs: number,
-): number {
-  return Math.min(maxDelayMs, initialDelayMs * factor ** (attempt - 1));
-}
-
-function checkOptions(
-  opts: Required<
-    Pick<RetryOptions, 'maxAttempts' | 'maxElapsedMs' | 'initialDelayMs' | 'maxDelayMs' | 'factor'>
-  >,
-): void {
-  const { maxAttempts, maxElapsedMs, initialDelayMs, maxDelayMs, factor } = opts;
+function checkLimits(maxAttempts: number, maxElapsedMs: number): void {
   if (!(Number.isSafeInteger(maxAttempts) && maxAttempts >= 1) && maxAttempts !== Infinity) {
     throw new RangeError(`retry: maxAttempts must be an integer >= 1 or Infinity, got ${maxAttempts}`);
   }
@@ -117,14 +100,6 @@ function checkOptions(
     throw new RangeError('retry: maxAttempts and maxElapsedMs cannot both be Infinity');
   }
   if (!(maxElapsedMs >= 0)) throw new RangeError(`retry: maxElapsedMs must be >= 0, got ${maxElapsedMs}`);
-  if (!(initialDelayMs >= 0 && Number.isFinite(initialDelayMs))) {
-    throw new RangeError(`retry: initialDelayMs must be a finite number >= 0, got ${initialDelayMs}`);
-  }
-  if (!(maxDelayMs >= 0 && Number.isFinite(maxDelayMs))) {
-    throw new RangeError(`retry: maxDelayMs must be a finite number >= 0, got ${maxDelayMs}`);
-  }
-  if (!(factor >= 1 && Number.isFinite(factor)))
-    throw new RangeError(`retry: factor must be >= 1, got ${factor}`);
 }
 
 /**
@@ -133,14 +108,10 @@ function checkOptions(
  * attempts or time, or with the signal's reason when aborted.
  */
 export async function retry<T>(fn: (ctx: AttemptContext) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const limits = {
-    maxAttempts: opts.maxAttempts ?? 5,
-    maxElapsedMs: opts.maxElapsedMs ?? Infinity,
-    initialDelayMs: opts.initialDelayMs ?? 100,
-    maxDelayMs: opts.maxDelayMs ?? 10_000,
-    factor: opts.factor ?? 2,
-  };
-  checkOptions(limits);
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const maxElapsedMs = opts.maxElapsedMs ?? Infinity;
+  checkLimits(maxAttempts, maxElapsedMs);
+  const backoff = opts.backoff ?? RETRY_DEFAULT;
   const isRetriable = opts.isRetriable ?? hasRetriableFlag;
   const random = opts.random ?? Math.random;
   const { signal } = opts;
@@ -154,10 +125,8 @@ export async function retry<T>(fn: (ctx: AttemptContext) => Promise<T>, opts: Re
       if (isProgrammingError(error) || !isRetriable(error)) throw error;
       if (signal?.aborted) throw abortReason(signal);
       const elapsedMs = Date.now() - started;
-      const delayMs = Math.floor(
-        random() * backoffCapMs(attempt, limits.initialDelayMs, limits.factor, limits.maxDelayMs),
-      );
-      if (attempt >= limits.maxAttempts || elapsedMs + delayMs > limits.maxElapsedMs) {
+      const delayMs = backoff.delayMs(attempt, random);
+      if (attempt >= maxAttempts || elapsedMs + delayMs > maxElapsedMs) {
         throw new RetriesExhaustedError(opts.what ?? 'operation', attempt, elapsedMs, error);
       }
       opts.onRetry?.({ attempt, error, delayMs, elapsedMs });

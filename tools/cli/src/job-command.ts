@@ -4,6 +4,7 @@
  * job), 2 wrong usage.
  */
 import { isJobState, type JobState } from '@tidemark/domain';
+import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient, JobApiError } from './job-api-client';
 import { formatJobLine, formatJobList, formatStatus } from './job-format';
 import { waitForJob } from './job-wait';
@@ -25,28 +26,11 @@ export const JOB_HELP = `  tidemark job create --project P --source URI [--inclu
 
 type Usage = (message: string) => Error;
 
-function take(args: string[], name: string, usage: Usage): string[] {
-  const values: string[] = [];
-  for (let i = args.indexOf(name); i >= 0; i = args.indexOf(name)) {
-    const value = args[i + 1];
-    if (value === undefined || value.startsWith('--')) throw usage(`${name} needs a value`);
-    values.push(value);
-    args.splice(i, 2);
-  }
-  return values;
-}
-
-function takeOne(args: string[], name: string, usage: Usage): string | undefined {
-  const values = take(args, name, usage);
-  if (values.length > 1) throw usage(`${name} may be given once`);
+/** The one value of `--name`, if given. */
+function once(parsed: ParsedCommand, name: string, usage: Usage): string | undefined {
+  const values = parsed.values(name);
+  if (values.length > 1) throw usage(`--${name} may be given once`);
   return values[0];
-}
-
-function flag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
 }
 
 function seconds(text: string, name: string, usage: Usage): number {
@@ -57,30 +41,36 @@ function seconds(text: string, name: string, usage: Usage): number {
 }
 
 /** The job id: exactly one positional argument left. */
-function jobId(args: string[], sub: string, usage: Usage): string {
-  const unknown = args.filter((a) => a.startsWith('--'));
-  if (unknown.length > 0) throw usage(`job ${sub}: unknown option ${unknown[0]}`);
-  if (args.length !== 1) throw usage(`job ${sub} needs exactly one job id`);
-  return args[0]!;
+function jobId(parsed: ParsedCommand, sub: string, usage: Usage): string {
+  if (parsed.unknown.length > 0) throw usage(`job ${sub}: unknown option ${parsed.unknown[0]}`);
+  if (parsed.positionals.length !== 1) throw usage(`job ${sub} needs exactly one job id`);
+  return parsed.positionals[0]!;
 }
 
 const out = (text: string) => process.stdout.write(text);
 const json = (value: unknown) => out(`${JSON.stringify(value, null, 2)}\n`);
 
-export async function runJobCommand(argv: readonly string[], asJson: boolean, usage: Usage): Promise<number> {
-  const args = [...argv];
-  const sub = args.shift();
+export async function runJobCommand(argv: readonly string[], usage: Usage): Promise<number> {
+  // `--json` may stand anywhere, even before the subcommand; the subcommand parses what is left.
+  const top = parseCommand(argv, { json: 'boolean' }, usage);
+  const asJson = top.flag('json');
+  const [sub, ...args] = top.rest;
   const api = new JobApiClient();
   try {
     switch (sub) {
       case 'create': {
-        const project = takeOne(args, '--project', usage);
-        const source = takeOne(args, '--source', usage);
-        const include = take(args, '--include', usage);
-        const exclude = take(args, '--exclude', usage);
+        const parsed = parseCommand(
+          args,
+          { project: 'string', source: 'string', include: 'string', exclude: 'string' },
+          usage,
+        );
+        const project = once(parsed, 'project', usage);
+        const source = once(parsed, 'source', usage);
+        const include = [...parsed.values('include')];
+        const exclude = [...parsed.values('exclude')];
         if (project === undefined || source === undefined)
           throw usage('job create needs --project and --source');
-        if (args.length > 0) throw usage(`job create: unexpected ${args.join(' ')}`);
+        if (parsed.rest.length > 0) throw usage(`job create: unexpected ${parsed.rest.join(' ')}`);
         const job = await api.create({ project, source: { uri: source }, include, exclude });
         if (asJson) json(job);
         else out(`${formatJobLine(job)}start it with: tidemark job start ${job.id}\n`);
@@ -91,37 +81,44 @@ export async function runJobCommand(argv: readonly string[], asJson: boolean, us
       case 'restart':
       case 'terminate':
       case 'resync': {
-        const reason = sub === 'resync' ? takeOne(args, '--reason', usage) : undefined;
-        const id = jobId(args, sub, usage);
+        const parsed = parseCommand(args, sub === 'resync' ? { reason: 'string' } : {}, usage);
+        const reason = once(parsed, 'reason', usage);
+        const id = jobId(parsed, sub, usage);
         const job = await api.act(id, sub, reason === undefined ? {} : { reason });
         if (asJson) json(job);
         else out(formatJobLine(job));
         return 0;
       }
       case 'list': {
-        if (args.length > 0) throw usage(`job list: unexpected ${args.join(' ')}`);
+        const parsed = parseCommand(args, {}, usage);
+        if (parsed.rest.length > 0) throw usage(`job list: unexpected ${parsed.rest.join(' ')}`);
         const jobs = await api.list();
         if (asJson) json(jobs);
         else out(formatJobList(jobs));
         return 0;
       }
       case 'status': {
-        const status = await api.status(jobId(args, sub, usage));
+        const status = await api.status(jobId(parseCommand(args, {}, usage), sub, usage));
         if (asJson) json(status);
         else out(formatStatus(status));
         return 0;
       }
       case 'wait': {
-        const state = takeOne(args, '--state', usage) ?? 'active';
-        const timeout = takeOne(args, '--timeout', usage);
-        const interval = takeOne(args, '--interval', usage);
-        const lagZero = flag(args, '--lag-zero');
+        const parsed = parseCommand(
+          args,
+          { state: 'string', timeout: 'string', interval: 'string', 'lag-zero': 'boolean' },
+          usage,
+        );
+        const state = once(parsed, 'state', usage) ?? 'active';
+        const timeout = once(parsed, 'timeout', usage);
+        const interval = once(parsed, 'interval', usage);
+        const lagZero = parsed.flag('lag-zero');
         if (!isJobState(state))
           throw usage(
             `--state must be inactive, initial-sync, active or stopped, got ${JSON.stringify(state)}`,
           );
         if (timeout === undefined) throw usage('job wait needs --timeout SECONDS');
-        const id = jobId(args, sub, usage);
+        const id = jobId(parsed, sub, usage);
         const result = await waitForJob(api, id, {
           state: state as JobState,
           timeoutMs: seconds(timeout, '--timeout', usage),

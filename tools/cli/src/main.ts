@@ -15,6 +15,7 @@ import {
   infraUp,
   startContainers,
 } from '@tidemark/testing';
+import { parseCommand } from './args';
 import { JOB_HELP, runJobCommand } from './job-command';
 import { servicesDown, servicesStatus, servicesUp } from './services';
 import { runTests } from './test-command';
@@ -43,25 +44,9 @@ S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`ti
 
 const log = (m: string) => process.stderr.write(`tidemark: ${m}\n`);
 
-function flag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
-}
-
-function option(args: string[], name: string): string[] {
-  const values: string[] = [];
-  for (let i = args.indexOf(name); i >= 0; i = args.indexOf(name)) {
-    const v = args[i + 1];
-    if (v === undefined) throw new UsageError(`${name} needs a value`);
-    values.push(v);
-    args.splice(i, 2);
-  }
-  return values;
-}
-
 class UsageError extends Error {}
+
+const usage = (message: string) => new UsageError(message);
 
 function yesNo(ok: boolean): string {
   return ok ? 'healthy' : 'UNHEALTHY';
@@ -103,16 +88,17 @@ async function runContainersInForeground(): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = [...argv];
-  if (args.length === 0 || flag(args, '--help') || flag(args, '-h') || args[0] === 'help') {
+  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
-  const cmd = args.shift();
-  const json = flag(args, '--json');
+  const [cmd, ...args] = argv;
   switch (cmd) {
     case 'infra': {
-      const sub = args.shift();
+      // Arguments after the infra command are ignored.
+      const parsed = parseCommand(args, { json: 'boolean' }, usage);
+      const json = parsed.flag('json');
+      const sub = parsed.rest[0];
       if (sub === 'up') {
         const t0 = Date.now();
         await infraUp(log);
@@ -148,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
       await infraDown(log);
       return 0;
     case 'status': {
+      const json = parseCommand(args, { json: 'boolean' }, usage).flag('json');
       const services = await servicesStatus();
       if (json) {
         const infra = await infraStatus();
@@ -163,13 +150,26 @@ async function main(argv: string[]): Promise<number> {
       return infraOk && services.every((s) => s.ready) ? 0 : 1;
     }
     case 'test': {
-      const unit = flag(args, '--unit');
-      const integration = flag(args, '--integration');
-      const keepInfra = flag(args, '--keep-infra');
-      const containers = flag(args, '--containers') || process.env['TIDEMARK_CONTAINERS'] === 'true';
-      const only = option(args, '--only');
-      const conc = option(args, '--concurrency');
-      if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
+      const parsed = parseCommand(
+        args,
+        {
+          unit: 'boolean',
+          integration: 'boolean',
+          'keep-infra': 'boolean',
+          containers: 'boolean',
+          only: 'string',
+          concurrency: 'string',
+          json: 'boolean', // accepted and ignored, as by every command
+        },
+        usage,
+      );
+      if (parsed.rest.length > 0) throw new UsageError(`unexpected arguments: ${parsed.rest.join(' ')}`);
+      const unit = parsed.flag('unit');
+      const integration = parsed.flag('integration');
+      const keepInfra = parsed.flag('keep-infra');
+      const containers = parsed.flag('containers') || process.env['TIDEMARK_CONTAINERS'] === 'true';
+      const only = [...parsed.values('only')];
+      const conc = parsed.values('concurrency');
       return runTests(
         {
           unit: unit || !integration,
@@ -183,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     case 'job':
-      return runJobCommand(args, json, (m) => new UsageError(m));
+      return runJobCommand(args, usage);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)}; see tidemark --help`);
   }

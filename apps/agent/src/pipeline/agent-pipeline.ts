@@ -23,7 +23,7 @@ import {
   type JsonLogger,
   type ServiceConfig,
 } from '@tidemark/service-shell';
-import { backoffCapMs, sleep } from '@tidemark/util';
+import { AGENT_STARTUP, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { commandConsumer, type CommandConsumer } from './command-consumer';
 import { HttpJobStateClient } from './http-job-state-client';
@@ -142,7 +142,7 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
         return await fn();
       } catch (err) {
         if (this.stopping.signal.aborted) throw err;
-        const delayMs = Math.floor(backoffCapMs(attempt, 500, 2, 15_000) * (0.5 + Math.random() / 2));
+        const delayMs = AGENT_STARTUP.delayMs(attempt);
         this.logger.event({
           event: 'agent-startup-retry',
           what,

@@ -20,7 +20,7 @@ import {
   type JobCommand,
   type RecordTopic,
 } from '@tidemark/bus';
-import { hasRetriableFlag } from '@tidemark/util';
+import { AGENT_COMMAND_RETRY, hasRetriableFlag } from '@tidemark/util';
 
 export interface CommandConsumerOptions {
   readonly groupId: string;
@@ -57,7 +57,7 @@ export function commandConsumer(kafka: Kafka, options: CommandConsumerOptions): 
     isRetriable: hasRetriableFlag,
     log: options.log,
     partitionsConsumedConcurrently: topic.partitions,
-    backoff: new PartitionBackoff(500, 30_000),
+    backoff: new PartitionBackoff(AGENT_COMMAND_RETRY),
     // Fetching missing documents can take long; the loop heartbeats meanwhile, and the session allows more.
     sessionTimeout: 60_000,
   });

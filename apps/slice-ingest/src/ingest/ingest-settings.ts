@@ -6,7 +6,7 @@
  * | --- | --- | --- |
  * | `TIDEMARK_OPLOG_STORE_DB` | `tidemark_oplogstore` | database of the oplog store on the backup side |
  * | `TIDEMARK_INGEST_CONCURRENCY` | 2 | partitions processed at once (each holds up to one 17 MiB slice, decompressed up to `TIDEMARK_SLICE_MAX_RAW_BYTES`) |
- * | `TIDEMARK_INGEST_RETRY_INITIAL_MS` | 1000 | first wait before a message is redelivered after a retriable failure |
+ * | `TIDEMARK_INGEST_RETRY_INITIAL_MS` | 1000 | first wait before a message is redelivered after a retriable failure (`PARTITION_RETRY`) |
  * | `TIDEMARK_INGEST_RETRY_MAX_MS` | 30000 | longest such wait (the wait doubles per consecutive failure of a partition) |
  * | `TIDEMARK_SLICE_MAX_BYTES` | 17 MiB | largest compressed slice accepted (`DEFAULT_SLICE_LIMITS.maxSliceBytes`) |
  * | `TIDEMARK_SLICE_MAX_RAW_BYTES` | 256 MiB | largest uncompressed slice accepted |
@@ -14,6 +14,7 @@
 import { DEFAULT_SLICE_LIMITS, validateSliceLimits, type SliceLimits } from '@tidemark/domain';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import { intFromEnv, ServiceConfigError } from '@tidemark/service-shell';
+import { PARTITION_RETRY } from '@tidemark/util';
 
 export interface IngestSettings {
   readonly oplogStoreDb: string;
@@ -53,7 +54,13 @@ export function loadIngestSettings(env: NodeJS.ProcessEnv = process.env): Ingest
   };
   const problems = validateSliceLimits(limits);
   if (problems.length > 0) throw new ServiceConfigError(`slice limits: ${problems.join('; ')}`);
-  const retryInitialMs = intFromEnv(env, 'TIDEMARK_INGEST_RETRY_INITIAL_MS', 1_000, 1, 600_000);
+  const retryInitialMs = intFromEnv(
+    env,
+    'TIDEMARK_INGEST_RETRY_INITIAL_MS',
+    PARTITION_RETRY.initialMs,
+    1,
+    600_000,
+  );
   return {
     oplogStoreDb,
     concurrency: intFromEnv(env, 'TIDEMARK_INGEST_CONCURRENCY', 2, 1, 64),
@@ -61,7 +68,7 @@ export function loadIngestSettings(env: NodeJS.ProcessEnv = process.env): Ingest
     retryMaxMs: intFromEnv(
       env,
       'TIDEMARK_INGEST_RETRY_MAX_MS',
-      Math.max(30_000, retryInitialMs),
+      Math.max(PARTITION_RETRY.maxMs, retryInitialMs),
       retryInitialMs,
       3_600_000,
     ),

@@ -24,6 +24,7 @@ import {
   type ServiceConfig,
 } from '@tidemark/service-shell';
 import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
+import { PARTITION_RETRY } from '@tidemark/util';
 import { busSliceCodec } from './bus-slice-codec';
 import type { IngestSettings } from './ingest-settings';
 import { KafkaClaimChecks } from './kafka-claim-checks';
@@ -93,7 +94,9 @@ export function sliceIngestProviders(
           isRetriable: isRetriableError,
           log: (level, fields) => logger.eventAt(level, fields),
           partitionsConsumedConcurrently: settings.concurrency,
-          backoff: new PartitionBackoff(settings.retryInitialMs, settings.retryMaxMs),
+          backoff: new PartitionBackoff(
+            PARTITION_RETRY.with({ initialMs: settings.retryInitialMs, maxMs: settings.retryMaxMs }),
+          ),
         });
         registry.add('slice-ingest-consumer', () => consumer.stop());
         await consumer.start();
