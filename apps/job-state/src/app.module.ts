@@ -10,6 +10,8 @@ import type { MongoClient } from 'mongodb';
 import { producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { JobService } from '@tidemark/jobs';
+import { MongoJobRepository } from '@tidemark/jobs-mongo';
+import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   BACKUP_MONGO,
@@ -34,7 +36,6 @@ import { EffectsFlusher } from './jobs/effects-flusher';
 import { JobActionsController } from './jobs/job-actions.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { MongoJobRepository } from './jobs/mongo-job-repository';
 import { StoreBackupData } from './jobs/store-backup-data';
 import { COMMAND_PRODUCER, DEAD_LETTERS, EVENT_TOPICS } from './tokens';
 
@@ -82,7 +83,7 @@ export class AppModule {
           provide: JobService,
           inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
           useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
-            const jobs = new MongoJobRepository(client, c.metaDb);
+            const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             const heads = new MongoHeadRegistry(client, c.metaDb);
             const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
             await Promise.all([jobs.init(), heads.init(), oplogStore.init()]);

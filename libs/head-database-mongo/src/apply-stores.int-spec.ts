@@ -1,12 +1,10 @@
 // The store conformance suites live with the ports in @tidemark/apply (a feature library); the tsconfig path
 // `@tidemark/head-database-contract` points at that one file, which only specs load.
-import { after, describe, it } from 'node:test';
-import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { uniqueDbName } from '@tidemark/testing';
 import { describeLeaseStore, describeMissingDocumentStore } from '@tidemark/head-database-contract';
-import { MongoJobPhaseReader } from './mongo-job-phase-reader';
 import { MongoLeaseStore } from './mongo-lease-store';
 import { MongoMissingDocumentStore } from './mongo-missing-document-store';
 
@@ -31,42 +29,4 @@ describeMissingDocumentStore('MongoMissingDocumentStore on the backup-side serve
   const store = new MongoMissingDocumentStore(c, db);
   await store.init();
   return { store, dispose: async () => void (await c.db(db).dropDatabase()) };
-});
-
-describe('MongoJobPhaseReader on the backup-side server', () => {
-  it('lists the jobs in applying-oplogs or later that apply oplogs, with their sync', async () => {
-    const c = await connect();
-    const db = uniqueDbName('t_jobs');
-    const jobs = c.db(db).collection<Record<string, unknown> & { _id: string }>('jobs');
-    try {
-      await jobs.insertMany([
-        // job-state's job view (no state): phase and syncId only
-        { _id: 'view1', jobId: 'view1', syncId: 'view1-s2', phase: 'applying-oplogs' },
-        // a full job record: state, syncNo
-        { _id: 'rec1', state: 'active', syncId: 'rec1-s3', syncNo: 3, phase: 'complete', blocked: null },
-        { _id: 'fetch1', state: 'initial-sync', syncId: 'fetch1-s1', phase: 'fetching-missing-documents' },
-        { _id: 'early1', state: 'initial-sync', syncId: 'early1-s1', phase: 'building' },
-        { _id: 'stop1', state: 'stopped', syncId: 'stop1-s1', phase: 'complete' },
-        {
-          _id: 'blocked1',
-          state: 'initial-sync',
-          syncId: 'blocked1-s1',
-          phase: 'applying-oplogs',
-          blocked: { code: 'X' },
-        },
-        { _id: 'odd1', syncId: 'not a sync id', phase: 'applying-oplogs' },
-      ]);
-      const listed = await new MongoJobPhaseReader(c, db).listApplying();
-      assert.deepEqual(
-        listed.sort((a, b) => a.jobId.localeCompare(b.jobId)),
-        [
-          { jobId: 'fetch1', syncId: 'fetch1-s1', syncNo: 1, phase: 'fetching-missing-documents' },
-          { jobId: 'rec1', syncId: 'rec1-s3', syncNo: 3, phase: 'complete' },
-          { jobId: 'view1', syncId: 'view1-s2', syncNo: 2, phase: 'applying-oplogs' },
-        ],
-      );
-    } finally {
-      await c.db(db).dropDatabase();
-    }
-  });
 });

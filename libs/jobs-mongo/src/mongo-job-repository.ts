@@ -1,20 +1,27 @@
 /**
  * The `JobRepository` of `@tidemark/jobs` over the `jobs` collection of the meta database (`TIDEMARK_META_DB`,
- * default `tidemark_meta`); document layout in `job-document.ts`.
+ * default `tidemark_meta`); document layout in `job-document.ts`. This library owns the collection: its name is
+ * declared here, once, and the only other reader is `MongoJobPhaseReader` beside it (docs/architecture.md).
  *
  * Writes are acknowledged by a majority before they resolve. `replace` is a compare-and-set on `revision` (one
  * `replaceOne` whose filter names the expected revision), so concurrent requests and job-state replicas never
  * overwrite each other's changes. Driver failures become a `TidemarkError` whose `retriable` flag comes from
- * `classifyMongoError` (the API answers 503 for retriable ones).
+ * the injected classifier (the app passes `classifyMongoError` of `@tidemark/mongo`; the API answers 503 for
+ * retriable ones).
  */
 import { MongoServerError, type Collection, type Filter, type MongoClient } from 'mongodb';
 import { TidemarkError } from '@tidemark/domain';
 import type { JobQuery, JobRecord, JobRepository } from '@tidemark/jobs';
-import { classifyMongoError } from '@tidemark/mongo';
 import { fromJobDocument, toJobDocument, type JobDocument } from './job-document';
 
 /** Name of the collection. */
 export const JOBS_COLLECTION = 'jobs';
+
+/** Whether a driver failure is retriable, and why (`classifyMongoError` of `@tidemark/mongo`). */
+export type DriverErrorClassifier = (err: unknown) => {
+  readonly retriable: boolean;
+  readonly reason: string;
+};
 
 const DUPLICATE_KEY = 11000;
 /**
@@ -27,7 +34,11 @@ const MAJORITY = { writeConcern: { w: 'majority' as const } };
 export class MongoJobRepository implements JobRepository {
   private readonly jobs: Collection<JobDocument>;
 
-  constructor(client: MongoClient, dbName: string) {
+  constructor(
+    client: MongoClient,
+    dbName: string,
+    private readonly classify: DriverErrorClassifier,
+  ) {
     this.jobs = client.db(dbName).collection<JobDocument>(JOBS_COLLECTION);
   }
 
@@ -47,7 +58,7 @@ export class MongoJobRepository implements JobRepository {
       return true;
     } catch (err) {
       if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
-      throw wrap(`insert job ${job.id}`, err);
+      throw wrap(`insert job ${job.id}`, err, this.classify);
     }
   }
 
@@ -90,13 +101,13 @@ export class MongoJobRepository implements JobRepository {
     try {
       return await op();
     } catch (err) {
-      throw wrap(what, err);
+      throw wrap(what, err, this.classify);
     }
   }
 }
 
-function wrap(what: string, err: unknown): TidemarkError {
-  const verdict = classifyMongoError(err);
+function wrap(what: string, err: unknown, classify: DriverErrorClassifier): TidemarkError {
+  const verdict = classify(err);
   return new TidemarkError(`jobs store: ${what} failed: ${verdict.reason}`, {
     retriable: verdict.retriable,
     cause: err,
