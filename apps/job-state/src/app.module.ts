@@ -9,7 +9,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { JobService } from '@tidemark/jobs';
+import { JobService, StoreBackupData } from '@tidemark/jobs';
 import { MongoJobRepository } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -36,7 +36,6 @@ import { EffectsFlusher } from './jobs/effects-flusher';
 import { JobActionsController } from './jobs/job-actions.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { StoreBackupData } from './jobs/store-backup-data';
 import { COMMAND_PRODUCER, DEAD_LETTERS, EVENT_TOPICS } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
@@ -90,7 +89,12 @@ export class AppModule {
             return new JobService({
               jobs,
               publisher: new KafkaCommandPublisher(producer, c.topics.commands, c.topics.phases),
-              backupData: new StoreBackupData(heads, new MongoHeadWriter(client), oplogStore),
+              backupData: new StoreBackupData(
+                heads,
+                new MongoHeadWriter(client),
+                oplogStore,
+                classifyMongoError,
+              ),
               backupUri: c.endpoints.backup.uri,
             });
           },
