@@ -37,3 +37,4 @@ export * from './committing-consumer';
 export * from './partition-backoff';
 export * from './alert-mapping';
 export * from './kafka-log';
+export * from './kafka-slice-publisher';

@@ -14,7 +14,7 @@ import {
   failureAlert,
   type StartupSnapshot,
 } from '@tidemark/capture';
-import { producerFor } from '@tidemark/bus';
+import { KafkaSlicePublisher, producerFor } from '@tidemark/bus';
 import { ALERT_CODES, describeError } from '@tidemark/domain';
 import {
   KAFKA,
@@ -27,7 +27,6 @@ import { backoffCapMs, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { CommandConsumer } from './command-consumer';
 import { HttpJobStateClient } from './http-job-state-client';
-import { KafkaSlicePublisher } from './kafka-slice-publisher';
 import { SourceRegistry } from './source-registry';
 
 /** Injection token of the agent's `AgentEnv`. */
