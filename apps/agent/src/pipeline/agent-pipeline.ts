@@ -16,6 +16,7 @@ import {
 } from '@tidemark/capture';
 import { KafkaSlicePublisher, producerFor } from '@tidemark/bus';
 import { ALERT_CODES, describeError } from '@tidemark/domain';
+import { HttpJobStateClient } from '@tidemark/job-state-client';
 import {
   KAFKA,
   SERVICE_CONFIG,
@@ -26,7 +27,6 @@ import {
 import { backoffCapMs, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { CommandConsumer } from './command-consumer';
-import { HttpJobStateClient } from './http-job-state-client';
 import { SourceRegistry } from './source-registry';
 
 /** Injection token of the agent's `AgentEnv`. */
