@@ -7,7 +7,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { producerFor } from '@tidemark/bus';
+import { KafkaCommandPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { JobService, StoreBackupData } from '@tidemark/jobs';
 import { MongoJobRepository } from '@tidemark/jobs-mongo';
@@ -29,7 +29,6 @@ import {
 import { alertEventsController } from './bus/alert-events.controller';
 import { KafkaDeadLetters } from './bus/dead-letters';
 import type { EventTopics } from './bus/event-deserializer';
-import { KafkaCommandPublisher } from './bus/kafka-command-publisher';
 import { phaseEventsController } from './bus/phase-events.controller';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';

@@ -2,12 +2,12 @@
  * The agent's `SlicePublisher` (`@tidemark/capture`) over an idempotent kafkajs producer: slices as `SliceProduced`
  * (initial-sync and catalog slices to `tidemark.slices.initial` keyed by job/namespace or job, oplog slices to
  * `tidemark.slices.oplog` keyed by job), phases as `PhaseChanged` (stage `agent`, through `KafkaPhaseReporter`),
- * alerts as `AlertRaised`. Every method resolves once the broker acknowledged (acks=all).
+ * alerts as `AlertRaised` (through `KafkaAlertPublisher`). Every method resolves once the broker acknowledged (acks=all).
  */
 import type { Producer } from 'kafkajs';
 import type { SlicePublisher } from '@tidemark/capture';
 import type { Alert, PhaseReport, SliceMeta } from '@tidemark/domain';
-import { alertRaisedRecord } from './alert-mapping';
+import { KafkaAlertPublisher } from './alert-mapping';
 import { publish } from './kafka';
 import { KafkaPhaseReporter } from './phase-mapping';
 import { sliceProducedFromMeta } from './slice-mapping';
@@ -15,12 +15,14 @@ import type { Topics } from './topics';
 
 export class KafkaSlicePublisher implements SlicePublisher {
   private readonly phases: KafkaPhaseReporter;
+  private readonly alerts: KafkaAlertPublisher;
 
   constructor(
     private readonly producer: Producer,
     private readonly topics: Pick<Topics, 'slicesInitial' | 'slicesOplog' | 'phases' | 'alerts'>,
   ) {
     this.phases = new KafkaPhaseReporter(producer, topics.phases);
+    this.alerts = new KafkaAlertPublisher(producer, topics.alerts);
   }
 
   async publishSlice(meta: SliceMeta, payload: Buffer): Promise<void> {
@@ -34,7 +36,6 @@ export class KafkaSlicePublisher implements SlicePublisher {
   }
 
   async publishAlert(alert: Alert): Promise<void> {
-    const record = alertRaisedRecord(alert);
-    await publish(this.producer, this.topics.alerts, record);
+    await this.alerts.raise(alert);
   }
 }
