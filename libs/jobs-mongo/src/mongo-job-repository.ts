@@ -11,17 +11,11 @@
  */
 import { MongoServerError, type Collection, type Filter, type MongoClient } from 'mongodb';
 import { TidemarkError } from '@tidemark/domain';
-import type { JobQuery, JobRecord, JobRepository } from '@tidemark/jobs';
+import type { JobQuery, JobRecord, JobRepository, StoreErrorClassifier } from '@tidemark/jobs';
 import { fromJobDocument, toJobDocument, type JobDocument } from './job-document';
 
 /** Name of the collection. */
 export const JOBS_COLLECTION = 'jobs';
-
-/** Whether a driver failure is retriable, and why (`classifyMongoError` of `@tidemark/mongo`). */
-export type DriverErrorClassifier = (err: unknown) => {
-  readonly retriable: boolean;
-  readonly reason: string;
-};
 
 const DUPLICATE_KEY = 11000;
 /**
@@ -37,7 +31,7 @@ export class MongoJobRepository implements JobRepository {
   constructor(
     client: MongoClient,
     dbName: string,
-    private readonly classify: DriverErrorClassifier,
+    private readonly classify: StoreErrorClassifier,
   ) {
     this.jobs = client.db(dbName).collection<JobDocument>(JOBS_COLLECTION);
   }
@@ -106,7 +100,7 @@ export class MongoJobRepository implements JobRepository {
   }
 }
 
-function wrap(what: string, err: unknown, classify: DriverErrorClassifier): TidemarkError {
+function wrap(what: string, err: unknown, classify: StoreErrorClassifier): TidemarkError {
   const verdict = classify(err);
   return new TidemarkError(`jobs store: ${what} failed: ${verdict.reason}`, {
     retriable: verdict.retriable,
