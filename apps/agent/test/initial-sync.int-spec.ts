@@ -18,6 +18,7 @@ import {
   createKafka,
   deleteTopics,
   ensureTopics,
+  KafkaSlicePublisher,
   opTimeFromAvroLong,
   producerFor,
   resolveTopics,
@@ -29,7 +30,6 @@ import { classifyMongoError, connectMongo } from '@tidemark/mongo';
 import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
 import { MongoSource } from '@tidemark/source';
 import { uniqueDbName } from '@tidemark/testing';
-import { KafkaSlicePublisher } from '../src/pipeline/kafka-slice-publisher';
 import { TopicReader } from './kafka-reader';
 
 const suffix = randomBytes(4).toString('hex');

@@ -7,9 +7,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { producerFor } from '@tidemark/bus';
+import { KafkaCommandPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { JobService } from '@tidemark/jobs';
+import { JobService, StoreBackupData } from '@tidemark/jobs';
+import { MongoJobRepository } from '@tidemark/jobs-mongo';
+import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   BACKUP_MONGO,
@@ -25,14 +27,11 @@ import {
   type ServiceConfig,
 } from '@tidemark/service-shell';
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
-import { KafkaCommandPublisher } from './bus/kafka-command-publisher';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { JobActionsController } from './jobs/job-actions.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { MongoJobRepository } from './jobs/mongo-job-repository';
-import { StoreBackupData } from './jobs/store-backup-data';
 import { COMMAND_PRODUCER, EVENTS_CONSUMER } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
@@ -65,14 +64,19 @@ export class AppModule {
           provide: JobService,
           inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
           useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
-            const jobs = new MongoJobRepository(client, c.metaDb);
+            const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             const heads = new MongoHeadRegistry(client, c.metaDb);
             const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
             await Promise.all([jobs.init(), heads.init(), oplogStore.init()]);
             return new JobService({
               jobs,
               publisher: new KafkaCommandPublisher(producer, c.topics.commands, c.topics.phases),
-              backupData: new StoreBackupData(heads, new MongoHeadWriter(client), oplogStore),
+              backupData: new StoreBackupData(
+                heads,
+                new MongoHeadWriter(client),
+                oplogStore,
+                classifyMongoError,
+              ),
               backupUri: c.endpoints.backup.uri,
             });
           },

@@ -14,12 +14,8 @@ import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { ApplyLoop, ApplyScheduler } from '@tidemark/head-database';
-import {
-  MongoApplyTarget,
-  MongoJobPhaseReader,
-  MongoLeaseStore,
-  MongoMissingDocumentStore,
-} from '@tidemark/head-database-mongo';
+import { MongoApplyTarget, MongoLeaseStore, MongoMissingDocumentStore } from '@tidemark/head-database-mongo';
+import { MongoJobPhaseReader } from '@tidemark/jobs-mongo';
 import { CommittingConsumer, recordDecoder, type SliceStored } from '@tidemark/bus';
 import { DEFAULT_SLICE_LIMITS } from '@tidemark/domain';
 import { MongoHeadRegistry } from '@tidemark/head-database-mongo';

@@ -49,13 +49,12 @@ import {
   insert,
   oplogSlice,
   remove,
-  TestKafka,
   ts,
   until,
   type HttpAnswer,
   type TestSlice,
-  type TopicReader,
 } from '@tidemark/testing';
+import { TestKafka, type TopicReader } from '@tidemark/bus-testing';
 import { startOplogApplier } from '../src/oplog-applier-service';
 
 const endpoints = resolveEndpoints();

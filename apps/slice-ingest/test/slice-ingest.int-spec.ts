@@ -20,7 +20,8 @@ import { resolveEndpoints } from '@tidemark/config';
 import { TidemarkError } from '@tidemark/domain';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { RunningService } from '@tidemark/service-shell';
-import { getJson, TestKafka, until, type HttpAnswer, type TopicReader } from '@tidemark/testing';
+import { TestKafka, type TopicReader } from '@tidemark/bus-testing';
+import { getJson, until, type HttpAnswer } from '@tidemark/testing';
 import type { SliceIngestHooks } from '../src/ingest/slice-ingest-handler';
 import { startSliceIngest } from '../src/slice-ingest-service';
 import {

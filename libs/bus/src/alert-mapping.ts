@@ -1,5 +1,12 @@
-/** An alert (`@tidemark/domain`) as the bus carries it, `AlertRaised`, and back. */
+/**
+ * An alert (`@tidemark/domain`) as the bus carries it, `AlertRaised`, and back; and `KafkaAlertPublisher`, the
+ * `AlertPublisher` port of `@tidemark/head-database` on `tidemark.alerts`.
+ */
+import type { Producer } from 'kafkajs';
 import type { Alert, AlertSeverity } from '@tidemark/domain';
+import type { AlertPublisher } from '@tidemark/head-database';
+import { publish } from './kafka';
+import type { RecordTopic } from './topics';
 import type { AlertRaised, AvroAlertSeverity } from './types';
 
 const TO_AVRO: Readonly<Record<AlertSeverity, AvroAlertSeverity>> = {
@@ -37,4 +44,19 @@ export function alertOfRecord(record: AlertRaised): Alert {
     context: { ...record.context },
     at: record.at,
   };
+}
+
+/**
+ * Alerts as `AlertRaised` on `tidemark.alerts`, keyed by the topic's rule, resolved once the broker acknowledged
+ * them on all in-sync replicas.
+ */
+export class KafkaAlertPublisher implements AlertPublisher {
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: RecordTopic<'tidemark.alerts.AlertRaised'>,
+  ) {}
+
+  async raise(alert: Alert): Promise<void> {
+    await publish(this.producer, this.topic, alertRaisedRecord(alert));
+  }
 }

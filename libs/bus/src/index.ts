@@ -42,3 +42,6 @@ export * from './committing-consumer';
 export * from './partition-backoff';
 export * from './alert-mapping';
 export * from './kafka-log';
+export * from './command-mapping';
+export * from './kafka-command-publisher';
+export * from './kafka-slice-publisher';

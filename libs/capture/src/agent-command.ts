@@ -11,7 +11,7 @@
 import { EJSON } from 'bson';
 import { TidemarkError, validateNamespaceFilters, type NamespaceFilters } from '@tidemark/domain';
 
-/** A `JobCommand` as read from the bus (structurally the Avro record). */
+/** What the agent reads of a `JobCommand` record, declared where it is read; the bus's decoded record satisfies it. */
 export interface JobCommandRecord {
   readonly commandId: string;
   readonly jobId: string;

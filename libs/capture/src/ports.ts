@@ -1,7 +1,8 @@
 /**
- * The agent's ports: what the sync logic needs from the source deployment, from Kafka and from job-state. The
- * agent app wires the adapters in (`@tidemark/source`'s `MongoSource`, a kafkajs publisher, an HTTP client);
- * the unit specs use the in-memory implementations in `testing/`.
+ * The agent's ports: what the sync logic needs from the source deployment, from Kafka and from job-state. Their
+ * adapters import these types and implement them (`MongoSource` of `@tidemark/source`, `KafkaSlicePublisher` of
+ * `@tidemark/bus`, `HttpJobStateClient` of `@tidemark/job-state-client`); the agent app wires them in. The unit
+ * specs use the in-memory implementations in `testing/`.
  */
 import type { Document } from 'bson';
 import type {

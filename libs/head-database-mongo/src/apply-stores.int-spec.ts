@@ -7,7 +7,6 @@ import { resolveEndpoints } from '@tidemark/config';
 import { UnknownFormatVersionError } from '@tidemark/domain';
 import { uniqueDbName } from '@tidemark/testing';
 import { describeLeaseStore, describeMissingDocumentStore } from '@tidemark/head-database-contract';
-import { MongoJobPhaseReader } from './mongo-job-phase-reader';
 import { LEASE_FORMAT, MongoLeaseStore } from './mongo-lease-store';
 import { MISSING_DOCUMENT_FORMAT, MongoMissingDocumentStore } from './mongo-missing-document-store';
 
@@ -32,44 +31,6 @@ describeMissingDocumentStore('MongoMissingDocumentStore on the backup-side serve
   const store = new MongoMissingDocumentStore(c, db);
   await store.init();
   return { store, dispose: async () => void (await c.db(db).dropDatabase()) };
-});
-
-describe('MongoJobPhaseReader on the backup-side server', () => {
-  it('lists the jobs in applying-oplogs or later that apply oplogs, with their sync', async () => {
-    const c = await connect();
-    const db = uniqueDbName('t_jobs');
-    const jobs = c.db(db).collection<Record<string, unknown> & { _id: string }>('jobs');
-    try {
-      await jobs.insertMany([
-        // job-state's job view (no state): phase and syncId only
-        { _id: 'view1', jobId: 'view1', syncId: 'view1-s2', phase: 'applying-oplogs' },
-        // a full job record: state, syncNo
-        { _id: 'rec1', state: 'active', syncId: 'rec1-s3', syncNo: 3, phase: 'complete', blocked: null },
-        { _id: 'fetch1', state: 'initial-sync', syncId: 'fetch1-s1', phase: 'fetching-missing-documents' },
-        { _id: 'early1', state: 'initial-sync', syncId: 'early1-s1', phase: 'building' },
-        { _id: 'stop1', state: 'stopped', syncId: 'stop1-s1', phase: 'complete' },
-        {
-          _id: 'blocked1',
-          state: 'initial-sync',
-          syncId: 'blocked1-s1',
-          phase: 'applying-oplogs',
-          blocked: { code: 'X' },
-        },
-        { _id: 'odd1', syncId: 'not a sync id', phase: 'applying-oplogs' },
-      ]);
-      const listed = await new MongoJobPhaseReader(c, db).listApplying();
-      assert.deepEqual(
-        listed.sort((a, b) => a.jobId.localeCompare(b.jobId)),
-        [
-          { jobId: 'fetch1', syncId: 'fetch1-s1', syncNo: 1, phase: 'fetching-missing-documents' },
-          { jobId: 'rec1', syncId: 'rec1-s3', syncNo: 3, phase: 'complete' },
-          { jobId: 'view1', syncId: 'view1-s2', syncNo: 2, phase: 'applying-oplogs' },
-        ],
-      );
-    } finally {
-      await c.db(db).dropDatabase();
-    }
-  });
 });
 
 describe('apply stores: format versions', () => {
@@ -149,21 +110,4 @@ describe('apply stores: format versions', () => {
     }
   });
 
-  it('jobs: the phase reader refuses a job document of an unknown version instead of skipping it', async () => {
-    const c = await connect();
-    const db = uniqueDbName('t_jobs_v');
-    const jobs = c.db(db).collection<Record<string, unknown> & { _id: string }>('jobs');
-    try {
-      await jobs.insertMany([
-        { _id: 'old1', state: 'active', syncId: 'old1-s1', phase: 'complete' },
-        { _id: 'cur1', v: 1, state: 'active', syncId: 'cur1-s1', phase: 'complete' },
-      ]);
-      const reader = new MongoJobPhaseReader(c, db);
-      assert.deepEqual((await reader.listApplying()).map((j) => j.jobId).sort(), ['cur1', 'old1']);
-      await jobs.insertOne({ _id: 'fut1', v: 2, state: 'active', syncId: 'fut1-s1', phase: 'complete' });
-      await assert.rejects(reader.listApplying(), refusedAs('job', `${db}.jobs _id "fut1"`, 2));
-    } finally {
-      await c.db(db).dropDatabase();
-    }
-  });
 });

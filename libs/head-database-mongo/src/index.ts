@@ -13,4 +13,3 @@ export * from './mongo-apply-target';
 export * from './mongo-apply-target-error';
 export * from './mongo-lease-store';
 export * from './mongo-missing-document-store';
-export * from './mongo-job-phase-reader';

@@ -1,7 +1,6 @@
 /**
- * `MongoLeaseStore`: the per-job apply leases of `@tidemark/head-database` (its `LeaseStore` port, matched structurally:
- * adapters do not import feature libraries; the app's wiring type-checks the match) in the `leases` collection of
- * the meta database: `{ _id: "apply:<jobId>", v: 1, owner, expiresAt: Date, renewedAt: Date }`.
+ * `MongoLeaseStore`: the per-job apply leases of `@tidemark/head-database` (its `LeaseStore` port) in the `leases`
+ * collection of the meta database: `{ _id: "apply:<jobId>", v: 1, owner, expiresAt: Date, renewedAt: Date }`.
  *
  * `acquire` is one `findOneAndUpdate` upsert on `{ _id, $or: [{ expiresAt < now }, { owner: me }] }`: when another
  * owner holds an unexpired lease the filter matches nothing and the upsert's insert collides on `_id` (duplicate
@@ -12,6 +11,7 @@
  */
 import { MongoServerError, type Collection, type Filter, type MongoClient } from 'mongodb';
 import { checkRecordVersion, documentLocation, recordFormat, versionFilters } from '@tidemark/domain';
+import type { LeaseGrant, LeaseStore } from '@tidemark/head-database';
 
 export const LEASES_COLLECTION = 'leases';
 /** Format of a `leases` document; a document without `v` (written before versions) is version 1. */
@@ -27,14 +27,7 @@ interface LeaseDoc {
   renewedAt: Date;
 }
 
-/** A granted lease (the `LeaseGrant` of `@tidemark/head-database`). */
-export interface MongoLeaseGrant {
-  readonly name: string;
-  readonly owner: string;
-  readonly expiresAt: Date;
-}
-
-export class MongoLeaseStore {
+export class MongoLeaseStore implements LeaseStore {
   private readonly leases: Collection<LeaseDoc>;
 
   constructor(
@@ -45,7 +38,7 @@ export class MongoLeaseStore {
     this.leases = client.db(metaDb).collection<LeaseDoc>(LEASES_COLLECTION);
   }
 
-  async acquire(name: string, owner: string, ttlMs: number): Promise<MongoLeaseGrant | undefined> {
+  async acquire(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | undefined> {
     const now = new Date(this.clock());
     const expiresAt = new Date(now.getTime() + ttlMs);
     try {
@@ -63,7 +56,7 @@ export class MongoLeaseStore {
     }
   }
 
-  async renew(name: string, owner: string, ttlMs: number): Promise<MongoLeaseGrant | undefined> {
+  async renew(name: string, owner: string, ttlMs: number): Promise<LeaseGrant | undefined> {
     const now = new Date(this.clock());
     const expiresAt = new Date(now.getTime() + ttlMs);
     const result = await this.leases.updateOne(

@@ -1,5 +1,5 @@
 /**
- * `MongoMissingDocumentStore`: the `MissingDocumentStore` port of `@tidemark/head-database` (matched structurally) in the
+ * `MongoMissingDocumentStore`: the `MissingDocumentStore` port of `@tidemark/head-database` in the
  * `missing_documents` collection of the meta database:
  *
  * `{ _id: { jobId, syncId, ns, id }, v: 1, jobId, syncId, ns, id, targetNs, ts: Timestamp, recordedAt }`
@@ -22,20 +22,13 @@ import {
   type MongoClient,
 } from 'mongodb';
 import { checkRecordVersion, documentLocation, recordFormat, versionFilters } from '@tidemark/domain';
+import type { MissingDocumentRecord, MissingDocumentStore } from '@tidemark/head-database';
 
 export const MISSING_DOCUMENTS_COLLECTION = 'missing_documents';
 /** Format of a `missing_documents` document; a document without `v` (written before versions) is version 1. */
 export const MISSING_DOCUMENT_FORMAT = recordFormat('missing-document record', 1);
 const VERSIONS = versionFilters(MISSING_DOCUMENT_FORMAT);
 const WRITE_BATCH = 1000;
-
-/** A missing document (the `MissingDocumentRecord` of `@tidemark/head-database`). */
-export interface MongoMissingDocumentRecord {
-  readonly sourceNs: string;
-  readonly targetNs: string;
-  readonly id: string;
-  readonly ts: { readonly t: number; readonly i: number };
-}
 
 interface MissingDoc {
   _id: { jobId: string; syncId: string; ns: string; id: string };
@@ -49,7 +42,7 @@ interface MissingDoc {
   recordedAt: Date;
 }
 
-export class MongoMissingDocumentStore {
+export class MongoMissingDocumentStore implements MissingDocumentStore {
   private readonly docs: Collection<MissingDoc>;
 
   constructor(
@@ -64,7 +57,7 @@ export class MongoMissingDocumentStore {
     await this.docs.createIndexes([{ key: { jobId: 1, syncId: 1, ns: 1, id: 1 }, name: 'job_sync_ns_id' }]);
   }
 
-  async record(jobId: string, syncId: string, records: readonly MongoMissingDocumentRecord[]): Promise<void> {
+  async record(jobId: string, syncId: string, records: readonly MissingDocumentRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += WRITE_BATCH) {
       const ops: AnyBulkWriteOperation<MissingDoc>[] = records.slice(start, start + WRITE_BATCH).map((r) => ({
         updateOne: {

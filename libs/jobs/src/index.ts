@@ -18,3 +18,4 @@ export * from './job-service';
 export * from './memory-job-repository';
 export * from './memory-command-publisher';
 export * from './memory-backup-data';
+export * from './store-backup-data';

@@ -1,7 +1,8 @@
 /**
- * The ports the jobs feature works through. The app implements them over MongoDB (`jobs` collection of the meta
- * database), Kafka (`tidemark.commands`, `tidemark.phases`) and the backup side (`@tidemark/head-database-mongo`,
- * `@tidemark/oplog-store`); `memory-*.ts` are real in-memory implementations for unit specs.
+ * The ports the jobs feature works through. Their adapters: `MongoJobRepository` of `@tidemark/jobs-mongo` (the
+ * `jobs` collection of the meta database), a Kafka `CommandPublisher` (`tidemark.commands`, `tidemark.phases`), and
+ * `StoreBackupData` here, over the backup side's own ports (`@tidemark/head-database-mongo`, `@tidemark/oplog-store`);
+ * `memory-*.ts` are real in-memory implementations for unit specs.
  *
  * Common contract: "not found" is `undefined`, never an error; failures throw a `TidemarkError` whose `retriable`
  * flag says whether repeating the call can succeed.
@@ -69,3 +70,6 @@ export interface JobBackupData {
    */
   deleteSync(jobId: string, syncNo: number): Promise<void>;
 }
+
+/** Whether a store driver's failure is retriable, and why (the app passes `classifyMongoError` of `@tidemark/mongo`). */
+export type StoreErrorClassifier = (err: unknown) => { readonly retriable: boolean; readonly reason: string };

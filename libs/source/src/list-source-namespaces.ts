@@ -3,22 +3,16 @@
  * (`listCollections`), index specifications (`listIndexes`) and size estimates for progress reporting.
  */
 import { MongoServerError, type Document, type MongoClient } from 'mongodb';
+import type { SourceNamespaceInfo } from '@tidemark/capture';
 import { namespaceSelected, type NamespaceFilters } from '@tidemark/domain';
 import { toSourceError, type SourceErrorClassifier } from './source-error';
 
-/** One selected collection of the source. */
-export interface SourceNamespace {
-  /** `db.collection`. */
-  readonly ns: string;
-  /** Collection options as `listCollections` reports them (`{}` for a plain collection). */
-  readonly options: Document;
-  /** Index specifications as `listIndexes` reports them, `_id_` included. */
-  readonly indexes: Document[];
-  /** Estimated documents (collStats `count`, else `estimatedDocumentCount`); undefined when unknown. */
-  readonly estimatedDocs: number | undefined;
-  /** Estimated BSON bytes (collStats `size`); undefined when unknown. */
-  readonly estimatedBytes: number | undefined;
-}
+/**
+ * One selected collection of the source (`SourceNamespaceInfo` of the agent's `SourceReader` port): options `{}` for
+ * a plain collection; estimated documents from collStats `count`, else `estimatedDocumentCount`; estimated bytes
+ * from collStats `size`.
+ */
+export type SourceNamespace = SourceNamespaceInfo;
 
 /**
  * Collection types that are not backed up as collections: `view` (its definition lives in `system.views`, which

@@ -1,8 +1,9 @@
 /**
- * The source deployment behind one connected client: the functions of this library bound to it. It has the shape
- * of the agent's `SourceReader` port (`@tidemark/capture`), which the agent app wires it into.
+ * The source deployment behind one connected client: the functions of this library bound to it, as the agent's
+ * `SourceReader` port (`@tidemark/capture`), which the agent app wires it into.
  */
 import type { MongoClient } from 'mongodb';
+import type { SourceReader } from '@tidemark/capture';
 import type { NamespaceFilters, OpTime } from '@tidemark/domain';
 import { fetchDocumentsById } from './fetch-documents';
 import { listSourceNamespaces, type SourceNamespace } from './list-source-namespaces';
@@ -15,7 +16,7 @@ import type { SourceErrorClassifier } from './source-error';
 /** Options of {@link MongoSource.tail}. */
 export type TailOptions = Omit<OplogTailOptions, 'jobId' | 'prevTs' | 'filters' | 'signal' | 'classifyError'>;
 
-export class MongoSource {
+export class MongoSource implements SourceReader {
   private infoOnce: Promise<SourceInfo> | undefined;
 
   /**

@@ -1,12 +1,13 @@
 /** Facts about the source deployment recorded with each sync (PhaseChanged details, catalog slice). */
 import { MongoServerError, type MongoClient } from 'mongodb';
+import type { SourceFacts } from '@tidemark/capture';
 import { toSourceError, type SourceErrorClassifier } from './source-error';
 
-export interface SourceInfo {
-  /** `buildInfo.version`, e.g. `7.0.14`. */
-  readonly serverVersion: string;
-  /** `featureCompatibilityVersion`, e.g. `7.0`, or `unknown` when the server does not report it. */
-  readonly featureCompatibilityVersion: string;
+/**
+ * The `SourceFacts` of the agent's `SourceReader` port (`buildInfo.version`, e.g. `7.0.14`; the
+ * `featureCompatibilityVersion`, e.g. `7.0`, or `unknown` when the server does not report it), and the flavor.
+ */
+export interface SourceInfo extends SourceFacts {
   /** `ferretdb` when `buildInfo` names a FerretDB version, else `mongodb`. */
   readonly flavor: 'mongodb' | 'ferretdb';
 }

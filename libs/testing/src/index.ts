@@ -12,6 +12,5 @@ export * from './servers/containers';
 export { ensureFerretdb } from './servers/ferretdb';
 export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';
-export * from './kafka/test-kafka';
 export * from './until';
 export * from './http';

@@ -14,8 +14,9 @@ import {
   failureAlert,
   type StartupSnapshot,
 } from '@tidemark/capture';
-import { producerFor } from '@tidemark/bus';
+import { KafkaSlicePublisher, producerFor } from '@tidemark/bus';
 import { ALERT_CODES, describeError } from '@tidemark/domain';
+import { HttpJobStateClient } from '@tidemark/job-state-client';
 import {
   KAFKA,
   SERVICE_CONFIG,
@@ -26,8 +27,6 @@ import {
 import { AGENT_STARTUP, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { commandConsumer, type CommandConsumer } from './command-consumer';
-import { HttpJobStateClient } from './http-job-state-client';
-import { KafkaSlicePublisher } from './kafka-slice-publisher';
 import { SourceRegistry } from './source-registry';
 
 /** Injection token of the agent's `AgentEnv`. */

@@ -22,7 +22,8 @@
  *   failures (network, primary step-down) with a retriable one. The applier wraps both with the entry's context.
  * - **Ordering.** The applier awaits each call before the next; a target need not support concurrent calls.
  *
- * The port lives in the domain (it depends on nothing but `bson` types) so that adapter libraries can implement it;
+ * The port lives in the domain because two features use it (the applier of `@tidemark/oplog-apply` writes through
+ * it, the apply loop of `@tidemark/head-database` hands one to it; docs/architecture.md, "Ports and adapters");
  * `@tidemark/oplog-apply` re-exports it. The conformance suite is `libs/oplog-apply/src/apply-target.contract.ts` (specs import
  * it as `@tidemark/oplog-apply-contract`).
  */

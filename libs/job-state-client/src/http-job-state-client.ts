@@ -1,5 +1,6 @@
 /**
- * job-state's REST API for the agent (docs/pipeline.md, "Job-state endpoints"):
+ * The `JobStateClient` port of `@tidemark/capture`: job-state's REST API for the agent (docs/pipeline.md, "Job-state
+ * endpoints"):
  * `GET /api/v1/agent/jobs`, `GET /api/v1/jobs/:id/resume`, `POST /api/v1/jobs/:id/resync`. Network failures and
  * 5xx / 429 answers are retriable; other answers and malformed bodies are not.
  */

@@ -4,9 +4,10 @@ import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { UnknownFormatVersionError } from '@tidemark/domain';
 import { newJobRecord } from '@tidemark/jobs';
+import { classifyMongoError } from '@tidemark/mongo';
 import { uniqueDbName } from '@tidemark/testing';
-import { JOB_DOCUMENT_FORMAT, toJobDocument } from '../src/jobs/job-document';
-import { JOBS_COLLECTION, MongoJobRepository } from '../src/jobs/mongo-job-repository';
+import { JOB_DOCUMENT_FORMAT, toJobDocument } from './job-document';
+import { JOBS_COLLECTION, MongoJobRepository } from './mongo-job-repository';
 
 describe('MongoJobRepository format versions (backup-side server)', () => {
   let client: MongoClient;
@@ -23,7 +24,7 @@ describe('MongoJobRepository format versions (backup-side server)', () => {
   });
 
   it('writes v: 1 and reads a job without v as version 1', async () => {
-    const repo = new MongoJobRepository(client, dbName);
+    const repo = new MongoJobRepository(client, dbName, classifyMongoError);
     await repo.init();
     const jobs = client.db(dbName).collection<{ _id: string; v?: unknown }>(JOBS_COLLECTION);
     assert.equal(await repo.insert(job('aaaa0001')), true);
@@ -35,7 +36,7 @@ describe('MongoJobRepository format versions (backup-side server)', () => {
   });
 
   it('refuses a job of an unknown version in get and list, and never replaces it', async () => {
-    const repo = new MongoJobRepository(client, dbName);
+    const repo = new MongoJobRepository(client, dbName, classifyMongoError);
     await repo.init();
     const jobs = client.db(dbName).collection<{ _id: string; v?: unknown }>(JOBS_COLLECTION);
     // What a newer job-state might store: the same _id and revision, a layout this build does not know.

@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultCodec, type PhaseChanged } from '@tidemark/bus';
 import { SchemaMismatchError } from '@tidemark/domain';
-import { phaseChangedOf, phaseReportOf } from '@tidemark/bus';
-import { jobCommandOf } from './avro-mapping';
+import { defaultCodec } from './codec';
+import { jobCommandOf } from './command-mapping';
+import { phaseChangedOf, phaseReportOf } from './phase-mapping';
+import type { PhaseChanged } from './types';
 
 const event: PhaseChanged = {
   jobId: 'abcd1234',

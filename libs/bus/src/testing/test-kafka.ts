@@ -2,19 +2,18 @@
  * The Kafka side of an integration test: reading what the service under test published, publishing to it, and
  * removing the test's topics afterwards. Every test works under a topic prefix of its own
  * (`TIDEMARK_TOPIC_PREFIX`), so its topics are those named `<prefix>.…`.
+ *
+ * Specs import it as `@tidemark/bus-testing` (a path into this library, like `@tidemark/oplog-apply-contract`), not
+ * through `@tidemark/testing`: that library is imported by feature specs, and adapters import features (the ports
+ * they implement), so `@tidemark/testing` importing the bus would close a cycle (feature -> testing -> bus -> feature).
  */
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import {
-  consumerFor,
-  createKafka,
-  defaultCodec,
-  deleteTopics,
-  producerFor,
-  type RecordName,
-  type RecordTypes,
-  type Topic,
-} from '@tidemark/bus';
+import { deleteTopics } from '../admin';
+import { defaultCodec } from '../codec';
+import { consumerFor, createKafka, producerFor } from '../kafka';
+import type { Topic } from '../topics';
+import type { RecordName, RecordTypes } from '../types';
 
 /** Reads a topic from the beginning with a group of its own, keeping every message. */
 export class TopicReader {

@@ -6,20 +6,22 @@
  */
 import type { Producer } from 'kafkajs';
 import type { SlicePublisher } from '@tidemark/capture';
-import {
-  alertRaisedRecord,
-  phaseChangedOf,
-  publish,
-  sliceProducedFromMeta,
-  type Topics,
-} from '@tidemark/bus';
 import type { Alert, PhaseReport, SliceMeta } from '@tidemark/domain';
+import { alertRaisedRecord } from './alert-mapping';
+import { publish } from './kafka';
+import { KafkaPhaseReporter } from './phase-mapping';
+import { sliceProducedFromMeta } from './slice-mapping';
+import type { Topics } from './topics';
 
 export class KafkaSlicePublisher implements SlicePublisher {
+  private readonly phases: KafkaPhaseReporter;
+
   constructor(
     private readonly producer: Producer,
     private readonly topics: Pick<Topics, 'slicesInitial' | 'slicesOplog' | 'phases' | 'alerts'>,
-  ) {}
+  ) {
+    this.phases = new KafkaPhaseReporter(producer, topics.phases);
+  }
 
   async publishSlice(meta: SliceMeta, payload: Buffer): Promise<void> {
     const record = sliceProducedFromMeta(meta, payload, new Date());
@@ -28,7 +30,7 @@ export class KafkaSlicePublisher implements SlicePublisher {
   }
 
   async publishPhase(report: PhaseReport): Promise<void> {
-    await publish(this.producer, this.topics.phases, phaseChangedOf(report));
+    await this.phases.report(report);
   }
 
   async publishAlert(alert: Alert): Promise<void> {

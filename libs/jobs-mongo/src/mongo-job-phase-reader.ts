@@ -1,11 +1,13 @@
 /**
- * `MongoJobPhaseReader`: the `JobPhaseReader` port of `@tidemark/head-database` (matched structurally) over job-state's
- * `jobs` collection in the meta database (`_id` = job id, one document per job).
+ * `MongoJobPhaseReader`: the `JobPhaseReader` port of `@tidemark/head-database` over job-state's `jobs` collection in
+ * the meta database (`_id` = job id, one document per job; layout in `job-document.ts`). It is the one read of that
+ * collection outside job-state, shared on purpose: the oplog-applier's scheduler scans it every tick
+ * (docs/architecture.md, "Who owns which store").
  *
  * It reads only the fields every version of job-state's document has: `syncId` and `phase` (the domain's phase
- * names, e.g. `applying-oplogs`), and, when present, `syncNo` (else parsed from the sync id), `state` (jobs whose
- * state is present and not `initial-sync` or `active` apply nothing: a stopped job applies no oplogs) and `blocked`
- * (a job whose pipeline stopped on a rejected slice applies nothing).
+ * names, e.g. `applying-oplogs`), and, when present, `syncNo` (else parsed from the sync id), `state` (a job whose
+ * state is present applies oplogs only when `STATE_POLICY` of `@tidemark/domain` says its state does: a stopped job
+ * applies nothing) and `blocked` (a job whose pipeline stopped on a rejected slice applies nothing).
  *
  * It checks each job document's format version (`v`) first: a job of a version it does not read
  * ({@link JOB_VERSIONS_READ}) stops the listing with `UnknownFormatVersionError` rather than being skipped.
@@ -13,30 +15,29 @@
 import type { Collection, MongoClient } from 'mongodb';
 import {
   PHASES,
+  STATE_POLICY,
   checkRecordVersion,
   documentLocation,
+  isJobState,
   isPhase,
   parseSyncId,
   phaseIndex,
-  recordFormat,
   type Phase,
 } from '@tidemark/domain';
-
-export const JOBS_COLLECTION = 'jobs';
+import type { ApplyJob, JobPhaseReader } from '@tidemark/head-database';
+import { JOB_DOCUMENT_FORMAT } from './job-document';
+import { JOBS_COLLECTION } from './mongo-job-repository';
 
 /**
- * The versions of job-state's job document (`JOB_DOCUMENT_FORMAT`, apps/job-state/src/jobs/job-document.ts) this
- * reader understands. A document without `v` (written before versions) is version 1.
+ * The versions of job-state's job document this reader understands: those the repository reads
+ * (`JOB_DOCUMENT_FORMAT`, declared once in ./job-document.ts). A document without `v` is version 1.
  */
-export const JOB_VERSIONS_READ = recordFormat('job', 1);
+export const JOB_VERSIONS_READ = JOB_DOCUMENT_FORMAT;
 
 /** Phases in which the oplog-applier works on a sync's head. */
 export const APPLYING_PHASES: readonly Phase[] = PHASES.filter(
   (p) => phaseIndex(p) >= phaseIndex('applying-oplogs'),
 );
-
-/** States that apply oplogs (docs/design.md's state table). */
-const APPLYING_STATES = ['initial-sync', 'active'];
 
 interface JobDoc {
   _id: string;
@@ -48,15 +49,7 @@ interface JobDoc {
   blocked?: unknown;
 }
 
-/** A job to apply (the `ApplyJob` of `@tidemark/head-database`). */
-export interface MongoApplyJob {
-  readonly jobId: string;
-  readonly syncId: string;
-  readonly syncNo: number;
-  readonly phase: Phase;
-}
-
-export class MongoJobPhaseReader {
+export class MongoJobPhaseReader implements JobPhaseReader {
   private readonly jobs: Collection<JobDoc>;
 
   constructor(
@@ -66,8 +59,8 @@ export class MongoJobPhaseReader {
     this.jobs = client.db(metaDb).collection<JobDoc>(JOBS_COLLECTION);
   }
 
-  async listApplying(): Promise<MongoApplyJob[]> {
-    const out: MongoApplyJob[] = [];
+  async listApplying(): Promise<ApplyJob[]> {
+    const out: ApplyJob[] = [];
     const cursor = this.jobs.find(
       { phase: { $in: [...APPLYING_PHASES] } },
       { projection: { v: 1, syncId: 1, syncNo: 1, phase: 1, state: 1, blocked: 1 } },
@@ -81,9 +74,12 @@ export class MongoJobPhaseReader {
   }
 }
 
-function toApplyJob(doc: JobDoc): MongoApplyJob | undefined {
+/** A state applies oplogs when the domain's state table says so; an unknown state applies nothing. */
+const appliesOplogs = (state: unknown): boolean => isJobState(state) && STATE_POLICY[state].applyOplogs;
+
+function toApplyJob(doc: JobDoc): ApplyJob | undefined {
   if (typeof doc.syncId !== 'string' || !isPhase(doc.phase)) return undefined;
-  if (doc.state !== undefined && !APPLYING_STATES.includes(String(doc.state))) return undefined;
+  if (doc.state !== undefined && !appliesOplogs(doc.state)) return undefined;
   if (doc.blocked !== undefined && doc.blocked !== null) return undefined;
   let parsed: { jobId: string; syncNo: number };
   try {

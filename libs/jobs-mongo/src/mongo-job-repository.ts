@@ -1,11 +1,13 @@
 /**
  * The `JobRepository` of `@tidemark/jobs` over the `jobs` collection of the meta database (`TIDEMARK_META_DB`,
- * default `tidemark_meta`); document layout in `job-document.ts`.
+ * default `tidemark_meta`); document layout in `job-document.ts`. This library owns the collection: its name is
+ * declared here, once, and the only other reader is `MongoJobPhaseReader` beside it (docs/architecture.md).
  *
  * Writes are acknowledged by a majority before they resolve. `replace` is a compare-and-set on `revision` (one
  * `replaceOne` whose filter names the expected revision), so concurrent requests and job-state replicas never
  * overwrite each other's changes. Driver failures become a `TidemarkError` whose `retriable` flag comes from
- * `classifyMongoError` (the API answers 503 for retriable ones).
+ * the injected classifier (the app passes `classifyMongoError` of `@tidemark/mongo`; the API answers 503 for
+ * retriable ones).
  *
  * Every read checks a document's format version first (`fromJobDocument`): a job of a version this build does not
  * read throws `UnknownFormatVersionError` (the API answers 500 with it). `replace` only matches a document of a
@@ -13,8 +15,7 @@
  */
 import { MongoServerError, type Collection, type Filter, type MongoClient } from 'mongodb';
 import { documentLocation, TidemarkError, versionFilters } from '@tidemark/domain';
-import type { JobQuery, JobRecord, JobRepository } from '@tidemark/jobs';
-import { classifyMongoError } from '@tidemark/mongo';
+import type { JobQuery, JobRecord, JobRepository, StoreErrorClassifier } from '@tidemark/jobs';
 import { fromJobDocument, JOB_DOCUMENT_FORMAT, toJobDocument, type JobDocument } from './job-document';
 
 /** Name of the collection. */
@@ -36,6 +37,7 @@ export class MongoJobRepository implements JobRepository {
   constructor(
     client: MongoClient,
     private readonly dbName: string,
+    private readonly classify: StoreErrorClassifier,
   ) {
     this.jobs = client.db(dbName).collection<JobDocument>(JOBS_COLLECTION);
   }
@@ -56,7 +58,7 @@ export class MongoJobRepository implements JobRepository {
       return true;
     } catch (err) {
       if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
-      throw wrap(`insert job ${job.id}`, err);
+      throw wrap(`insert job ${job.id}`, err, this.classify);
     }
   }
 
@@ -107,13 +109,13 @@ export class MongoJobRepository implements JobRepository {
     try {
       return await op();
     } catch (err) {
-      throw wrap(what, err);
+      throw wrap(what, err, this.classify);
     }
   }
 }
 
-function wrap(what: string, err: unknown): TidemarkError {
-  const verdict = classifyMongoError(err);
+function wrap(what: string, err: unknown, classify: StoreErrorClassifier): TidemarkError {
+  const verdict = classify(err);
   return new TidemarkError(`jobs store: ${what} failed: ${verdict.reason}`, {
     retriable: verdict.retriable,
     cause: err,
