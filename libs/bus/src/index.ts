@@ -45,3 +45,5 @@ export * from './kafka-log';
 export * from './command-mapping';
 export * from './kafka-command-publisher';
 export * from './kafka-slice-publisher';
+export * from './bus-slice-codec';
+export * from './kafka-claim-checks';

@@ -8,7 +8,13 @@
 import type { Provider } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { CommittingConsumer, PartitionBackoff, rawMessage } from '@tidemark/bus';
+import {
+  busSliceCodec,
+  CommittingConsumer,
+  KafkaClaimChecks,
+  PartitionBackoff,
+  rawMessage,
+} from '@tidemark/bus';
 import { SliceIngestor } from '@tidemark/ingest';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -25,9 +31,7 @@ import {
 } from '@tidemark/service-shell';
 import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
 import { PARTITION_RETRY } from '@tidemark/util';
-import { busSliceCodec } from './bus-slice-codec';
 import type { IngestSettings } from './ingest-settings';
-import { KafkaClaimChecks } from './kafka-claim-checks';
 import { SliceIngestHandler, type SliceIngestHooks } from './slice-ingest-handler';
 import { INGEST_PRODUCER, INGEST_SETTINGS, OPLOG_STORE, SLICE_INGEST_CONSUMER } from './tokens';
 

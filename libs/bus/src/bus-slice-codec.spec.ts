@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultCodec, sliceProducedFromMeta, SingleObjectDecodeError } from '@tidemark/bus';
+import { defaultCodec, sliceProducedFromMeta, SingleObjectDecodeError } from './index';
 import type { SliceMeta } from '@tidemark/domain';
 import { busSliceCodec } from './bus-slice-codec';
 

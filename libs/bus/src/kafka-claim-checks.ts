@@ -1,5 +1,7 @@
 import type { Producer } from 'kafkajs';
-import { publish, sliceStoredOf, type RecordTopic } from '@tidemark/bus';
+import { publish } from './kafka';
+import { sliceStoredOf } from './slice-mapping';
+import type { RecordTopic } from './topics';
 import type { ClaimCheckPublisher } from '@tidemark/ingest';
 import type { SliceClaimCheck } from '@tidemark/slices';
 

@@ -2,14 +2,10 @@
  * The ingestor's `SliceRecordCodec` port over the bus: Avro single-object decoding of `SliceProduced`, the bus's
  * slice mapping and its key formatters (one declaration of each format, in `@tidemark/bus`).
  */
-import {
-  defaultCodec,
-  jobIdOfKey,
-  sliceKey,
-  sliceMetaFromProduced,
-  type AvroCodec,
-  type SliceProduced,
-} from '@tidemark/bus';
+import { defaultCodec, type AvroCodec } from './codec';
+import { jobIdOfKey, sliceKey } from './keys';
+import { sliceMetaFromProduced } from './slice-mapping';
+import type { SliceProduced } from './types';
 import type { SliceRecordCodec } from '@tidemark/ingest';
 
 export function busSliceCodec(codec: AvroCodec = defaultCodec()): SliceRecordCodec<SliceProduced> {
