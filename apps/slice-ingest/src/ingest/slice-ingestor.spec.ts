@@ -2,14 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { BSON, Timestamp } from 'bson';
+// The ingest feature wired with the bus's codec, as slice-ingest wires it (so this spec lives with the app: a
+// feature's own specs import no adapter).
 import {
+  busSliceCodec,
   defaultCodec,
-  jobKey,
-  jobNamespaceKey,
-  KEY_SEPARATOR,
-  parseJobNamespaceKey,
   resolveTopics,
-  sliceMetaFromProduced,
   sliceProducedFromMeta,
   type SliceProduced,
 } from '@tidemark/bus';
@@ -29,12 +27,17 @@ import {
   oplogSlice as testOplogSlice,
   type TestSlice,
 } from '@tidemark/testing';
-import type { ClaimCheckPublisher, SliceRecordCodec, StoreErrorClassifier } from './ports';
+import {
+  SliceIngestor,
+  SliceStoreError,
+  sliceRejectedAlert,
+  type ClaimCheckPublisher,
+  type SliceIngestorOptions,
+  type SliceMessage,
+  type SliceRecordCodec,
+  type StoreErrorClassifier,
+} from '@tidemark/ingest';
 import type { SliceClaimCheck } from '@tidemark/slices';
-import { SliceIngestor, type SliceIngestorOptions } from './slice-ingestor';
-import type { SliceMessage } from './slice-message';
-import { SliceStoreError } from './slice-store-error';
-import { sliceRejectedAlert } from './slice-rejected-alert';
 
 const topics = resolveTopics({ prefix: 'unit', env: {} });
 const INITIAL = topics.slicesInitial.name;
@@ -45,13 +48,7 @@ const avro = defaultCodec();
 
 // ---- the ports, wired as the app wires them -------------------------------------------------------------
 
-const busCodec: SliceRecordCodec<SliceProduced> = {
-  decode: (value, source) => avro.decodeAs('tidemark.slices.SliceProduced', value, source),
-  metaOf: sliceMetaFromProduced,
-  keyOf: (meta) =>
-    meta.kind === 'initial' ? jobNamespaceKey(meta.jobId, meta.namespace) : jobKey(meta.jobId),
-  jobIdOfKey: (key) => (key.includes(KEY_SEPARATOR) ? parseJobNamespaceKey(key).jobId : key || undefined),
-};
+const busCodec: SliceRecordCodec<SliceProduced> = busSliceCodec(avro);
 
 /** An in-memory claim-check publisher: keeps what it was asked to publish; can be told to fail. */
 class MemoryClaimChecks implements ClaimCheckPublisher {
