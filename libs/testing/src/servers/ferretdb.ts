@@ -1,5 +1,6 @@
 /**
- * FerretDB 1.24 (Apache-2.0): a MongoDB wire-protocol server on SQLite, built from the Go module proxy.
+ * FerretDB 1.24 (Apache-2.0): a MongoDB wire-protocol server on SQLite or PostgreSQL (see ./postgresql.ts), built
+ * from the Go module proxy.
  *
  * Two instances run: the *source* (the deployment being backed up) and the *backup side* (oplog store, head
  * databases, metadata, blockstore). Both get a replica-set name so drivers connect with `replicaSet=`.
@@ -73,10 +74,41 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
+/** The storage a FerretDB runs on: `sqlite` (files in its state directory) or `postgresql` (a cluster of its own). */
+export type FerretdbBackend = 'sqlite' | 'postgresql';
+export const FERRETDB_BACKENDS: readonly FerretdbBackend[] = ['sqlite', 'postgresql'];
+
+/**
+ * The backend of the source or backup FerretDB `infra up` starts: `TIDEMARK_SOURCE_BACKEND` /
+ * `TIDEMARK_BACKUP_BACKEND` (`sqlite` or `postgresql`), default {@link DEFAULT_FERRETDB_BACKEND}.
+ */
+export function ferretdbBackend(
+  side: 'source' | 'backup',
+  env: NodeJS.ProcessEnv = process.env,
+): FerretdbBackend {
+  const name = side === 'source' ? 'TIDEMARK_SOURCE_BACKEND' : 'TIDEMARK_BACKUP_BACKEND';
+  const v = env[name];
+  if (v === undefined || v === '') return DEFAULT_FERRETDB_BACKEND;
+  if ((FERRETDB_BACKENDS as readonly string[]).includes(v)) return v as FerretdbBackend;
+  throw new Error(`${name}=${v}: use ${FERRETDB_BACKENDS.join(' or ')}`);
+}
+
+export const DEFAULT_FERRETDB_BACKEND: FerretdbBackend = 'sqlite';
+
 export interface FerretdbInstance {
   name: 'source' | 'backup';
   port: number;
   debugPort: number;
+  /** Default sqlite. With postgresql, `postgresqlUrl` names the cluster's database. */
+  backend?: FerretdbBackend;
+  postgresqlUrl?: string;
+}
+
+/** FerretDB's flags for its backend; `dir` is its state directory (and the SQLite files' directory). */
+export function backendArgs(backend: FerretdbBackend, dir: string, postgresqlUrl?: string): string[] {
+  if (backend === 'sqlite') return ['--handler=sqlite', `--sqlite-url=file:${dir}/`];
+  if (!postgresqlUrl) throw new Error('FerretDB on postgresql needs the cluster URL');
+  return ['--handler=postgresql', `--postgresql-url=${postgresqlUrl}`];
 }
 
 export function ferretdbUri(port: number): string {
@@ -92,8 +124,7 @@ export function startFerretdb(l: Layout, inst: FerretdbInstance): StartedProcess
     `ferretdb-${inst.name}`,
     bin,
     [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
+      ...backendArgs(inst.backend ?? 'sqlite', dir, inst.postgresqlUrl),
       `--state-dir=${dir}`,
       `--repl-set-name=${REPLICA_SET}`,
       `--listen-addr=127.0.0.1:${inst.port}`,

@@ -1,0 +1,186 @@
+/**
+ * PostgreSQL (PostgreSQL License), the storage of a FerretDB started with `--handler=postgresql`.
+ *
+ * The server binaries come from the machine's packages (Debian's `postgresql`: /usr/lib/postgresql/<major>/bin);
+ * nothing is downloaded. Each FerretDB that runs on PostgreSQL gets a cluster of its own: `initdb` into
+ * `<data>/pg-<name>` once, then `postgres` in the foreground, started detached like every other server, listening
+ * on 127.0.0.1 only and on a unix socket in its own directory, with a `ferretdb` database owned by the role
+ * `tidemark`. Loopback connections are trusted (a test server, like the S3 server's fixed keys); nothing else can
+ * connect. PostgreSQL has no telemetry.
+ *
+ * PostgreSQL refuses to run as root. When this process is root (CI is), the cluster is created and run as an
+ * unprivileged user through `setpriv` (which execs, so the recorded pid is the postmaster's): `$TIDEMARK_PG_USER`,
+ * else the `postgres` user the Debian package creates, else `nobody`. That user must be able to reach the data
+ * directory, so the infra home must not sit under a directory closed to others (such as /root); the error says so.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Layout } from './layout';
+import { portInUse, run, startDetached, waitFor, type StartedProcess } from './process';
+
+export const PG_ROLE = 'tidemark';
+export const PG_DATABASE = 'ferretdb';
+
+export interface PgUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The directory holding `initdb` and `postgres`: `$TIDEMARK_PG_BIN`, else the newest /usr/lib/postgresql/<major>/bin. */
+export function postgresBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env['TIDEMARK_PG_BIN'];
+  if (configured) return configured;
+  const base = '/usr/lib/postgresql';
+  const majors = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((d) => /^\d+$/.test(d) && fs.existsSync(path.join(base, d, 'bin', 'postgres')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (majors.length === 0) {
+    throw new Error(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql (install them with `apt-get install -y postgresql`, ' +
+        'or name their directory in TIDEMARK_PG_BIN)',
+    );
+  }
+  return path.join(base, majors[0]!, 'bin');
+}
+
+/** The user PostgreSQL runs as when we are root; undefined when we are not root (it runs as us). */
+export function postgresUser(env: NodeJS.ProcessEnv = process.env): PgUser | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = fs.readFileSync('/etc/passwd', 'utf8').split('\n');
+  const wanted = env['TIDEMARK_PG_USER'] ? [env['TIDEMARK_PG_USER']] : ['postgres', 'nobody'];
+  for (const name of wanted) {
+    const line = passwd.find((l) => l.startsWith(`${name}:`));
+    if (!line) continue;
+    const [, , uid, gid] = line.split(':');
+    return { name, uid: Number(uid), gid: Number(gid) };
+  }
+  throw new Error(
+    `no unprivileged user to run PostgreSQL as (tried ${wanted.join(', ')}); set TIDEMARK_PG_USER`,
+  );
+}
+
+/** `command args` as `user` (through setpriv when we are root). */
+function asUser(user: PgUser | undefined, command: string, args: string[]): [string, string[]] {
+  if (!user) return [command, args];
+  return ['setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', command, ...args]];
+}
+
+export interface PostgresCluster {
+  /** Names the cluster's folder (`pg-<name>`) and log. */
+  name: string;
+  port: number;
+}
+
+export function postgresDataDir(l: Layout, name: string): string {
+  return path.join(l.data, `pg-${name}`);
+}
+
+/** The URL FerretDB's `--postgresql-url` takes. */
+export function postgresUrl(port: number): string {
+  return `postgres://${PG_ROLE}@127.0.0.1:${port}/${PG_DATABASE}`;
+}
+
+/** Creates the cluster's data directory with `initdb`, once. */
+export async function ensurePostgresCluster(
+  l: Layout,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ dir: string; sockets: string }> {
+  const bin = postgresBinDir(env);
+  const user = postgresUser(env);
+  const root = postgresDataDir(l, name);
+  const dir = path.join(root, 'data');
+  const sockets = path.join(root, 'run');
+  fs.mkdirSync(l.data, { recursive: true }); // its parents stay open to others; only the cluster's own are 0700
+  for (const d of [root, sockets]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  if (user) {
+    fs.chownSync(root, user.uid, user.gid);
+    fs.chownSync(sockets, user.uid, user.gid);
+  }
+  if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return { dir, sockets };
+  if (user) {
+    try {
+      await run('postgresql access check', ...asUser(user, 'test', ['-w', root]));
+    } catch {
+      throw new Error(
+        `PostgreSQL runs as the unprivileged user ${user.name}, who cannot reach ${root}: put the infra home ` +
+          '(TIDEMARK_HOME) under a directory others may enter, or name another user in TIDEMARK_PG_USER',
+      );
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  await run(
+    `initdb (${name})`,
+    ...asUser(user, path.join(bin, 'initdb'), [
+      `--pgdata=${dir}`,
+      `--username=${PG_ROLE}`,
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-instructions',
+    ]),
+    { cwd: root },
+  );
+  return { dir, sockets };
+}
+
+/** Starts `postgres` in the foreground of a detached process group (stopped by pid like the other servers). */
+export function startPostgres(
+  l: Layout,
+  cluster: PostgresCluster,
+  env: NodeJS.ProcessEnv = process.env,
+): StartedProcess {
+  const root = postgresDataDir(l, cluster.name);
+  const dir = path.join(root, 'data');
+  const [cmd, args] = asUser(postgresUser(env), path.join(postgresBinDir(env), 'postgres'), [
+    '-D',
+    dir,
+    '-p',
+    String(cluster.port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${path.join(root, 'run')}`,
+    '-c',
+    'logging_collector=off',
+    '-c',
+    'max_connections=200',
+  ]);
+  return startDetached(`postgresql-${cluster.name}`, cmd, args, {
+    cwd: root,
+    log: path.join(l.logs, `postgresql-${cluster.name}.log`),
+    marker: `-D ${dir}`,
+  });
+}
+
+/** Waits until the server accepts connections, then creates the `ferretdb` database if missing. */
+export async function waitPostgres(
+  cluster: PostgresCluster,
+  proc: StartedProcess,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const bin = postgresBinDir(env);
+  const client = ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', PG_ROLE];
+  await waitFor(
+    proc.name,
+    async () => {
+      if (!(await portInUse(cluster.port))) return false;
+      await run('pg_isready', path.join(bin, 'pg_isready'), [...client, '-d', 'postgres']);
+      return true;
+    },
+    { timeoutMs, log: proc.log, pid: proc.pid },
+  );
+  const exists = await run('psql', path.join(bin, 'psql'), [
+    ...client,
+    '-d',
+    'postgres',
+    '-tAc',
+    `SELECT 1 FROM pg_database WHERE datname = '${PG_DATABASE}'`,
+  ]);
+  if (exists.trim() !== '1') await run('createdb', path.join(bin, 'createdb'), [...client, PG_DATABASE]);
+}
