@@ -9,7 +9,14 @@ export * from './e2e/stack';
 export * from './e2e/test-source';
 export * from './servers/scratch-ferretdb';
 export * from './servers/containers';
-export { ensureFerretdb, ferretdbBackend, FERRETDB_BACKENDS, type FerretdbBackend } from './servers/ferretdb';
+export {
+  ensureFerretdb,
+  ferretdbBackend,
+  FERRETDB_BACKENDS,
+  FERRETDB_STABILITY_DELAY_BY_BACKEND,
+  standInTailEnv,
+  type FerretdbBackend,
+} from './servers/ferretdb';
 export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';
 export * from './kafka/test-kafka';

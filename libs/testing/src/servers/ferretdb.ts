@@ -13,6 +13,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { ENV, readInfraState } from '@tidemark/config';
+import { FERRETDB_STABILITY_DELAY_ENV } from '@tidemark/source';
 import type { Layout } from './layout';
 import { run, startDetached, waitFor, type StartedProcess } from './process';
 import { SERVER_VERSIONS } from './versions';
@@ -94,6 +96,35 @@ export function ferretdbBackend(
 }
 
 export const DEFAULT_FERRETDB_BACKEND: FerretdbBackend = 'sqlite';
+
+/**
+ * How long the agent waits before it trusts an oplog entry of a FerretDB source, per backend, ms: longer than the
+ * longest a hole lasted in `npm run bench:stand-in` (an entry stored after a later one), with a margin. See the
+ * README, "Where FerretDB differs".
+ */
+export const FERRETDB_STABILITY_DELAY_BY_BACKEND: Readonly<Record<FerretdbBackend, number>> = {
+  sqlite: 5_000,
+  postgresql: 5_000,
+};
+
+/**
+ * `TIDEMARK_FERRETDB_STABILITY_DELAY_MS` for the processes the test servers feed (the agent, in-process tail
+ * specs): the delay of the local source's backend, the larger one when the running `infra up` source and the
+ * configured backend (which scratch sources follow) differ. Nothing when the variable is set already or the source
+ * is external (a real MongoDB needs none; an external FerretDB keeps the safe default).
+ */
+export function standInTailEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if ((env[FERRETDB_STABILITY_DELAY_ENV] ?? '') !== '') return {};
+  const state = readInfraState(env);
+  const configured = env[ENV.sourceUri] ?? '';
+  if (configured !== '' && configured !== state?.source.uri) return {};
+  const backends = [ferretdbBackend('source', env)];
+  if (state?.processes.some((p) => p.name === 'ferretdb-source')) {
+    backends.push(state.processes.some((p) => p.name === 'postgresql-source') ? 'postgresql' : 'sqlite');
+  }
+  const ms = Math.max(...backends.map((b) => FERRETDB_STABILITY_DELAY_BY_BACKEND[b]));
+  return { [FERRETDB_STABILITY_DELAY_ENV]: String(ms) };
+}
 
 export interface FerretdbInstance {
   name: 'source' | 'backup';

@@ -16,6 +16,7 @@ import {
   ensureFerretdb,
   ensureOplog,
   ferretdbUri,
+  standInTailEnv,
   startFerretdb,
   waitFerretdb,
 } from './ferretdb';
@@ -309,5 +310,5 @@ export function infraEnvLines(env: NodeJS.ProcessEnv = process.env): string[] {
   if (e.s3.endpoint) vars[ENV.s3Endpoint] = e.s3.endpoint;
   if (e.s3.accessKeyId) vars[ENV.s3AccessKeyId] = e.s3.accessKeyId;
   if (e.s3.secretAccessKey) vars[ENV.s3SecretAccessKey] = e.s3.secretAccessKey;
-  return exportLines(vars);
+  return exportLines({ ...vars, ...standInTailEnv(env) });
 }
