@@ -5,7 +5,7 @@
  * nothing is downloaded. Each FerretDB that runs on PostgreSQL gets a cluster of its own: `initdb` into
  * `<data>/pg-<name>` once, then `postgres` in the foreground, started detached like every other server, listening
  * on 127.0.0.1 only and on a unix socket in its own directory, with a `ferretdb` database owned by the role
- * `tidemark`. Loopback connections are trusted (a test server, like the S3 server's fixed keys); nothing else can
+ * `tidemark` (and an `_id` lookup index on every collection's table, see {@link ID_LOOKUP_INDEX_SQL}). Loopback connections are trusted (a test server, like the S3 server's fixed keys); nothing else can
  * connect. PostgreSQL has no telemetry.
  *
  * PostgreSQL refuses to run as root. When this process is root (CI is), the cluster is created and run as an
@@ -183,4 +183,42 @@ export async function waitPostgres(
     `SELECT 1 FROM pg_database WHERE datname = '${PG_DATABASE}'`,
   ]);
   if (exists.trim() !== '1') await run('createdb', path.join(bin, 'createdb'), [...client, PG_DATABASE]);
+  await run('psql (_id lookup index)', path.join(bin, 'psql'), [
+    ...client,
+    '-d',
+    PG_DATABASE,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-qc',
+    ID_LOOKUP_INDEX_SQL,
+  ]);
 }
+
+/**
+ * An index FerretDB 1.24's own does not give: it finds a document by `_id` with `_jsonb->'_id' @> <value>` (for a
+ * string, ObjectId, integer, boolean or date `_id`), which its unique btree index on `_jsonb->'_id'` cannot serve,
+ * so every such lookup (the first step of each update and delete) scans the table. An event trigger gives each table
+ * FerretDB creates for a collection (not the capped ones, whose lookups are by record id) a GIN index on that
+ * expression, which serves `@>`. FerretDB does not know of it (it lists and drops only its own indexes); dropping
+ * the collection drops it with the table. Installed once per database; idempotent.
+ */
+const ID_LOOKUP_INDEX_SQL = `
+CREATE OR REPLACE FUNCTION tidemark_id_lookup_index() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE' AND object_type = 'table' LOOP
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = r.objid AND attname = '_jsonb' AND NOT attisdropped)
+       AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = r.objid AND attname = '_ferretdb_record_id')
+       AND r.object_identity NOT LIKE '%._ferretdb_database_metadata' THEN
+      EXECUTE format('CREATE INDEX %I ON %s USING gin ((_jsonb -> %L) jsonb_path_ops)', 'tidemark_id_gin_' || r.objid, r.object_identity, '_id');
+    END IF;
+  END LOOP;
+END
+$fn$;
+DO $do$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'tidemark_id_lookup_index') THEN
+    CREATE EVENT TRIGGER tidemark_id_lookup_index ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+      EXECUTE FUNCTION tidemark_id_lookup_index();
+  END IF;
+END $do$;
+`;
