@@ -12,6 +12,7 @@ export * from './servers/containers';
 export {
   ensureFerretdb,
   ferretdbBackend,
+  localFerretdbBackend,
   FERRETDB_BACKENDS,
   FERRETDB_STABILITY_DELAY_BY_BACKEND,
   standInTailEnv,

@@ -98,6 +98,19 @@ export function ferretdbBackend(
 export const DEFAULT_FERRETDB_BACKEND: FerretdbBackend = 'sqlite';
 
 /**
+ * The backend of the local source or backup FerretDB: the one `infra up` started it on when it runs (its state
+ * file says), else the configured one ({@link ferretdbBackend}).
+ */
+export function localFerretdbBackend(
+  side: 'source' | 'backup',
+  env: NodeJS.ProcessEnv = process.env,
+): FerretdbBackend {
+  const procs = readInfraState(env)?.processes ?? [];
+  if (!procs.some((p) => p.name === `ferretdb-${side}`)) return ferretdbBackend(side, env);
+  return procs.some((p) => p.name === `postgresql-${side}`) ? 'postgresql' : 'sqlite';
+}
+
+/**
  * How long the agent waits before it trusts an oplog entry of a FerretDB source, per backend, ms: longer than the
  * longest a hole lasted in `npm run bench:stand-in` (an entry stored after a later one), with a margin. See the
  * README, "Where FerretDB differs".
@@ -118,10 +131,7 @@ export function standInTailEnv(env: NodeJS.ProcessEnv = process.env): Record<str
   const state = readInfraState(env);
   const configured = env[ENV.sourceUri] ?? '';
   if (configured !== '' && configured !== state?.source.uri) return {};
-  const backends = [ferretdbBackend('source', env)];
-  if (state?.processes.some((p) => p.name === 'ferretdb-source')) {
-    backends.push(state.processes.some((p) => p.name === 'postgresql-source') ? 'postgresql' : 'sqlite');
-  }
+  const backends = [ferretdbBackend('source', env), localFerretdbBackend('source', env)];
   const ms = Math.max(...backends.map((b) => FERRETDB_STABILITY_DELAY_BY_BACKEND[b]));
   return { [FERRETDB_STABILITY_DELAY_ENV]: String(ms) };
 }
