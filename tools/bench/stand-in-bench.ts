@@ -21,9 +21,12 @@
  *     queries), one poll round of the agent (newest entries back to a position 1,000 entries old, with its 30 s
  *     margin), and a `ts` range query from that position; inserts with the oplog on are timed too.
  */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { BSON, MongoClient, ObjectId, type Document, type Timestamp } from 'mongodb';
 import {
   FERRETDB_BACKENDS,
+  postgresBinDir,
   startScratchFerretdb,
   type FerretdbBackend,
   type ScratchFerretdb,
@@ -41,6 +44,7 @@ const ALL_KINDS = ['objectid', 'string', 'int', 'compound'] as const;
 type Kind = (typeof ALL_KINDS)[number];
 const KINDS = (env['BENCH_KINDS'] ?? ALL_KINDS.join(',')).split(',') as Kind[];
 const SCANS = Number(env['BENCH_SCANS'] ?? 3);
+const PHASES = new Set((env['BENCH_PHASES'] ?? 'idops,race,oplog').split(','));
 const DB = 'standin';
 
 const median = (xs: number[]) => {
@@ -213,8 +217,27 @@ async function measureIdOps(targets: Array<{ uri: string; r: BackendResult }>): 
   }
 }
 
+interface RaceEntry {
+  id: string;
+  /** `ts` as one number (seconds * 2^32 + increment), its seconds, and the entry's `wall` time (ms). */
+  key: number;
+  t: number;
+  wall: number;
+}
+
 interface RaceResult {
   written: number;
+  entries?: RaceEntry[];
+  /** PostgreSQL only: from each oplog row's commit time (track_commit_timestamp). */
+  commits?: {
+    rows: number;
+    /** Entries committed after an entry with a later `ts`. */
+    holes: number;
+    /** max over entries: commit - `wall`, ms (how long an entry stays invisible after it got its `ts`). */
+    maxCommitAfterWallMs: number;
+    /** max over the holes: commit - end of its `ts` second, ms: the stability delay that would have sufficed. */
+    holeDelayMs: number;
+  };
   /** Pairs of neighbours in natural order whose `ts` goes backwards. */
   storedInversions: number;
   tailable: { delivered: number; missing: number; duplicates: number; outOfOrder: number; reopens: number };
@@ -351,11 +374,13 @@ async function race(uri: string): Promise<RaceResult> {
   let storedInversions = 0;
   let prev = -1;
   const all = new Map<string, number>();
+  const walls = new Map<string, number>();
   for await (const d of oplog.find({ ns })) {
     const k = tsKey(d.ts);
     if (k < prev) storedInversions += 1;
     prev = k;
     all.set(d._id.toHexString(), k);
+    walls.set(d._id.toHexString(), d.wall.getTime());
   }
   await admin.close();
   const seenTail = new Set<string>();
@@ -379,6 +404,12 @@ async function race(uri: string): Promise<RaceResult> {
   }
   return {
     written,
+    entries: [...all.entries()].map(([id, key]) => ({
+      id,
+      key,
+      t: Math.floor(key / 2 ** 32),
+      wall: walls.get(id)!,
+    })),
     storedInversions,
     tailable: { delivered: tailed.length, missing, duplicates, outOfOrder, reopens },
     poll: {
@@ -390,6 +421,46 @@ async function race(uri: string): Promise<RaceResult> {
       holeDelayMs: holeDelay,
     },
   };
+}
+
+/**
+ * When each race entry became visible on PostgreSQL: its row's commit time, read with psql from the table FerretDB
+ * keeps `local.oplog.rs` in (the `_id` of an oplog entry is an ObjectId, stored as its hex string).
+ */
+async function commitTimes(pgUrl: string, entries: RaceEntry[]): Promise<NonNullable<RaceResult['commits']>> {
+  const u = new URL(pgUrl);
+  const psql = (sql: string) =>
+    execFileSync(
+      path.join(postgresBinDir(), 'psql'),
+      ['-h', u.hostname, '-p', u.port, '-U', u.username, '-d', u.pathname.slice(1), '-tAF', '\t', '-c', sql],
+      { maxBuffer: 256 * 1024 * 1024 },
+    ).toString();
+  const table = psql(
+    "SELECT tablename FROM pg_tables WHERE schemaname = 'local' AND tablename LIKE 'oplog%' LIMIT 1",
+  ).trim();
+  const commit = new Map<string, number>();
+  for (const line of psql(
+    `SELECT _jsonb->>'_id', (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000)::bigint FROM local."${table}"`,
+  ).split('\n')) {
+    const [id, ms] = line.split('\t');
+    if (id && ms) commit.set(id, Number(ms));
+  }
+  const rows = entries.filter((e) => commit.has(e.id)).sort((a, b) => a.key - b.key);
+  let holes = 0;
+  let holeDelay = -Infinity;
+  let maxAfterWall = 0;
+  let laterMin = Infinity; // the earliest commit among entries with a later ts
+  for (let k = rows.length - 1; k >= 0; k--) {
+    const e = rows[k]!;
+    const c = commit.get(e.id)!;
+    maxAfterWall = Math.max(maxAfterWall, c - e.wall);
+    if (c > laterMin) {
+      holes += 1;
+      holeDelay = Math.max(holeDelay, c - (e.t + 1) * 1000);
+    }
+    laterMin = Math.min(laterMin, c);
+  }
+  return { rows: rows.length, holes, maxCommitAfterWallMs: maxAfterWall, holeDelayMs: holeDelay };
 }
 
 async function oplogReads(uri: string, r: BackendResult): Promise<void> {
@@ -506,77 +577,79 @@ async function main(): Promise<void> {
       log(`${b}: starting a FerretDB of the benchmark's own`);
       gated.push(await startGated(b));
     }
-    await measureIdOps(gated.map((g, i) => ({ uri: g.uri, r: results[i]! })));
+    if (PHASES.has('idops')) await measureIdOps(gated.map((g, i) => ({ uri: g.uri, r: results[i]! })));
     for (const g of gated) g.release();
     const servers = await Promise.all(gated.map((g) => g.server));
     for (const [i, server] of servers.entries()) {
       const r = results[i]!;
+      if (!PHASES.has('race')) continue;
       r.race = await race(server.uri);
+      if (server.postgresqlUrl)
+        r.race.commits = await commitTimes(server.postgresqlUrl, r.race.entries ?? []);
+      delete r.race.entries;
       log(`${r.backend} race: ${JSON.stringify(r.race)}`);
     }
-    for (const [i, server] of servers.entries()) await oplogReads(server.uri, results[i]!);
+    if (PHASES.has('oplog')) {
+      for (const [i, server] of servers.entries()) await oplogReads(server.uri, results[i]!);
+    }
   } finally {
     await stopAll();
   }
-  const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  const head = ['figure', ...results.map((r) => r.backend)];
-  const rows: string[][] = [head];
-  for (const size of SIZES) {
-    for (const kind of KINDS) {
-      const cells = results.map((r) => r.idOps.find((o) => o.size === size && o.kind === kind)!);
-      rows.push([`updateOne by ${kind} _id @ ${size} docs, ms (median)`, ...cells.map((c) => f(c.updateMs))]);
-      rows.push([`deleteOne by ${kind} _id @ ${size} docs, ms (median)`, ...cells.map((c) => f(c.deleteMs))]);
+  const f = (x: number | undefined, d = 1) => (x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '-');
+  const rows: string[][] = [['figure', ...results.map((r) => r.backend)]];
+  const row = (label: string, cell: (r: BackendResult) => string) => rows.push([label, ...results.map(cell)]);
+  if (PHASES.has('idops')) {
+    for (const size of SIZES) {
+      for (const kind of KINDS) {
+        const op = (r: BackendResult) => r.idOps.find((o) => o.size === size && o.kind === kind);
+        row(`updateOne by ${kind} _id @ ${size} docs, ms (median)`, (r) => f(op(r)?.updateMs));
+        row(`deleteOne by ${kind} _id @ ${size} docs, ms (median)`, (r) => f(op(r)?.deleteMs));
+      }
     }
-  }
-  rows.push(['insert, no oplog (insertMany of 1000), docs/s', ...results.map((r) => f(r.insertDocsPerS, 0))]);
-  rows.push([
-    'insert, oplog on (insertMany of 1000), docs/s',
-    ...results.map((r) => f(r.insertWithOplogDocsPerS, 0)),
-  ]);
-  rows.push([
-    `raw scan of ${results[0]?.scan.docs ?? 0} ${KINDS[0]} documents, median of ${SCANS}, docs/s (MB/s)`,
-    ...results.map(
+    row('insert, no oplog (insertMany of 1000), docs/s', (r) => f(r.insertDocsPerS, 0));
+    row(
+      `raw scan of ${results[0]?.scan.docs ?? 0} ${KINDS[0]} documents, median of ${SCANS}, docs/s (MB/s)`,
       (r) => `${f(r.scan.docs / (r.scan.ms / 1000), 0)} (${f(r.scan.mb / (r.scan.ms / 1000), 2)})`,
-    ),
-  ]);
-  rows.push(['oplog entries held for the reads', ...results.map((r) => String(r.oplog.entries))]);
-  rows.push(['newest oplog entry (agent), ms', ...results.map((r) => f(r.oplog.newestMs))]);
-  rows.push(['oldest oplog entry (agent), ms', ...results.map((r) => f(r.oplog.oldestMs))]);
-  rows.push([
-    'agent poll round back to a position 1,000 entries old (+30 s), ms (entries read)',
-    ...results.map((r) => `${f(r.oplog.pollRoundMs, 0)} (${r.oplog.pollRoundEntries})`),
-  ]);
-  rows.push([
-    '{ts: {$gte: position}} sorted by ts, ms (entries)',
-    ...results.map((r) => `${f(r.oplog.rangeMs, 0)} (${r.oplog.rangeEntries})`),
-  ]);
-  rows.push([
-    `race: entries written by ${WRITERS} single + 1 bulk writers in ${RACE_S} s`,
-    ...results.map((r) => String(r.race.written)),
-  ]);
-  rows.push([
-    'race: stored out of ts order (natural-order inversions)',
-    ...results.map((r) => String(r.race.storedInversions)),
-  ]);
-  rows.push([
-    'race: tailable cursor delivered / missing / duplicates / out of order / reopens',
-    ...results.map((r) => {
+    );
+  }
+  if (PHASES.has('oplog')) {
+    row('insert, oplog on (insertMany of 1000), docs/s', (r) => f(r.insertWithOplogDocsPerS, 0));
+    row('oplog entries held for the reads', (r) => String(r.oplog.entries));
+    row('newest oplog entry (agent), ms', (r) => f(r.oplog.newestMs));
+    row('oldest oplog entry (agent), ms', (r) => f(r.oplog.oldestMs));
+    row(
+      'agent poll round back to a position 1,000 entries old (+30 s), ms (entries read)',
+      (r) => `${f(r.oplog.pollRoundMs, 0)} (${r.oplog.pollRoundEntries})`,
+    );
+    row(
+      '{ts: {$gte: position}} sorted by ts, ms (entries)',
+      (r) => `${f(r.oplog.rangeMs, 0)} (${r.oplog.rangeEntries})`,
+    );
+  }
+  if (PHASES.has('race')) {
+    row(`race: entries written by ${WRITERS} single + 1 bulk writers in ${RACE_S} s`, (r) =>
+      String(r.race.written),
+    );
+    row('race: stored out of ts order (natural-order inversions)', (r) => String(r.race.storedInversions));
+    row('race: tailable cursor delivered / missing / duplicates / out of order / reopens', (r) => {
       const t = r.race.tailable;
       return `${t.delivered} / ${t.missing} / ${t.duplicates} / ${t.outOfOrder} / ${t.reopens}`;
-    }),
-  ]);
-  rows.push([
-    'race: poll rounds (mean ms) / entries seen after a later one',
-    ...results.map((r) => `${r.race.poll.rounds} (${f(r.race.poll.roundMs, 0)}) / ${r.race.poll.holes}`),
-  ]);
-  rows.push([
-    'race: max first-visible - write wall time, ms',
-    ...results.map((r) => f(r.race.poll.maxVisibleAfterWriteMs, 0)),
-  ]);
-  rows.push([
-    'race: max first-visible - end of its ts second, ms',
-    ...results.map((r) => f(r.race.poll.neededDelayMs, 0)),
-  ]);
+    });
+    row(
+      'race: poll rounds (mean ms) / entries seen after a later one',
+      (r) => `${r.race.poll.rounds} (${f(r.race.poll.roundMs, 0)}) / ${r.race.poll.holes}`,
+    );
+    row('race: max first-visible - write wall time, ms', (r) => f(r.race.poll.maxVisibleAfterWriteMs, 0));
+    row('race: max first-visible - end of its ts second, ms', (r) => f(r.race.poll.neededDelayMs, 0));
+    row('race: the same over entries seen after a later one, ms', (r) => f(r.race.poll.holeDelayMs, 0));
+    row('race (commit times): rows / committed after a later-ts entry', (r) =>
+      r.race.commits ? `${r.race.commits.rows} / ${r.race.commits.holes}` : 'n/a',
+    );
+    row('race (commit times): max commit - wall time, ms', (r) => f(r.race.commits?.maxCommitAfterWallMs, 0));
+    row('race (commit times): max over those committed late: commit - end of ts second, ms', (r) =>
+      f(r.race.commits?.holeDelayMs, 0),
+    );
+  }
   console.log(table(rows));
 }
 

@@ -23,3 +23,4 @@ export * from './fixtures/oplog-entries';
 export * from './kafka/test-kafka';
 export * from './until';
 export * from './http';
+export { postgresBinDir } from './servers/postgresql';

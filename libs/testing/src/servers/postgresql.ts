@@ -147,6 +147,9 @@ export function startPostgres(
     `unix_socket_directories=${path.join(root, 'run')}`,
     '-c',
     'logging_collector=off',
+    // Commit times of rows (pg_xact_commit_timestamp): how long after its `ts` an oplog entry became visible.
+    '-c',
+    'track_commit_timestamp=on',
     '-c',
     'max_connections=200',
   ]);

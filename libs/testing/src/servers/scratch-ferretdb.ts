@@ -32,6 +32,8 @@ import { startDetached, stopProcess, type StartedProcess } from './process';
 export interface ScratchFerretdb {
   uri: string;
   backend: FerretdbBackend;
+  /** The PostgreSQL database under it (`postgres://…`), when its backend is postgresql. */
+  postgresqlUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startScratchFerretdb(opts: {
   return {
     uri,
     backend,
+    ...(pgUrl ? { postgresqlUrl: pgUrl } : {}),
     stop: async () => {
       await stopProcess(proc);
       await stopPg();
