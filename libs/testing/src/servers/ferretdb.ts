@@ -117,7 +117,7 @@ export function localFerretdbBackend(
  */
 export const FERRETDB_STABILITY_DELAY_BY_BACKEND: Readonly<Record<FerretdbBackend, number>> = {
   sqlite: 5_000,
-  postgresql: 5_000,
+  postgresql: 1_000,
 };
 
 /**
