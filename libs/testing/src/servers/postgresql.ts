@@ -186,6 +186,8 @@ export async function waitPostgres(
     `SELECT 1 FROM pg_database WHERE datname = '${PG_DATABASE}'`,
   ]);
   if (exists.trim() !== '1') await run('createdb', path.join(bin, 'createdb'), [...client, PG_DATABASE]);
+  // TIDEMARK_PG_ID_INDEX=false leaves it out (FerretDB's own tables only), e.g. to measure what it costs.
+  if (env['TIDEMARK_PG_ID_INDEX'] === 'false') return;
   await run('psql (_id lookup index)', path.join(bin, 'psql'), [
     ...client,
     '-d',
