@@ -10,9 +10,10 @@
  *
  * PostgreSQL refuses to run as root. When this process is root (CI is), the cluster is created and run as an
  * unprivileged user through `setpriv` (which execs, so the recorded pid is the postmaster's): `$TIDEMARK_PG_USER`,
- * else the `postgres` user the Debian package creates, else `nobody`. That user must be able to reach the data
- * directory, so the infra home must not sit under a directory closed to others (such as /root); the error says so.
+ * else the `postgres` user the Debian package creates, else `nobody`. When that user cannot reach the infra home
+ * (under /root, say), the cluster lives in /var/tmp/tidemark-pg-<hash of the home>/ and the home links to it.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Layout } from './layout';
@@ -75,8 +76,17 @@ export interface PostgresCluster {
   port: number;
 }
 
+/**
+ * The cluster's folder: `<data>/pg-<name>`, or where that link points when the infra home is closed to the user
+ * PostgreSQL runs as (see {@link ensurePostgresCluster}).
+ */
 export function postgresDataDir(l: Layout, name: string): string {
-  return path.join(l.data, `pg-${name}`);
+  const link = path.join(l.data, `pg-${name}`);
+  try {
+    return fs.lstatSync(link).isSymbolicLink() ? fs.realpathSync(link) : link;
+  } catch {
+    return link;
+  }
 }
 
 /** The URL FerretDB's `--postgresql-url` takes. */
@@ -92,26 +102,38 @@ export async function ensurePostgresCluster(
 ): Promise<{ dir: string; sockets: string }> {
   const bin = postgresBinDir(env);
   const user = postgresUser(env);
-  const root = postgresDataDir(l, name);
-  const dir = path.join(root, 'data');
-  const sockets = path.join(root, 'run');
+  let root = postgresDataDir(l, name);
   fs.mkdirSync(l.data, { recursive: true }); // its parents stay open to others; only the cluster's own are 0700
-  for (const d of [root, sockets]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  if (user) {
+  const prepare = async (): Promise<boolean> => {
+    fs.mkdirSync(path.join(root, 'run'), { recursive: true, mode: 0o700 });
+    fs.chmodSync(root, 0o700);
+    if (!user) return true;
     fs.chownSync(root, user.uid, user.gid);
-    fs.chownSync(sockets, user.uid, user.gid);
-  }
-  if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return { dir, sockets };
-  if (user) {
-    try {
-      await run('postgresql access check', ...asUser(user, 'test', ['-w', root]));
-    } catch {
+    fs.chownSync(path.join(root, 'run'), user.uid, user.gid);
+    return run('postgresql access check', ...asUser(user, 'test', ['-w', root])).then(
+      () => true,
+      () => false,
+    );
+  };
+  if (!(await prepare())) {
+    // The infra home sits under a directory the user cannot enter (CI as root in /root, say): the cluster lives in
+    // /var/tmp instead, one folder per infra home, and <data>/pg-<name> links to it.
+    const link = path.join(l.data, `pg-${name}`);
+    fs.rmSync(link, { recursive: true, force: true });
+    const hash = createHash('sha256').update(l.home).digest('hex').slice(0, 12);
+    root = path.join('/var/tmp', `tidemark-pg-${hash}`, name);
+    fs.mkdirSync(path.dirname(root), { recursive: true, mode: 0o755 });
+    fs.symlinkSync(root, link);
+    if (!(await prepare())) {
       throw new Error(
-        `PostgreSQL runs as the unprivileged user ${user.name}, who cannot reach ${root}: put the infra home ` +
-          '(TIDEMARK_HOME) under a directory others may enter, or name another user in TIDEMARK_PG_USER',
+        `PostgreSQL runs as the unprivileged user ${user!.name}, who can reach neither ${link} nor ${root}; ` +
+          'name another user in TIDEMARK_PG_USER',
       );
     }
   }
+  const dir = path.join(root, 'data');
+  const sockets = path.join(root, 'run');
+  if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return { dir, sockets };
   fs.rmSync(dir, { recursive: true, force: true });
   await run(
     `initdb (${name})`,

@@ -53,12 +53,16 @@ export async function startScratchFerretdb(opts: {
   const dir = path.join(l.data, 'scratch', `${opts.name}-${port}`);
   fs.mkdirSync(dir, { recursive: true });
   const backend = opts.backend ?? ferretdbBackend('source');
-  let pg: { proc: StartedProcess; dir: string } | undefined;
+  let pg: { proc: StartedProcess; dir: string; link: string } | undefined;
   let pgUrl: string | undefined;
   if (backend === 'postgresql') {
     const cluster = { name: `scratch-${opts.name}-${port}`, port: await freePort() };
     await ensurePostgresCluster(l, cluster.name);
-    pg = { proc: startPostgres(l, cluster), dir: postgresDataDir(l, cluster.name) };
+    pg = {
+      proc: startPostgres(l, cluster),
+      dir: postgresDataDir(l, cluster.name),
+      link: path.join(l.data, `pg-${cluster.name}`),
+    };
     try {
       await waitPostgres(cluster, pg.proc);
     } catch (err) {
@@ -71,6 +75,7 @@ export async function startScratchFerretdb(opts: {
     if (!pg) return;
     await stopProcess(pg.proc);
     fs.rmSync(pg.dir, { recursive: true, force: true });
+    fs.rmSync(pg.link, { force: true }); // when the cluster had to live outside the home (a link to it)
   };
   const proc = startDetached(
     `ferretdb-${opts.name}`,
