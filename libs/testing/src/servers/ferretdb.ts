@@ -14,7 +14,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ENV, readInfraState } from '@tidemark/config';
-import { FERRETDB_STABILITY_DELAY_ENV } from '@tidemark/source';
 import type { Layout } from './layout';
 import { run, startDetached, waitFor, type StartedProcess } from './process';
 import { SERVER_VERSIONS } from './versions';
@@ -105,6 +104,9 @@ export const DEFAULT_FERRETDB_BACKENDS: Readonly<Record<'source' | 'backup', Fer
   source: 'postgresql',
   backup: 'sqlite',
 };
+
+/** `FERRETDB_STABILITY_DELAY_ENV` of `@tidemark/source` (not imported: its specs import this library). */
+const FERRETDB_STABILITY_DELAY_ENV = 'TIDEMARK_FERRETDB_STABILITY_DELAY_MS';
 
 /**
  * The backend of the local source or backup FerretDB: the one `infra up` started it on when it runs (its state
