@@ -6,7 +6,8 @@
  *     is active, as MB/s and docs/s;
  *  3. capture-to-applied lag at a steady write rate: p50/p99 of the time from a source write until the document
  *     is in the head database;
- *  4. apply rate: a burst of inserts, entries per second until applied;
+ *  4. apply rate: a burst of inserts, entries per second until applied; then BENCH_UPDATE_BURST (default 100)
+ *     updates by _id of documents of the 50,000-document collection, written one by one, until applied;
  *  5. peak memory (VmHWM) of each service process, and the CPU time each service (and the backup-side server) had
  *     used when the transfer ended: where the machine's cores went during the initial sync.
  * Sizes: BENCH_DOCS (default 100000), BENCH_LAG_PROBES (default 100) written every BENCH_PROBE_INTERVAL_MS
@@ -21,6 +22,7 @@ const DOCS = Number(process.env['BENCH_DOCS'] ?? 100_000);
 const PROBES = Number(process.env['BENCH_LAG_PROBES'] ?? 100);
 const PROBE_INTERVAL = Number(process.env['BENCH_PROBE_INTERVAL_MS'] ?? 200);
 const BURST = Number(process.env['BENCH_BURST'] ?? 3000);
+const UPDATE_BURST = Number(process.env['BENCH_UPDATE_BURST'] ?? 100);
 
 const s = `${Date.now().toString(36).slice(-6)}`;
 const db = `bench${s}`;
@@ -159,7 +161,7 @@ async function main(): Promise<void> {
       }
     }
     await writer;
-    console.log(`lag probes done; writing a burst of ${BURST} inserts...`);
+    console.log(`lag probes done; writing a burst of ${BURST} inserts, then ${UPDATE_BURST} updates...`);
 
     // 4. Apply rate: a burst of inserts into a large collection, then the time until the job's applied position
     // reaches the source's newest entry (read once the burst is written).
@@ -191,6 +193,39 @@ async function main(): Promise<void> {
     }
     const appliedMs = Date.now() - tb;
 
+    // 4b. Update apply rate: updates by _id of documents of the large collection (the applier finds each by _id
+    // in the head; FerretDB on SQLite scans the collection for it, on PostgreSQL it uses the _id index).
+    const ids = (
+      await source
+        .db(db)
+        .collection('a')
+        .find({}, { projection: { _id: 1 }, limit: UPDATE_BURST })
+        .toArray()
+    ).map((d) => d['_id'] as unknown);
+    const tu = Date.now();
+    for (const [k, id] of ids.entries()) {
+      await source
+        .db(db)
+        .collection('a')
+        .updateOne({ _id: id as never }, { $set: { touched: k } });
+    }
+    const updatesWritten = Date.now();
+    const newestU = (await source
+      .db('local')
+      .collection<{ ts: { t: number; i: number } }>('oplog.rs')
+      .find({}, { sort: { $natural: -1 }, limit: 1 })
+      .next())!;
+    for (;;) {
+      const st = await api<Status>(base, 'GET', `/api/v1/jobs/${job.id}/status`);
+      if (st.appliedOpTime !== null) {
+        const [t, i] = st.appliedOpTime.split(':').map(Number) as [number, number];
+        if (t > newestU.ts.t || (t === newestU.ts.t && i >= newestU.ts.i)) break;
+      }
+      if (Date.now() - tu > 30 * 60_000) throw new Error('update burst not applied after 30 min');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const updatesAppliedMs = Date.now() - tu;
+
     // 5. Peak memory of each service.
     const mem = SERVICE_NAMES.map((n) => {
       const pid = stack.pid(n);
@@ -217,6 +252,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `apply rate:             ${Math.round(BURST / (appliedMs / 1000))} entries/s (${BURST} inserts written in ${written - tb} ms, all applied after ${appliedMs} ms)`,
+    );
+    console.log(
+      `update apply rate:      ${(ids.length / (updatesAppliedMs / 1000)).toFixed(1)} entries/s (${ids.length} updates by _id written in ${updatesWritten - tu} ms, all applied after ${updatesAppliedMs} ms)`,
     );
     console.log(`peak memory (VmHWM):    ${mem.join(' ')}`);
     console.log(`CPU at end of transfer: ${cpuAtTransfer.join(' ')}`);

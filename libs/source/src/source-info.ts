@@ -43,20 +43,36 @@ export async function sourceInfo(client: MongoClient, classify?: SourceErrorClas
   return { serverVersion, featureCompatibilityVersion, flavor };
 }
 
+/** Overrides the stability delay of a FerretDB source, ms (the test servers set it for their backend). */
+export const FERRETDB_STABILITY_DELAY_ENV = 'TIDEMARK_FERRETDB_STABILITY_DELAY_MS';
+/** A FerretDB source's stability delay when {@link FERRETDB_STABILITY_DELAY_ENV} is unset: safe on either backend. */
+export const FERRETDB_STABILITY_DELAY_MS = 5_000;
+
 /**
  * How the oplog tail should read this server (`OplogTailOptions.mode` and `stabilityDelayMs`). MongoDB: one
  * tailable cursor, no delay (a tailing reader never sees holes). FerretDB: it gives an entry its `ts` before
- * waiting for the oplog's write lock, so an earlier entry can be stored (and become visible) after a later one,
+ * storing it in a write of its own, so an earlier entry can be stored (and become visible) after a later one,
  * and its tailable cursors re-run their query on each getMore, skipping or repeating entries under concurrent
- * writes; so poll with fresh queries sorted by `ts` and hand out only entries older than 5 s.
+ * writes; so poll with fresh queries sorted by `ts` and hand out only entries older than the stability delay:
+ * 5 s, or `TIDEMARK_FERRETDB_STABILITY_DELAY_MS` (how long a hole lasts depends on FerretDB's backend: on SQLite
+ * a write waits for the one writer lock, on PostgreSQL it does not; README, "Where FerretDB differs").
  */
-export function recommendedTailSettings(info: Pick<SourceInfo, 'flavor'>): {
+export function recommendedTailSettings(
+  info: Pick<SourceInfo, 'flavor'>,
+  env: NodeJS.ProcessEnv = process.env,
+): {
   mode: 'tailable' | 'poll';
   stabilityDelayMs: number;
 } {
-  return info.flavor === 'ferretdb'
-    ? { mode: 'poll', stabilityDelayMs: 5_000 }
-    : { mode: 'tailable', stabilityDelayMs: 0 };
+  if (info.flavor !== 'ferretdb') return { mode: 'tailable', stabilityDelayMs: 0 };
+  const configured = env[FERRETDB_STABILITY_DELAY_ENV];
+  const ms = configured === undefined || configured === '' ? FERRETDB_STABILITY_DELAY_MS : Number(configured);
+  if (!Number.isInteger(ms) || ms < 0) {
+    throw new Error(
+      `${FERRETDB_STABILITY_DELAY_ENV}=${configured ?? ''} is not a whole number of milliseconds`,
+    );
+  }
+  return { mode: 'poll', stabilityDelayMs: ms };
 }
 
 /** The source's clock (`hello.localTime`), ms since the epoch; the local clock when the server omits it. */

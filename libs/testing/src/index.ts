@@ -9,8 +9,17 @@ export * from './e2e/stack';
 export * from './e2e/test-source';
 export * from './servers/scratch-ferretdb';
 export * from './servers/containers';
-export { ensureFerretdb } from './servers/ferretdb';
+export {
+  ensureFerretdb,
+  ferretdbBackend,
+  localFerretdbBackend,
+  FERRETDB_BACKENDS,
+  FERRETDB_STABILITY_DELAY_BY_BACKEND,
+  standInTailEnv,
+  type FerretdbBackend,
+} from './servers/ferretdb';
 export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';
 export * from './until';
 export * from './http';
+export { postgresBinDir } from './servers/postgresql';

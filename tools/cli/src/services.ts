@@ -5,7 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_PORTS, SERVICE_NAMES } from '@tidemark/config';
-import { isAlive, layout, startDetached, stopProcess, tail, waitFor } from '@tidemark/testing';
+import {
+  isAlive,
+  layout,
+  standInTailEnv,
+  startDetached,
+  stopProcess,
+  tail,
+  waitFor,
+} from '@tidemark/testing';
 
 /** The services and their local HTTP ports (health, readiness; job-state's REST API). */
 export const SERVICES = SERVICE_NAMES.map((name) => ({ name, port: DEFAULT_PORTS[name] }));
@@ -59,6 +67,7 @@ export async function servicesUp(
       marker: main,
       env: {
         ...env,
+        ...standInTailEnv(env),
         PORT: String(svc.port),
         TIDEMARK_ROOT: l.root,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -12,6 +12,7 @@ import {
   infraStatus,
   infraUp,
   layout,
+  standInTailEnv,
   startContainers,
   type StartedContainers,
 } from '@tidemark/testing';
@@ -96,7 +97,7 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
           stdio: 'inherit',
           env: {
             ...process.env,
-            ...containers?.env,
+            ...(containers ? containers.env : standInTailEnv(process.env)),
             TIDEMARK_ROOT: root,
             TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'),
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

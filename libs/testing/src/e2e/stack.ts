@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { SERVICE_NAMES, type ServiceName } from '@tidemark/config';
+import { standInTailEnv } from '../servers/ferretdb';
 import { layout } from '../servers/layout';
 
 export { SERVICE_NAMES };
@@ -77,6 +78,7 @@ export class ServiceStack {
         cwd: root,
         env: {
           ...process.env,
+          ...standInTailEnv({ ...process.env, ...this.env }),
           ...this.env,
           PORT: String(port),
           TIDEMARK_API_URL: this.apiUrl === 'http://127.0.0.1:0' ? `http://127.0.0.1:${port}` : this.apiUrl,

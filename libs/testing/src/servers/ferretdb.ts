@@ -1,5 +1,6 @@
 /**
- * FerretDB 1.24 (Apache-2.0): a MongoDB wire-protocol server on SQLite, built from the Go module proxy.
+ * FerretDB 1.24 (Apache-2.0): a MongoDB wire-protocol server on SQLite or PostgreSQL (see ./postgresql.ts), built
+ * from the Go module proxy.
  *
  * Two instances run: the *source* (the deployment being backed up) and the *backup side* (oplog store, head
  * databases, metadata, blockstore). Both get a replica-set name so drivers connect with `replicaSet=`.
@@ -12,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { ENV, readInfraState } from '@tidemark/config';
 import type { Layout } from './layout';
 import { run, startDetached, waitFor, type StartedProcess } from './process';
 import { SERVER_VERSIONS } from './versions';
@@ -73,10 +75,92 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
+/** The storage a FerretDB runs on: `sqlite` (files in its state directory) or `postgresql` (a cluster of its own). */
+export type FerretdbBackend = 'sqlite' | 'postgresql';
+export const FERRETDB_BACKENDS: readonly FerretdbBackend[] = ['sqlite', 'postgresql'];
+
+/**
+ * The backend of the source or backup FerretDB `infra up` starts: `TIDEMARK_SOURCE_BACKEND` /
+ * `TIDEMARK_BACKUP_BACKEND` (`sqlite` or `postgresql`), default {@link DEFAULT_FERRETDB_BACKENDS}.
+ */
+export function ferretdbBackend(
+  side: 'source' | 'backup',
+  env: NodeJS.ProcessEnv = process.env,
+): FerretdbBackend {
+  const name = side === 'source' ? 'TIDEMARK_SOURCE_BACKEND' : 'TIDEMARK_BACKUP_BACKEND';
+  const v = env[name];
+  if (v === undefined || v === '') return DEFAULT_FERRETDB_BACKENDS[side];
+  if ((FERRETDB_BACKENDS as readonly string[]).includes(v)) return v as FerretdbBackend;
+  throw new Error(`${name}=${v}: use ${FERRETDB_BACKENDS.join(' or ')}`);
+}
+
+/**
+ * SQLite on both sides for now. `npm run bench:stand-in` measured the source on PostgreSQL 40-400x faster on updates
+ * by _id with a 1 s stability delay instead of 5 s (docs/stand-in.md), but in the one pipeline run with a PostgreSQL
+ * source the initial sync took 2.6x longer, unexplained, and the resync suite (oplog roll-over) has not run on a
+ * PostgreSQL source: the switch waits for both. `TIDEMARK_SOURCE_BACKEND=postgresql` selects it today.
+ */
+export const DEFAULT_FERRETDB_BACKENDS: Readonly<Record<'source' | 'backup', FerretdbBackend>> = {
+  source: 'sqlite',
+  backup: 'sqlite',
+};
+
+/** `FERRETDB_STABILITY_DELAY_ENV` of `@tidemark/source` (not imported: its specs import this library). */
+const FERRETDB_STABILITY_DELAY_ENV = 'TIDEMARK_FERRETDB_STABILITY_DELAY_MS';
+
+/**
+ * The backend of the local source or backup FerretDB: the one `infra up` started it on when it runs (its state
+ * file says), else the configured one ({@link ferretdbBackend}).
+ */
+export function localFerretdbBackend(
+  side: 'source' | 'backup',
+  env: NodeJS.ProcessEnv = process.env,
+): FerretdbBackend {
+  const procs = readInfraState(env)?.processes ?? [];
+  if (!procs.some((p) => p.name === `ferretdb-${side}`)) return ferretdbBackend(side, env);
+  return procs.some((p) => p.name === `postgresql-${side}`) ? 'postgresql' : 'sqlite';
+}
+
+/**
+ * How long the agent waits before it trusts an oplog entry of a FerretDB source, per backend, ms: longer than the
+ * longest a hole lasted in `npm run bench:stand-in` (an entry stored after a later one), with a margin. See the
+ * README, "Where FerretDB differs".
+ */
+export const FERRETDB_STABILITY_DELAY_BY_BACKEND: Readonly<Record<FerretdbBackend, number>> = {
+  sqlite: 5_000,
+  postgresql: 1_000,
+};
+
+/**
+ * `TIDEMARK_FERRETDB_STABILITY_DELAY_MS` for the processes the test servers feed (the agent, in-process tail
+ * specs): the delay of the local source's backend, the larger one when the running `infra up` source and the
+ * configured backend (which scratch sources follow) differ. Nothing when the variable is set already or the source
+ * is external (a real MongoDB needs none; an external FerretDB keeps the safe default).
+ */
+export function standInTailEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if ((env[FERRETDB_STABILITY_DELAY_ENV] ?? '') !== '') return {};
+  const state = readInfraState(env);
+  const configured = env[ENV.sourceUri] ?? '';
+  if (configured !== '' && configured !== state?.source.uri) return {};
+  const backends = [ferretdbBackend('source', env), localFerretdbBackend('source', env)];
+  const ms = Math.max(...backends.map((b) => FERRETDB_STABILITY_DELAY_BY_BACKEND[b]));
+  return { [FERRETDB_STABILITY_DELAY_ENV]: String(ms) };
+}
+
 export interface FerretdbInstance {
   name: 'source' | 'backup';
   port: number;
   debugPort: number;
+  /** Default sqlite. With postgresql, `postgresqlUrl` names the cluster's database. */
+  backend?: FerretdbBackend;
+  postgresqlUrl?: string;
+}
+
+/** FerretDB's flags for its backend; `dir` is its state directory (and the SQLite files' directory). */
+export function backendArgs(backend: FerretdbBackend, dir: string, postgresqlUrl?: string): string[] {
+  if (backend === 'sqlite') return ['--handler=sqlite', `--sqlite-url=file:${dir}/`];
+  if (!postgresqlUrl) throw new Error('FerretDB on postgresql needs the cluster URL');
+  return ['--handler=postgresql', `--postgresql-url=${postgresqlUrl}`];
 }
 
 export function ferretdbUri(port: number): string {
@@ -92,8 +176,7 @@ export function startFerretdb(l: Layout, inst: FerretdbInstance): StartedProcess
     `ferretdb-${inst.name}`,
     bin,
     [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
+      ...backendArgs(inst.backend ?? 'sqlite', dir, inst.postgresqlUrl),
       `--state-dir=${dir}`,
       `--repl-set-name=${REPLICA_SET}`,
       `--listen-addr=127.0.0.1:${inst.port}`,

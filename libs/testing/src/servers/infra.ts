@@ -11,15 +11,18 @@ import * as path from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ENV, infraStatePath, readInfraState, resolveEndpoints, type InfraState } from '@tidemark/config';
 import {
+  ferretdbBackend,
   ferretdbHealthy,
   ensureFerretdb,
   ensureOplog,
   ferretdbUri,
+  standInTailEnv,
   startFerretdb,
   waitFerretdb,
 } from './ferretdb';
 import { ensureKafkaJars, kafkaHealthy, startKafka, waitKafka } from './kafka';
 import { layout, ports } from './layout';
+import { ensurePostgresCluster, postgresUrl, startPostgres, waitPostgres } from './postgresql';
 import { isAlive, portInUse, stopProcess, type StartedProcess } from './process';
 import { ensureMoto, S3_BUCKET, S3_CREDENTIALS, startS3, waitS3 } from './s3';
 
@@ -79,13 +82,35 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     s3: { endpoint: `http://127.0.0.1:${p.s3}`, bucket: S3_BUCKET, ...S3_CREDENTIALS },
     processes: [],
   };
+  const backend = { source: ferretdbBackend('source', env), backup: ferretdbBackend('backup', env) };
+  for (const side of ['source', 'backup'] as const) {
+    const proc = running(`ferretdb-${side}`);
+    if (proc && !isAlive(proc.pid, `--handler=${backend[side]}`)) {
+      throw new Error(
+        `the ${side} FerretDB already runs on another backend than ${backend[side]}; \`tidemark infra down\` first`,
+      );
+    }
+  }
+  const pg = {
+    source: !ext.source && backend.source === 'postgresql',
+    backup: !ext.backup && backend.backup === 'postgresql',
+  };
   const want = {
     kafka: !ext.kafka && !running('kafka'),
     source: !ext.source && !running('ferretdb-source'),
     backup: !ext.backup && !running('ferretdb-backup'),
     s3: !ext.s3 && !running('s3'),
+    sourcePg: pg.source && !running('postgresql-source'),
+    backupPg: pg.backup && !running('postgresql-backup'),
   };
-  for (const name of ['kafka', 'ferretdb-source', 'ferretdb-backup', 's3']) {
+  for (const name of [
+    'kafka',
+    'postgresql-source',
+    'postgresql-backup',
+    'ferretdb-source',
+    'ferretdb-backup',
+    's3',
+  ]) {
     const proc = running(name);
     if (proc) state.processes.push(proc);
   }
@@ -96,6 +121,8 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     want.kafka ? ensureKafkaJars(l, log) : undefined,
     want.source || want.backup ? ensureFerretdb(l, log) : undefined,
     want.s3 ? ensureMoto(l, log) : undefined,
+    want.sourcePg ? ensurePostgresCluster(l, 'source', env) : undefined,
+    want.backupPg ? ensurePostgresCluster(l, 'backup', env) : undefined,
   ]);
   if (Date.now() - t0 > 2000) log(`servers prepared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
@@ -105,6 +132,8 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     ['source FerretDB', p.source, want.source],
     ['backup FerretDB', p.backup, want.backup],
     ['S3 server', p.s3, want.s3],
+    ['source PostgreSQL', p.sourcePg, want.sourcePg],
+    ['backup PostgreSQL', p.backupPg, want.backupPg],
   ] as const) {
     if (needed && (await portInUse(port))) {
       throw new Error(
@@ -118,14 +147,40 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     state.processes.push({ name: proc.name, pid: proc.pid, log: proc.log, marker: proc.marker } as Proc);
     writeState(state, env); // recorded at once, so `infra down` can stop it even if a later step fails
   };
+  // PostgreSQL first: a FerretDB on it starts once its cluster accepts connections (Kafka starts meanwhile).
+  const pgReady: Promise<void>[] = [];
+  for (const c of [
+    { name: 'source' as const, port: p.sourcePg, needed: want.sourcePg },
+    { name: 'backup' as const, port: p.backupPg, needed: want.backupPg },
+  ]) {
+    if (!c.needed) continue;
+    const proc = startPostgres(l, c, env);
+    record(proc);
+    pgReady.push(waitPostgres(c, proc, env));
+  }
   if (want.kafka) {
     const proc = await startKafka(l, { port: p.kafka, controllerPort: p.kafkaController });
     record(proc);
     started.push({ proc, wait: () => waitKafka(state.kafka.brokers, proc) });
   }
+  await Promise.all(pgReady);
   for (const inst of [
-    { name: 'source' as const, port: p.source, debugPort: p.sourceDebug, needed: want.source },
-    { name: 'backup' as const, port: p.backup, debugPort: p.backupDebug, needed: want.backup },
+    {
+      name: 'source' as const,
+      port: p.source,
+      debugPort: p.sourceDebug,
+      needed: want.source,
+      backend: backend.source,
+      postgresqlUrl: postgresUrl(p.sourcePg),
+    },
+    {
+      name: 'backup' as const,
+      port: p.backup,
+      debugPort: p.backupDebug,
+      needed: want.backup,
+      backend: backend.backup,
+      postgresqlUrl: postgresUrl(p.backupPg),
+    },
   ]) {
     if (!inst.needed) continue;
     const proc = startFerretdb(l, inst);
@@ -175,14 +230,17 @@ export async function infraDown(log: Log, env: NodeJS.ProcessEnv = process.env):
     log('no local servers recorded; nothing to stop');
     return;
   }
-  // Reverse start order: S3 and the MongoDB servers first, Kafka last.
+  // All servers at once, then the PostgreSQL clusters, once no FerretDB uses them.
   const procs = [...(state.processes as Proc[])].reverse();
-  await Promise.all(
-    procs.map(async (proc) => {
-      const res = await stopProcess(proc);
-      log(`${proc.name} (pid ${proc.pid}): ${res}`);
-    }),
-  );
+  const stop = (list: Proc[]) =>
+    Promise.all(
+      list.map(async (proc) => {
+        const res = await stopProcess(proc);
+        log(`${proc.name} (pid ${proc.pid}): ${res}`);
+      }),
+    );
+  await stop(procs.filter((x) => !x.name.startsWith('postgresql-')));
+  await stop(procs.filter((x) => x.name.startsWith('postgresql-')));
   state.processes = [];
   fs.rmSync(infraStatePath(env), { force: true });
 }
@@ -252,5 +310,5 @@ export function infraEnvLines(env: NodeJS.ProcessEnv = process.env): string[] {
   if (e.s3.endpoint) vars[ENV.s3Endpoint] = e.s3.endpoint;
   if (e.s3.accessKeyId) vars[ENV.s3AccessKeyId] = e.s3.accessKeyId;
   if (e.s3.secretAccessKey) vars[ENV.s3SecretAccessKey] = e.s3.secretAccessKey;
-  return exportLines(vars);
+  return exportLines({ ...vars, ...standInTailEnv(env) });
 }

@@ -44,6 +44,9 @@ export function ports(env: NodeJS.ProcessEnv = process.env) {
     sourceDebug: p('TIDEMARK_SOURCE_DEBUG_PORT', 27118),
     backup: p('TIDEMARK_BACKUP_PORT', 27217),
     backupDebug: p('TIDEMARK_BACKUP_DEBUG_PORT', 27218),
+    /** PostgreSQL under the source / backup FerretDB, when its backend is `postgresql`. */
+    sourcePg: p('TIDEMARK_SOURCE_PG_PORT', 27119),
+    backupPg: p('TIDEMARK_BACKUP_PG_PORT', 27219),
     s3: p('TIDEMARK_S3_PORT', 19000),
   };
 }
