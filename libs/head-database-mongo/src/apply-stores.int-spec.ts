@@ -109,5 +109,4 @@ describe('apply stores: format versions', () => {
       await c.db(db).dropDatabase();
     }
   });
-
 });
