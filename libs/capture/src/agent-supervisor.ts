@@ -12,9 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ALERT_CODES, describeError, formatOpTime, type Alert, type OpTime } from '@tidemark/domain';
-import { ALERT_PUBLISH, retry } from '@tidemark/util';
 import type { AgentSettings } from './agent-settings';
-import { failureAlert } from './alerts';
+import { failureAlert, publishAlertOrLog } from './alerts';
 import { InitialSync, type TransferResult } from './initial-sync';
 import { MissingFetch, type FetchMissingBatch } from './missing-fetch';
 import {
@@ -184,20 +183,7 @@ export class AgentSupervisor {
   }
 
   private async alert(alert: Alert): Promise<void> {
-    try {
-      await retry(() => this.deps.publisher.publishAlert(alert), {
-        maxAttempts: 5,
-        backoff: ALERT_PUBLISH,
-        what: `publish alert ${alert.code}`,
-      });
-    } catch (err) {
-      this.logger.event({
-        event: 'alert-not-published',
-        code: alert.code,
-        jobId: alert.jobId,
-        error: describeError(err),
-      });
-    }
+    await publishAlertOrLog(this.deps.publisher, alert, this.logger);
   }
 }
 

@@ -1,5 +1,7 @@
 /** The alerts the agent raises (their codes are `ALERT_CODES` of @tidemark/domain). */
 import { ALERT_CODES, describeError, formatOpTime, type Alert, type OplogGapError } from '@tidemark/domain';
+import { ALERT_PUBLISH, retry } from '@tidemark/util';
+import type { AgentLogger, SlicePublisher } from './ports';
 
 export function resyncRequiredAlert(
   alertId: string,
@@ -42,4 +44,30 @@ export function failureAlert(
     context,
     at,
   };
+}
+
+/**
+ * Publishes an alert, retrying retriable failures (`ALERT_PUBLISH`); a final failure is logged
+ * (`alert-not-published`), not thrown: the work that raised it has ended either way, and the log line carries the
+ * same message.
+ */
+export async function publishAlertOrLog(
+  publisher: Pick<SlicePublisher, 'publishAlert'>,
+  alert: Alert,
+  logger: AgentLogger,
+): Promise<void> {
+  try {
+    await retry(() => publisher.publishAlert(alert), {
+      maxAttempts: 5,
+      backoff: ALERT_PUBLISH,
+      what: `publish alert ${alert.code}`,
+    });
+  } catch (err) {
+    logger.event({
+      event: 'alert-not-published',
+      code: alert.code,
+      jobId: alert.jobId,
+      error: describeError(err),
+    });
+  }
 }

@@ -14,8 +14,8 @@ import {
   type Alert,
   type OpTime,
 } from '@tidemark/domain';
-import { ALERT_PUBLISH, hasRetriableFlag, retry, sleep } from '@tidemark/util';
-import { failureAlert, resyncRequiredAlert } from './alerts';
+import { hasRetriableFlag, sleep } from '@tidemark/util';
+import { failureAlert, publishAlertOrLog, resyncRequiredAlert } from './alerts';
 import { OplogShipper, type OplogShipperDeps } from './oplog-shipper';
 import { silentLogger, type AgentLogger, type SourceReader } from './ports';
 import type { SyncJob } from './sync-job';
@@ -111,24 +111,8 @@ export class TailKeeper {
     return { done, shippedTs: () => shipper.shippedTs, sourceTs: () => shipper.sourceTs };
   }
 
-  /**
-   * Publishes an alert, retrying retriable failures; a final failure is logged, not thrown: the tail has ended
-   * either way, and the log line carries the same message.
-   */
+  /** Publishes an alert; a final failure is logged, not thrown: the tail has ended either way. */
   private async alert(alert: Alert, logger: AgentLogger): Promise<void> {
-    try {
-      await retry(() => this.deps.publisher.publishAlert(alert), {
-        maxAttempts: 5,
-        backoff: ALERT_PUBLISH,
-        what: `publish alert ${alert.code}`,
-      });
-    } catch (err) {
-      logger.event({
-        event: 'alert-not-published',
-        code: alert.code,
-        jobId: alert.jobId,
-        error: describeError(err),
-      });
-    }
+    await publishAlertOrLog(this.deps.publisher, alert, logger);
   }
 }
