@@ -165,7 +165,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
   }
 
   before(async () => {
-    service = await startJobState(env);
+    service = await startJobState({ ...env, TIDEMARK_EFFECTS_FLUSH_MS: '500' });
     kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-jobs-api-${suffix}` });
     producer = producerFor(kafka);
     await producer.connect();
@@ -312,7 +312,11 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.equal(restarted.body.syncId, `${id}-s2`);
     const restart = await commandFor(id, 'RESTART');
     assert.equal(restart.params['syncNo'], '2');
-    await postJson(api(`/jobs/${id}/stop`));
+    const stoppedAgain = await postJson<JobView>(api(`/jobs/${id}/stop`));
+    assert.ok(
+      stoppedAgain.status === 200 || stoppedAgain.status === 503,
+      `second stop: ${stoppedAgain.status} ${JSON.stringify(stoppedAgain.body)}`,
+    );
     await commandFor(id, 'STOP', `${id}-s2`);
 
     // Retained backups of both syncs: head databases, head records, oplog-store slices.
@@ -333,9 +337,19 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     }
     // The second stop's effects (its outbox) are sent in the background: terminate once they are done, so the
     // job's record is not being written by that flush at the same moment.
-    await eventually(`job ${id} stopped with its effects sent`, async () => {
-      const view = (await getJson<JobView>(api(`/jobs/${id}`))).body;
-      return view.state === 'stopped' && view.pendingEffects === false ? view : undefined;
+    // (A 503 above means the stop was stored but its command not yet acknowledged; the flusher, every 500 ms in
+    // this spec, sends it.) The timeout names the job as last seen.
+    let lastSeen: JobView | undefined;
+    await eventually(
+      `job ${id} stopped with its effects sent`,
+      async () => {
+        const view = (await getJson<JobView>(api(`/jobs/${id}`))).body;
+        lastSeen = view;
+        return view.state === 'stopped' && view.pendingEffects === false ? view : undefined;
+      },
+      60_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; last seen: ${JSON.stringify(lastSeen)}`);
     });
     const terminated = await postJson<JobView>(api(`/jobs/${id}/terminate`));
     assert.equal(terminated.status, 200, JSON.stringify(terminated.body));
