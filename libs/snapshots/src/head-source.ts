@@ -1,0 +1,53 @@
+/**
+ * The ports a snapshot is taken through: reading a job's head database, and fencing the oplog-applier off it
+ * while it is read. Implemented over MongoDB in `@tidemark/head-database-mongo`; in memory for the unit specs.
+ */
+import type { OpTime } from '@tidemark/domain';
+import type { IndexSpec } from './manifest';
+
+/** A namespace of a job's head database, by its source name. */
+export interface HeadNamespaceInfo {
+  /** The source namespace `db.collection` (what a restore recreates). */
+  readonly namespace: string;
+  /** Collection options as `listCollections` gives them. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Index specs as `listIndexes` gives them (including `_id_`). */
+  readonly indexes: readonly IndexSpec[];
+}
+
+/** The head's applied position: the last oplog entry applied to it. */
+export interface AppliedPosition {
+  readonly opTime: OpTime;
+  readonly wallTime?: Date;
+}
+
+/** Read access to the head database of a job's sync. */
+export interface HeadSource {
+  /** The head's namespaces, sorted by namespace. */
+  listNamespaces(jobId: string, syncId: string): Promise<HeadNamespaceInfo[]>;
+  /** The namespace's documents as raw BSON (one document per item, bytes as stored), in `_id` order. */
+  documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array>;
+  /** The head's applied position; `undefined` when the head has none yet. */
+  appliedPosition(jobId: string, syncId: string): Promise<AppliedPosition | undefined>;
+}
+
+/** A held apply fence: no oplog entry is applied to the job's head until it is released or expires. */
+export interface ApplyFenceGrant {
+  readonly jobId: string;
+  readonly owner: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * Fences the oplog-applier off a job's head database, so the head stays at one applied position while a snapshot
+ * reads it (docs/format.md, "How a snapshot is consistent").
+ * - `hold` resolves once no apply turn of the job runs and none will start until release or expiry; `undefined`
+ *   when the fence could not be had within `waitMs`;
+ * - `renew` extends a held fence; `undefined` when it was lost (the snapshot must then be given up);
+ * - `release` lets applying resume.
+ */
+export interface ApplyFence {
+  hold(jobId: string, owner: string, ttlMs: number, waitMs: number): Promise<ApplyFenceGrant | undefined>;
+  renew(jobId: string, owner: string, ttlMs: number): Promise<ApplyFenceGrant | undefined>;
+  release(jobId: string, owner: string): Promise<void>;
+}

@@ -1,0 +1,8 @@
+/**
+ * Snapshots of a job's head database: the manifest, the snapshot store port, chunking and block encoding, taking,
+ * verifying, retention and grooming. Plain TypeScript, no driver: the stores live in `@tidemark/snapshot-stores`.
+ */
+export * from './manifest';
+export * from './snapshot-store';
+export * from './snapshot-errors';
+export * from './head-source';

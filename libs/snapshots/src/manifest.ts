@@ -1,0 +1,76 @@
+/**
+ * A snapshot's manifest: everything needed to read the snapshot back and to check it, and nothing secret (the
+ * encryption key id, never the key). The exact serialized form, its checksum and how to read it from another
+ * language are specified in docs/format.md ("Snapshot manifest"); `manifest-codec.ts` writes and checks it.
+ *
+ * A snapshot is exactly the job's head database at the applied oplog position `opTime` (docs/format.md, "How a
+ * snapshot is consistent").
+ */
+import type { OpTime } from '@tidemark/domain';
+import type { StoreKind } from './snapshot-store';
+
+/** `in-progress` while blocks are written; `complete` once all are durable; `failed` when it was given up. */
+export const SNAPSHOT_STATES = ['in-progress', 'complete', 'failed'] as const;
+export type SnapshotState = (typeof SNAPSHOT_STATES)[number];
+
+/** Block compression (docs/format.md says which and why). */
+export type BlockCodec = 'gzip' | 'zstd' | 'none';
+
+/** One content-defined chunk of a namespace's data, in order. */
+export interface ChunkRef {
+  /** The block's address: SHA-256 (hex) of the chunk's plain bytes, or HMAC-SHA-256 under the key when encrypted. */
+  readonly address: string;
+  /** Bytes of the plain chunk (documents' raw BSON). */
+  readonly length: number;
+}
+
+/** An index as `listIndexes` returns it, minus nothing: key, name and options. */
+export type IndexSpec = Readonly<Record<string, unknown>>;
+
+export interface NamespaceManifest {
+  /** The source namespace `db.collection`. */
+  readonly namespace: string;
+  readonly documentCount: number;
+  /** Sum of the documents' BSON sizes. */
+  readonly logicalBytes: number;
+  /** SHA-256 (hex) of the namespace's documents' raw BSON concatenated in `_id` order. */
+  readonly contentHash: string;
+  /** Collection options as `listCollections` gives them (capped, validator, collation, ...). */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly indexes: readonly IndexSpec[];
+  readonly chunks: readonly ChunkRef[];
+}
+
+export interface SnapshotManifest {
+  /** Manifest format version (docs/format.md). */
+  readonly format: number;
+  readonly jobId: string;
+  /** The job's sync whose head database was copied. */
+  readonly syncId: string;
+  readonly snapshotId: string;
+  /** The applied oplog position the snapshot is exactly. */
+  readonly opTime: OpTime;
+  /** Wall time of the entry at `opTime`, when known. */
+  readonly opWallTime?: Date;
+  /** When the snapshot began and ended. */
+  readonly takenAt: Date;
+  readonly completedAt?: Date;
+  readonly store: StoreKind;
+  readonly codec: BlockCodec;
+  /** Chunking parameters (so a reader knows, and a change of them is visible). */
+  readonly chunking: {
+    readonly algorithm: string;
+    readonly minSize: number;
+    readonly avgSize: number;
+    readonly maxSize: number;
+  };
+  /** Present when blocks are encrypted: algorithm and the key's id, never the key. */
+  readonly encryption?: { readonly algorithm: 'aes-256-gcm'; readonly keyId: string };
+  readonly namespaces: readonly NamespaceManifest[];
+  /** Sum of the namespaces' logical bytes. */
+  readonly logicalBytes: number;
+  /** Bytes of the blocks this snapshot wrote that were not in the store yet. */
+  readonly storedBytes: number;
+  /** Bytes of every distinct block the snapshot references, as stored. */
+  readonly referencedBytes: number;
+}

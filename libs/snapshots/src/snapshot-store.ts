@@ -1,0 +1,79 @@
+/**
+ * The `SnapshotStore` port: where a job's snapshots live. One interface, three real backends in
+ * `@tidemark/snapshot-stores` (`blockstore`: blocks and metadata in the backup-side MongoDB; `s3`: blocks as objects
+ * in a bucket, metadata in MongoDB; `filesystem`: files under a directory). `memory-snapshot-store.ts` is a real
+ * in-memory implementation for unit specs; `snapshot-store.contract.ts` is the conformance suite every backend runs.
+ *
+ * What a store keeps, per job (every call names the job; nothing crosses jobs):
+ * - **blocks**: opaque bytes (a compressed, optionally encrypted chunk) under their address, a lowercase hex
+ *   SHA-256 string (64 chars). A block's bytes never change once written: `putBlock` of an address that exists
+ *   is a no-op. A block is durable once `putBlock` resolves; a crash during `putBlock` never leaves a partial block
+ *   readable under the address (write then rename / single PUT / single insert).
+ * - **snapshot records**: the manifest plus its state. A record is written `in-progress` first and replaced by
+ *   `complete` (or `failed`) at the end; only a `complete` record's manifest is ever restored from. A store
+ *   never shows a record as `complete` unless every block its manifest names was durable before.
+ * - **the job's snapshot lock**: one holder at a time per job, with an expiry (a lease), taken by whoever
+ *   writes blocks for a new snapshot or deletes blocks (grooming, snapshot deletion). This is what keeps grooming
+ *   from deleting a block a snapshot in progress has decided to reuse (docs/format.md, "Grooming").
+ *
+ * Common contract: "not found" is `undefined` (or empty), never an error, except `getBlock`, whose caller has a
+ * manifest naming the block: a missing block there is {@link BlockMissingError}. Failures throw; a
+ * `TidemarkError` says whether repeating the call can succeed (`retriable`).
+ */
+import type { SnapshotManifest, SnapshotState } from './manifest';
+
+/** The backends, as a job names its store (`--store`). */
+export const STORE_KINDS = ['blockstore', 's3', 'filesystem'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+/** A snapshot as a store keeps it. */
+export interface SnapshotRecord {
+  readonly state: SnapshotState;
+  /** Why a `failed` snapshot failed (absent otherwise). */
+  readonly reason?: string;
+  readonly manifest: SnapshotManifest;
+}
+
+/** A held lock on a job's snapshot store. */
+export interface StoreLockGrant {
+  readonly jobId: string;
+  readonly owner: string;
+  readonly expiresAt: Date;
+}
+
+export interface SnapshotStore {
+  readonly kind: StoreKind;
+
+  /** Stores `bytes` under `address` unless a block is already there (then nothing changes). */
+  putBlock(jobId: string, address: string, bytes: Uint8Array): Promise<void>;
+  hasBlock(jobId: string, address: string): Promise<boolean>;
+  /** The block's bytes; throws {@link BlockMissingError} when there is none. */
+  getBlock(jobId: string, address: string): Promise<Uint8Array>;
+  /** Deletes the block if present. Callers hold the job's lock. */
+  deleteBlock(jobId: string, address: string): Promise<void>;
+  /** Every block address of the job, in no particular order. */
+  listBlocks(jobId: string): AsyncIterable<string>;
+  /** Where the block lives in the backend (collection and `_id`, bucket key, file path), to name damage. */
+  blockLocation(jobId: string, address: string): string;
+
+  /** Creates or replaces the record of `record.manifest.snapshotId`. */
+  putSnapshot(record: SnapshotRecord): Promise<void>;
+  getSnapshot(jobId: string, snapshotId: string): Promise<SnapshotRecord | undefined>;
+  /** The job's snapshot records, newest `takenAt` first. */
+  listSnapshots(jobId: string): Promise<SnapshotRecord[]>;
+  /** Deletes the record only (its blocks go by grooming). */
+  deleteSnapshot(jobId: string, snapshotId: string): Promise<void>;
+
+  /**
+   * Takes the job's snapshot lock for `owner` when it is free, expired, or already `owner`'s (then extends it);
+   * `undefined` when another owner holds it.
+   */
+  acquireLock(jobId: string, owner: string, ttlMs: number): Promise<StoreLockGrant | undefined>;
+  /** Extends a lock `owner` still holds; `undefined` when it was lost (the work under it must stop). */
+  renewLock(jobId: string, owner: string, ttlMs: number): Promise<StoreLockGrant | undefined>;
+  /** Gives the lock up; releasing a lock one does not hold changes nothing. */
+  releaseLock(jobId: string, owner: string): Promise<void>;
+
+  /** Deletes every block, record and the lock of the job (terminate). */
+  deleteJob(jobId: string): Promise<void>;
+}
