@@ -9,6 +9,8 @@ import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
 import type { PhaseReport } from '@tidemark/domain';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobRecord } from './job-record';
 
 function counterIds(): IdSource {
   let jobs = 0;
@@ -351,6 +353,51 @@ describe('JobService: folding reports', () => {
     const status = await service.status(id);
     assert.equal(status.blocked, null);
     assert.deepEqual(status.alerts, []);
+  });
+});
+
+/**
+ * A repository whose compare-and-set checks the revision and writes in two steps with a pause between, as FerretDB
+ * evaluates a conditional replace: two writers of one revision can both succeed.
+ */
+class NonAtomicJobRepository extends MemoryJobRepository {
+  private calls = 0;
+
+  override async replace(job: JobRecord, expectedRevision: number): Promise<boolean> {
+    const stored = await this.get(job.id);
+    if (stored === undefined || stored.revision !== expectedRevision) return false;
+    await sleep(2 - (this.calls++ % 3)); // writers leave the check in the reverse order they entered it
+    return super.replace(job, (await this.get(job.id))?.revision ?? expectedRevision);
+  }
+}
+
+describe('JobService: concurrent writes of one job', () => {
+  it('loses no change when an action and folds race, even on a store whose compare-and-set is not atomic', async () => {
+    const jobs = new NonAtomicJobRepository();
+    const service = new JobService({
+      jobs,
+      publisher: new MemoryCommandPublisher(),
+      backupData: new MemoryBackupData(),
+      backupUri: 'mongodb://backup.example:27017/',
+      ids: counterIds(),
+    });
+    for (let round = 0; round < 10; round++) {
+      const id = await jobIn(service, 'initial-sync');
+      const stages = ['agent', 'slice-ingest', 'head-builder', 'oplog-applier'];
+      await Promise.all(
+        stages.map((stage) => service.foldPhase({ ...report(id, `${id}-s1`, 'transferring', 10), stage })),
+      );
+      const folded = (await service.getJob(id)).progress.map((p) => p.stage).sort();
+      assert.deepEqual(folded, [...stages].sort(), `round ${round}: a fold was lost`);
+      const [resynced] = await Promise.all([
+        service.resync(id, 'race'),
+        service.foldPhase(report(id, `${id}-s1`, 'building', 11)),
+      ]);
+      const job = await service.getJob(id);
+      assert.equal(resynced.syncId, `${id}-s2`);
+      assert.equal(job.syncId, `${id}-s2`, `round ${round}: the resync was overwritten by a fold`);
+      assert.equal(job.outbox.length, 0, `round ${round}: effects left pending`);
+    }
   });
 });
 

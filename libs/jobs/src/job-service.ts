@@ -13,6 +13,7 @@
  * outbox is empty: the agent is told to stop before its data goes.
  */
 import { describeError, TidemarkError, type Alert, type OpTime } from '@tidemark/domain';
+import { KeyedMutex } from '@tidemark/util';
 import { foldAlert } from './alert-fold';
 import { newJobRecord, type CreateJobInput } from './create-job-input';
 import { applyUserAction, type UserAction } from './job-actions';
@@ -52,6 +53,8 @@ export class JobService {
   private readonly ids: IdSource;
   private readonly clock: () => Date;
   private readonly maxAttempts: number;
+  /** One read-change-write of a job at a time in this process (see {@link update}). */
+  private readonly writes = new KeyedMutex();
 
   constructor(options: JobServiceOptions) {
     this.jobs = options.jobs;
@@ -254,19 +257,27 @@ export class JobService {
   /**
    * Compare-and-set loop: `change` returns the new job, or undefined for "nothing to do". Resolves the job as
    * stored (changed or not), or undefined when it does not exist.
+   *
+   * Each read-change-write of a job also runs alone in this process (a {@link KeyedMutex} per job): the
+   * compare-and-set on `revision` is atomic on MongoDB, but FerretDB (the stand-in the tests run on) evaluates
+   * a conditional replace's filter and writes in separate steps, so two concurrent writers of one revision could
+   * both "win" and one change be lost (an API action and a phase fold, seen as a lost resync and a stop whose
+   * effects never cleared). Across job-state replicas the compare-and-set is what protects the job.
    */
-  private async update(
+  private update(
     id: string,
     change: (job: JobRecord) => JobRecord | undefined,
   ): Promise<JobRecord | undefined> {
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const job = await this.jobs.get(id);
-      if (job === undefined) return undefined;
-      const next = change(job);
-      if (next === undefined) return job;
-      const stored: JobRecord = { ...next, revision: job.revision + 1, updatedAt: this.clock() };
-      if (await this.jobs.replace(stored, job.revision)) return stored;
-    }
-    throw new JobConflictError(id, this.maxAttempts);
+    return this.writes.run(id, async () => {
+      for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+        const job = await this.jobs.get(id);
+        if (job === undefined) return undefined;
+        const next = change(job);
+        if (next === undefined) return job;
+        const stored: JobRecord = { ...next, revision: job.revision + 1, updatedAt: this.clock() };
+        if (await this.jobs.replace(stored, job.revision)) return stored;
+      }
+      throw new JobConflictError(id, this.maxAttempts);
+    });
   }
 }

@@ -13,3 +13,4 @@ export * from './source-order';
 export * from './raw-bson-elements';
 export * from './integer-setting';
 export * from './json-request';
+export * from './keyed-mutex';
