@@ -423,6 +423,64 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     const job = JSON.parse(created.stdout) as JobView;
     assert.equal(job.state, 'inactive');
     assert.deepEqual(job.filters, { include: [sourceDb], exclude: [`${sourceDb}.tmp`] });
+    assert.deepEqual(job.snapshotStore, { kind: 'blockstore' });
+    assert.equal(job.schedule.intervalMinutes, 360);
+
+    const withStore = await cli(
+      'job',
+      'create',
+      '--project',
+      'cli',
+      '--source',
+      endpoints.source.uri,
+      '--store',
+      'filesystem',
+      '--store-path',
+      'snaps',
+      '--snapshot-interval',
+      '15m',
+      '--retention',
+      'base=1d,daily=3',
+      '--encryption-key-file',
+      '/run/keys/k',
+      '--json',
+    );
+    assert.equal(withStore.code, 0, withStore.stderr);
+    const stored = JSON.parse(withStore.stdout) as JobView;
+    assert.deepEqual(stored.snapshotStore, {
+      kind: 'filesystem',
+      path: path.resolve('snaps'),
+      encryptionKeyFile: '/run/keys/k',
+    });
+    assert.deepEqual(stored.schedule, {
+      intervalMinutes: 15,
+      retention: { baseMinutes: 1440, daily: 3, weekly: 4, monthly: 12 },
+      pointInTimeWindowHours: 24,
+    });
+    const badInterval = await cli(
+      'job',
+      'create',
+      '--project',
+      'cli',
+      '--source',
+      endpoints.source.uri,
+      '--snapshot-interval',
+      '6',
+    );
+    assert.equal(badInterval.code, 2);
+    assert.match(badInterval.stderr, /--snapshot-interval "6" is not a duration/);
+    const noPath = await cli(
+      'job',
+      'create',
+      '--project',
+      'cli',
+      '--source',
+      endpoints.source.uri,
+      '--store',
+      'filesystem',
+    );
+    assert.equal(noPath.code, 1);
+    assert.match(noPath.stderr, /snapshotStore\.path must be an absolute path/);
 
     const early = await cli('job', 'status', job.id, '--json');
     assert.equal(early.code, 0, early.stderr);

@@ -11,6 +11,7 @@ export * from './phase';
 export * from './phase-report';
 export * from './namespace';
 export * from './job';
+export * from './snapshot-schedule';
 export * from './slice';
 export * from './ports/oplog-store';
 export * from './head';

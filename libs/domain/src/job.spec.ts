@@ -1,14 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { IllegalTransitionError } from './errors';
-import {
-  DEFAULT_SNAPSHOT_SCHEDULE,
-  applyJobAction,
-  uriHasCredentials,
-  validateBackupJob,
-  validateSnapshotSchedule,
-  type BackupJob,
-} from './job';
+import { applyJobAction, uriHasCredentials, validateBackupJob, type BackupJob } from './job';
+import { DEFAULT_SNAPSHOT_SCHEDULE, DEFAULT_SNAPSHOT_STORE } from './snapshot-schedule';
 
 function job(overrides: Partial<BackupJob> = {}): BackupJob {
   return {
@@ -25,6 +19,7 @@ function job(overrides: Partial<BackupJob> = {}): BackupJob {
     },
     namespaces: { include: [], exclude: [] },
     schedule: DEFAULT_SNAPSHOT_SCHEDULE,
+    snapshotStore: DEFAULT_SNAPSHOT_STORE,
     state: 'inactive',
     phase: undefined,
     syncId: undefined,
@@ -60,27 +55,6 @@ describe('uriHasCredentials', () => {
   });
 });
 
-describe('validateSnapshotSchedule', () => {
-  it('accepts the default', () => {
-    assert.deepEqual(validateSnapshotSchedule(DEFAULT_SNAPSHOT_SCHEDULE), []);
-  });
-
-  it('rejects zero intervals, fractional and negative counts', () => {
-    const problems = validateSnapshotSchedule({
-      intervalHours: 0,
-      pointInTimeWindowHours: -1,
-      retention: { snapshots: 0, daily: 1.5, weekly: -1, monthly: 0 },
-    });
-    assert.deepEqual(problems, [
-      'intervalHours must be an integer >= 1',
-      'pointInTimeWindowHours must be an integer >= 0',
-      'retention.snapshots must be an integer >= 1',
-      'retention.daily must be an integer >= 0',
-      'retention.weekly must be an integer >= 0',
-    ]);
-  });
-});
-
 describe('validateBackupJob', () => {
   it('accepts a well-formed job', () => {
     assert.deepEqual(validateBackupJob(job()), []);
@@ -98,7 +72,7 @@ describe('validateBackupJob', () => {
         id: ' ',
         source: { uri: 'postgres://h', auth: undefined },
         namespaces: { include: ['local'], exclude: [] },
-        schedule: { ...DEFAULT_SNAPSHOT_SCHEDULE, intervalHours: 0 },
+        schedule: { ...DEFAULT_SNAPSHOT_SCHEDULE, intervalMinutes: 0 },
         state: 'active',
       }),
     );
@@ -106,7 +80,7 @@ describe('validateBackupJob', () => {
       'id is empty',
       'source.uri must start with mongodb:// or mongodb+srv://',
       'namespaces: include entry "local": database "local" is never backed up',
-      'schedule: intervalHours must be an integer >= 1',
+      'schedule: intervalMinutes must be an integer >= 1',
       'a job in state "active" must have a syncId and a phase',
     ]);
   });

@@ -6,6 +6,12 @@
 import { transition, type JobAction, type JobState, isJobState } from './job-state';
 import { validateNamespaceFilters, type NamespaceFilters } from './namespace';
 import { FIRST_PHASE, LAST_PHASE, isPhase, type Phase } from './phase';
+import {
+  validateSnapshotSchedule,
+  validateSnapshotStoreSpec,
+  type SnapshotSchedule,
+  type SnapshotStoreSpec,
+} from './snapshot-schedule';
 
 /** MongoDB authentication mechanisms a source may use. */
 export type AuthMechanism =
@@ -33,37 +39,6 @@ export interface JobSource {
   readonly auth: SourceAuth | undefined;
 }
 
-/** How many snapshots of each kind are kept. All counts are integers >= 0; `snapshots` is >= 1. */
-export interface SnapshotRetention {
-  /** Most recent scheduled snapshots kept (one every `intervalHours`). */
-  readonly snapshots: number;
-  /** Daily snapshots kept (the first snapshot of each UTC day). */
-  readonly daily: number;
-  /** Weekly snapshots kept (the first snapshot of each ISO week). */
-  readonly weekly: number;
-  /** Monthly snapshots kept (the first snapshot of each UTC month). */
-  readonly monthly: number;
-}
-
-/** When snapshots are taken and how long backups are kept. */
-export interface SnapshotSchedule {
-  /** Hours between scheduled snapshots (integer >= 1). */
-  readonly intervalHours: number;
-  readonly retention: SnapshotRetention;
-  /**
-   * How far back, in hours, a point-in-time restore can go (integer >= 0; 0 turns point-in-time restore off).
-   * Oplog slices are kept for this window plus back to the snapshot it needs.
-   */
-  readonly pointInTimeWindowHours: number;
-}
-
-/** A schedule for jobs created without one: every 6 hours, one day of those, 7 daily, 4 weekly, 12 monthly. */
-export const DEFAULT_SNAPSHOT_SCHEDULE: SnapshotSchedule = Object.freeze({
-  intervalHours: 6,
-  retention: Object.freeze({ snapshots: 4, daily: 7, weekly: 4, monthly: 12 }),
-  pointInTimeWindowHours: 24,
-});
-
 /** A backup job. */
 export interface BackupJob {
   /** Stable id; the key of every Kafka message about this job. */
@@ -73,6 +48,8 @@ export interface BackupJob {
   readonly source: JobSource;
   readonly namespaces: NamespaceFilters;
   readonly schedule: SnapshotSchedule;
+  /** Where its snapshots go. */
+  readonly snapshotStore: SnapshotStoreSpec;
   readonly state: JobState;
   /** Phase of the current (or last) sync attempt; undefined before the job first starts. */
   readonly phase: Phase | undefined;
@@ -99,24 +76,6 @@ function decodeURIComponentSafe(text: string): string {
   }
 }
 
-function isCount(value: number, min: number): boolean {
-  return Number.isSafeInteger(value) && value >= min;
-}
-
-/** Problems with a schedule, as sentences; empty when valid. */
-export function validateSnapshotSchedule(schedule: SnapshotSchedule): string[] {
-  const problems: string[] = [];
-  if (!isCount(schedule.intervalHours, 1)) problems.push('intervalHours must be an integer >= 1');
-  if (!isCount(schedule.pointInTimeWindowHours, 0))
-    problems.push('pointInTimeWindowHours must be an integer >= 0');
-  const { retention } = schedule;
-  if (!isCount(retention.snapshots, 1)) problems.push('retention.snapshots must be an integer >= 1');
-  for (const key of ['daily', 'weekly', 'monthly'] as const) {
-    if (!isCount(retention[key], 0)) problems.push(`retention.${key} must be an integer >= 0`);
-  }
-  return problems;
-}
-
 /** Problems with a job, as sentences for the API to return; empty when valid. */
 export function validateBackupJob(job: BackupJob): string[] {
   const problems: string[] = [];
@@ -127,6 +86,7 @@ export function validateBackupJob(job: BackupJob): string[] {
   if (credentials === true) problems.push('source.uri must not contain credentials; use source.auth');
   problems.push(...validateNamespaceFilters(job.namespaces).map((p) => `namespaces: ${p}`));
   problems.push(...validateSnapshotSchedule(job.schedule).map((p) => `schedule: ${p}`));
+  problems.push(...validateSnapshotStoreSpec(job.snapshotStore).map((p) => `snapshotStore: ${p}`));
   if (!isJobState(job.state)) problems.push(`state "${String(job.state)}" is not a job state`);
   if (job.phase !== undefined && !isPhase(job.phase))
     problems.push(`phase "${String(job.phase)}" is not a phase`);

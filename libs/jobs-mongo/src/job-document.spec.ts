@@ -90,16 +90,35 @@ describe('job document format version', () => {
   const job = () =>
     newJobRecord({ project: 'p', sourceUri: 'mongodb://s/', include: [], exclude: [] }, 'abcd1234', now);
 
-  it('writes the current version and reads a document without one as version 1', () => {
+  it('writes version 2 and reads a version-1 document (or one without v) as the same schedule in minutes', () => {
     const doc = toJobDocument(job());
     assert.equal(doc.v, JOB_DOCUMENT_FORMAT.current);
-    assert.equal(JOB_DOCUMENT_FORMAT.current, 1);
-    const { v: _v, ...unversioned } = doc;
-    assert.deepEqual(fromJobDocument(unversioned), job());
+    assert.equal(JOB_DOCUMENT_FORMAT.current, 2);
+    assert.deepEqual(fromJobDocument(doc), job());
+    const { v: _v, snapshotStore: _s, ...rest } = doc;
+    const v1 = {
+      ...rest,
+      schedule: {
+        intervalHours: 12,
+        retention: { snapshots: 2, daily: 7, weekly: 4, monthly: 12 },
+        pointInTimeWindowHours: 24,
+      },
+    };
+    const expected = {
+      ...job(),
+      schedule: {
+        intervalMinutes: 720,
+        retention: { baseMinutes: 1440, daily: 7, weekly: 4, monthly: 12 },
+        pointInTimeWindowHours: 24,
+      },
+      snapshotStore: { kind: 'blockstore' },
+    };
+    assert.deepEqual(fromJobDocument(v1), expected);
+    assert.deepEqual(fromJobDocument({ ...v1, v: 1 }), expected);
   });
 
   it('refuses a version it does not read before interpreting anything else', () => {
-    const doc = { ...toJobDocument(job()), v: 2, filters: undefined } as unknown as ReturnType<
+    const doc = { ...toJobDocument(job()), v: 3, filters: undefined } as unknown as ReturnType<
       typeof toJobDocument
     >;
     assert.throws(
@@ -107,7 +126,7 @@ describe('job document format version', () => {
       (err: unknown) =>
         err instanceof UnknownFormatVersionError &&
         err.recordKind === 'job' &&
-        err.found === 2 &&
+        err.found === 3 &&
         err.where === 'tidemark_meta.jobs _id "abcd1234"' &&
         !err.retriable,
     );

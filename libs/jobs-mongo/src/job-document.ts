@@ -14,7 +14,12 @@
 import { Timestamp } from 'mongodb';
 import {
   checkRecordVersion,
+  DEFAULT_SNAPSHOT_STORE,
   recordFormat,
+  scheduleFromV1,
+  type SnapshotSchedule,
+  type SnapshotScheduleV1,
+  type SnapshotStoreSpec,
   type NamespaceProgress,
   type OpTime,
   type Phase,
@@ -89,7 +94,12 @@ type OutboxDocument =
   | { id: string; kind: 'phase'; report: PhaseReportDocument };
 
 /** Format of a `jobs` document. */
-export const JOB_DOCUMENT_FORMAT = recordFormat('job', 1);
+/**
+ * Format of a `jobs` document. Version 2 (snapshots): `schedule` in minutes (`intervalMinutes`,
+ * `retention.baseMinutes`) and `snapshotStore`; version 1 had `intervalHours`, `retention.snapshots` and no store,
+ * and reads as the same schedule in minutes (`scheduleFromV1`) with the blockstore.
+ */
+export const JOB_DOCUMENT_FORMAT = recordFormat('job', 2, [1, 2]);
 
 export interface JobDocument {
   _id: string;
@@ -98,7 +108,10 @@ export interface JobDocument {
   project: string;
   source: { uri: string };
   filters: { include: string[]; exclude: string[] };
-  schedule: JobRecord['schedule'];
+  /** Format 1: {@link SnapshotScheduleV1}. */
+  schedule: SnapshotSchedule | SnapshotScheduleV1;
+  /** Absent in format 1 (the blockstore). */
+  snapshotStore?: SnapshotStoreSpec;
   state: JobRecord['state'];
   phase: Phase | null;
   syncId: string | null;
@@ -280,13 +293,15 @@ export function toJobDocument(job: JobRecord): JobDocument {
 
 /** Reads a job document; `where` (collection and id) names it in an `UnknownFormatVersionError`. */
 export function fromJobDocument(d: JobDocument, where?: string): JobRecord {
-  checkRecordVersion(JOB_DOCUMENT_FORMAT, d, where);
+  const version = checkRecordVersion(JOB_DOCUMENT_FORMAT, d, where);
   return {
     id: d._id,
     project: d.project,
     source: { uri: d.source.uri, auth: undefined },
     namespaces: { include: d.filters.include, exclude: d.filters.exclude },
-    schedule: d.schedule,
+    schedule:
+      version === 1 ? scheduleFromV1(d.schedule as SnapshotScheduleV1) : (d.schedule as SnapshotSchedule),
+    snapshotStore: version === 1 ? DEFAULT_SNAPSHOT_STORE : (d.snapshotStore ?? DEFAULT_SNAPSHOT_STORE),
     state: d.state,
     phase: d.phase ?? undefined,
     syncId: d.syncId ?? undefined,

@@ -43,20 +43,59 @@ describe('parseCreateJobRequest', () => {
     assert.match(CREDENTIALS_IN_URI, /TIDEMARK_SOURCE_USERNAME and TIDEMARK_SOURCE_PASSWORD/);
   });
 
-  it('checks a schedule when one is given', () => {
+  it('checks a schedule when one is given, over the defaults, and refuses fields it does not take', () => {
     const problems = problemsOf({
       project: 'p',
       source: { uri: 'mongodb://h/' },
-      schedule: {
-        intervalHours: 0,
-        pointInTimeWindowHours: 1,
-        retention: { snapshots: 1, daily: 0, weekly: 0, monthly: 0 },
-      },
+      schedule: { intervalMinutes: 0, retention: { baseMinutes: 1, daily: -1 } },
     });
-    assert.deepEqual(problems, ['schedule.intervalHours must be an integer >= 1']);
+    assert.deepEqual(problems, [
+      'schedule.intervalMinutes must be an integer >= 1',
+      'schedule.retention.daily must be an integer >= 0',
+    ]);
     assert.deepEqual(
-      problemsOf({ project: 'p', source: { uri: 'mongodb://h/' }, schedule: { intervalHours: 1 } }),
-      ['schedule must have intervalHours, pointInTimeWindowHours and retention'],
+      problemsOf({
+        project: 'p',
+        source: { uri: 'mongodb://h/' },
+        schedule: { intervalHours: 1, retention: { snapshots: 2 } },
+      }),
+      [
+        'schedule.intervalHours is not a field (schedule takes intervalMinutes, retention, pointInTimeWindowHours)',
+        'schedule.retention.snapshots is not a field (schedule.retention takes baseMinutes, daily, weekly, monthly)',
+      ],
+    );
+    const input = parseCreateJobRequest({
+      project: 'p',
+      source: { uri: 'mongodb://h/' },
+      schedule: { intervalMinutes: 15, retention: { daily: 3 } },
+    });
+    assert.deepEqual(input.schedule, {
+      intervalMinutes: 15,
+      retention: { baseMinutes: 2880, daily: 3, weekly: 4, monthly: 12 },
+      pointInTimeWindowHours: 24,
+    });
+  });
+
+  it('takes the snapshot store: the blockstore by default, a filesystem store with its absolute path', () => {
+    assert.deepEqual(
+      parseCreateJobRequest({
+        project: 'p',
+        source: { uri: 'mongodb://h/' },
+        snapshotStore: { kind: 'filesystem', path: '/srv/snapshots', encryptionKeyFile: '/run/keys/k' },
+      }).snapshotStore,
+      { kind: 'filesystem', path: '/srv/snapshots', encryptionKeyFile: '/run/keys/k' },
+    );
+    assert.deepEqual(
+      problemsOf({
+        project: 'p',
+        source: { uri: 'mongodb://h/' },
+        snapshotStore: { kind: 'tape', bucket: 'b' },
+      }),
+      ['snapshotStore.bucket is not a field (snapshotStore takes kind, path, encryptionKeyFile)'],
+    );
+    assert.deepEqual(
+      problemsOf({ project: 'p', source: { uri: 'mongodb://h/' }, snapshotStore: { kind: 'filesystem' } }),
+      ['snapshotStore.path must be an absolute path (at most 1024 characters, no control characters)'],
     );
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Creating a job: the request body `{ project, source: { uri }, include?, exclude?, schedule? }` checked into a
+ * Creating a job: the request body `{ project, source: { uri }, include?, exclude?, schedule?, snapshotStore? }`
+ * checked into a
  * {@link CreateJobInput}, and the new job (state `inactive`, no sync yet). Every problem is reported at once, as
  * sentences the API returns with 400.
  *
@@ -8,11 +9,14 @@
  */
 import {
   DEFAULT_SNAPSHOT_SCHEDULE,
+  DEFAULT_SNAPSHOT_STORE,
   uriHasCredentials,
   validateBackupJob,
   validateNamespaceFilters,
   validateSnapshotSchedule,
+  validateSnapshotStoreSpec,
   type SnapshotSchedule,
+  type SnapshotStoreSpec,
 } from '@tidemark/domain';
 import { JobValidationError } from './job-errors';
 import type { JobRecord } from './job-record';
@@ -25,8 +29,10 @@ export interface CreateJobInput {
   readonly include: readonly string[];
   /** Namespaces left out; wins over `include`. */
   readonly exclude: readonly string[];
-  /** Default {@link DEFAULT_SNAPSHOT_SCHEDULE}. */
+  /** Default {@link DEFAULT_SNAPSHOT_SCHEDULE}; a request may give only some fields (the rest are defaults). */
   readonly schedule?: SnapshotSchedule;
+  /** Default {@link DEFAULT_SNAPSHOT_STORE} (the blockstore). */
+  readonly snapshotStore?: SnapshotStoreSpec;
 }
 
 /** The sentence for a source URI with credentials in it. */
@@ -49,6 +55,19 @@ function stringList(body: Record<string, unknown>, key: string, problems: string
   return value as string[];
 }
 
+const SCHEDULE_FIELDS = ['intervalMinutes', 'retention', 'pointInTimeWindowHours'];
+const RETENTION_FIELDS = ['baseMinutes', 'daily', 'weekly', 'monthly'];
+const STORE_FIELDS = ['kind', 'path', 'encryptionKeyFile'];
+
+/** A field the object does not take is refused, not ignored: a misspelt setting must not silently default. */
+function unknownFields(name: string, value: unknown, known: readonly string[], problems: string[]): void {
+  if (!isRecord(value)) return;
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key))
+      problems.push(`${name}.${key} is not a field (${name} takes ${known.join(', ')})`);
+  }
+}
+
 /** Checks a request body; throws {@link JobValidationError} listing every problem. */
 export function parseCreateJobRequest(body: unknown): CreateJobInput {
   if (!isRecord(body)) throw new JobValidationError(['the body must be a JSON object']);
@@ -62,13 +81,21 @@ export function parseCreateJobRequest(body: unknown): CreateJobInput {
   const exclude = stringList(body, 'exclude', problems);
   const schedule = body['schedule'];
   if (schedule !== undefined && !isRecord(schedule)) problems.push('schedule must be an object');
+  const retention = isRecord(schedule) ? schedule['retention'] : undefined;
+  if (retention !== undefined && !isRecord(retention)) problems.push('schedule.retention must be an object');
+  const store = body['snapshotStore'];
+  if (store !== undefined && !isRecord(store)) problems.push('snapshotStore must be an object');
+  unknownFields('schedule', schedule, SCHEDULE_FIELDS, problems);
+  unknownFields('schedule.retention', retention, RETENTION_FIELDS, problems);
+  unknownFields('snapshotStore', store, STORE_FIELDS, problems);
   if (problems.length > 0) throw new JobValidationError(problems);
   const input: CreateJobInput = {
     project: project as string,
     sourceUri: uri as string,
     include,
     exclude,
-    ...(schedule === undefined ? {} : { schedule: schedule as unknown as SnapshotSchedule }),
+    ...(isRecord(schedule) ? { schedule: scheduleOf(schedule, isRecord(retention) ? retention : {}) } : {}),
+    ...(isRecord(store) ? { snapshotStore: storeOf(store) } : {}),
   };
   const invalid = validateCreateJobInput(input);
   if (invalid.length > 0) throw new JobValidationError(invalid);
@@ -88,11 +115,10 @@ export function validateCreateJobInput(input: CreateJobInput): string[] {
   if (credentials === true) problems.push(CREDENTIALS_IN_URI);
   problems.push(...validateNamespaceFilters({ include: input.include, exclude: input.exclude }));
   if (input.schedule !== undefined) {
-    try {
-      problems.push(...validateSnapshotSchedule(input.schedule).map((p) => `schedule.${p}`));
-    } catch {
-      problems.push('schedule must have intervalHours, pointInTimeWindowHours and retention');
-    }
+    problems.push(...validateSnapshotSchedule(input.schedule).map((p) => `schedule.${p}`));
+  }
+  if (input.snapshotStore !== undefined) {
+    problems.push(...validateSnapshotStoreSpec(input.snapshotStore).map((p) => `snapshotStore.${p}`));
   }
   return problems;
 }
@@ -106,7 +132,8 @@ export function newJobRecord(input: CreateJobInput, id: string, now: Date): JobR
     project: input.project.trim(),
     source: { uri: input.sourceUri, auth: undefined },
     namespaces: { include: [...input.include], exclude: [...input.exclude] },
-    schedule: input.schedule === undefined ? DEFAULT_SNAPSHOT_SCHEDULE : cleanSchedule(input.schedule),
+    schedule: input.schedule ?? DEFAULT_SNAPSHOT_SCHEDULE,
+    snapshotStore: input.snapshotStore ?? DEFAULT_SNAPSHOT_STORE,
     state: 'inactive',
     phase: undefined,
     syncId: undefined,
@@ -128,12 +155,28 @@ export function newJobRecord(input: CreateJobInput, id: string, now: Date): JobR
   return job;
 }
 
-/** Only the schedule's known fields (a request body may carry others). */
-function cleanSchedule(s: SnapshotSchedule): SnapshotSchedule {
-  const { snapshots, daily, weekly, monthly } = s.retention;
+/** The schedule a request gives, over the defaults; only known fields are taken (values are checked later). */
+function scheduleOf(s: Record<string, unknown>, r: Record<string, unknown>): SnapshotSchedule {
+  const d = DEFAULT_SNAPSHOT_SCHEDULE;
+  const pick = (from: Record<string, unknown>, key: string, fallback: number): number =>
+    (from[key] === undefined ? fallback : from[key]) as number;
   return {
-    intervalHours: s.intervalHours,
-    retention: { snapshots, daily, weekly, monthly },
-    pointInTimeWindowHours: s.pointInTimeWindowHours,
+    intervalMinutes: pick(s, 'intervalMinutes', d.intervalMinutes),
+    retention: {
+      baseMinutes: pick(r, 'baseMinutes', d.retention.baseMinutes),
+      daily: pick(r, 'daily', d.retention.daily),
+      weekly: pick(r, 'weekly', d.retention.weekly),
+      monthly: pick(r, 'monthly', d.retention.monthly),
+    },
+    pointInTimeWindowHours: pick(s, 'pointInTimeWindowHours', d.pointInTimeWindowHours),
+  };
+}
+
+/** The store a request names; only known fields are taken (values are checked later). */
+function storeOf(s: Record<string, unknown>): SnapshotStoreSpec {
+  return {
+    kind: (s['kind'] ?? DEFAULT_SNAPSHOT_STORE.kind) as SnapshotStoreSpec['kind'],
+    ...(s['path'] === undefined ? {} : { path: s['path'] as string }),
+    ...(s['encryptionKeyFile'] === undefined ? {} : { encryptionKeyFile: s['encryptionKeyFile'] as string }),
   };
 }

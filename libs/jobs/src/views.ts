@@ -10,6 +10,7 @@ import {
   type OpTime,
   type Phase,
   type SnapshotSchedule,
+  type SnapshotStoreSpec,
 } from '@tidemark/domain';
 import { userActionsAllowed, type UserAction } from './job-actions';
 import type { NamespaceProgress } from '@tidemark/domain';
@@ -40,6 +41,7 @@ export interface JobView {
   source: { uri: string };
   filters: { include: string[]; exclude: string[] };
   schedule: SnapshotSchedule;
+  snapshotStore: SnapshotStoreSpec;
   state: JobRecord['state'];
   phase: Phase | null;
   syncId: string | null;
@@ -130,7 +132,7 @@ function blockView(b: JobBlock | undefined): BlockView | null {
  */
 export type JobSpecAndState = Pick<
   JobView,
-  'project' | 'source' | 'filters' | 'schedule' | 'state' | 'phase' | 'syncId' | 'syncNo'
+  'project' | 'source' | 'filters' | 'schedule' | 'snapshotStore' | 'state' | 'phase' | 'syncId' | 'syncNo'
 >;
 
 export function jobSpecAndState(job: JobRecord): JobSpecAndState {
@@ -139,6 +141,7 @@ export function jobSpecAndState(job: JobRecord): JobSpecAndState {
     source: { uri: job.source.uri },
     filters: { include: [...job.namespaces.include], exclude: [...job.namespaces.exclude] },
     schedule: job.schedule,
+    snapshotStore: job.snapshotStore,
     state: job.state,
     phase: job.phase ?? null,
     syncId: job.syncId ?? null,

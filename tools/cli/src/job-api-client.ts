@@ -4,6 +4,7 @@
  * answers, or what to check when job-state cannot be reached.
  */
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
+import type { SnapshotRetention } from '@tidemark/domain';
 import type { JobStatus, JobView } from '@tidemark/jobs';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
@@ -23,6 +24,9 @@ export interface CreateJobRequest {
   source: { uri: string };
   include: string[];
   exclude: string[];
+  /** Only the fields given; job-state fills in the rest from its defaults. */
+  schedule?: { intervalMinutes?: number; retention?: SnapshotRetention };
+  snapshotStore?: { kind: string; path?: string; encryptionKeyFile?: string };
 }
 
 export class JobApiClient {

@@ -3,15 +3,20 @@
  * http://127.0.0.1:7100). See `JOB_HELP`. Exit codes: 0 done, 1 failed (the API's reason, a timeout, a blocked
  * job), 2 wrong usage.
  */
-import { isJobState, type JobState } from '@tidemark/domain';
+import { resolve as resolvePath } from 'node:path';
+import { isJobState, parseDurationMinutes, parseRetention, type JobState } from '@tidemark/domain';
 import { parseCommand, type ParsedCommand } from './args';
-import { JobApiClient, JobApiError } from './job-api-client';
+import { JobApiClient, JobApiError, type CreateJobRequest } from './job-api-client';
 import { formatJobLine, formatJobList, formatStatus } from './job-format';
 import { waitForJob } from './job-wait';
 
-export const JOB_HELP = `  tidemark job create --project P --source URI [--include NS]... [--exclude NS]... [--json]
+export const JOB_HELP = `  tidemark job create --project P --source URI [--include NS]... [--exclude NS]...
+                    [--store blockstore|s3|filesystem] [--store-path DIR] [--snapshot-interval 6h]
+                    [--retention base=2d,daily=7,weekly=4,monthly=12] [--encryption-key-file F] [--json]
                                    define a backup job (inactive); NS is "db" or "db.collection";
-                                   the URI has no credentials (the agent reads TIDEMARK_SOURCE_USERNAME/PASSWORD)
+                                   the URI has no credentials (the agent reads TIDEMARK_SOURCE_USERNAME/PASSWORD);
+                                   snapshots every --snapshot-interval (m, h, d, w) into the store (default
+                                   blockstore; filesystem needs --store-path, as the snapshotter sees it)
   tidemark job start|stop|restart|terminate ID [--json]
                                    drive the job's state machine (terminate deletes its retained backups)
   tidemark job resync ID [--reason TEXT] [--json]
@@ -47,6 +52,53 @@ function jobId(parsed: ParsedCommand, sub: string, usage: Usage): string {
   return parsed.positionals[0]!;
 }
 
+/**
+ * `--store`, `--store-path`, `--snapshot-interval`, `--retention`, `--encryption-key-file` as the API's `schedule`
+ * and `snapshotStore` (only what was given; the API fills in the defaults and checks the values). Paths are made
+ * absolute against the working directory.
+ */
+function snapshotSettings(
+  parsed: ParsedCommand,
+  usage: Usage,
+): Pick<CreateJobRequest, 'schedule' | 'snapshotStore'> {
+  const text = (name: string) => once(parsed, name, usage);
+  const [kind, storePath, interval, retention, keyFile] = [
+    'store',
+    'store-path',
+    'snapshot-interval',
+    'retention',
+    'encryption-key-file',
+  ].map(text);
+  const parsedOr = <T>(value: string | undefined, parse: (v: string) => T): T | undefined => {
+    try {
+      return value === undefined ? undefined : parse(value);
+    } catch (err) {
+      throw usage((err as Error).message);
+    }
+  };
+  const intervalMinutes = parsedOr(interval, (v) => parseDurationMinutes(v, '--snapshot-interval'));
+  const retentionValue = parsedOr(retention, (v) => parseRetention(v));
+  const schedule =
+    intervalMinutes === undefined && retentionValue === undefined
+      ? undefined
+      : {
+          ...(intervalMinutes === undefined ? {} : { intervalMinutes }),
+          ...(retentionValue === undefined ? {} : { retention: retentionValue }),
+        };
+  const snapshotStore =
+    kind === undefined && storePath === undefined && keyFile === undefined
+      ? undefined
+      : {
+          kind: kind ?? 'blockstore',
+          ...(storePath === undefined ? {} : { path: resolvePath(storePath) }),
+          ...(keyFile === undefined ? {} : { encryptionKeyFile: resolvePath(keyFile) }),
+        };
+  return {
+    ...(schedule === undefined ? {} : { schedule }),
+    ...(snapshotStore === undefined ? {} : { snapshotStore }),
+  };
+}
+
 const out = (text: string) => process.stdout.write(text);
 const json = (value: unknown) => out(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -61,7 +113,17 @@ export async function runJobCommand(argv: readonly string[], usage: Usage): Prom
       case 'create': {
         const parsed = parseCommand(
           args,
-          { project: 'string', source: 'string', include: 'string', exclude: 'string' },
+          {
+            project: 'string',
+            source: 'string',
+            include: 'string',
+            exclude: 'string',
+            store: 'string',
+            'store-path': 'string',
+            'snapshot-interval': 'string',
+            retention: 'string',
+            'encryption-key-file': 'string',
+          },
           usage,
         );
         const project = once(parsed, 'project', usage);
@@ -71,7 +133,13 @@ export async function runJobCommand(argv: readonly string[], usage: Usage): Prom
         if (project === undefined || source === undefined)
           throw usage('job create needs --project and --source');
         if (parsed.rest.length > 0) throw usage(`job create: unexpected ${parsed.rest.join(' ')}`);
-        const job = await api.create({ project, source: { uri: source }, include, exclude });
+        const job = await api.create({
+          project,
+          source: { uri: source },
+          include,
+          exclude,
+          ...snapshotSettings(parsed, usage),
+        });
         if (asJson) json(job);
         else out(`${formatJobLine(job)}start it with: tidemark job start ${job.id}\n`);
         return 0;
