@@ -15,3 +15,5 @@ export * from './mongo-apply-target-error';
 export * from './mongo-lease-store';
 export * from './mongo-missing-document-store';
 export * from './mongo-head-source';
+export * from './mongo-fence-store';
+export * from './mongo-apply-fence';
