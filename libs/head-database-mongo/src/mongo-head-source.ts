@@ -9,8 +9,11 @@
  *   database through the scan (and missing-documents) catalog of the head record, else by stripping the prefix
  *   when that is what `headDatabaseName` would have produced. A database whose head name had to be shortened
  *   (characters outside `[A-Za-z0-9_-]`, or too long) and that the catalog does not know cannot be named back:
- *   {@link HeadNamespaceUnknownError} (never a guess). `system.*` collections and views are not data and are left
- *   out. Options and index specs are the head's own (`listCollections`, `listIndexes`), as the server reports them.
+ *   {@link HeadNamespaceUnknownError} (never a guess). `system.*` collections are the server's and are left out.
+ *   Options and index specs are the head's own (`listCollections`, `listIndexes`), as the server reports them.
+ *   A view is listed with its options (`viewOn`, `pipeline`), no indexes and no documents (a restore recreates it
+ *   from its options; reading it would run its pipeline); FerretDB has no views, so this only matters on MongoDB.
+ *   A collection type this build does not know is refused (`TidemarkError`, not retriable), never skipped.
  * - **Documents** are read with `raw: true`: each item is the document's BSON exactly as the server returned it,
  *   never decoded and re-encoded, in ascending `_id` order, streamed in batches (never the whole collection).
  * - **The applied position** is the head record's `appliedTs`. The record keeps no wall time of the entry at that
@@ -70,9 +73,10 @@ export class MongoHeadSource implements HeadSource {
       const db = this.client.db(name);
       for await (const info of db.listCollections({}, { nameOnly: false })) {
         const coll = info.name as string;
-        if (coll.startsWith('system.') || (info.type !== undefined && info.type !== 'collection')) continue;
+        if (coll.startsWith('system.')) continue;
         const indexes: IndexSpec[] = [];
-        for await (const spec of db.collection(coll).listIndexes()) indexes.push({ ...spec });
+        if (kindOf(info, `${name}.${coll}`) === 'data')
+          for await (const spec of db.collection(coll).listIndexes()) indexes.push({ ...spec });
         out.push({
           namespace: `${sourceDb}.${coll}`,
           options: { ...((info as { options?: Document }).options ?? {}) },
@@ -85,6 +89,8 @@ export class MongoHeadSource implements HeadSource {
 
   async *documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array> {
     const { db, coll } = splitNamespace(headNamespace(jobId, this.syncNo(jobId, syncId), namespace));
+    const [info] = await this.client.db(db).listCollections({ name: coll }, { nameOnly: false }).toArray();
+    if (info !== undefined && kindOf(info, `${db}.${coll}`) === 'view') return;
     const cursor = this.client
       .db(db)
       .collection(coll)
@@ -121,6 +127,23 @@ export class MongoHeadSource implements HeadSource {
     }
     return map;
   }
+}
+
+/** Collection types: `data` has documents and indexes, `view` only its definition. */
+const KINDS: Readonly<Record<string, 'data' | 'view'>> = {
+  collection: 'data',
+  timeseries: 'data',
+  view: 'view',
+};
+
+function kindOf(info: { type?: string }, ns: string): 'data' | 'view' {
+  const type = info.type ?? 'collection';
+  const kind = Object.hasOwn(KINDS, type) ? KINDS[type] : undefined;
+  if (kind === undefined)
+    throw new TidemarkError(`head namespace ${ns} is of type ${String(info.type)}, unknown to this build`, {
+      retriable: false,
+    });
+  return kind;
 }
 
 /**
