@@ -1,7 +1,8 @@
 /**
  * oplog-applier's pipeline: the `ApplyScheduler` of `@tidemark/head-database` over the backup-side MongoDB (oplog store,
- * head registry, head databases, leases, missing documents, job-state's `jobs`) and Kafka (phases, commands,
- * alerts), woken by `tidemark.slices.stored`.
+ * head registry, head databases, leases, snapshot fence requests, missing documents, job-state's `jobs`) and Kafka
+ * (phases, commands, alerts), woken by `tidemark.slices.stored`. A job with a fence request (a snapshot reading its
+ * head) is left alone until the request goes (docs/services.md).
  *
  * The claim checks are only a wake-up signal: the oplog store, not Kafka, is the source of truth (the scheduler
  * scans the jobs every tick anyway), so each claim is committed as soon as its job is woken. A claim that does not
@@ -14,7 +15,12 @@ import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { ApplyLoop, ApplyScheduler } from '@tidemark/head-database';
-import { MongoApplyTarget, MongoLeaseStore, MongoMissingDocumentStore } from '@tidemark/head-database-mongo';
+import {
+  MongoApplyTarget,
+  MongoFenceStore,
+  MongoLeaseStore,
+  MongoMissingDocumentStore,
+} from '@tidemark/head-database-mongo';
 import { MongoJobPhaseReader } from '@tidemark/jobs-mongo';
 import { CommittingConsumer, recordDecoder, type SliceStored } from '@tidemark/bus';
 import { DEFAULT_SLICE_LIMITS } from '@tidemark/domain';
@@ -87,6 +93,7 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
       {
         jobs: new MongoJobPhaseReader(backup, config.metaDb),
         leases: new MongoLeaseStore(backup, config.metaDb),
+        fences: new MongoFenceStore(backup, config.metaDb),
         loop,
         alerts: bus.alerts,
         isRetriable: isRetriableError,

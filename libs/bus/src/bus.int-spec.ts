@@ -1,6 +1,7 @@
 /**
  * The bus against the real Kafka broker (KAFKA_BROKERS or the infra state file): topics created with their
- * declared configs, records encoded, sent, fetched and decoded intact, a ~10 MiB incompressible slice included,
+ * declared configs, records encoded, sent, fetched and decoded intact (a snapshot event through its publisher), a
+ * ~10 MiB incompressible slice included,
  * dead letters with their headers, and a too-low max.message.bytes raised without losing other overrides.
  * Every run uses its own topic prefix and deletes its topics at the end.
  */
@@ -14,9 +15,10 @@ import { SingleObjectDecodeError } from './bus-errors';
 import { defaultCodec } from './codec';
 import { deadLetter, DLQ_HEADERS } from './dead-letter';
 import { consumerFor, createKafka, producerFor, publish } from './kafka';
+import { KafkaSnapshotEventPublisher, snapshotEventOf } from './snapshot-mapping';
 import { plain } from './testdata/plain';
 import { resolveTopics, topicList, type Topic } from './topics';
-import type { PhaseChanged, SliceProduced } from './types';
+import type { PhaseChanged, SliceProduced, SnapshotEvent as SnapshotEventRecord } from './types';
 
 const prefix = `it-bus-${crypto.randomBytes(4).toString('hex')}`;
 const topics = resolveTopics({ prefix, env: {} });
@@ -163,6 +165,36 @@ describe('bus against the real Kafka broker', () => {
       topics.phases.name,
     );
     assert.deepEqual(plain(decoded), record);
+  });
+
+  it('publishes a snapshot event through KafkaSnapshotEventPublisher, keyed by its job, and reads it back', async () => {
+    const event = {
+      event: 'completed' as const,
+      jobId: 'jobit2',
+      snapshotId: 'snap-it-1',
+      syncId: 'jobit2-s1',
+      store: 'filesystem' as const,
+      opTime: { t: 1_700_000_000, i: 5 },
+      takenAt: new Date('2026-12-03T10:00:00.000Z'),
+      completedAt: new Date('2026-12-03T10:00:04.000Z'),
+      logicalBytes: 1_048_576,
+      storedBytes: 65_536,
+      namespaceCount: 2,
+      documentCount: 1_000,
+      manifestChecksum: 'd'.repeat(64),
+      requestId: 'req-it-1',
+      at: new Date('2026-12-03T10:00:04.500Z'),
+    };
+    await new KafkaSnapshotEventPublisher(producer, topics.snapshots).publish(event);
+    const [got] = await consume(kafka, topics.snapshots);
+    assert.ok(got);
+    assert.equal(got.message.key?.toString(), 'jobit2');
+    const decoded = codec.decodeAs(
+      'tidemark.snapshots.SnapshotEvent',
+      got.message.value as Buffer,
+      topics.snapshots.name,
+    );
+    assert.deepEqual(snapshotEventOf(decoded as SnapshotEventRecord), event);
   });
 
   it('carries a ~10 MiB incompressible slice intact (checksum equal)', async () => {

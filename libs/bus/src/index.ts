@@ -41,6 +41,7 @@ export * from './slice-mapping';
 export * from './committing-consumer';
 export * from './partition-backoff';
 export * from './alert-mapping';
+export * from './snapshot-mapping';
 export * from './kafka-log';
 export * from './command-mapping';
 export * from './kafka-command-publisher';

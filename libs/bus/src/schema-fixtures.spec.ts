@@ -90,14 +90,14 @@ describe('golden fixtures', () => {
 
 describe('fixture JSON', () => {
   it('rejects numbers for longs, missing fields and unknown fields', () => {
-    const type = codec.registry.record('tidemark.snapshots.SnapshotCompleted').current.type;
+    const type = codec.registry.record('tidemark.snapshots.SnapshotEvent').current.type;
     const fixture = JSON.parse(
-      fs.readFileSync(fixturePath(dir, 'tidemark.snapshots.SnapshotCompleted', 1), 'utf8'),
+      fs.readFileSync(fixturePath(dir, 'tidemark.snapshots.SnapshotEvent', 1), 'utf8'),
     ) as FixtureFile;
     const value = fixture.value as Record<string, unknown>;
     assert.throws(() => fromFixtureJson(type, { ...value, opTs: 1 }), /opTs: a long is a decimal string/);
-    const { bytes: _bytes, ...missing } = value;
-    assert.throws(() => fromFixtureJson(type, missing), /bytes: missing/);
+    const { logicalBytes: _bytes, ...missing } = value;
+    assert.throws(() => fromFixtureJson(type, missing), /logicalBytes: missing/);
     assert.throws(() => fromFixtureJson(type, { ...value, extra: 1 }), /extra: not a field/);
   });
 });

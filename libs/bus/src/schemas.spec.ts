@@ -18,7 +18,7 @@ describe('workspace schemas', () => {
       'tidemark.phases.PhaseChanged',
       'tidemark.slices.SliceProduced',
       'tidemark.slices.SliceStored',
-      'tidemark.snapshots.SnapshotCompleted',
+      'tidemark.snapshots.SnapshotEvent',
     ]);
   });
 

@@ -194,8 +194,8 @@ const commands = recordTopic({
 
 const snapshots = recordTopic({
   base: 'tidemark.snapshots',
-  description: 'Completed snapshots.',
-  value: 'tidemark.snapshots.SnapshotCompleted',
+  description: 'The life of each snapshot: started, completed, failed, expired, verified, deleted.',
+  value: 'tidemark.snapshots.SnapshotEvent',
   keyKind: 'job',
   keyDescription: JOB_KEY,
   keyOf: (r) => jobKey(r.jobId),

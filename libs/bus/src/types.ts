@@ -48,10 +48,12 @@ export const AVRO_JOB_ACTION_SYMBOLS = [
   'RESYNC',
   'FETCH_MISSING_DOCUMENTS',
   'TAKE_SNAPSHOT',
+  'VERIFY_SNAPSHOT',
+  'DELETE_SNAPSHOT',
 ] as const;
 
 /**
- * What to do. START, STOP, RESTART, TERMINATE and RESYNC follow the job state machine; FETCH_MISSING_DOCUMENTS asks the agent to re-read documents an update could not find; TAKE_SNAPSHOT asks the snapshotter for an on-demand snapshot.
+ * What to do. START, STOP, RESTART, TERMINATE and RESYNC follow the job state machine; FETCH_MISSING_DOCUMENTS asks the agent to re-read documents an update could not find; TAKE_SNAPSHOT asks the snapshotter for an on-demand snapshot; VERIFY_SNAPSHOT asks it to re-read a snapshot's manifest and blocks; DELETE_SNAPSHOT asks it to delete a snapshot. Symbols are only appended (docs/topics.md, evolution rules); VERIFY_SNAPSHOT and DELETE_SNAPSHOT came with version 2. No enum default: a reader never resolves a writer schema it does not know (it refuses the unknown fingerprint first), so a default would never be used.
  * Avro enum `tidemark.commands.JobAction`.
  */
 export type AvroJobAction = (typeof AVRO_JOB_ACTION_SYMBOLS)[number];
@@ -70,7 +72,7 @@ export interface JobCommand {
   /** When job-state issued the command. */
   issuedAt: Date;
   /**
-   * Action-specific parameters (e.g. syncId for START/RESYNC, document ids file for FETCH_MISSING_DOCUMENTS).
+   * Action-specific parameters, all strings: syncId, syncNo, sourceUri, include, exclude for START/RESTART/RESYNC (RESYNC also reason); syncId, batch, batches, ns, ids for FETCH_MISSING_DOCUMENTS; requestId (echoed in the SnapshotEvent records that answer it) for TAKE_SNAPSHOT; snapshotId and requestId for VERIFY_SNAPSHOT and DELETE_SNAPSHOT.
    * Default for readers of older data: `{}`.
    */
   params: Record<string, string>;
@@ -319,6 +321,22 @@ export interface SliceStored {
   storedAt: Date;
 }
 
+/** Symbols of enum tidemark.snapshots.SnapshotEventKind, in schema order. */
+export const AVRO_SNAPSHOT_EVENT_KIND_SYMBOLS = [
+  'STARTED',
+  'COMPLETED',
+  'FAILED',
+  'EXPIRED',
+  'VERIFIED',
+  'DELETED',
+] as const;
+
+/**
+ * STARTED: the snapshotter holds the job's apply fence and began copying the head at opTs. COMPLETED: every block and the manifest are durable and the snapshot record is complete. FAILED: the snapshot was given up (reason says why). EXPIRED: retention no longer keeps it; it will be deleted. VERIFIED: a verify re-read it (verify holds the outcome). DELETED: its record is gone (blocks only it referenced are left to grooming).
+ * Avro enum `tidemark.snapshots.SnapshotEventKind`.
+ */
+export type AvroSnapshotEventKind = (typeof AVRO_SNAPSHOT_EVENT_KIND_SYMBOLS)[number];
+
 /** Symbols of enum tidemark.snapshots.SnapshotStoreKind, in schema order. */
 export const AVRO_SNAPSHOT_STORE_KIND_SYMBOLS = ['BLOCKSTORE', 'S3', 'FILESYSTEM'] as const;
 
@@ -329,26 +347,75 @@ export const AVRO_SNAPSHOT_STORE_KIND_SYMBOLS = ['BLOCKSTORE', 'S3', 'FILESYSTEM
 export type AvroSnapshotStoreKind = (typeof AVRO_SNAPSHOT_STORE_KIND_SYMBOLS)[number];
 
 /**
- * The snapshotter finished a snapshot: every block and the manifest are durable in the snapshot store and the snapshot record is written.
- * Avro record `tidemark.snapshots.SnapshotCompleted`.
+ * The outcome of re-reading a snapshot's manifest and blocks.
+ * Avro record `tidemark.snapshots.SnapshotVerifyResult`.
  */
-export interface SnapshotCompleted {
+export interface SnapshotVerifyResult {
+  /** True when the manifest and every block it references were read back and matched their checksums. */
+  ok: boolean;
+  /** Blocks that were missing or did not match their address; 0 when ok. */
+  damagedBlocks: bigint;
+}
+
+/**
+ * Something happened to one snapshot of a backup job: it was started, completed, given up (failed), expired by retention, verified, or deleted. One record for the whole life of a snapshot, so a consumer folds one ordered stream per job (keyed by job id). Its format version is its schema fingerprint (single-object encoding), so it carries no version field.
+ * Avro record `tidemark.snapshots.SnapshotEvent`.
+ */
+export interface SnapshotEvent {
+  /** What happened. */
+  event: AvroSnapshotEventKind;
   /** The backup job. */
   jobId: string;
   /** Id of the snapshot in the snapshot store. */
   snapshotId: string;
+  /** The job's sync whose head database was copied (<jobId>-s<syncNo>). */
+  syncId: string;
   /** Which snapshot store holds it. */
   store: AvroSnapshotStoreKind;
-  /** The oplog timestamp the snapshot reflects (t << 32 | i, two's-complement long). */
+  /** The applied oplog position the snapshot is exactly (t << 32 | i as an unsigned 64-bit value, stored in two's-complement form: BigInt.asIntN(64, v)). */
   opTs: bigint;
-  /** SHA-256 of the manifest, lowercase hex. */
-  manifestChecksum: string;
-  /** Number of blocks the manifest references. */
-  blockCount: bigint;
-  /** Logical size of the snapshot in bytes (sum of referenced block sizes). */
-  bytes: bigint;
-  /** When the snapshot record was written. */
-  completedAt: Date;
+  /**
+   * Wall time of the oplog entry at opTs, when known; null otherwise. For display only: positions are compared by opTs.
+   * Default for readers of older data: `null`.
+   */
+  opWallTime: Date | null;
+  /** When the snapshot began. */
+  takenAt: Date;
+  /**
+   * When the snapshot became complete; null while it is not (STARTED, FAILED).
+   * Default for readers of older data: `null`.
+   */
+  completedAt: Date | null;
+  /** Sum of the BSON sizes of the snapshot's documents (0 for STARTED). */
+  logicalBytes: bigint;
+  /** Bytes of the blocks this snapshot wrote that were not in the store yet, i.e. what it added to the store (0 for STARTED). */
+  storedBytes: bigint;
+  /** Number of namespaces in the snapshot (0 for STARTED). */
+  namespaceCount: bigint;
+  /** Number of documents in the snapshot (0 for STARTED). */
+  documentCount: bigint;
+  /**
+   * SHA-256 of the manifest, lowercase hex, once the manifest is written; null before (STARTED, most FAILED).
+   * Default for readers of older data: `null`.
+   */
+  manifestChecksum: string | null;
+  /**
+   * FAILED: why it was given up; VERIFIED with damage: a summary of the damage; EXPIRED, DELETED: why (retention rule, request); null otherwise.
+   * Default for readers of older data: `null`.
+   */
+  reason: string | null;
+  /**
+   * VERIFIED: the outcome; null for the other events.
+   * Default for readers of older data: `null`.
+   */
+  verify: SnapshotVerifyResult | null;
+  /**
+   * The requestId parameter of the JobCommand (TAKE_SNAPSHOT, VERIFY_SNAPSHOT, DELETE_SNAPSHOT) this event answers; null for work nobody requested (schedule, retention).
+   * Default for readers of older data: `null`.
+   */
+  requestId: string | null;
+  /** When the event happened. */
+  at: Date;
 }
 
 /** Every record on the bus, by Avro full name. */
@@ -358,7 +425,7 @@ export interface RecordTypes {
   'tidemark.phases.PhaseChanged': PhaseChanged;
   'tidemark.slices.SliceProduced': SliceProduced;
   'tidemark.slices.SliceStored': SliceStored;
-  'tidemark.snapshots.SnapshotCompleted': SnapshotCompleted;
+  'tidemark.snapshots.SnapshotEvent': SnapshotEvent;
 }
 
 /** Avro full name of a record on the bus. */
@@ -369,9 +436,9 @@ export const CURRENT_SCHEMAS: {
   readonly [N in RecordName]: { readonly version: number; readonly fingerprint: string };
 } = {
   'tidemark.alerts.AlertRaised': { version: 1, fingerprint: 'd5e6fe784f549958' },
-  'tidemark.commands.JobCommand': { version: 1, fingerprint: 'd87724559f9ec582' },
+  'tidemark.commands.JobCommand': { version: 2, fingerprint: '871fef96df38a5d1' },
   'tidemark.phases.PhaseChanged': { version: 1, fingerprint: '3308c64fa846cc87' },
   'tidemark.slices.SliceProduced': { version: 1, fingerprint: '1075fa1e1c881cb1' },
   'tidemark.slices.SliceStored': { version: 1, fingerprint: '2468b19ff04083c5' },
-  'tidemark.snapshots.SnapshotCompleted': { version: 1, fingerprint: '9a52bc40a5e92fb2' },
+  'tidemark.snapshots.SnapshotEvent': { version: 1, fingerprint: '2de993a90e35ed26' },
 };

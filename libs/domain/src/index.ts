@@ -1,7 +1,7 @@
 /**
  * @tidemark/domain: Tidemark's vocabulary as pure TypeScript (no I/O): errors, oplog positions, the job state
  * machine, initial-sync phases and phase reports, backup jobs and namespace filters, slice metadata rules,
- * alerts, stored-format versions, and the ports several features share (`ports/`).
+ * alerts, snapshot events, stored-format versions, and the ports several features share (`ports/`).
  */
 export * from './errors';
 export * from './format-version';
@@ -20,3 +20,5 @@ export * from './ports/apply-target';
 export * from './ports/oplog-batch';
 export * from './ports/phase-reporter';
 export * from './alert';
+export * from './snapshot-event';
+export * from './ports/snapshot-event-publisher';

@@ -7,6 +7,7 @@
  * Retention in the spirit of Ops Manager: every snapshot younger than `baseMinutes` is kept; beyond that, the first
  * snapshot of each of the last `daily` UTC days, `weekly` ISO weeks and `monthly` UTC months.
  */
+import { SNAPSHOT_STORE_KINDS, type SnapshotStoreKind } from './snapshot-event';
 
 /** How long snapshots are kept. Counts are integers >= 0; `baseMinutes` >= 1. */
 export interface SnapshotRetention {
@@ -40,10 +41,6 @@ export const DEFAULT_SNAPSHOT_SCHEDULE: SnapshotSchedule = Object.freeze({
   retention: Object.freeze({ baseMinutes: 2 * MINUTES_PER_DAY, daily: 7, weekly: 4, monthly: 12 }),
   pointInTimeWindowHours: 24,
 });
-
-/** The snapshot store kinds a job can name. */
-export const SNAPSHOT_STORE_KINDS = ['blockstore', 's3', 'filesystem'] as const;
-export type SnapshotStoreKind = (typeof SNAPSHOT_STORE_KINDS)[number];
 
 /** Where a job's snapshots go. */
 export interface SnapshotStoreSpec {

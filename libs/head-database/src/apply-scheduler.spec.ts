@@ -5,6 +5,7 @@ import { TidemarkError, UnknownOplogCommandError, isRetriable } from '@tidemark/
 import { ApplyTurnError, type ApplyTurn, type LeaseGuard } from './apply-loop';
 import { ApplyScheduler, applyLeaseName } from './apply-scheduler';
 import { MemoryJobPhaseReader } from './memory-job-phase-reader';
+import { MemoryFenceStore } from './memory-fence-store';
 import { MemoryLeaseStore } from './memory-lease-store';
 import type { Alert } from '@tidemark/domain';
 import type { ApplyJob } from './ports';
@@ -52,10 +53,17 @@ class ScriptedLoop {
 }
 
 function setup(
-  options: { owner?: string; leases?: MemoryLeaseStore; clock?: () => number; tickMs?: number } = {},
+  options: {
+    owner?: string;
+    leases?: MemoryLeaseStore;
+    fences?: MemoryFenceStore;
+    clock?: () => number;
+    tickMs?: number;
+  } = {},
 ) {
   const jobs = new MemoryJobPhaseReader();
   const leases = options.leases ?? new MemoryLeaseStore(options.clock);
+  const fences = options.fences ?? new MemoryFenceStore(options.clock);
   const loop = new ScriptedLoop();
   const alerts: Alert[] = [];
   let alertFailures = 0;
@@ -64,6 +72,7 @@ function setup(
     {
       jobs,
       leases,
+      fences,
       loop,
       alerts: {
         raise: async (alert) => {
@@ -84,7 +93,16 @@ function setup(
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     },
   );
-  return { jobs, leases, loop, alerts, log, scheduler, failAlerts: (n: number) => void (alertFailures = n) };
+  return {
+    jobs,
+    leases,
+    fences,
+    loop,
+    alerts,
+    log,
+    scheduler,
+    failAlerts: (n: number) => void (alertFailures = n),
+  };
 }
 
 describe('ApplyScheduler', () => {
@@ -245,5 +263,98 @@ describe('ApplyScheduler', () => {
     s.scheduler.wake('a');
     await sleep(50);
     assert.equal(s.loop.calls.length, 4, 'no tick after stop');
+  });
+
+  describe('with a fence request', () => {
+    it('finishes the running turn, releases the lease, applies nothing while it stands, and resumes after', async () => {
+      const s = setup();
+      s.jobs.set(job('a'));
+      s.jobs.set(job('b'));
+      let requestDuringTurn = true;
+      s.loop.behaviour = async (j) => {
+        if (j.jobId === 'a' && requestDuringTurn) {
+          requestDuringTurn = false;
+          assert.ok(await s.fences.request('a', 'snapshotter', 60_000), 'requested while the turn runs');
+        }
+        return {};
+      };
+      await s.scheduler.tick();
+      assert.deepEqual(s.loop.calls, ['a', 'b'], 'the running turn of a finished');
+      assert.equal(s.leases.holder(applyLeaseName('a')), undefined, 'released right after the turn');
+      assert.deepEqual(s.scheduler.fencedJobs, ['a']);
+      assert.deepEqual(s.loop.forgotten, ['a']);
+
+      for (let k = 0; k < 3; k++) await s.scheduler.tick();
+      assert.deepEqual(
+        s.loop.calls.filter((c) => c === 'a'),
+        ['a'],
+        'no turn of a while fenced',
+      );
+      assert.equal(s.loop.calls.filter((c) => c === 'b').length, 4, 'other jobs go on');
+      assert.equal(s.leases.holder(applyLeaseName('a')), undefined, 'the lease is not taken again');
+      assert.ok(await s.leases.acquire(applyLeaseName('a'), 'snapshotter', 60_000), 'free for the fence');
+
+      await s.leases.release(applyLeaseName('a'), 'snapshotter');
+      await s.fences.withdraw('a', 'snapshotter');
+      await s.scheduler.tick();
+      assert.equal(s.loop.calls.filter((c) => c === 'a').length, 2, 'resumed after the request went');
+      assert.deepEqual(s.scheduler.fencedJobs, []);
+      assert.deepEqual(
+        s.log.filter((e) => String(e['event']).startsWith('apply-fence')).map((e) => e['event']),
+        ['apply-fenced', 'apply-fence-lifted'],
+      );
+    });
+
+    it('does not take the lease of a job fenced before its first turn', async () => {
+      const s = setup();
+      s.jobs.set(job('a'));
+      assert.ok(await s.fences.request('a', 'snapshotter', 60_000));
+      await s.scheduler.tick();
+      assert.deepEqual(s.loop.calls, []);
+      assert.equal(s.leases.holder(applyLeaseName('a')), undefined);
+    });
+
+    it('resumes once a request expires (its holder died) and the fence’s lease is gone', async () => {
+      let now = 1_000;
+      const s = setup({ clock: () => now });
+      s.jobs.set(job('a'));
+      assert.ok(await s.fences.request('a', 'snapshotter', 500));
+      assert.ok(await s.leases.acquire(applyLeaseName('a'), 'snapshotter', 500));
+      await s.scheduler.tick();
+      assert.deepEqual(s.loop.calls, []);
+      now += 600;
+      await s.scheduler.tick();
+      assert.deepEqual(s.loop.calls, ['a']);
+      assert.equal(s.leases.holder(applyLeaseName('a')), 'me');
+    });
+
+    it('between turns, the renewal gives the lease up instead of renewing it', async () => {
+      const s = setup({ tickMs: 60_000 });
+      s.jobs.set(job('a'));
+      s.scheduler.start();
+      try {
+        await until('the first turn', () => s.loop.calls.length >= 1, 10_000);
+        await until('the lease held', () => s.leases.holder(applyLeaseName('a')) === 'me', 10_000);
+        assert.ok(await s.fences.request('a', 'snapshotter', 60_000));
+        // Ticks are a minute apart: only the renewal (every TTL/3 = 333 ms) can let go.
+        await until('the lease released', () => s.leases.holder(applyLeaseName('a')) === undefined, 10_000);
+        assert.deepEqual(s.scheduler.fencedJobs, ['a']);
+        assert.equal(s.loop.calls.length, 1);
+      } finally {
+        await s.scheduler.stop();
+      }
+    });
+
+    it('a request that cannot be read counts as none: applying goes on under the lease', async () => {
+      const s = setup();
+      s.jobs.set(job('a'));
+      s.fences.current = async () => {
+        throw new TidemarkError('meta database unreachable', { retriable: true });
+      };
+      await s.scheduler.tick();
+      assert.deepEqual(s.loop.calls, ['a']);
+      assert.equal(s.leases.holder(applyLeaseName('a')), 'me');
+      assert.ok(s.log.some((e) => e['event'] === 'apply-fence-unreadable'));
+    });
   });
 });

@@ -9,6 +9,13 @@
  * in time (80% of the TTL since the last confirmation), so two processes never apply one job at once as long as
  * their clocks agree to well within the TTL.
  *
+ * **Apply fence** (docs/format.md, "Snapshot fence"): before it takes or renews a job's lease and after each of the
+ * job's turns, the scheduler asks the `FenceStore` whether a fence request of the job stands. While one does, it lets
+ * a running turn finish, releases the job's lease and does not take it again until the request is withdrawn or
+ * expires; the requester (`ApplyFenceHolder`) takes the lease itself, so mutual exclusion is the lease's. A request
+ * that cannot be read counts as none: the scheduler keeps applying under its lease, which the requester then cannot
+ * take (safe; the snapshot waits). A job whose apply failed keeps its lease (see below), so it cannot be fenced.
+ *
  * A failed turn ends one of three ways:
  * - lease lost (`LeaseLostError`): the job is dropped here; it is taken up again if the lease comes back;
  * - retriable (`isRetriable`): logged, retried at the next tick;
@@ -29,11 +36,13 @@ import {
   type Alert,
 } from '@tidemark/domain';
 import { ApplyTurnError, type ApplyLoop, type ApplyStop, type LeaseGuard } from './apply-loop';
-import type { AlertPublisher, ApplyJob, JobPhaseReader, LeaseStore } from './ports';
+import type { AlertPublisher, ApplyJob, FenceStore, JobPhaseReader, LeaseStore } from './ports';
 
 export interface ApplySchedulerPorts {
   readonly jobs: JobPhaseReader;
   readonly leases: LeaseStore;
+  /** Fence requests: a job with one is left alone (its lease released) until it is withdrawn or expires. */
+  readonly fences: FenceStore;
   readonly loop: Pick<ApplyLoop, 'applyPending' | 'forget'>;
   readonly alerts: AlertPublisher;
   /** Whether repeating a failed turn can succeed (the app's error tables). */
@@ -81,6 +90,10 @@ export class ApplyScheduler {
   private readonly held = new Map<string, HeldLease>();
   private readonly failed = new Map<string, FailedJob>();
   private readonly lastStop = new Map<string, ApplyStop>();
+  /** Jobs left alone because of a fence request, for logging when that starts and ends. */
+  private readonly fenced = new Set<string>();
+  /** The job whose turn is running, if any. */
+  private turning: string | undefined;
   private listProblem: string | undefined;
   private rotation = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -108,6 +121,11 @@ export class ApplyScheduler {
     );
     if (this.listProblem !== undefined) out.push(this.listProblem);
     return out;
+  }
+
+  /** Jobs left alone because a fence request stands, for logs and specs. */
+  get fencedJobs(): string[] {
+    return [...this.fenced].sort();
   }
 
   /** Jobs whose lease this process holds, for logs and specs. */
@@ -169,13 +187,41 @@ export class ApplyScheduler {
         if (!failure.alerted) await this.raise(failure);
         continue;
       }
+      if (await this.fenceRequested(job.jobId)) {
+        await this.yieldToFence(job.jobId);
+        continue;
+      }
       if (!(await this.ensureLease(job.jobId))) continue;
       more = (await this.turn(job)) || more;
+      if (await this.fenceRequested(job.jobId)) await this.yieldToFence(job.jobId);
     }
     return more;
   }
 
+  /** Whether a fence request of the job stands. One that cannot be read counts as none (the lease keeps it safe). */
+  private async fenceRequested(jobId: string): Promise<boolean> {
+    let requested: boolean;
+    try {
+      requested = (await this.ports.fences.current(jobId)) !== undefined;
+    } catch (err) {
+      this.ports.log({ event: 'apply-fence-unreadable', jobId, reason: describeError(err) });
+      return false;
+    }
+    if (!requested && this.fenced.delete(jobId)) this.ports.log({ event: 'apply-fence-lifted', jobId });
+    return requested;
+  }
+
+  /** Leaves the job to the fence's holder: releases its lease (if held) so the holder can take it. */
+  private async yieldToFence(jobId: string): Promise<void> {
+    if (!this.fenced.has(jobId)) {
+      this.fenced.add(jobId);
+      this.ports.log({ event: 'apply-fenced', jobId });
+    }
+    if (this.held.has(jobId)) await this.release(jobId);
+  }
+
   private async turn(job: ApplyJob): Promise<boolean> {
+    this.turning = job.jobId;
     try {
       const turn = await this.ports.loop.applyPending(job, this.guard(job.jobId));
       if (
@@ -200,6 +246,8 @@ export class ApplyScheduler {
     } catch (err) {
       await this.onFailure(job, err);
       return false;
+    } finally {
+      this.turning = undefined;
     }
   }
 
@@ -291,6 +339,11 @@ export class ApplyScheduler {
   private async renewAll(): Promise<void> {
     for (const [jobId, lease] of [...this.held]) {
       if (lease.lost || this.stopping) continue;
+      // A fence request: give the lease up now unless a turn of the job runs (the tick yields after it).
+      if (this.turning !== jobId && !this.failed.has(jobId) && (await this.fenceRequested(jobId))) {
+        if (this.turning !== jobId && this.held.get(jobId) === lease) await this.yieldToFence(jobId);
+        continue;
+      }
       const asked = this.clock();
       try {
         const grant = await this.ports.leases.renew(applyLeaseName(jobId), this.options.owner, this.ttl);

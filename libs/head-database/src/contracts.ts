@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LeaseStore, MissingDocumentRecord, MissingDocumentStore } from './ports';
+import type { FenceStore, LeaseStore, MissingDocumentRecord, MissingDocumentStore } from './ports';
 
 export interface StoreFixture<S> {
   readonly store: S;
@@ -66,6 +66,65 @@ export function describeLeaseStore(name: string, factory: () => Promise<StoreFix
 
     it('two owners racing for a free lease: exactly one wins', async () => {
       const grants = await Promise.all(['a', 'b', 'c', 'd'].map((o) => leases.acquire(lease, o, 10_000)));
+      assert.equal(grants.filter((g) => g !== undefined).length, 1);
+    });
+  });
+}
+
+/** Registers the {@link FenceStore} suite. Each fixture must be empty (job ids are unique per test anyway). */
+export function describeFenceStore(name: string, factory: () => Promise<StoreFixture<FenceStore>>): void {
+  describe(`FenceStore contract: ${name}`, () => {
+    let fx: StoreFixture<FenceStore>;
+    let fences: FenceStore;
+    let jobId: string;
+    let n = 0;
+    beforeEach(async () => {
+      fx = await factory();
+      fences = fx.store;
+      n += 1;
+      jobId = `job${n}${Date.now().toString(36)}`;
+    });
+    afterEach(async () => {
+      await fx.dispose?.();
+    });
+
+    it('writes a request where none stands, shows it as current, and extends it for its owner', async () => {
+      assert.equal(await fences.current(jobId), undefined);
+      const first = await fences.request(jobId, 'a', 10_000);
+      assert.deepEqual([first?.jobId, first?.owner], [jobId, 'a']);
+      assert.equal((await fences.current(jobId))?.owner, 'a');
+      const again = await fences.request(jobId, 'a', 20_000);
+      assert.ok((again?.expiresAt.getTime() ?? 0) >= (first?.expiresAt.getTime() ?? Infinity));
+    });
+
+    it('refuses another owner while a request stands; an expired one is no longer current and can be replaced', async () => {
+      assert.ok(await fences.request(jobId, 'a', 150));
+      assert.equal(await fences.request(jobId, 'b', 10_000), undefined);
+      await sleep(300);
+      assert.equal(await fences.current(jobId), undefined, 'expired: its holder died');
+      assert.equal((await fences.request(jobId, 'b', 10_000))?.owner, 'b');
+      assert.equal(await fences.renew(jobId, 'a', 10_000), undefined, 'the old owner lost it');
+    });
+
+    it('renews only for its owner, also after expiry when nobody replaced it', async () => {
+      assert.equal(await fences.renew(jobId, 'a', 10_000), undefined, 'nothing to renew');
+      assert.ok(await fences.request(jobId, 'a', 100));
+      await sleep(200);
+      assert.equal((await fences.renew(jobId, 'a', 10_000))?.owner, 'a');
+      assert.equal((await fences.current(jobId))?.owner, 'a');
+    });
+
+    it('withdraw removes the owner’s request only', async () => {
+      assert.ok(await fences.request(jobId, 'a', 10_000));
+      await fences.withdraw(jobId, 'b');
+      assert.equal((await fences.current(jobId))?.owner, 'a');
+      await fences.withdraw(jobId, 'a');
+      await fences.withdraw(jobId, 'a');
+      assert.equal(await fences.current(jobId), undefined);
+    });
+
+    it('owners racing for a job: exactly one request is written', async () => {
+      const grants = await Promise.all(['a', 'b', 'c', 'd'].map((o) => fences.request(jobId, o, 10_000)));
       assert.equal(grants.filter((g) => g !== undefined).length, 1);
     });
   });

@@ -1,12 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeLeaseStore, describeMissingDocumentStore } from './contracts';
+import { describeFenceStore, describeLeaseStore, describeMissingDocumentStore } from './contracts';
+import { MemoryFenceStore } from './memory-fence-store';
 import { MemoryLeaseStore } from './memory-lease-store';
 import { MemoryMissingDocumentStore } from './memory-missing-document-store';
 import { MemoryJobPhaseReader } from './memory-job-phase-reader';
 import { missingBatches } from './missing-batches';
 
 describeLeaseStore('MemoryLeaseStore', async () => ({ store: new MemoryLeaseStore() }));
+describeFenceStore('MemoryFenceStore', async () => ({ store: new MemoryFenceStore() }));
 describeMissingDocumentStore('MemoryMissingDocumentStore', async () => ({
   store: new MemoryMissingDocumentStore(),
 }));

@@ -51,6 +51,33 @@ export interface LeaseStore {
   release(name: string, owner: string): Promise<void>;
 }
 
+/** A standing request to fence the oplog-applier off one job's head, held by `owner` until `expiresAt`. */
+export interface FenceRequest {
+  readonly jobId: string;
+  readonly owner: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * Fence requests, at most one per job (docs/format.md, "Snapshot fence"). While a job has an unexpired request the
+ * `ApplyScheduler` finishes its running turn of the job, releases the job's apply lease and does not take it again;
+ * the requester then takes the apply lease itself (`ApplyFenceHolder`). The request only asks: mutual exclusion
+ * comes from the lease, so a scheduler that cannot read requests keeps applying under its lease and stays safe.
+ * Times are the owners' clocks, as for leases.
+ * - `request` writes `owner`'s request when the job has none, an expired one, or one of `owner` (then extends it);
+ *   `undefined` when another owner's unexpired request stands. Idempotent for the holder.
+ * - `renew` extends `owner`'s request (also past its expiry, as long as nobody replaced it); `undefined` when it is
+ *   gone or another owner's.
+ * - `withdraw` deletes `owner`'s request; withdrawing one that is not `owner`'s changes nothing.
+ * - `current` is the job's unexpired request, `undefined` when there is none (or it expired: its holder died).
+ */
+export interface FenceStore {
+  request(jobId: string, owner: string, ttlMs: number): Promise<FenceRequest | undefined>;
+  renew(jobId: string, owner: string, ttlMs: number): Promise<FenceRequest | undefined>;
+  withdraw(jobId: string, owner: string): Promise<void>;
+  current(jobId: string): Promise<FenceRequest | undefined>;
+}
+
 /** An update whose document the head lacked, for the agent to fetch from the source. */
 export interface MissingDocumentRecord {
   /** Namespace on the source: where the agent fetches the document. */

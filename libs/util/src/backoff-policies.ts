@@ -61,3 +61,11 @@ export const AGENT_STARTUP = new Backoff({ initialMs: 500, factor: 2, maxMs: 15_
  * numbers with `TIDEMARK_INGEST_RETRY_INITIAL_MS` and `TIDEMARK_INGEST_RETRY_MAX_MS`.
  */
 export const PARTITION_RETRY = new Backoff({ initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 'equal' });
+
+/**
+ * A snapshot waiting for a job's apply fence (`ApplyFenceHolder.hold` of `@tidemark/head-database`): between tries to
+ * take the job's apply lease while the oplog-applier finishes its turn and lets go, until the caller's `waitMs`.
+ * Not a retry of a failure but a poll of something expected to change within a turn. 50 ms doubling up to 1 s,
+ * equal jitter.
+ */
+export const APPLY_FENCE_WAIT = new Backoff({ initialMs: 50, factor: 2, maxMs: 1_000, jitter: 'equal' });
