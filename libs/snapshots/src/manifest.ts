@@ -6,8 +6,7 @@
  * A snapshot is exactly the job's head database at the applied oplog position `opTime` (docs/format.md, "How a
  * snapshot is consistent").
  */
-import type { OpTime } from '@tidemark/domain';
-import type { StoreKind } from './snapshot-store';
+import type { OpTime, SnapshotStoreKind as StoreKind } from '@tidemark/domain';
 
 /** `in-progress` while blocks are written; `complete` once all are durable; `failed` when it was given up. */
 export const SNAPSHOT_STATES = ['in-progress', 'complete', 'failed'] as const;
