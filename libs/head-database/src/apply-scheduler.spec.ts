@@ -345,6 +345,21 @@ describe('ApplyScheduler', () => {
       }
     });
 
+    it('a job whose apply failed keeps its lease and its failure, fence or not', async () => {
+      const s = setup();
+      s.jobs.set(job('a'));
+      s.loop.behaviour = async () => {
+        assert.ok(await s.fences.request('a', 'snapshotter', 60_000));
+        throw new TidemarkError('corrupt', { retriable: false });
+      };
+      await s.scheduler.tick();
+      await s.scheduler.tick();
+      assert.equal(s.leases.holder(applyLeaseName('a')), 'me', 'no other process retries it');
+      assert.equal(s.scheduler.problems.length, 1);
+      assert.equal(s.alerts.length, 1);
+      assert.deepEqual(s.loop.calls, ['a']);
+    });
+
     it('a request that cannot be read counts as none: applying goes on under the lease', async () => {
       const s = setup();
       s.jobs.set(job('a'));

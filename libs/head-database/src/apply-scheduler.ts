@@ -193,7 +193,9 @@ export class ApplyScheduler {
       }
       if (!(await this.ensureLease(job.jobId))) continue;
       more = (await this.turn(job)) || more;
-      if (await this.fenceRequested(job.jobId)) await this.yieldToFence(job.jobId);
+      // Between turns: yield at once rather than at the next tick. A job whose apply just failed keeps its lease.
+      if (!this.failed.has(job.jobId) && (await this.fenceRequested(job.jobId)))
+        await this.yieldToFence(job.jobId);
     }
     return more;
   }
