@@ -1,5 +1,16 @@
 /**
  * The snapshot stores behind `@tidemark/snapshots`' `SnapshotStore` port: `blockstore` (MongoDB), `s3` (blocks in a
- * bucket, metadata in MongoDB) and `filesystem` (files under a directory).
+ * bucket, metadata in MongoDB) and `filesystem` (files under a directory). Layouts: docs/format.md, "Snapshot
+ * stores".
  */
-export {};
+export * from './store-errors';
+export * from './store-keys';
+export {
+  SNAPSHOT_RECORD_FORMAT,
+  SNAPSHOT_LOCK_FORMAT,
+  BLOCK_FORMAT,
+  BLOCK_PART_FORMAT,
+  BLOCK_OBJECT_FORMAT,
+} from './record-codec';
+export { FS_ERROR_RULES } from './fs-errors';
+export { FileSystemSnapshotStore, type FileSystemSnapshotStoreOptions } from './filesystem-snapshot-store';
