@@ -5,7 +5,7 @@
  * ```
  * <root>/<jobId>/blocks/<address[0..2]>/<address>     a block's bytes
  * <root>/<jobId>/snapshots/<snapshotId>.json          a snapshot record (JSON, `v: 1`)
- * <root>/<jobId>/lock/<generation>                    the job's snapshot lock, one file per generation (JSON, `v: 1`)
+ * <root>/<jobId>/lock/<generation>                    the job's snapshot lock: generation files (JSON, `v: 1`)
  * ```
  *
  * Names: job ids, snapshot ids and addresses are checked against `store-keys.ts` before any path is built (no `/`,
@@ -29,6 +29,13 @@ import {
 } from '@tidemark/snapshots';
 import { errnoCode, fsFailure } from './fs-errors';
 import {
+  acquireLock,
+  releaseLock,
+  renewLock,
+  type LockGeneration,
+  type LockGenerations,
+} from './generation-lock';
+import {
   SNAPSHOT_LOCK_FORMAT,
   SNAPSHOT_RECORD_FORMAT,
   checkRecordToWrite,
@@ -37,15 +44,7 @@ import {
   recordFromStored,
 } from './record-codec';
 import { SnapshotRecordInvalidError, SnapshotStoreUnavailableError } from './store-errors';
-import {
-  checkAddress,
-  checkJobId,
-  checkOwner,
-  checkSnapshotId,
-  checkTtl,
-  isAddress,
-  isSnapshotId,
-} from './store-keys';
+import { checkAddress, checkJobId, checkSnapshotId, isAddress, isSnapshotId } from './store-keys';
 
 export interface FileSystemSnapshotStoreOptions {
   /** The store's root directory (created on first write). */
@@ -56,16 +55,6 @@ export interface FileSystemSnapshotStoreOptions {
 
 /** A lock generation file's name: a positive decimal integer. */
 const GENERATION = /^[1-9][0-9]{0,14}$/;
-/** How often a lock call starts over after losing a race before it gives up (retriable). */
-const LOCK_ROUNDS = 50;
-
-interface LockState {
-  /** The highest generation present, 0 when there is none. */
-  readonly generation: number;
-  /** The holder, or undefined when free (released, or never taken). */
-  readonly owner: string | undefined;
-  readonly expiresAt: number;
-}
 
 export class FileSystemSnapshotStore implements SnapshotStore {
   readonly kind = 'filesystem' as const;
@@ -203,67 +192,21 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     });
   }
 
-  // ---- the job's snapshot lock -------------------------------------------------------------------------------
-  //
-  // The lock is a directory of generation files `lock/<n>`, each written whole (temporary file, fsync, `link(2)`)
-  // and never changed; the highest generation is the lock's state (a holder and an expiry, or free). Every change
-  // (acquire, take over, renew, release) reads the state at generation g and then creates generation g + 1 with
-  // `link(2)`, which fails with EEXIST when g + 1 exists: a compare-and-swap on "the state is still g". Of two
-  // acquirers that both read an expired g, exactly one creates g + 1; the other re-reads and finds it held.
-  //
-  // Old generations are pruned (all but the two highest), so a very slow caller that read a generation long gone
-  // could create a number that was pruned. Therefore a created generation counts only if it is still the highest
-  // when listed after the link. A pruned number is below the highest (pruning happens only after a higher one
-  // exists), so such a stale write never counts. A legitimate successor can also make the check fail (the same
-  // owner's concurrent call, or a takeover after the TTL ran out); the check then errs towards "not granted", never
-  // towards two holders.
+  // ---- the job's snapshot lock: generation files `lock/<n>` (generation-lock.ts) -------------------------------
 
   async acquireLock(jobId: string, owner: string, ttlMs: number): Promise<StoreLockGrant | undefined> {
-    checkOwner(owner);
-    checkTtl(ttlMs);
-    const dir = this.lockDir(jobId);
-    return this.guard('acquireLock', dir, async () => {
-      for (let round = 0; round < LOCK_ROUNDS; round++) {
-        const state = await this.readLock(dir);
-        const now = this.clock();
-        if (state.owner !== undefined && state.owner !== owner && state.expiresAt > now) return undefined;
-        const expiresAt = now + ttlMs;
-        if (await this.writeLock(dir, state.generation + 1, jobId, owner, expiresAt)) {
-          return { jobId, owner, expiresAt: new Date(expiresAt) };
-        }
-      }
-      throw this.lockContended('acquireLock', dir);
-    });
+    const gens = this.lockGenerations(jobId);
+    return this.guard('acquireLock', gens.location, () => acquireLock(gens, jobId, owner, ttlMs, this.clock));
   }
 
   async renewLock(jobId: string, owner: string, ttlMs: number): Promise<StoreLockGrant | undefined> {
-    checkOwner(owner);
-    checkTtl(ttlMs);
-    const dir = this.lockDir(jobId);
-    return this.guard('renewLock', dir, async () => {
-      for (let round = 0; round < LOCK_ROUNDS; round++) {
-        const state = await this.readLock(dir);
-        if (state.owner !== owner) return undefined;
-        const expiresAt = this.clock() + ttlMs;
-        if (await this.writeLock(dir, state.generation + 1, jobId, owner, expiresAt)) {
-          return { jobId, owner, expiresAt: new Date(expiresAt) };
-        }
-      }
-      throw this.lockContended('renewLock', dir);
-    });
+    const gens = this.lockGenerations(jobId);
+    return this.guard('renewLock', gens.location, () => renewLock(gens, jobId, owner, ttlMs, this.clock));
   }
 
   async releaseLock(jobId: string, owner: string): Promise<void> {
-    checkOwner(owner);
-    const dir = this.lockDir(jobId);
-    await this.guard('releaseLock', dir, async () => {
-      for (let round = 0; round < LOCK_ROUNDS; round++) {
-        const state = await this.readLock(dir);
-        if (state.owner !== owner) return;
-        if (await this.writeLock(dir, state.generation + 1, jobId, undefined, 0)) return;
-      }
-      throw this.lockContended('releaseLock', dir);
-    });
+    const gens = this.lockGenerations(jobId);
+    await this.guard('releaseLock', gens.location, () => releaseLock(gens, owner));
   }
 
   // ---- the job -----------------------------------------------------------------------------------------------
@@ -297,10 +240,6 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     checkJobId(jobId);
     checkSnapshotId(snapshotId);
     return this.inRoot(jobId, 'snapshots', `${snapshotId}.json`);
-  }
-
-  private lockDir(jobId: string): string {
-    return this.inRoot(checkJobId(jobId), 'lock');
   }
 
   /** `<root>/<parts...>`, refusing anything that would not stay under the root (defence in depth). */
@@ -345,8 +284,23 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     return record;
   }
 
-  /** The lock's current state: its highest generation (re-listed when that one was pruned meanwhile). */
-  private async readLock(dir: string): Promise<LockState> {
+  private lockGenerations(jobId: string): LockGenerations {
+    const dir = this.inRoot(checkJobId(jobId), 'lock');
+    return {
+      location: dir,
+      current: () => this.readLock(dir),
+      highest: async () => highestGeneration(await readDirIfAny(dir)),
+      create: (state) => this.createLockGeneration(dir, jobId, state),
+      pruneBelow: async (generation) => {
+        for (const n of await readDirIfAny(dir)) {
+          if (GENERATION.test(n) && Number(n) < generation) await fsp.rm(path.join(dir, n), { force: true });
+        }
+      },
+    };
+  }
+
+  /** The lock's state: its highest generation (listed again when that one was pruned meanwhile). */
+  private async readLock(dir: string): Promise<LockGeneration> {
     for (;;) {
       const generation = highestGeneration(await readDirIfAny(dir));
       if (generation === 0) return { generation, owner: undefined, expiresAt: 0 };
@@ -361,38 +315,28 @@ export class FileSystemSnapshotStore implements SnapshotStore {
       const doc = parseJsonObject(text, file);
       checkRecordVersion(SNAPSHOT_LOCK_FORMAT, doc, file);
       const owner = doc['owner'];
-      const expiresAt = doc['expiresAt'];
       if (owner === null) return { generation, owner: undefined, expiresAt: 0 };
-      const at = typeof expiresAt === 'string' ? Date.parse(expiresAt) : NaN;
-      if (typeof owner !== 'string' || Number.isNaN(at)) {
+      const expiresAt = typeof doc['expiresAt'] === 'string' ? Date.parse(doc['expiresAt']) : NaN;
+      if (typeof owner !== 'string' || Number.isNaN(expiresAt)) {
         throw new SnapshotRecordInvalidError(
           file,
           'a lock needs owner (string or null) and expiresAt (ISO date)',
         );
       }
-      return { generation, owner, expiresAt: at };
+      return { generation, owner, expiresAt };
     }
   }
 
-  /**
-   * Creates generation `generation` holding `owner` until `expiresAt` (free when `owner` is undefined). True when
-   * it was created and is still the highest (see the lock's comment above); false when the race was lost.
-   */
-  private async writeLock(
-    dir: string,
-    generation: number,
-    jobId: string,
-    owner: string | undefined,
-    expiresAt: number,
-  ): Promise<boolean> {
+  /** Creates the generation file whole (temporary file, fsync, `link(2)`); false when it exists. */
+  private async createLockGeneration(dir: string, jobId: string, state: LockGeneration): Promise<boolean> {
     const doc = {
       v: SNAPSHOT_LOCK_FORMAT.current,
       jobId,
-      owner: owner ?? null,
-      expiresAt: owner === undefined ? null : new Date(expiresAt).toISOString(),
+      owner: state.owner ?? null,
+      expiresAt: state.owner === undefined ? null : new Date(state.expiresAt).toISOString(),
     };
     await this.ensureDir(dir);
-    const name = String(generation);
+    const name = String(state.generation);
     const tmp = await writeTemp(dir, name, Buffer.from(`${JSON.stringify(doc)}\n`));
     try {
       await fsp.link(tmp, path.join(dir, name));
@@ -403,23 +347,7 @@ export class FileSystemSnapshotStore implements SnapshotStore {
       await fsp.rm(tmp, { force: true });
     }
     await fsyncDir(dir);
-    const names = await readDirIfAny(dir);
-    if (highestGeneration(names) !== generation) return false;
-    for (const n of names) {
-      if (GENERATION.test(n) && Number(n) < generation - 1) await fsp.rm(path.join(dir, n), { force: true });
-    }
     return true;
-  }
-
-  private lockContended(operation: string, dir: string): SnapshotStoreUnavailableError {
-    return new SnapshotStoreUnavailableError(
-      operation,
-      dir,
-      `lost the lock race ${LOCK_ROUNDS} times in a row`,
-      {
-        retriable: true,
-      },
-    );
   }
 
   /** Creates `dir` and its missing parents, fsyncing the parent of each directory it created. */

@@ -14,3 +14,17 @@ export {
 } from './record-codec';
 export { FS_ERROR_RULES } from './fs-errors';
 export { FileSystemSnapshotStore, type FileSystemSnapshotStoreOptions } from './filesystem-snapshot-store';
+export { driverMongoClassifier } from './mongo-guard';
+export {
+  MongoSnapshotMetadata,
+  DEFAULT_SNAPSHOTS_DATABASE,
+  SNAPSHOTS_COLLECTION,
+  SNAPSHOT_LOCKS_COLLECTION,
+} from './mongo-snapshot-metadata';
+export {
+  MongoBlockstore,
+  SNAPSHOT_BLOCKS_COLLECTION,
+  SNAPSHOT_BLOCK_PARTS_COLLECTION,
+  DEFAULT_BLOCK_PART_BYTES,
+  type MongoBlockstoreOptions,
+} from './mongo-blockstore';

@@ -67,3 +67,9 @@ function showValue(value: unknown): string {
   const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
   return value.length > 80 ? `${shown} (${value.length} characters)` : shown;
 }
+
+/**
+ * Decides whether a driver failure can succeed when retried, with a reason: the apps pass the workspace's tables
+ * (`classifyMongoError` of `@tidemark/mongo`, `classifyS3Error` of `@tidemark/s3`).
+ */
+export type StoreErrorClassifier = (err: unknown) => { readonly retriable: boolean; readonly reason: string };
