@@ -28,3 +28,10 @@ export {
   DEFAULT_BLOCK_PART_BYTES,
   type MongoBlockstoreOptions,
 } from './mongo-blockstore';
+export {
+  S3SnapshotStore,
+  SNAPSHOT_BLOCK_OBJECTS_COLLECTION,
+  DEFAULT_MULTIPART_THRESHOLD_BYTES,
+  DEFAULT_PART_BYTES,
+  type S3SnapshotStoreOptions,
+} from './s3-snapshot-store';
