@@ -35,3 +35,4 @@ export {
   DEFAULT_PART_BYTES,
   type S3SnapshotStoreOptions,
 } from './s3-snapshot-store';
+export { createSnapshotStore, type SnapshotStoreDeps } from './create-snapshot-store';
