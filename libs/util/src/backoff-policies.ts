@@ -69,3 +69,11 @@ export const PARTITION_RETRY = new Backoff({ initialMs: 1_000, factor: 2, maxMs:
  * equal jitter.
  */
 export const APPLY_FENCE_WAIT = new Backoff({ initialMs: 50, factor: 2, maxMs: 1_000, jitter: 'equal' });
+
+/**
+ * The `s3` snapshot store's requests (a block object's put, get and delete, each step of a multipart upload) after
+ * a retriable failure (throttling, 5xx, connection errors, as `@tidemark/s3`'s table says), within 8 attempts and
+ * 2 minutes by default; then the store throws a retriable `SnapshotStoreUnavailableError`. 100 ms doubling up to
+ * 5 s, full jitter. `S3SnapshotStore`'s options override it.
+ */
+export const S3_REQUEST_RETRY = new Backoff({ initialMs: 100, factor: 2, maxMs: 5_000, jitter: 'full' });

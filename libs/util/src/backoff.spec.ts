@@ -107,6 +107,7 @@ describe('named backoff policies', () => {
       AGENT_STARTUP: { initialMs: 500, factor: 2, maxMs: 15_000, jitter: 'equal' },
       PARTITION_RETRY: { initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 'equal' },
       APPLY_FENCE_WAIT: { initialMs: 50, factor: 2, maxMs: 1_000, jitter: 'equal' },
+      S3_REQUEST_RETRY: { initialMs: 100, factor: 2, maxMs: 5_000, jitter: 'full' },
     });
   });
 });

@@ -1,0 +1,149 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { MongoClient } from 'mongodb';
+import { resolveEndpoints } from '@tidemark/config';
+import { classifyMongoError } from '@tidemark/mongo';
+import { classifyS3Error, createS3Client, ensureBucket } from '@tidemark/s3';
+import { BlockMissingError } from '@tidemark/snapshots';
+import { addressOf, describeSnapshotStore } from '@tidemark/snapshots-contract';
+import { uniqueDbName, uniqueName } from '@tidemark/testing';
+import { S3SnapshotStore, SNAPSHOT_BLOCK_OBJECTS_COLLECTION } from './s3-snapshot-store';
+
+const endpoints = resolveEndpoints();
+const bucket = uniqueName('tidemark-snap-s3').toLowerCase();
+let bucketReady: Promise<S3Client> | undefined;
+
+/** One bucket for the file (created on first use); each store gets a prefix and a database of its own. */
+function s3(): Promise<S3Client> {
+  bucketReady ??= (async () => {
+    const client = createS3Client(endpoints.s3, { maxAttempts: 1 });
+    await ensureBucket(client, bucket);
+    return client;
+  })();
+  return bucketReady;
+}
+
+async function emptyPrefix(client: S3Client, prefix: string): Promise<void> {
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+    if (keys.length === 0) return;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+  }
+}
+
+async function makeStore(overrides: { multipartThresholdBytes?: number } = {}) {
+  const client = await s3();
+  const mongo = await new MongoClient(endpoints.backup.uri).connect();
+  const database = uniqueDbName('t_snap_s3');
+  const prefix = `it/${uniqueName('p')}`;
+  const store = new S3SnapshotStore({
+    s3: client,
+    bucket,
+    prefix,
+    classifyS3Error,
+    mongo,
+    database,
+    classifyMongoError,
+    // 20 MiB blocks go up in 5 MiB parts, so the contract covers multipart uploads too.
+    multipartThresholdBytes: overrides.multipartThresholdBytes ?? 8 * 1024 * 1024,
+    partBytes: 5 * 1024 * 1024,
+  });
+  await store.init();
+  return {
+    store,
+    client,
+    mongo,
+    database,
+    prefix,
+    close: async () => {
+      await emptyPrefix(client, `${prefix}/`);
+      await mongo.db(database).dropDatabase();
+      await mongo.close();
+    },
+  };
+}
+
+after(async () => {
+  if (!bucketReady) return;
+  const client = await bucketReady;
+  await emptyPrefix(client, '');
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+  client.destroy();
+});
+
+describeSnapshotStore('s3 (S3-compatible server + backup-side MongoDB)', () => makeStore());
+
+describe('S3SnapshotStore: layout', () => {
+  let env: Awaited<ReturnType<typeof makeStore>>;
+  before(async () => {
+    env = await makeStore();
+  });
+  after(() => env.close());
+
+  it('keeps a block under <prefix>/<jobId>/blocks/<aa>/<address>, indexed with v: 1', async () => {
+    const bytes = randomBytes(1000);
+    const a = addressOf(bytes);
+    await env.store.putBlock('j1', a, bytes);
+    const key = `${env.prefix}/j1/blocks/${a.slice(0, 2)}/${a}`;
+    assert.equal(env.store.blockLocation('j1', a), `s3://${bucket}/${key}`);
+    const got = await env.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    assert.deepEqual(Buffer.from((await got.Body?.transformToByteArray()) ?? []), bytes);
+    const entry = await env.mongo
+      .db(env.database)
+      .collection<{ _id: string }>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION)
+      .findOne({ _id: `j1:${a}` });
+    assert.equal(entry?.['v' as never], 1);
+    assert.equal(entry?.['key' as never], key);
+    assert.equal(entry?.['size' as never], 1000);
+  });
+
+  it('adopts an object a crashed put left without its index entry, keeping its bytes', async () => {
+    const first = Buffer.from('bytes of the put that crashed before indexing');
+    const a = addressOf(first);
+    await env.client.send(new PutObjectCommand({ Bucket: bucket, Key: env.store.key('j2', a), Body: first }));
+    assert.equal(await env.store.hasBlock('j2', a), false, 'an object without its entry is not a block');
+    await assert.rejects(env.store.getBlock('j2', a), BlockMissingError);
+    await env.store.putBlock('j2', a, Buffer.from('other bytes'));
+    assert.deepEqual(Buffer.from(await env.store.getBlock('j2', a)), first, 'If-None-Match kept the object');
+
+    const big = randomBytes(9 * 1024 * 1024); // above the threshold: a multipart upload, completed conditionally
+    const b = addressOf(big);
+    await env.client.send(new PutObjectCommand({ Bucket: bucket, Key: env.store.key('j2', b), Body: big }));
+    await env.store.putBlock('j2', b, randomBytes(10 * 1024 * 1024));
+    assert.ok(
+      Buffer.from(await env.store.getBlock('j2', b)).equals(big),
+      'the multipart put kept the object',
+    );
+    const uploads = await env.client.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: env.prefix }),
+    );
+    assert.equal((uploads.Uploads ?? []).length, 0, 'the refused upload was aborted');
+  });
+
+  it('deleteJob removes objects no entry names and unfinished multipart uploads', async () => {
+    const stray = `${env.prefix}/j3/blocks/ab/${'ab'.repeat(32)}`;
+    await env.client.send(new PutObjectCommand({ Bucket: bucket, Key: stray, Body: Buffer.from('stray') }));
+    await env.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${stray}x` }));
+    await env.store.deleteJob('j3');
+    const left = await env.client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${env.prefix}/j3/` }),
+    );
+    assert.equal(left.KeyCount ?? 0, 0);
+    const uploads = await env.client.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${env.prefix}/j3/` }),
+    );
+    assert.equal((uploads.Uploads ?? []).length, 0);
+  });
+});

@@ -1,0 +1,559 @@
+/**
+ * `S3SnapshotStore` (`s3`): a job's blocks as objects in a bucket, its records, lock and block index in the
+ * backup-side MongoDB (docs/format.md, "Snapshot stores"):
+ *
+ * - object `<prefix>/<jobId>/blocks/<address[0..2]>/<address>`: the block's bytes (the key alone names job and
+ *   address, so the index can be rebuilt from a bucket listing);
+ * - `snapshot_block_objects`: `{ _id: "<jobId>:<address>", v: 1, jobId, address, size, bucket, key, storedAt }`, the
+ *   index: a block exists for `hasBlock`, `getBlock` and `listBlocks` when its entry does;
+ * - `snapshots`, `snapshot_locks`: `mongo-snapshot-metadata.ts`, as in the `blockstore`.
+ *
+ * Write order: the object, then its index entry; delete order: the index entry, then the object (restic's
+ * "Read and Write Ordering"). A crash in between leaves an object no entry names, which a later `putBlock`
+ * adopts or `deleteJob` removes; never an entry without a whole object. An object is whole or absent: a single PUT
+ * up to `multipartThresholdBytes`, else a multipart upload (parts of `partBytes`) that becomes visible only when
+ * completed, and is aborted on failure. Both are conditional (`If-None-Match: *`, unless `conditionalWrites` is
+ * false for a server without it): an object already under the key is kept, so the first bytes stay.
+ *
+ * Retries: every S3 request is retried with {@link S3_REQUEST_RETRY} backoff while the injected classifier
+ * (`classifyS3Error` of `@tidemark/s3`) calls its failure retriable (throttling, 5xx, connection errors); a GET is
+ * retried whole, body included. Give the store a client with `maxAttempts: 1`, so the SDK does not retry under it.
+ * When the attempts or the time run out the store throws a retriable `SnapshotStoreUnavailableError`; a fatal
+ * failure throws a non-retriable one at once.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Collection, Filter, MongoClient } from 'mongodb';
+import { TidemarkError, checkRecordVersion, documentLocation, versionFilters } from '@tidemark/domain';
+import {
+  BlockMissingError,
+  type SnapshotRecord,
+  type SnapshotStore,
+  type StoreLockGrant,
+} from '@tidemark/snapshots';
+import {
+  RetriesExhaustedError,
+  S3_REQUEST_RETRY,
+  isProgrammingError,
+  retry,
+  type Backoff,
+} from '@tidemark/util';
+import { driverMongoClassifier, isDuplicateKey, mongoGuard } from './mongo-guard';
+import { DEFAULT_SNAPSHOTS_DATABASE, MongoSnapshotMetadata } from './mongo-snapshot-metadata';
+import { BLOCK_OBJECT_FORMAT } from './record-codec';
+import {
+  SnapshotRecordInvalidError,
+  SnapshotStoreUnavailableError,
+  type StoreErrorClassifier,
+} from './store-errors';
+import { checkAddress, checkJobId, isAddress } from './store-keys';
+
+export const SNAPSHOT_BLOCK_OBJECTS_COLLECTION = 'snapshot_block_objects';
+export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** S3's smallest part (all but the last). */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+const PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+interface ObjectDoc {
+  _id: string;
+  v?: unknown;
+  jobId: string;
+  address: string;
+  size: number;
+  bucket: string;
+  key: string;
+  storedAt: Date;
+}
+
+const OBJECT_READABLE = versionFilters(BLOCK_OBJECT_FORMAT).readable as Filter<ObjectDoc>;
+
+export interface S3SnapshotStoreOptions {
+  /** The S3 client; build it with `maxAttempts: 1` (the store retries). */
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** Key prefix, without leading or trailing `/` (default `snapshots`). */
+  readonly prefix?: string;
+  /** Which S3 failures are retriable: `classifyS3Error` of `@tidemark/s3`. */
+  readonly classifyS3Error: StoreErrorClassifier;
+  /** The MongoDB client holding the index, records and locks. */
+  readonly mongo: MongoClient;
+  /** Its database (default `tidemark_snapshots`). */
+  readonly database?: string;
+  /** Which MongoDB failures are retriable: `classifyMongoError` of `@tidemark/mongo`. */
+  readonly classifyMongoError?: StoreErrorClassifier;
+  /** Backoff between attempts (default {@link S3_REQUEST_RETRY}). */
+  readonly backoff?: Backoff;
+  /** Attempts per request (default 8). */
+  readonly maxAttempts?: number;
+  /** Time budget per request, retries included, ms (default 120 000). */
+  readonly maxElapsedMs?: number;
+  /** Blocks larger than this go up as multipart uploads (default 16 MiB). */
+  readonly multipartThresholdBytes?: number;
+  /** Part size of a multipart upload (default 8 MiB, at least 5 MiB). */
+  readonly partBytes?: number;
+  /** Send `If-None-Match: *` on puts and completes (default true; turn off for a server without it). */
+  readonly conditionalWrites?: boolean;
+  /** The lock's clock. Default `Date.now`. */
+  readonly clock?: () => number;
+}
+
+export class S3SnapshotStore implements SnapshotStore {
+  readonly kind = 's3' as const;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly database: string;
+  private readonly s3: S3Client;
+  private readonly objects: Collection<ObjectDoc>;
+  private readonly meta: MongoSnapshotMetadata;
+  private readonly classifyS3: StoreErrorClassifier;
+  private readonly classifyMongo: StoreErrorClassifier;
+  private readonly backoff: Backoff;
+  private readonly maxAttempts: number;
+  private readonly maxElapsedMs: number;
+  private readonly multipartThreshold: number;
+  private readonly partBytes: number;
+  private readonly conditional: boolean;
+
+  constructor(options: S3SnapshotStoreOptions) {
+    this.s3 = options.s3;
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ?? 'snapshots';
+    if (!PREFIX.test(this.prefix)) {
+      throw new RangeError(
+        `s3 store prefix ${JSON.stringify(this.prefix)}: segments of [A-Za-z0-9._-] joined by /`,
+      );
+    }
+    this.database = options.database ?? DEFAULT_SNAPSHOTS_DATABASE;
+    this.classifyS3 = options.classifyS3Error;
+    this.classifyMongo = options.classifyMongoError ?? driverMongoClassifier;
+    this.backoff = options.backoff ?? S3_REQUEST_RETRY;
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.maxElapsedMs = options.maxElapsedMs ?? 120_000;
+    this.multipartThreshold = options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
+    this.partBytes = options.partBytes ?? DEFAULT_PART_BYTES;
+    if (!Number.isSafeInteger(this.partBytes) || this.partBytes < MIN_PART_BYTES) {
+      throw new RangeError(`s3 store partBytes must be an integer >= ${MIN_PART_BYTES}`);
+    }
+    this.conditional = options.conditionalWrites ?? true;
+    this.objects = options.mongo.db(this.database).collection<ObjectDoc>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION);
+    this.meta = new MongoSnapshotMetadata(options.mongo, this.database, options.clock, this.classifyMongo);
+  }
+
+  /** Creates the MongoDB indexes (idempotent); call once before use. The bucket must exist. */
+  async init(): Promise<void> {
+    await this.meta.init();
+    await mongoGuard(this.classifyMongo, 'init', this.database, async () => {
+      await this.objects.createIndex({ jobId: 1 });
+    });
+  }
+
+  // ---- blocks ------------------------------------------------------------------------------------------------
+
+  async putBlock(jobId: string, address: string, bytes: Uint8Array): Promise<void> {
+    const key = this.key(jobId, address);
+    if (await this.indexed(jobId, address)) return;
+    // The size of what is stored under the key: these bytes, or an object put there before (kept).
+    const size =
+      bytes.length <= this.multipartThreshold
+        ? await this.putObject(key, bytes)
+        : await this.putMultipart(key, bytes);
+    const _id = `${jobId}:${address}`;
+    await mongoGuard(this.classifyMongo, 'putBlock', this.indexWhere(_id), async () => {
+      try {
+        await this.objects.insertOne({
+          _id,
+          v: BLOCK_OBJECT_FORMAT.current,
+          jobId,
+          address,
+          size,
+          bucket: this.bucket,
+          key,
+          storedAt: new Date(),
+        });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        await this.indexed(jobId, address); // a concurrent put indexed it; throws for an unknown version
+      }
+    });
+  }
+
+  async hasBlock(jobId: string, address: string): Promise<boolean> {
+    return (await this.indexed(jobId, address)) !== undefined;
+  }
+
+  async getBlock(jobId: string, address: string): Promise<Uint8Array> {
+    const key = this.key(jobId, address);
+    const where = this.blockLocation(jobId, address);
+    const entry = await this.indexed(jobId, address);
+    if (entry === undefined) throw new BlockMissingError(jobId, address, where);
+    const bytes = await this.call('getBlock', where, async () => {
+      try {
+        const got = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        if (!got.Body) throw new SnapshotRecordInvalidError(where, 'the object has no body');
+        return await got.Body.transformToByteArray(); // inside the attempt: a broken body is retried whole
+      } catch (err) {
+        if (errorName(err) === 'NoSuchKey') return undefined;
+        throw err;
+      }
+    });
+    // The index names the block but the object is gone: damage, reported as missing where it should be.
+    if (bytes === undefined) throw new BlockMissingError(jobId, address, where);
+    if (bytes.length !== entry.size) {
+      throw new SnapshotRecordInvalidError(
+        where,
+        `the object holds ${bytes.length} bytes, the index says ${entry.size}`,
+      );
+    }
+    return bytes;
+  }
+
+  async deleteBlock(jobId: string, address: string): Promise<void> {
+    const key = this.key(jobId, address);
+    const _id = `${jobId}:${address}`;
+    await mongoGuard(this.classifyMongo, 'deleteBlock', this.indexWhere(_id), async () => {
+      const result = await this.objects.deleteOne({ _id, ...OBJECT_READABLE });
+      if (result.deletedCount === 0) await this.indexed(jobId, address); // throws for an unknown version
+    });
+    await this.call('deleteBlock', this.blockLocation(jobId, address), () =>
+      this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
+  }
+
+  async *listBlocks(jobId: string): AsyncIterable<string> {
+    checkJobId(jobId);
+    const where = `${this.database}.${SNAPSHOT_BLOCK_OBJECTS_COLLECTION}`;
+    const cursor = this.objects.find({ jobId }, { projection: { _id: 1, v: 1, address: 1 } });
+    try {
+      for (;;) {
+        const doc = await mongoGuard(this.classifyMongo, 'listBlocks', where, () => cursor.next());
+        if (doc === null) return;
+        const docWhere = this.indexWhere(doc._id);
+        checkRecordVersion(BLOCK_OBJECT_FORMAT, doc, docWhere);
+        if (!isAddress(doc.address) || doc._id !== `${jobId}:${doc.address}`) {
+          throw new SnapshotRecordInvalidError(docWhere, 'address disagrees with _id');
+        }
+        yield doc.address;
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  blockLocation(jobId: string, address: string): string {
+    return `s3://${this.bucket}/${this.key(jobId, address)}`;
+  }
+
+  // ---- records and the lock (MongoDB) ------------------------------------------------------------------------
+
+  putSnapshot(record: SnapshotRecord): Promise<void> {
+    return this.meta.putSnapshot(record);
+  }
+
+  getSnapshot(jobId: string, snapshotId: string): Promise<SnapshotRecord | undefined> {
+    return this.meta.getSnapshot(jobId, snapshotId);
+  }
+
+  listSnapshots(jobId: string): Promise<SnapshotRecord[]> {
+    return this.meta.listSnapshots(jobId);
+  }
+
+  deleteSnapshot(jobId: string, snapshotId: string): Promise<void> {
+    return this.meta.deleteSnapshot(jobId, snapshotId);
+  }
+
+  acquireLock(jobId: string, owner: string, ttlMs: number): Promise<StoreLockGrant | undefined> {
+    return this.meta.acquireLock(jobId, owner, ttlMs);
+  }
+
+  renewLock(jobId: string, owner: string, ttlMs: number): Promise<StoreLockGrant | undefined> {
+    return this.meta.renewLock(jobId, owner, ttlMs);
+  }
+
+  releaseLock(jobId: string, owner: string): Promise<void> {
+    return this.meta.releaseLock(jobId, owner);
+  }
+
+  /** Records, then the index, then every object and unfinished upload under the job's prefix, then the lock. */
+  async deleteJob(jobId: string): Promise<void> {
+    checkJobId(jobId);
+    await this.meta.deleteJobRecords(jobId);
+    await mongoGuard(
+      this.classifyMongo,
+      'deleteJob',
+      `${this.database}.${SNAPSHOT_BLOCK_OBJECTS_COLLECTION}`,
+      () => this.objects.deleteMany({ jobId }),
+    );
+    const prefix = `${this.prefix}/${jobId}/`;
+    const where = `s3://${this.bucket}/${prefix}`;
+    for (let token: string | undefined, more = true; more;) {
+      const page = await this.call('deleteJob', where, () =>
+        this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: 1000,
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
+      if (keys.length > 0) {
+        const result = await this.call('deleteJob', where, () =>
+          this.s3.send(
+            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
+          ),
+        );
+        const failed = result.Errors ?? [];
+        if (failed.length > 0) {
+          throw new SnapshotStoreUnavailableError(
+            'deleteJob',
+            where,
+            `${failed.length} objects not deleted (first: ${failed[0]?.Key} ${failed[0]?.Code})`,
+            { retriable: true },
+          );
+        }
+      }
+      token = page.NextContinuationToken;
+      more = page.IsTruncated === true && token !== undefined;
+    }
+    await this.abortUploads(prefix, where);
+    await this.meta.deleteJobLock(jobId);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------------------
+
+  /** The object key of a block: `<prefix>/<jobId>/blocks/<aa>/<address>`. */
+  key(jobId: string, address: string): string {
+    checkJobId(jobId);
+    checkAddress(address);
+    return `${this.prefix}/${jobId}/blocks/${address.slice(0, 2)}/${address}`;
+  }
+
+  /** The block's index entry (version-checked), or undefined. */
+  private async indexed(jobId: string, address: string): Promise<{ size: number } | undefined> {
+    const _id = `${checkJobId(jobId)}:${checkAddress(address)}`;
+    const where = this.indexWhere(_id);
+    return mongoGuard(this.classifyMongo, 'index', where, async () => {
+      const doc = await this.objects.findOne({ _id }, { projection: { v: 1, size: 1 } });
+      if (doc === null) return undefined;
+      checkRecordVersion(BLOCK_OBJECT_FORMAT, doc, where);
+      if (!Number.isSafeInteger(doc.size) || doc.size < 0) {
+        throw new SnapshotRecordInvalidError(where, 'size is not a byte count');
+      }
+      return { size: doc.size };
+    });
+  }
+
+  /** A single conditional PUT; the size stored under the key (another object's when one was there). */
+  private async putObject(key: string, bytes: Uint8Array): Promise<number> {
+    const where = `s3://${this.bucket}/${key}`;
+    const kept = await this.call('putBlock', where, async () => {
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ...(this.conditional ? { IfNoneMatch: '*' } : {}),
+          }),
+        );
+        return false;
+      } catch (err) {
+        if (!isPreconditionFailed(err)) throw err; // 412: an object is there already (a crashed or earlier put)
+        return true;
+      }
+    });
+    return kept ? this.storedSize(key) : bytes.length;
+  }
+
+  /** The size of the object under `key`, which must exist. */
+  private async storedSize(key: string): Promise<number> {
+    const where = `s3://${this.bucket}/${key}`;
+    const head = await this.call('putBlock', where, () =>
+      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
+    if (head.ContentLength === undefined) {
+      throw new SnapshotStoreUnavailableError('putBlock', where, 'HeadObject answered no size', {
+        retriable: true,
+      });
+    }
+    return head.ContentLength;
+  }
+
+  /** A multipart upload completed conditionally; the size stored under the key (as {@link putObject}). */
+  private async putMultipart(key: string, bytes: Uint8Array): Promise<number> {
+    const where = `s3://${this.bucket}/${key}`;
+    const created = await this.call('putBlock', where, () =>
+      this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })),
+    );
+    const uploadId = created.UploadId;
+    if (uploadId === undefined) {
+      throw new SnapshotStoreUnavailableError(
+        'putBlock',
+        where,
+        'CreateMultipartUpload answered no UploadId',
+        {
+          retriable: true,
+        },
+      );
+    }
+    let completed = false;
+    let kept = false;
+    try {
+      const parts: Array<{ PartNumber: number; ETag: string }> = [];
+      for (let n = 0; n * this.partBytes < bytes.length; n++) {
+        const body = bytes.subarray(n * this.partBytes, (n + 1) * this.partBytes);
+        const part = await this.call('putBlock', `${where} part ${n + 1}`, () =>
+          this.s3.send(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: n + 1,
+              Body: body,
+              ContentLength: body.length,
+            }),
+          ),
+        );
+        if (part.ETag === undefined) {
+          throw new SnapshotStoreUnavailableError('putBlock', where, `UploadPart ${n + 1} answered no ETag`, {
+            retriable: true,
+          });
+        }
+        parts.push({ PartNumber: n + 1, ETag: part.ETag });
+      }
+      await this.call('putBlock', where, async ({ attempt }) => {
+        try {
+          await this.s3.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: parts },
+              ...(this.conditional ? { IfNoneMatch: '*' } : {}),
+            }),
+          );
+          completed = true;
+        } catch (err) {
+          if (isPreconditionFailed(err)) {
+            kept = true; // an object is there already: it stays, this upload is aborted
+            return;
+          }
+          // A retried complete whose first attempt did complete finds no upload: the object tells.
+          if (
+            attempt > 1 &&
+            errorName(err) === 'NoSuchUpload' &&
+            (await this.objectSize(key)) === bytes.length
+          ) {
+            completed = true;
+            return;
+          }
+          throw err;
+        }
+      });
+    } finally {
+      if (!completed) {
+        await this.s3
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+          .catch(() => undefined); // best effort: deleteJob aborts what is left
+      }
+    }
+    return kept ? this.storedSize(key) : bytes.length;
+  }
+
+  private async objectSize(key: string): Promise<number | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.ContentLength;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async abortUploads(prefix: string, where: string): Promise<void> {
+    const page = await this.call('deleteJob', where, () =>
+      this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix })),
+    );
+    for (const upload of page.Uploads ?? []) {
+      if (upload.Key === undefined || upload.UploadId === undefined) continue;
+      await this.call('deleteJob', where, async () => {
+        try {
+          await this.s3.send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: upload.Key,
+              UploadId: upload.UploadId,
+            }),
+          );
+        } catch (err) {
+          if (errorName(err) !== 'NoSuchUpload') throw err;
+        }
+      });
+    }
+  }
+
+  /**
+   * One S3 request with retries: retriable failures (the classifier's verdict) are retried with backoff; when
+   * attempts or time run out, a retriable `SnapshotStoreUnavailableError`; a fatal failure, a non-retriable one.
+   */
+  private async call<T>(
+    operation: string,
+    location: string,
+    fn: (ctx: { attempt: number }) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await retry(fn, {
+        backoff: this.backoff,
+        maxAttempts: this.maxAttempts,
+        maxElapsedMs: this.maxElapsedMs,
+        // 409 ConditionalRequestConflict: another conditional write to the key is in flight; S3 says retry.
+        isRetriable: (err) =>
+          !(err instanceof TidemarkError) &&
+          (this.classifyS3(err).retriable || errorName(err) === 'ConditionalRequestConflict'),
+        what: `${operation} ${location}`,
+      });
+    } catch (err) {
+      if (err instanceof TidemarkError || isProgrammingError(err)) throw err;
+      if (err instanceof RetriesExhaustedError) {
+        throw new SnapshotStoreUnavailableError(operation, location, this.classifyS3(err.cause).reason, {
+          retriable: true,
+          attempts: err.attempts,
+          cause: err,
+        });
+      }
+      const verdict = this.classifyS3(err);
+      throw new SnapshotStoreUnavailableError(operation, location, verdict.reason, {
+        retriable: verdict.retriable,
+        cause: err,
+      });
+    }
+  }
+
+  private indexWhere(id: string): string {
+    return documentLocation(this.database, SNAPSHOT_BLOCK_OBJECTS_COLLECTION, id);
+  }
+}
+
+function errorName(err: unknown): string | undefined {
+  const name = (err as { name?: unknown; Code?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function isPreconditionFailed(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  return errorName(err) === 'PreconditionFailed' || status === 412;
+}
