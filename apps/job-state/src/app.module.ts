@@ -10,7 +10,7 @@ import type { MongoClient } from 'mongodb';
 import { KafkaCommandPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { JobService, StoreBackupData } from '@tidemark/jobs';
-import { MongoJobRepository } from '@tidemark/jobs-mongo';
+import { MongoJobRepository, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
@@ -30,6 +30,7 @@ import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { JobActionsController } from './jobs/job-actions.controller';
+import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
 import { COMMAND_PRODUCER, EVENTS_CONSUMER } from './tokens';
@@ -52,7 +53,13 @@ export class AppModule {
         ConnectionsModule.forService(config, { backup: true }),
         HealthModule.forDependencies([kafkaCheck('phases'), mongoCheck('backup')]),
       ],
-      controllers: [JobsController, JobActionsController, JobStatusController, AgentJobsController],
+      controllers: [
+        JobsController,
+        SnapshotsController,
+        JobActionsController,
+        JobStatusController,
+        AgentJobsController,
+      ],
       providers: [
         {
           provide: COMMAND_PRODUCER,
@@ -67,7 +74,8 @@ export class AppModule {
             const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             const heads = new MongoHeadRegistry(client, c.metaDb);
             const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
-            await Promise.all([jobs.init(), heads.init(), oplogStore.init()]);
+            const snapshots = new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError);
+            await Promise.all([jobs.init(), heads.init(), oplogStore.init(), snapshots.init()]);
             return new JobService({
               jobs,
               publisher: new KafkaCommandPublisher(producer, c.topics.commands, c.topics.phases),
@@ -78,6 +86,7 @@ export class AppModule {
                 classifyMongoError,
               ),
               backupUri: c.endpoints.backup.uri,
+              snapshots,
             });
           },
         },

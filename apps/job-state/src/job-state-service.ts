@@ -16,7 +16,11 @@ import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
 export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadServiceConfig('job-state', env);
   const settings: JobStateSettings = {
-    topics: { phases: config.topics.phases, alerts: config.topics.alerts },
+    topics: {
+      phases: config.topics.phases,
+      alerts: config.topics.alerts,
+      snapshots: config.topics.snapshots,
+    },
     oplogStoreDb: env['TIDEMARK_OPLOG_STORE_DB'] || DEFAULT_OPLOG_STORE_DB,
     effectsFlushMs: intFromEnv(env, 'TIDEMARK_EFFECTS_FLUSH_MS', DEFAULT_EFFECTS_FLUSH_MS, 100, 3_600_000),
   };

@@ -22,3 +22,4 @@ export * from './ports/phase-reporter';
 export * from './alert';
 export * from './snapshot-event';
 export * from './ports/snapshot-event-publisher';
+export * from './snapshot-id';

@@ -19,3 +19,5 @@ export * from './memory-job-repository';
 export * from './memory-command-publisher';
 export * from './memory-backup-data';
 export * from './store-backup-data';
+export * from './snapshot-catalog';
+export * from './memory-snapshot-catalog';

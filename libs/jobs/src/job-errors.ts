@@ -58,3 +58,23 @@ export class JobEffectsPendingError extends TidemarkError {
     this.jobId = jobId;
   }
 }
+
+/** No snapshot has this id (or it is not a snapshot id). Not retriable; the API answers 404. */
+export class SnapshotNotFoundError extends TidemarkError {
+  override readonly name: string = 'SnapshotNotFoundError';
+  constructor(readonly snapshotId: string) {
+    super(`snapshot ${snapshotId} not found`, { retriable: false });
+  }
+}
+
+/** A snapshot request the job's state (or the snapshot's) does not allow; the API answers 409 with the reason. */
+export class SnapshotNotAllowedError extends TidemarkError {
+  override readonly name: string = 'SnapshotNotAllowedError';
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+    reason = `job ${jobId} is ${state}: only an active job gets new snapshots`,
+  ) {
+    super(reason, { retriable: false });
+  }
+}

@@ -8,6 +8,7 @@ import { JobService } from './job-service';
 import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
+import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
 import type { PhaseReport } from '@tidemark/domain';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobRecord } from './job-record';
@@ -23,6 +24,7 @@ function setup() {
   const publisher = new MemoryCommandPublisher();
   const backupData = new MemoryBackupData();
   const service = new JobService({
+    snapshots: new MemorySnapshotCatalog(),
     jobs,
     publisher,
     backupData,
@@ -70,6 +72,7 @@ describe('JobService: creating jobs', () => {
   it('creates an inactive job with an 8-character [a-z0-9] id and no sync', async () => {
     const jobs = new MemoryJobRepository();
     const service = new JobService({
+      snapshots: new MemorySnapshotCatalog(),
       jobs,
       publisher: new MemoryCommandPublisher(),
       backupData: new MemoryBackupData(),
@@ -90,6 +93,7 @@ describe('JobService: creating jobs', () => {
     const first = await service.createJob(input);
     let draws = 0;
     const again = new JobService({
+      snapshots: new MemorySnapshotCatalog(),
       jobs,
       publisher: new MemoryCommandPublisher(),
       backupData: new MemoryBackupData(),
@@ -375,6 +379,7 @@ describe('JobService: concurrent writes of one job', () => {
   it('loses no change when an action and folds race, even on a store whose compare-and-set is not atomic', async () => {
     const jobs = new NonAtomicJobRepository();
     const service = new JobService({
+      snapshots: new MemorySnapshotCatalog(),
       jobs,
       publisher: new MemoryCommandPublisher(),
       backupData: new MemoryBackupData(),

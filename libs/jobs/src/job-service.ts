@@ -12,12 +12,34 @@
  * for deletion (terminate, an earlier sync after a newer one completed) are deleted by the same flush, after the
  * outbox is empty: the agent is told to stop before its data goes.
  */
-import { describeError, TidemarkError, type Alert, type OpTime } from '@tidemark/domain';
+import {
+  describeError,
+  isSnapshotId,
+  newSnapshotId,
+  STATE_POLICY,
+  TidemarkError,
+  type Alert,
+  type OpTime,
+  type SnapshotEvent,
+} from '@tidemark/domain';
 import { KeyedMutex } from '@tidemark/util';
 import { foldAlert } from './alert-fold';
 import { newJobRecord, type CreateJobInput } from './create-job-input';
 import { applyUserAction, type UserAction } from './job-actions';
-import { JobConflictError, JobEffectsPendingError, JobNotFoundError } from './job-errors';
+import {
+  JobConflictError,
+  JobEffectsPendingError,
+  JobNotFoundError,
+  SnapshotNotAllowedError,
+  SnapshotNotFoundError,
+} from './job-errors';
+import type { OutboxMessage } from './messages';
+import {
+  foldSnapshotEvent,
+  requestedEntry,
+  type SnapshotCatalog,
+  type SnapshotEntry,
+} from './snapshot-catalog';
 import { RANDOM_IDS, type IdSource } from './job-id';
 import { hasPendingEffects, type JobRecord } from './job-record';
 import type { PhaseReport } from '@tidemark/domain';
@@ -35,6 +57,8 @@ export interface JobServiceOptions {
   readonly clock?: () => Date;
   /** Compare-and-set attempts before {@link JobConflictError}; default 8. */
   readonly maxAttempts?: number;
+  /** job-state's catalog of snapshots, folded from the snapshotter's events. */
+  readonly snapshots: SnapshotCatalog;
 }
 
 /** What folding an event did: `unknown-job` and `stale-sync` events are ignored (and committed). */
@@ -55,6 +79,7 @@ export class JobService {
   private readonly maxAttempts: number;
   /** One read-change-write of a job at a time in this process (see {@link update}). */
   private readonly writes = new KeyedMutex();
+  private readonly snapshots: SnapshotCatalog;
 
   constructor(options: JobServiceOptions) {
     this.jobs = options.jobs;
@@ -64,6 +89,7 @@ export class JobService {
     this.ids = options.ids ?? RANDOM_IDS;
     this.clock = options.clock ?? (() => new Date());
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.snapshots = options.snapshots;
   }
 
   /** A new job, state `inactive`. Throws `JobValidationError` for an invalid input. */
@@ -135,6 +161,110 @@ export class JobService {
     return this.fold(alert.jobId, (job) => foldAlert(job, alert));
   }
 
+  /**
+   * Asks the snapshotter for a snapshot now: only a job whose state creates snapshots (`active`) may
+   * (`SnapshotNotAllowedError`, 409, otherwise). Records the snapshot `requested` in the catalog and sends
+   * `TAKE_SNAPSHOT` (`snapshotId`, `requestId`, `syncId`) through the job's outbox. Resolves the entry.
+   */
+  async requestSnapshot(jobId: string): Promise<SnapshotEntry> {
+    const now = this.clock();
+    const snapshotId = newSnapshotId(jobId, now);
+    let store: SnapshotEntry['store'] = 'blockstore';
+    await this.flushEffects(jobId);
+    await this.mutate(jobId, (job) => {
+      if (!STATE_POLICY[job.state].createSnapshots || job.syncId === undefined) {
+        throw new SnapshotNotAllowedError(job.id, job.state);
+      }
+      store = job.snapshotStore.kind;
+      return {
+        ...job,
+        outbox: [
+          ...job.outbox,
+          this.snapshotCommand(job.id, 'TAKE_SNAPSHOT', {
+            snapshotId,
+            requestId: snapshotId,
+            syncId: job.syncId,
+          }),
+        ],
+      };
+    });
+    const entry = requestedEntry(jobId, snapshotId, store, now);
+    await this.writes.run(`snapshot:${snapshotId}`, () => this.snapshots.put(entry));
+    await this.sendOwed(jobId);
+    return entry;
+  }
+
+  /** Asks the snapshotter to verify a snapshot; resolves the request id its `verified` event will carry. */
+  requestVerify(snapshotId: string): Promise<string> {
+    return this.requestOnSnapshot(snapshotId, 'VERIFY_SNAPSHOT');
+  }
+
+  /** Asks the snapshotter to delete a snapshot (its blocks go by grooming); resolves the request id. */
+  requestDelete(snapshotId: string): Promise<string> {
+    return this.requestOnSnapshot(snapshotId, 'DELETE_SNAPSHOT');
+  }
+
+  /** Folds a snapshot event into the catalog; events about a snapshot of an unknown job are ignored. */
+  async foldSnapshot(event: SnapshotEvent): Promise<FoldOutcome> {
+    if ((await this.jobs.get(event.jobId)) === undefined) return 'unknown-job';
+    return this.writes.run(`snapshot:${event.snapshotId}`, async () => {
+      const next = foldSnapshotEvent(await this.snapshots.get(event.snapshotId), event, this.clock());
+      if (next === undefined) return 'unchanged';
+      await this.snapshots.put(next);
+      return 'applied';
+    });
+  }
+
+  /** The job's snapshots, newest first (throws `JobNotFoundError` for an unknown job). */
+  async listSnapshots(jobId: string): Promise<SnapshotEntry[]> {
+    await this.getJob(jobId);
+    return this.snapshots.listForJob(jobId);
+  }
+
+  /** One snapshot; throws `SnapshotNotFoundError`. */
+  async getSnapshot(snapshotId: string): Promise<SnapshotEntry> {
+    const entry = isSnapshotId(snapshotId) ? await this.snapshots.get(snapshotId) : undefined;
+    if (entry === undefined) throw new SnapshotNotFoundError(snapshotId);
+    return entry;
+  }
+
+  private async requestOnSnapshot(
+    snapshotId: string,
+    action: 'VERIFY_SNAPSHOT' | 'DELETE_SNAPSHOT',
+  ): Promise<string> {
+    const entry = await this.getSnapshot(snapshotId);
+    if (entry.state === 'deleted' || entry.state === 'expired') {
+      throw new SnapshotNotAllowedError(entry.jobId, entry.state, `snapshot ${snapshotId} is ${entry.state}`);
+    }
+    const requestId = this.ids.messageId();
+    await this.flushEffects(entry.jobId);
+    await this.mutate(entry.jobId, (job) => ({
+      ...job,
+      outbox: [...job.outbox, this.snapshotCommand(job.id, action, { snapshotId, requestId })],
+    }));
+    await this.sendOwed(entry.jobId);
+    return requestId;
+  }
+
+  private snapshotCommand(
+    jobId: string,
+    action: 'TAKE_SNAPSHOT' | 'VERIFY_SNAPSHOT' | 'DELETE_SNAPSHOT',
+    params: Record<string, string>,
+  ): OutboxMessage {
+    const id = this.ids.messageId();
+    return { id, kind: 'command', command: { commandId: id, jobId, action, issuedAt: this.clock(), params } };
+  }
+
+  /** Sends the outbox now; when Kafka fails the request is stored and sent later (`JobEffectsPendingError`). */
+  private async sendOwed(jobId: string): Promise<void> {
+    try {
+      await this.flushEffects(jobId);
+    } catch (err) {
+      const job = await this.jobs.get(jobId);
+      throw new JobEffectsPendingError(jobId, job?.state ?? 'inactive', err);
+    }
+  }
+
   async status(id: string): Promise<JobStatus> {
     const job = await this.getJob(id);
     if (job.syncId === undefined) {
@@ -145,16 +275,23 @@ export class JobService {
         backupUri: this.backupUri,
       });
     }
-    const [head, latestStoredOplogTs] = await Promise.all([
+    const [head, latestStoredOplogTs, snapshots] = await Promise.all([
       this.backupData.head(job.id, job.syncId),
       this.backupData.latestStoredOplogTs(job.id, job.syncId),
+      this.snapshots.listForJob(job.id),
     ]);
     const applied: OpTime | undefined = head?.appliedTs;
     const entriesAfterApplied =
       applied === undefined
         ? undefined
         : await this.backupData.countOplogEntriesAfter(job.id, job.syncId, applied);
-    return jobStatus(job, { head, latestStoredOplogTs, entriesAfterApplied, backupUri: this.backupUri });
+    return jobStatus(job, {
+      head,
+      latestStoredOplogTs,
+      entriesAfterApplied,
+      backupUri: this.backupUri,
+      snapshots,
+    });
   }
 
   /** Where the agent resumes the job's oplog tail: the newest stored oplog position of the current sync. */

@@ -5,7 +5,15 @@
 import type { PhaseReport } from '@tidemark/domain';
 
 /** The commands job-state sends on `tidemark.commands` (the state machine's actions). */
-export type JobCommandAction = 'START' | 'RESTART' | 'RESYNC' | 'STOP' | 'TERMINATE';
+export type JobCommandAction =
+  | 'START'
+  | 'RESTART'
+  | 'RESYNC'
+  | 'STOP'
+  | 'TERMINATE'
+  | 'TAKE_SNAPSHOT'
+  | 'VERIFY_SNAPSHOT'
+  | 'DELETE_SNAPSHOT';
 
 /**
  * A `JobCommand`. START / RESTART / RESYNC carry `syncId`, `syncNo`, `sourceUri` (no credentials), `include` and

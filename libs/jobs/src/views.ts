@@ -16,6 +16,7 @@ import { userActionsAllowed, type UserAction } from './job-actions';
 import type { NamespaceProgress } from '@tidemark/domain';
 import type { JobAlert, JobBlock, JobRecord, PhaseProgressEntry } from './job-record';
 import type { HeadFacts } from './ports';
+import { snapshotView, type SnapshotEntry, type SnapshotView } from './snapshot-catalog';
 
 export interface AlertView {
   alertId: string;
@@ -83,6 +84,10 @@ export interface JobStatus {
   source: { serverVersion: string | null; featureCompatibilityVersion: string | null };
   alerts: AlertView[];
   blocked: BlockView | null;
+  /** The newest complete snapshot, null when there is none. */
+  lastSnapshot: SnapshotView | null;
+  /** How many complete snapshots are retained. */
+  snapshots: number;
 }
 
 /** `GET /api/v1/jobs/:id/resume`, for the agent. */
@@ -259,6 +264,8 @@ export interface StatusFacts {
   readonly entriesAfterApplied: number | undefined;
   /** The backup-side URI (credentials are removed here). */
   readonly backupUri: string;
+  /** The job's snapshots from the catalog, newest first (absent: none). */
+  readonly snapshots?: readonly SnapshotEntry[];
 }
 
 /**
@@ -310,5 +317,12 @@ export function jobStatus(job: JobRecord, facts: StatusFacts): JobStatus {
     },
     alerts: job.alerts.map(alertView),
     blocked: blockView(job.blocked),
+    ...snapshotSummary(facts.snapshots ?? []),
   };
+}
+
+function snapshotSummary(entries: readonly SnapshotEntry[]): Pick<JobStatus, 'lastSnapshot' | 'snapshots'> {
+  const complete = entries.filter((e) => e.state === 'complete');
+  const newest = complete[0];
+  return { lastSnapshot: newest === undefined ? null : snapshotView(newest), snapshots: complete.length };
 }

@@ -5,7 +5,7 @@
  */
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { SnapshotRetention } from '@tidemark/domain';
-import type { JobStatus, JobView } from '@tidemark/jobs';
+import type { JobStatus, JobView, SnapshotView } from '@tidemark/jobs';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 export class JobApiError extends Error {
@@ -67,11 +67,31 @@ export class JobApiClient {
     return this.call('GET', `/api/v1/jobs/${encodeURIComponent(id)}/status`);
   }
 
+  takeSnapshot(jobId: string): Promise<SnapshotView> {
+    return this.call('POST', `/api/v1/jobs/${encodeURIComponent(jobId)}/snapshots`, {});
+  }
+
+  listSnapshots(jobId: string): Promise<SnapshotView[]> {
+    return this.call('GET', `/api/v1/jobs/${encodeURIComponent(jobId)}/snapshots`);
+  }
+
+  getSnapshot(snapshotId: string): Promise<SnapshotView> {
+    return this.call('GET', `/api/v1/snapshots/${encodeURIComponent(snapshotId)}`);
+  }
+
+  verifySnapshot(snapshotId: string): Promise<{ snapshotId: string; requestId: string }> {
+    return this.call('POST', `/api/v1/snapshots/${encodeURIComponent(snapshotId)}/verify`, {});
+  }
+
+  deleteSnapshot(snapshotId: string): Promise<{ snapshotId: string; requestId: string }> {
+    return this.call('DELETE', `/api/v1/snapshots/${encodeURIComponent(snapshotId)}`);
+  }
+
   act(id: string, action: string, body?: unknown): Promise<JobView> {
     return this.call('POST', `/api/v1/jobs/${encodeURIComponent(id)}/${action}`, body ?? {});
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res: JsonAnswer;
     try {
       res = await requestJson(`${this.baseUrl}${path}`, {

@@ -30,6 +30,8 @@ const status: JobStatus = {
     alertId: 'a',
     at: '2026-01-01T00:00:00.000Z',
   },
+  lastSnapshot: null,
+  snapshots: 0,
 };
 
 describe('job output', () => {

@@ -1,5 +1,5 @@
 /**
- * job-state's loop over the topics it folds, `tidemark.phases` and `tidemark.alerts`: the bus's
+ * job-state's loop over the topics it folds, `tidemark.phases`, `tidemark.alerts` and `tidemark.snapshots`: the bus's
  * `CommittingConsumer` (the one consumer loop, plain kafkajs, group `tidemark-job-state`), so the order reads top
  * to bottom here and in the loop:
  * 1. decode the message as its topic's record and map it to the domain (`PhaseReport`, `Alert`); a message that
@@ -16,11 +16,12 @@ import {
   CommittingConsumer,
   phaseReportOf,
   recordDecoder,
+  snapshotEventOf,
   type ConsumerLog,
   type MessageDecoder,
   type RecordTopic,
 } from '@tidemark/bus';
-import type { Alert, PhaseReport } from '@tidemark/domain';
+import type { Alert, PhaseReport, SnapshotEvent } from '@tidemark/domain';
 import type { JobService } from '@tidemark/jobs';
 import { isRetriableError } from '@tidemark/service-shell';
 
@@ -28,12 +29,14 @@ import { isRetriableError } from '@tidemark/service-shell';
 export interface EventTopics {
   readonly phases: RecordTopic<'tidemark.phases.PhaseChanged'>;
   readonly alerts: RecordTopic<'tidemark.alerts.AlertRaised'>;
+  readonly snapshots: RecordTopic<'tidemark.snapshots.SnapshotEvent'>;
 }
 
 /** One message of either topic, mapped to the domain. */
 export type JobEvent =
   | { readonly kind: 'phase'; readonly report: PhaseReport }
-  | { readonly kind: 'alert'; readonly alert: Alert };
+  | { readonly kind: 'alert'; readonly alert: Alert }
+  | { readonly kind: 'snapshot'; readonly event: SnapshotEvent };
 
 export interface JobEventsConsumerDeps {
   readonly kafka: Kafka;
@@ -41,25 +44,29 @@ export interface JobEventsConsumerDeps {
   readonly topics: EventTopics;
   /** Connected producer for dead letters. */
   readonly producer: Producer;
-  readonly jobs: Pick<JobService, 'foldPhase' | 'foldAlert'>;
+  readonly jobs: Pick<JobService, 'foldPhase' | 'foldAlert' | 'foldSnapshot'>;
   readonly log: ConsumerLog;
 }
 
 export function jobEventsConsumer(deps: JobEventsConsumerDeps): CommittingConsumer<JobEvent> {
-  const { phases, alerts } = deps.topics;
+  const { phases, alerts, snapshots } = deps.topics;
   const phase = recordDecoder(phases.value);
   const alert = recordDecoder(alerts.value);
-  const decode: MessageDecoder<JobEvent> = (message) =>
-    message.topic === phases.name
-      ? { kind: 'phase', report: phaseReportOf(phase(message)) }
-      : { kind: 'alert', alert: alertOfRecord(alert(message)) };
+  const snapshot = recordDecoder(snapshots.value);
+  const decode: MessageDecoder<JobEvent> = (message) => {
+    if (message.topic === phases.name) return { kind: 'phase', report: phaseReportOf(phase(message)) };
+    if (message.topic === snapshots.name)
+      return { kind: 'snapshot', event: snapshotEventOf(snapshot(message)) };
+    return { kind: 'alert', alert: alertOfRecord(alert(message)) };
+  };
   return new CommittingConsumer({
     kafka: deps.kafka,
     groupId: deps.groupId,
-    topics: [phases, alerts],
+    topics: [phases, alerts, snapshots],
     decode,
     handle: async (event) => {
       if (event.kind === 'phase') await deps.jobs.foldPhase(event.report);
+      else if (event.kind === 'snapshot') await deps.jobs.foldSnapshot(event.event);
       else await deps.jobs.foldAlert(event.alert);
     },
     producer: deps.producer,

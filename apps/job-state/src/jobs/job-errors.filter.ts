@@ -6,12 +6,23 @@
  */
 import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { IllegalTransitionError, TidemarkError } from '@tidemark/domain';
-import { JobConflictError, JobNotFoundError, JobValidationError } from '@tidemark/jobs';
+import {
+  JobConflictError,
+  JobNotFoundError,
+  JobValidationError,
+  SnapshotNotAllowedError,
+  SnapshotNotFoundError,
+} from '@tidemark/jobs';
 
 export function httpStatusOf(err: TidemarkError): number {
-  if (err instanceof JobNotFoundError) return HttpStatus.NOT_FOUND;
+  if (err instanceof JobNotFoundError || err instanceof SnapshotNotFoundError) return HttpStatus.NOT_FOUND;
   if (err instanceof JobValidationError) return HttpStatus.BAD_REQUEST;
-  if (err instanceof IllegalTransitionError || err instanceof JobConflictError) return HttpStatus.CONFLICT;
+  if (
+    err instanceof IllegalTransitionError ||
+    err instanceof JobConflictError ||
+    err instanceof SnapshotNotAllowedError
+  )
+    return HttpStatus.CONFLICT;
   if (err.retriable) return HttpStatus.SERVICE_UNAVAILABLE;
   return HttpStatus.INTERNAL_SERVER_ERROR;
 }

@@ -1,0 +1,47 @@
+/**
+ * Snapshots through job-state (docs/api.md, "Snapshots"): job-state asks the snapshotter by commands and answers
+ * from its catalog, folded from the snapshotter's events.
+ * - `POST /api/v1/jobs/:id/snapshots`: 202 with the snapshot `requested` (TAKE_SNAPSHOT sent); 409 unless active;
+ * - `GET /api/v1/jobs/:id/snapshots`: the job's snapshots, newest first;
+ * - `GET /api/v1/snapshots/:sid`: one snapshot (404 for an unknown id);
+ * - `POST /api/v1/snapshots/:sid/verify`, `DELETE /api/v1/snapshots/:sid`: 202 `{ snapshotId, requestId }` once the
+ *   command is stored; the result arrives as the snapshot's `lastVerify` (or state `deleted`).
+ * Registered before the job actions' `POST /jobs/:id/:action`, so `snapshots` is not taken for an action.
+ */
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, UseFilters } from '@nestjs/common';
+import { JobService, snapshotView, type SnapshotView } from '@tidemark/jobs';
+import { JobErrorsFilter } from './job-errors.filter';
+
+@Controller('api/v1')
+@UseFilters(JobErrorsFilter)
+export class SnapshotsController {
+  constructor(@Inject(JobService) private readonly jobs: JobService) {}
+
+  @Post('jobs/:id/snapshots')
+  @HttpCode(202)
+  async take(@Param('id') id: string): Promise<SnapshotView> {
+    return snapshotView(await this.jobs.requestSnapshot(id));
+  }
+
+  @Get('jobs/:id/snapshots')
+  async list(@Param('id') id: string): Promise<SnapshotView[]> {
+    return (await this.jobs.listSnapshots(id)).map(snapshotView);
+  }
+
+  @Get('snapshots/:sid')
+  async get(@Param('sid') sid: string): Promise<SnapshotView> {
+    return snapshotView(await this.jobs.getSnapshot(sid));
+  }
+
+  @Post('snapshots/:sid/verify')
+  @HttpCode(202)
+  async verify(@Param('sid') sid: string): Promise<{ snapshotId: string; requestId: string }> {
+    return { snapshotId: sid, requestId: await this.jobs.requestVerify(sid) };
+  }
+
+  @Delete('snapshots/:sid')
+  @HttpCode(202)
+  async remove(@Param('sid') sid: string): Promise<{ snapshotId: string; requestId: string }> {
+    return { snapshotId: sid, requestId: await this.jobs.requestDelete(sid) };
+  }
+}
