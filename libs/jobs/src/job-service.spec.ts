@@ -489,3 +489,48 @@ describe('JobService: status, resume and agent jobs', () => {
     );
   });
 });
+
+describe('JobService: snapshots', () => {
+  it('asks for a snapshot of an active job only, through the outbox, and lists it from the catalog', async () => {
+    const { service, publisher } = setup();
+    const inactive = await jobIn(service, 'inactive');
+    await assert.rejects(service.requestSnapshot(inactive), /only an active job gets new snapshots/);
+    const id = await jobIn(service, 'active');
+    const entry = await service.requestSnapshot(id);
+    assert.equal(entry.state, 'requested');
+    assert.match(entry.snapshotId, new RegExp(`^${id}-\\d{8}T\\d{6}Z-[a-z0-9]{4}$`));
+    const take = publisher.commands().find((c) => c.action === 'TAKE_SNAPSHOT');
+    assert.deepEqual(take?.params, {
+      snapshotId: entry.snapshotId,
+      requestId: entry.snapshotId,
+      syncId: `${id}-s1`,
+    });
+    assert.equal((await service.getJob(id)).outbox.length, 0);
+    assert.deepEqual(
+      (await service.listSnapshots(id)).map((s) => s.snapshotId),
+      [entry.snapshotId],
+    );
+    await service.foldSnapshot({
+      event: 'completed',
+      jobId: id,
+      snapshotId: entry.snapshotId,
+      syncId: `${id}-s1`,
+      store: 'blockstore',
+      opTime: { t: 5, i: 1 },
+      takenAt: new Date('2026-03-01T10:00:00.000Z'),
+      completedAt: new Date('2026-03-01T10:00:01.000Z'),
+      logicalBytes: 10,
+      storedBytes: 5,
+      namespaceCount: 1,
+      documentCount: 1,
+      at: new Date('2026-03-01T10:00:01.000Z'),
+    });
+    const status = await service.status(id);
+    assert.equal(status.snapshots, 1);
+    assert.equal(status.lastSnapshot?.id, entry.snapshotId);
+    const requestId = await service.requestVerify(entry.snapshotId);
+    const verify = publisher.commands().find((c) => c.action === 'VERIFY_SNAPSHOT');
+    assert.deepEqual(verify?.params, { snapshotId: entry.snapshotId, requestId });
+    await assert.rejects(service.getSnapshot('nope'), /snapshot nope not found/);
+  });
+});

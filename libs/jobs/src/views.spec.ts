@@ -67,6 +67,8 @@ describe('views', () => {
       source: { serverVersion: null, featureCompatibilityVersion: null },
       alerts: [],
       blocked: null,
+      lastSnapshot: null,
+      snapshots: 0,
     });
     assert.deepEqual(jobView(job).allowedActions, ['start']);
     assert.equal(JSON.parse(JSON.stringify(jobView(job))).createdAt, '1970-01-01T00:00:00.000Z');
