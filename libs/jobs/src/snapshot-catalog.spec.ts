@@ -41,7 +41,6 @@ describe('snapshot catalog folding', () => {
     const view = snapshotView(entry);
     assert.equal(view.opTime, '100:2');
     assert.equal(view.state, 'complete');
-    assert.equal(view.requestedAt, undefined);
   });
 
   it('creates the entry from an event of a scheduled snapshot, and expiry keeps the summary', () => {
