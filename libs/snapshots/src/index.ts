@@ -6,3 +6,4 @@ export * from './manifest';
 export * from './snapshot-store';
 export * from './snapshot-errors';
 export * from './head-source';
+export * from './chunker';
