@@ -7,3 +7,5 @@ export * from './snapshot-store';
 export * from './snapshot-errors';
 export * from './head-source';
 export * from './chunker';
+export * from './block-codec';
+export * from './encryption-key';
