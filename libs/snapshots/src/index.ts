@@ -9,3 +9,4 @@ export * from './head-source';
 export * from './chunker';
 export * from './block-codec';
 export * from './encryption-key';
+export * from './manifest-codec';
