@@ -10,3 +10,4 @@ export * from './chunker';
 export * from './block-codec';
 export * from './encryption-key';
 export * from './manifest-codec';
+export * from './memory-snapshot-store';
