@@ -11,3 +11,5 @@ export * from './block-codec';
 export * from './encryption-key';
 export * from './manifest-codec';
 export * from './memory-snapshot-store';
+export * from './memory-head-source';
+export * from './take-snapshot';

@@ -74,6 +74,14 @@ function canonicalManifest(form: Record<string, Json>): string {
     .join(',')}}`;
 }
 
+/**
+ * Throws {@link ManifestInvalidError} naming the path of the first value in `value` that plain JSON cannot hold
+ * (a BSON type, a `Date`, `NaN`, ...): collection options and index specs must come as (canonical) Extended JSON.
+ */
+export function assertPlainJson(value: unknown, path: string): void {
+  plainJson(value, path);
+}
+
 /** Copies a MongoDB-document-like value as plain JSON, or throws naming the path of a value JSON cannot hold. */
 function plainJson(value: unknown, path: string): Json {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
