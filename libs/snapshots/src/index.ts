@@ -13,3 +13,5 @@ export * from './manifest-codec';
 export * from './memory-snapshot-store';
 export * from './memory-head-source';
 export * from './take-snapshot';
+export * from './read-snapshot';
+export * from './verify-snapshot';

@@ -87,3 +87,28 @@ export class SnapshotUnavailableError extends TidemarkError {
     this.reason = reason;
   }
 }
+
+/**
+ * A namespace read back from a snapshot is not what its manifest says (its blocks each decoded, but together they
+ * are not whole BSON documents, or their hash or count differs): the manifest and its blocks disagree. Not retriable.
+ */
+export class SnapshotDamagedError extends TidemarkError {
+  override readonly name: string = 'SnapshotDamagedError';
+  readonly jobId: string;
+  readonly snapshotId: string;
+  readonly namespace: string;
+  readonly reason: string;
+
+  constructor(
+    details: { jobId: string; snapshotId: string; namespace: string; reason: string } & CauseOption,
+  ) {
+    super(
+      `snapshot ${details.snapshotId} of job ${details.jobId}, namespace ${details.namespace}: ${details.reason}`,
+      { retriable: false, cause: details.cause },
+    );
+    this.jobId = details.jobId;
+    this.snapshotId = details.snapshotId;
+    this.namespace = details.namespace;
+    this.reason = details.reason;
+  }
+}
