@@ -15,3 +15,4 @@ export * from './memory-head-source';
 export * from './take-snapshot';
 export * from './read-snapshot';
 export * from './verify-snapshot';
+export * from './retention';
