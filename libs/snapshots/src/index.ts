@@ -16,3 +16,4 @@ export * from './take-snapshot';
 export * from './read-snapshot';
 export * from './verify-snapshot';
 export * from './retention';
+export * from './groom';

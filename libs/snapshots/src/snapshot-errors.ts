@@ -112,3 +112,18 @@ export class SnapshotDamagedError extends TidemarkError {
     this.reason = details.reason;
   }
 }
+
+/** Another holder has the job's snapshot-store lock (a snapshot or grooming is running). Retriable: try later. */
+export class StoreLockBusyError extends TidemarkError {
+  override readonly name: string = 'StoreLockBusyError';
+  readonly jobId: string;
+  readonly purpose: string;
+
+  constructor(jobId: string, purpose: string) {
+    super(`cannot ${purpose} job ${jobId} now: another holder has its snapshot-store lock`, {
+      retriable: true,
+    });
+    this.jobId = jobId;
+    this.purpose = purpose;
+  }
+}
