@@ -7,7 +7,10 @@
  * snapshot is consistent").
  */
 import type { OpTime } from '@tidemark/domain';
-import type { StoreKind } from './snapshot-store';
+
+/** The snapshot store backends, as a job names its store (`--store`); `snapshot-store.ts` re-exports them. */
+export const STORE_KINDS = ['blockstore', 's3', 'filesystem'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** `in-progress` while blocks are written; `complete` once all are durable; `failed` when it was given up. */
 export const SNAPSHOT_STATES = ['in-progress', 'complete', 'failed'] as const;
