@@ -75,13 +75,13 @@ const MASKS: readonly bigint[] = [
 /** The gear table as two 32-bit halves: entry `b` is the first 8 bytes (big-endian) of MD5(64 bytes of value b). */
 const GEAR_HI = new Uint32Array(256);
 const GEAR_LO = new Uint32Array(256);
+/** GEAR_LO as signed 32-bit integers, so the hot loop stays in int32 arithmetic. */
+const GEAR_LO_I32 = new Int32Array(GEAR_LO.buffer);
 for (let b = 0; b < 256; b++) {
   const digest = createHash('md5').update(Buffer.alloc(64, b)).digest();
   GEAR_HI[b] = digest.readUInt32BE(0);
   GEAR_LO[b] = digest.readUInt32BE(4);
 }
-
-const TWO_32 = 4294967296;
 
 /** Checked parameters with the masks split into 32-bit halves. */
 interface Params {
@@ -157,28 +157,40 @@ export function cutPoint(params: Params, data: Uint8Array, start = 0, end = data
   const first = params.minSize - (params.minSize % 2);
   const switchAt = center - (center % 2);
   const last = remaining - (remaining % 2);
+  // The hot loop keeps only the low 32 bits of the 64-bit hash. Bit k of the hash depends only on the last k + 1
+  // bytes (older ones are shifted out), so when the low half passes its mask, the whole hash is recomputed from the
+  // last 64 bytes (at most) and the high half tested: exact, and about one recomputation per 2^(low mask bits) bytes.
+  const gearLo = GEAR_LO_I32;
+  let lo = 0; // int32: the low half, signed
+  let p = first;
+  for (let mHi = params.maskSHi, mLo = params.maskSLo | 0, stop = switchAt; ;) {
+    for (; p < stop; p++) {
+      lo = ((lo << 1) + (gearLo[data[start + p] as number] as number)) | 0;
+      if ((lo & mLo) === 0) {
+        const hi = highHalf(data, start + Math.max(first, p - 63), start + p);
+        if ((hi & mHi) === 0) return { length: p, hash: reportedHash(hi, lo >>> 0, p) };
+      }
+    }
+    if (stop === last) break;
+    mHi = params.maskLHi;
+    mLo = params.maskLLo | 0;
+    stop = last;
+  }
+  const hi = p > first ? highHalf(data, start + Math.max(first, p - 64), start + p - 1) : 0;
+  return { length: remaining, hash: hash64(hi, lo >>> 0) };
+}
+
+/** The high 32 bits of the gear hash rolled from 0 over `data[from..to]` (inclusive). */
+function highHalf(data: Uint8Array, from: number, to: number): number {
   let hi = 0;
   let lo = 0;
-  let p = first;
-  for (; p < switchAt; p++) {
-    const b = data[start + p] as number;
-    const t = lo * 2 + (GEAR_LO[b] as number);
-    const carry = t >= TWO_32 ? Math.floor(t / TWO_32) : 0;
-    lo = t >>> 0;
-    hi = (hi * 2 + (GEAR_HI[b] as number) + carry) >>> 0;
-    if ((hi & params.maskSHi) === 0 && (lo & params.maskSLo) === 0)
-      return { length: p, hash: reportedHash(hi, lo, p) };
+  for (let q = from; q <= to; q++) {
+    const b = data[q] as number;
+    const sum = ((lo << 1) >>> 0) + (GEAR_LO[b] as number);
+    hi = ((hi << 1) + (lo >>> 31) + (GEAR_HI[b] as number) + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+    lo = sum >>> 0;
   }
-  for (; p < last; p++) {
-    const b = data[start + p] as number;
-    const t = lo * 2 + (GEAR_LO[b] as number);
-    const carry = t >= TWO_32 ? Math.floor(t / TWO_32) : 0;
-    lo = t >>> 0;
-    hi = (hi * 2 + (GEAR_HI[b] as number) + carry) >>> 0;
-    if ((hi & params.maskLHi) === 0 && (lo & params.maskLLo) === 0)
-      return { length: p, hash: reportedHash(hi, lo, p) };
-  }
-  return { length: remaining, hash: hash64(hi, lo) };
+  return hi;
 }
 
 function hash64(hi: number, lo: number): bigint {
