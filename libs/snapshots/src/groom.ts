@@ -63,8 +63,11 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
   const ttl = options.lockTtlMs ?? 60_000;
   const renewEvery = options.renewEveryMs ?? ttl / 3;
   const measure = options.measureDeleted ?? true;
+  const requestedAt = clock();
   const lock = await store.acquireLock(jobId, owner, ttl);
   if (lock === undefined) throw new StoreLockBusyError(jobId, 'groom');
+  // The deadline is kept on this clock from just before each request (skew can only make grooming stop early).
+  let deadline = requestedAt + ttl;
   try {
     const records = await store.listSnapshots(jobId);
     const now = clock();
@@ -78,20 +81,20 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
     let blocksListed = 0;
     let blocksDeleted = 0;
     let bytesDeleted = 0;
-    let lastRenew = clock();
-    let expiresAt = lock.expiresAt.getTime();
+    let lastRenew = requestedAt;
     let stopped: string | undefined;
     for await (const address of store.listBlocks(jobId)) {
       blocksListed++;
       if (marked.has(address)) continue;
-      if (clock() - lastRenew >= renewEvery || clock() >= expiresAt) {
-        const renewed = clock() < expiresAt ? await store.renewLock(jobId, owner, ttl) : undefined;
+      const now = clock();
+      if (now - lastRenew >= renewEvery || now >= deadline) {
+        const renewed = now < deadline ? await store.renewLock(jobId, owner, ttl) : undefined;
         if (renewed === undefined) {
           stopped = `the snapshot-store lock of ${owner} was lost`;
           break;
         }
-        lastRenew = clock();
-        expiresAt = renewed.expiresAt.getTime();
+        lastRenew = now;
+        deadline = now + ttl;
       }
       if (measure) bytesDeleted += (await store.getBlock(jobId, address)).length;
       await store.deleteBlock(jobId, address);

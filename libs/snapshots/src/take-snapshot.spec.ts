@@ -273,6 +273,40 @@ describe('SnapshotTaker', () => {
     await assert.rejects(taker.take(request('s1')), /not one whole BSON document/);
   });
 
+  it('holds at most one chunk of data: the head is read only as far as the chunks stored so far need', async () => {
+    const head = new MemoryHeadSource();
+    const store = new MemorySnapshotStore();
+    const docSize = bsonDocs(1, 300)[0]?.length ?? 0;
+    let yielded = 0;
+    head.setApplied(JOB, SYNC, { t: 1, i: 1 });
+    head.setNamespace(JOB, SYNC, 'app.big', []);
+    head.documents = async function* () {
+      for (const doc of bsonDocs(3000, 300, 'big')) {
+        yielded += doc.length;
+        yield doc;
+      }
+    };
+    // What the head had yielded when each chunk's block was looked up (chunks are looked up in order).
+    const yieldedAtLookup: number[] = [];
+    const hasBlock = store.hasBlock.bind(store);
+    store.hasBlock = async (jobId, address) => {
+      yieldedAtLookup.push(yielded);
+      return hasBlock(jobId, address);
+    };
+    const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
+    const record = await taker.take({ ...setup().request('s1'), encoding: { codec: 'none' } });
+    const chunks = record.manifest.namespaces[0]?.chunks ?? [];
+    assert.ok(chunks.length > 50);
+    assert.equal(yieldedAtLookup.length, chunks.length);
+    let end = 0;
+    const ahead = chunks.map((chunk, k) => {
+      end += chunk.length;
+      return (yieldedAtLookup[k] as number) - end;
+    });
+    // Beyond the chunk being stored, at most maxSize pending bytes plus the document being pushed.
+    assert.ok(Math.max(...ahead) <= SMALL.maxSize + docSize, `read ahead ${Math.max(...ahead)} bytes`);
+  });
+
   it('a throwing progress listener does not break the snapshot', async () => {
     const { taker, request } = setup();
     const record = await taker.take(

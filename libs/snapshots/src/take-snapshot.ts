@@ -102,9 +102,11 @@ export class SnapshotTaker {
     const { store, fence } = this.deps;
     const { jobId, owner } = request;
     const timings = { ...DEFAULT_SNAPSHOT_TIMINGS, ...request.timings };
+    const lockRequestedAt = this.clock();
     const lock = await store.acquireLock(jobId, owner, timings.leaseTtlMs);
     if (lock === undefined) throw new SnapshotUnavailableError(jobId, 'another holder has the snapshot lock');
     try {
+      const fenceRequestedAt = this.clock();
       const fenced = await fence.hold(jobId, owner, timings.leaseTtlMs, timings.fenceWaitMs);
       if (fenced === undefined) {
         throw new SnapshotUnavailableError(
@@ -113,7 +115,15 @@ export class SnapshotTaker {
         );
       }
       try {
-        const leases = new Leases(this.deps, request, timings, this.clock, lock.expiresAt, fenced.expiresAt);
+        // The fence may have been granted late in its wait: its deadline counts from the request, conservatively.
+        const leases = new Leases(
+          this.deps,
+          request,
+          timings,
+          this.clock,
+          lockRequestedAt + timings.leaseTtlMs,
+          fenceRequestedAt + timings.leaseTtlMs,
+        );
         return await this.copy(request, leases);
       } finally {
         await fence.release(jobId, owner);
@@ -184,7 +194,11 @@ export class SnapshotTaker {
   }
 }
 
-/** The lock and the fence, renewed as time passes. */
+/**
+ * The lock and the fence, renewed as time passes. Their deadlines are kept on this process's clock, counted from
+ * just before each request (never from the `expiresAt` a store or fence reports, which another clock may have
+ * computed), so clock skew can only make this side give up early, never late.
+ */
 class Leases {
   private lastRenewAt: number;
 
@@ -193,10 +207,10 @@ class Leases {
     private readonly request: TakeSnapshotRequest,
     private readonly timings: SnapshotTimings,
     private readonly clock: () => number,
-    private lockExpiresAt: Date,
-    private fenceExpiresAt: Date,
+    private lockDeadline: number,
+    private fenceDeadline: number,
   ) {
-    this.lastRenewAt = clock();
+    this.lastRenewAt = Math.min(lockDeadline, fenceDeadline) - timings.leaseTtlMs;
   }
 
   /** Renews both when due; throws {@link GiveUp} when either is lost. */
@@ -208,15 +222,17 @@ class Leases {
   async renewBoth(): Promise<void> {
     const { store, fence } = this.deps;
     const { jobId, owner } = this.request;
+    const ttl = this.timings.leaseTtlMs;
     const now = this.clock();
-    if (now >= this.lockExpiresAt.getTime()) throw new GiveUp(`the snapshot lock of ${owner} expired`);
-    if (now >= this.fenceExpiresAt.getTime()) throw new GiveUp(`the apply fence of ${owner} expired`);
-    const lock = await store.renewLock(jobId, owner, this.timings.leaseTtlMs);
-    if (lock === undefined) throw new GiveUp(`the snapshot lock of ${owner} was lost`);
-    const fenced = await fence.renew(jobId, owner, this.timings.leaseTtlMs);
-    if (fenced === undefined) throw new GiveUp(`the apply fence of ${owner} was lost`);
-    this.lockExpiresAt = lock.expiresAt;
-    this.fenceExpiresAt = fenced.expiresAt;
+    if (now >= this.lockDeadline) throw new GiveUp(`the snapshot lock of ${owner} expired`);
+    if (now >= this.fenceDeadline) throw new GiveUp(`the apply fence of ${owner} expired`);
+    if ((await store.renewLock(jobId, owner, ttl)) === undefined) {
+      throw new GiveUp(`the snapshot lock of ${owner} was lost`);
+    }
+    if ((await fence.renew(jobId, owner, ttl)) === undefined)
+      throw new GiveUp(`the apply fence of ${owner} was lost`);
+    this.lockDeadline = now + ttl;
+    this.fenceDeadline = now + ttl;
     this.lastRenewAt = now;
   }
 }
