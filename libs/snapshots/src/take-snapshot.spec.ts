@@ -225,6 +225,19 @@ describe('SnapshotTaker', () => {
     assert.equal(fence.tryApply(JOB), true);
   });
 
+  it('turns a complete record written after the lock ran out into a failed one', async () => {
+    const { taker, store, request, advance } = setup();
+    const putSnapshot = store.putSnapshot.bind(store);
+    store.putSnapshot = async (record) => {
+      if (record.state === 'complete') advance(61_000); // a very slow write
+      await putSnapshot(record);
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'failed');
+    assert.match(record.reason ?? '', /outlasted the snapshot lock/);
+    assert.equal((await store.getSnapshot(JOB, 's1'))?.state, 'failed');
+  });
+
   it('gives up with a failed record when the fence is lost', async () => {
     const { taker, head, fence, request, advance } = setup();
     const documents = head.documents.bind(head);

@@ -177,6 +177,8 @@ export class SnapshotTaker {
       if (problems.length > 0) throw new ManifestInvalidError(problems, { snapshotId });
       const record: SnapshotRecord = { state: 'complete', manifest: complete };
       await store.putSnapshot(record);
+      // The record must have been written while the lock was surely held (a groomer could run after it expired).
+      if (!leases.held()) throw new GiveUp('writing the complete record outlasted the snapshot lock');
       return record;
     } catch (err) {
       const reason =
@@ -211,6 +213,11 @@ class Leases {
     private fenceDeadline: number,
   ) {
     this.lastRenewAt = Math.min(lockDeadline, fenceDeadline) - timings.leaseTtlMs;
+  }
+
+  /** True while both deadlines are ahead (on this process's clock). */
+  held(): boolean {
+    return this.clock() < Math.min(this.lockDeadline, this.fenceDeadline);
   }
 
   /** Renews both when due; throws {@link GiveUp} when either is lost. */
