@@ -9,9 +9,13 @@ import type { IndexSpec } from './manifest';
 export interface HeadNamespaceInfo {
   /** The source namespace `db.collection` (what a restore recreates). */
   readonly namespace: string;
-  /** Collection options as `listCollections` gives them. */
+  /**
+   * Collection options as `listCollections` gives them, as plain JSON: BSON values other than strings, booleans,
+   * doubles and 32-bit integers in canonical Extended JSON (`{"$numberLong": "5"}`), member order kept. The
+   * manifest stores them as they are (`manifest-codec.ts`); a value JSON cannot hold fails the snapshot.
+   */
   readonly options: Readonly<Record<string, unknown>>;
-  /** Index specs as `listIndexes` gives them (including `_id_`). */
+  /** Index specs as `listIndexes` gives them (including `_id_`), as plain JSON like `options`. */
   readonly indexes: readonly IndexSpec[];
 }
 

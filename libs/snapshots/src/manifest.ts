@@ -6,7 +6,11 @@
  * A snapshot is exactly the job's head database at the applied oplog position `opTime` (docs/format.md, "How a
  * snapshot is consistent").
  */
-import type { OpTime, SnapshotStoreKind as StoreKind } from '@tidemark/domain';
+import { SNAPSHOT_STORE_KINDS, type OpTime, type SnapshotStoreKind } from '@tidemark/domain';
+
+/** The snapshot store backends, as a job names its store (`--store`): the domain's list; `snapshot-store.ts` re-exports them. */
+export const STORE_KINDS = SNAPSHOT_STORE_KINDS;
+export type StoreKind = SnapshotStoreKind;
 
 /** `in-progress` while blocks are written; `complete` once all are durable; `failed` when it was given up. */
 export const SNAPSHOT_STATES = ['in-progress', 'complete', 'failed'] as const;
@@ -21,6 +25,8 @@ export interface ChunkRef {
   readonly address: string;
   /** Bytes of the plain chunk (documents' raw BSON). */
   readonly length: number;
+  /** Bytes of the block as stored (header included), when known to the writer. */
+  readonly storedLength?: number;
 }
 
 /** An index as `listIndexes` returns it, minus nothing: key, name and options. */
@@ -62,6 +68,8 @@ export interface SnapshotManifest {
     readonly minSize: number;
     readonly avgSize: number;
     readonly maxSize: number;
+    /** FastCDC normalization level (`fastcdc-2020`; 1 when absent). */
+    readonly normalization?: number;
   };
   /** Present when blocks are encrypted: algorithm and the key's id, never the key. */
   readonly encryption?: { readonly algorithm: 'aes-256-gcm'; readonly keyId: string };
@@ -72,4 +80,12 @@ export interface SnapshotManifest {
   readonly storedBytes: number;
   /** Bytes of every distinct block the snapshot references, as stored. */
   readonly referencedBytes: number;
+  /**
+   * SHA-256 (hex) of the manifest's canonical JSON without this field (docs/format.md, "Snapshot manifest"); set by
+   * `sealManifest` on every manifest a snapshot record carries, checked by `decodeManifest` and verify.
+   */
+  readonly checksum?: string;
 }
+
+/** The manifest format this build writes and reads. */
+export const MANIFEST_FORMAT = 1;

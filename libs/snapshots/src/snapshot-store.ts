@@ -20,11 +20,11 @@
  * manifest naming the block: a missing block there is {@link BlockMissingError}. Failures throw; a
  * `TidemarkError` says whether repeating the call can succeed (`retriable`).
  */
-import type { SnapshotManifest, SnapshotState } from './manifest';
+import type { SnapshotManifest, SnapshotState, StoreKind } from './manifest';
 
-/** The backends, as a job names its store (`--store`). */
-export const STORE_KINDS = ['blockstore', 's3', 'filesystem'] as const;
-export type StoreKind = (typeof STORE_KINDS)[number];
+// The backends (`STORE_KINDS`, `StoreKind`) are declared in manifest.ts, which records a snapshot's store, and
+// re-exported here, so the two modules do not import each other.
+export { STORE_KINDS, type StoreKind } from './manifest';
 
 /** A snapshot as a store keeps it. */
 export interface SnapshotRecord {

@@ -1,0 +1,274 @@
+/**
+ * Blocks: how one chunk of a namespace's data is stored (docs/format.md, "Snapshots", "Block layout").
+ *
+ * ```
+ * offset  size  field
+ *      0     4  magic "TMBK" (54 4D 42 4B)
+ *      4     1  layout version, 1
+ *      5     1  codec: 0 none, 1 gzip (2 is reserved for zstd; this build refuses it)
+ *      6     1  flags: bit 0 set = encrypted; the other bits are 0
+ *      7     1  reserved, 0
+ *      8     4  plain length: bytes of the chunk before compression (uint32, little-endian)
+ *     12     …  not encrypted: codec(chunk)
+ *                encrypted:    12-byte nonce, AES-256-GCM ciphertext of codec(chunk), 16-byte tag
+ * ```
+ *
+ * Addresses: SHA-256 (hex) of the plain chunk; when encrypted, HMAC-SHA-256 of the plain chunk under the key's
+ * address subkey, so equal chunks still share a block but an address says nothing about the content to someone
+ * without the key. Encryption: AES-256-GCM under the key's encryption subkey, a random 96-bit nonce per block, and
+ * the first 12 header bytes followed by the address (64 ASCII hex digits) as additional authenticated data, so a
+ * block cannot be passed off under another address or with another header. The two subkeys come from the 32-byte
+ * key by HKDF-SHA-256 (empty salt, info `tidemark block encryption v1` / `tidemark block address v1`): one key never
+ * serves two algorithms.
+ *
+ * Compression is gzip (RFC 1952) from `node:zlib`: built into Node, no native dependency to build or ship, and
+ * readable from any language's standard library. zstd would compress better and faster but is not in Node 20's
+ * zlib; the codec byte leaves room for it.
+ *
+ * Decoding checks everything (header, tag, gzip header, decompressed length, address) and throws
+ * {@link BlockDamagedError} rather than return bytes it cannot vouch for. Every byte of an encrypted block is
+ * authenticated; in a plain gzip block only the gzip header's XFL and OS bytes, which change nothing, are not checked.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip, type InputType, type ZlibOptions } from 'node:zlib';
+import { TidemarkError } from '@tidemark/domain';
+import type { BlockCodec } from './manifest';
+import { BlockDamagedError, EncryptionKeyError } from './snapshot-errors';
+
+const gzipAsync = promisify<InputType, ZlibOptions, Buffer>(gzip);
+const gunzipAsync = promisify<InputType, ZlibOptions, Buffer>(gunzip);
+
+export const BLOCK_MAGIC = Buffer.from('TMBK', 'latin1');
+export const BLOCK_LAYOUT_VERSION = 1;
+export const BLOCK_HEADER_BYTES = 12;
+export const BLOCK_NONCE_BYTES = 12;
+export const BLOCK_TAG_BYTES = 16;
+const FLAG_ENCRYPTED = 0x01;
+/** The first 8 bytes of every gzip member Tidemark writes: ID1 ID2, CM deflate, FLG 0, MTIME 0. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]);
+
+/** Codec byte of each codec. */
+const CODEC_BYTES: Readonly<Record<BlockCodec, number>> = { none: 0, gzip: 1, zstd: 2 };
+/** The codecs this build writes and reads. */
+export const SUPPORTED_CODECS: readonly BlockCodec[] = ['gzip', 'none'];
+
+/** Compression level Tidemark writes (fast; the chunks are small and the head is read whole every snapshot). */
+export const GZIP_LEVEL = 6;
+
+/** The largest plain chunk a block may hold (the header's field is 32 bits; chunking keeps chunks far smaller). */
+const MAX_PLAIN_BYTES = 0xffff_ffff;
+
+/** An encryption key: 32 secret bytes and a public id (the manifest records the id, never the key). */
+export interface EncryptionKey {
+  readonly keyId: string;
+  readonly key: Uint8Array;
+}
+
+/** How blocks are written. */
+export interface BlockEncoding {
+  readonly codec: BlockCodec;
+  readonly key?: EncryptionKey;
+  /** gzip level (1..9); {@link GZIP_LEVEL} by default. */
+  readonly gzipLevel?: number;
+}
+
+interface Subkeys {
+  readonly encryption: Buffer;
+  readonly address: Buffer;
+}
+
+const subkeyCache = new WeakMap<Uint8Array, Subkeys>();
+
+function subkeys(key: EncryptionKey): Subkeys {
+  const cached = subkeyCache.get(key.key);
+  if (cached !== undefined) return cached;
+  if (key.key.length !== 32) {
+    throw new EncryptionKeyError(`encryption key ${key.keyId} has ${key.key.length} bytes, need 32`);
+  }
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', key.key, Buffer.alloc(0), info, 32));
+  const derived = {
+    encryption: derive('tidemark block encryption v1'),
+    address: derive('tidemark block address v1'),
+  };
+  subkeyCache.set(key.key, derived);
+  return derived;
+}
+
+/** A key's default id: the first 16 hex digits of HMAC-SHA-256(key, "tidemark key id"); reveals nothing of the key. */
+export function keyFingerprint(key: Uint8Array): string {
+  return createHmac('sha256', key).update('tidemark key id').digest('hex').slice(0, 16);
+}
+
+/** The block address of a plain chunk: SHA-256 hex, or HMAC-SHA-256 hex under the key's address subkey. */
+export function blockAddress(plain: Uint8Array, key?: EncryptionKey): string {
+  if (key === undefined) return createHash('sha256').update(plain).digest('hex');
+  return createHmac('sha256', subkeys(key).address).update(plain).digest('hex');
+}
+
+/** True when `value` looks like a block address (64 lowercase hex digits). */
+export function isBlockAddress(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
+}
+
+function header(codec: BlockCodec, encrypted: boolean, plainLength: number): Buffer {
+  const out = Buffer.alloc(BLOCK_HEADER_BYTES);
+  BLOCK_MAGIC.copy(out, 0);
+  out[4] = BLOCK_LAYOUT_VERSION;
+  out[5] = CODEC_BYTES[codec];
+  out[6] = encrypted ? FLAG_ENCRYPTED : 0;
+  out[7] = 0;
+  out.writeUInt32LE(plainLength, 8);
+  return out;
+}
+
+function additionalData(head: Uint8Array, address: string): Buffer {
+  return Buffer.concat([head.subarray(0, BLOCK_HEADER_BYTES), Buffer.from(address, 'latin1')]);
+}
+
+function checkCodec(codec: BlockCodec): void {
+  if (!SUPPORTED_CODECS.includes(codec)) {
+    throw new TidemarkError(`block codec ${codec} is not supported by this build (it writes gzip or none)`, {
+      retriable: false,
+    });
+  }
+}
+
+/** A chunk as a block: its address and the bytes to store. */
+export interface EncodedBlock {
+  readonly address: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Encodes a plain chunk as a block (compress, then encrypt when a key is given). */
+export async function encodeBlock(
+  plain: Uint8Array,
+  encoding: BlockEncoding,
+  address = blockAddress(plain, encoding.key),
+): Promise<EncodedBlock> {
+  checkCodec(encoding.codec);
+  if (plain.length > MAX_PLAIN_BYTES)
+    throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
+  const payload =
+    encoding.codec === 'gzip' ? await gzipAsync(plain, { level: encoding.gzipLevel ?? GZIP_LEVEL }) : plain;
+  const head = header(encoding.codec, encoding.key !== undefined, plain.length);
+  if (encoding.key === undefined) return { address, bytes: Buffer.concat([head, payload]) };
+  const nonce = randomBytes(BLOCK_NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', subkeys(encoding.key).encryption, nonce, {
+    authTagLength: BLOCK_TAG_BYTES,
+  });
+  cipher.setAAD(additionalData(head, address));
+  const ciphertext = Buffer.concat([cipher.update(payload), cipher.final()]);
+  return { address, bytes: Buffer.concat([head, nonce, ciphertext, cipher.getAuthTag()]) };
+}
+
+/** The header fields of a block (after checking magic and version). */
+export interface BlockHeader {
+  readonly codec: BlockCodec;
+  readonly encrypted: boolean;
+  readonly plainLength: number;
+}
+
+/** Context for naming damage. */
+export interface BlockContext {
+  readonly jobId?: string;
+  readonly location?: string;
+}
+
+/** Reads and checks a block's header; throws {@link BlockDamagedError} when it is not a block this build reads. */
+export function readBlockHeader(bytes: Uint8Array, address: string, context: BlockContext = {}): BlockHeader {
+  const damaged = (reason: string) => new BlockDamagedError({ address, reason, ...context });
+  if (bytes.length < BLOCK_HEADER_BYTES)
+    throw damaged(`${bytes.length} bytes, shorter than the block header`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!buf.subarray(0, 4).equals(BLOCK_MAGIC)) throw damaged('no block magic "TMBK" at the start');
+  if (buf[4] !== BLOCK_LAYOUT_VERSION)
+    throw damaged(`block layout version ${buf[4]} is unknown to this build`);
+  const codec = (Object.keys(CODEC_BYTES) as BlockCodec[]).find((c) => CODEC_BYTES[c] === buf[5]);
+  if (codec === undefined || !SUPPORTED_CODECS.includes(codec)) {
+    throw damaged(`codec byte ${buf[5]} (${codec ?? 'unknown'}) is not one this build reads`);
+  }
+  const flags = buf[6] as number;
+  if ((flags & ~FLAG_ENCRYPTED) !== 0 || buf[7] !== 0)
+    throw damaged(`unknown flags ${flags} / reserved ${buf[7]}`);
+  return { codec, encrypted: (flags & FLAG_ENCRYPTED) !== 0, plainLength: buf.readUInt32LE(8) };
+}
+
+/**
+ * Decodes a block read under `address` and checks it completely: header, authentication tag (encrypted), payload,
+ * plain length and address. `key` must be the key the snapshot names when its blocks are encrypted; an encrypted
+ * block without a key, or a plain block where a key is expected, is refused.
+ */
+export async function decodeBlock(
+  bytes: Uint8Array,
+  address: string,
+  key?: EncryptionKey,
+  context: BlockContext = {},
+): Promise<Uint8Array> {
+  const damaged = (reason: string, cause?: unknown) =>
+    new BlockDamagedError({ address, reason, cause, ...context });
+  const head = readBlockHeader(bytes, address, context);
+  // Whether a key is given says whether the snapshot's blocks are encrypted; the caller checks it has the key the
+  // manifest names before reading blocks (readSnapshot, verifySnapshot), so a mismatch here is the block's fault.
+  if (head.encrypted && key === undefined)
+    throw damaged('encrypted, but the snapshot says its blocks are not');
+  if (!head.encrypted && key !== undefined)
+    throw damaged('not encrypted, but the snapshot says its blocks are');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let payload: Buffer = buf.subarray(BLOCK_HEADER_BYTES);
+  if (key !== undefined) {
+    if (payload.length < BLOCK_NONCE_BYTES + BLOCK_TAG_BYTES)
+      throw damaged('truncated: no room for nonce and tag');
+    const nonce = payload.subarray(0, BLOCK_NONCE_BYTES);
+    const tag = payload.subarray(payload.length - BLOCK_TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', subkeys(key).encryption, nonce, {
+      authTagLength: BLOCK_TAG_BYTES,
+    });
+    decipher.setAAD(additionalData(buf, address));
+    decipher.setAuthTag(tag);
+    try {
+      payload = Buffer.concat([
+        decipher.update(payload.subarray(BLOCK_NONCE_BYTES, payload.length - BLOCK_TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch (err) {
+      throw damaged(
+        `authentication failed under key ${key.keyId} (damaged, or encrypted under another key)`,
+        err,
+      );
+    }
+  }
+  let plain: Buffer;
+  if (head.codec === 'gzip') {
+    // Tidemark writes a bare gzip header (no name, comment or extra field, MTIME 0); anything else is damage. XFL
+    // and OS (bytes 8 and 9 of the gzip header) are informational and change nothing, so they are not checked.
+    if (payload.length < GZIP_HEADER.length || !payload.subarray(0, GZIP_HEADER.length).equals(GZIP_HEADER)) {
+      throw damaged('gzip header is not the one Tidemark writes (1f 8b 08 00, MTIME 0)');
+    }
+    try {
+      plain = await gunzipAsync(payload, { maxOutputLength: Math.max(1, head.plainLength) });
+    } catch (err) {
+      throw damaged('gzip payload does not decompress (truncated or corrupt)', err);
+    }
+  } else {
+    plain = payload;
+  }
+  if (plain.length !== head.plainLength) {
+    throw damaged(`decodes to ${plain.length} bytes, header says ${head.plainLength}`);
+  }
+  const actual = blockAddress(plain, key);
+  if (
+    !timingSafeEqual(Buffer.from(actual, 'latin1'), Buffer.from(address.padEnd(64).slice(0, 64), 'latin1'))
+  ) {
+    throw damaged(`content ${key === undefined ? 'SHA-256' : 'HMAC'} is ${actual}, not the address`);
+  }
+  return plain;
+}

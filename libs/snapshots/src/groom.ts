@@ -1,0 +1,135 @@
+/**
+ * Grooming: removing the blocks no snapshot worth keeping references (docs/format.md, "Grooming"). Mark and sweep,
+ * under the job's snapshot-store lock:
+ * - **mark**: every address named by a record that is `complete` or `in-progress`, and by every record younger
+ *   than the grace period whatever its state;
+ * - **sweep**: delete every other block of the job, renewing the lock as it goes; stop at once if it is lost.
+ *
+ * Why a block a snapshot decided to reuse is never deleted under it: a snapshot and grooming of one job both hold
+ * the job's store lock for their whole run, so they never overlap; a snapshot checks `hasBlock` and later writes its
+ * `complete` record under one continuous hold of the lock (it renews before writing it and gives up if the lock was
+ * lost), and grooming marks from the records it lists after taking the lock. A crashed holder's lock expires, so a
+ * crash blocks neither; a snapshot whose lock expired cannot complete.
+ *
+ * Deleting a snapshot is deleting its record (`deleteExpiredSnapshots`); its blocks go at the next grooming.
+ */
+import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
+import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention';
+import { StoreLockBusyError } from './snapshot-errors';
+
+export interface GroomOptions {
+  readonly jobId: string;
+  /** Lock owner, e.g. `groomer:<host>:<pid>`. */
+  readonly owner: string;
+  /** Records younger than this are marked whatever their state (default 1 h). */
+  readonly graceMs?: number;
+  readonly lockTtlMs?: number;
+  /** Renew the lock when this much time passed since the last renewal (default a third of the TTL). */
+  readonly renewEveryMs?: number;
+  /** Read each block before deleting it to count the bytes freed (one extra read per deleted block; default true). */
+  readonly measureDeleted?: boolean;
+  /** Milliseconds since the epoch (default `Date.now`). */
+  readonly clock?: () => number;
+}
+
+export interface GroomReport {
+  readonly jobId: string;
+  /** Records whose blocks were marked. */
+  readonly recordsMarked: number;
+  /** Distinct addresses the marked records name. */
+  readonly referencedBlocks: number;
+  /** Blocks found in the store. */
+  readonly blocksListed: number;
+  readonly blocksDeleted: number;
+  /** Bytes freed, when measured. */
+  readonly bytesDeleted?: number;
+  /** Set when the sweep stopped early because the lock was lost. */
+  readonly stopped?: string;
+}
+
+export const DEFAULT_GROOM_GRACE_MS = 60 * 60_000;
+
+/** True when grooming must keep the record's blocks. */
+export function protectsBlocks(record: SnapshotRecord, now: number, graceMs: number): boolean {
+  if (record.state === 'complete' || record.state === 'in-progress') return true;
+  return now - record.manifest.takenAt.getTime() < graceMs;
+}
+
+/** Grooms the job's blocks; throws {@link StoreLockBusyError} when the lock is held by another. */
+export async function groom(store: SnapshotStore, options: GroomOptions): Promise<GroomReport> {
+  const { jobId, owner } = options;
+  const clock = options.clock ?? Date.now;
+  const graceMs = options.graceMs ?? DEFAULT_GROOM_GRACE_MS;
+  const ttl = options.lockTtlMs ?? 60_000;
+  const renewEvery = options.renewEveryMs ?? ttl / 3;
+  const measure = options.measureDeleted ?? true;
+  const requestedAt = clock();
+  const lock = await store.acquireLock(jobId, owner, ttl);
+  if (lock === undefined) throw new StoreLockBusyError(jobId, 'groom');
+  // The deadline is kept on this clock from just before each request (skew can only make grooming stop early).
+  let deadline = requestedAt + ttl;
+  try {
+    const records = await store.listSnapshots(jobId);
+    const now = clock();
+    const marked = new Set<string>();
+    let recordsMarked = 0;
+    for (const record of records) {
+      if (!protectsBlocks(record, now, graceMs)) continue;
+      recordsMarked++;
+      for (const ns of record.manifest.namespaces) for (const chunk of ns.chunks) marked.add(chunk.address);
+    }
+    let blocksListed = 0;
+    let blocksDeleted = 0;
+    let bytesDeleted = 0;
+    let lastRenew = requestedAt;
+    let stopped: string | undefined;
+    for await (const address of store.listBlocks(jobId)) {
+      blocksListed++;
+      if (marked.has(address)) continue;
+      const now = clock();
+      if (now - lastRenew >= renewEvery || now >= deadline) {
+        const renewed = now < deadline ? await store.renewLock(jobId, owner, ttl) : undefined;
+        if (renewed === undefined) {
+          stopped = `the snapshot-store lock of ${owner} was lost`;
+          break;
+        }
+        lastRenew = now;
+        deadline = now + ttl;
+      }
+      if (measure) bytesDeleted += (await store.getBlock(jobId, address)).length;
+      await store.deleteBlock(jobId, address);
+      blocksDeleted++;
+    }
+    return {
+      jobId,
+      recordsMarked,
+      referencedBlocks: marked.size,
+      blocksListed,
+      blocksDeleted,
+      ...(measure ? { bytesDeleted } : {}),
+      ...(stopped === undefined ? {} : { stopped }),
+    };
+  } finally {
+    await store.releaseLock(jobId, owner);
+  }
+}
+
+/**
+ * Applies the retention policy to the job's records: deletes the records of expired snapshots (not their blocks:
+ * grooming removes those) and returns the decision.
+ */
+export async function deleteExpiredSnapshots(
+  store: SnapshotStore,
+  jobId: string,
+  policy: RetentionPolicy,
+  now: Date,
+): Promise<RetentionDecision> {
+  const records = await store.listSnapshots(jobId);
+  const decision = applyRetention(
+    records.map((r) => ({ snapshotId: r.manifest.snapshotId, takenAt: r.manifest.takenAt, state: r.state })),
+    policy,
+    now,
+  );
+  for (const { snapshotId } of decision.expire) await store.deleteSnapshot(jobId, snapshotId);
+  return decision;
+}

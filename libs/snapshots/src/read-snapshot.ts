@@ -1,0 +1,146 @@
+/**
+ * Reading a snapshot back: a namespace's documents, as raw BSON, from a manifest and the store. Every block is
+ * decoded and checked (`decodeBlock`: tag, length, address), the documents' framing is checked across chunk
+ * boundaries, and the namespace's document count and content hash are compared at the end. Used by restore and by
+ * specs. Memory: one block plus one document at a time.
+ */
+import { Sha256 } from '@tidemark/util';
+import { decodeBlock, type EncryptionKey } from './block-codec';
+import type { NamespaceManifest, SnapshotManifest } from './manifest';
+import { BlockDamagedError, EncryptionKeyError, SnapshotDamagedError } from './snapshot-errors';
+import type { SnapshotStore } from './snapshot-store';
+
+/** The largest document a snapshot holds: MongoDB's 16 MiB limit plus room for the head's own fields. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+
+/**
+ * Checks that `key` is the key the manifest's blocks are encrypted under (by id), or that none is needed. Throws
+ * {@link EncryptionKeyError} otherwise; returns the key to decode with.
+ */
+export function keyForManifest(manifest: SnapshotManifest, key?: EncryptionKey): EncryptionKey | undefined {
+  if (manifest.encryption === undefined) return undefined;
+  if (key === undefined) {
+    throw new EncryptionKeyError(
+      `snapshot ${manifest.snapshotId} is encrypted under key ${manifest.encryption.keyId}; no key was given`,
+    );
+  }
+  if (key.keyId !== manifest.encryption.keyId) {
+    throw new EncryptionKeyError(
+      `snapshot ${manifest.snapshotId} is encrypted under key ${manifest.encryption.keyId}, not ${key.keyId}`,
+    );
+  }
+  return key;
+}
+
+/** One chunk's plain bytes, decoded and checked. */
+export async function readChunk(
+  store: SnapshotStore,
+  jobId: string,
+  address: string,
+  length: number,
+  key?: EncryptionKey,
+): Promise<Uint8Array> {
+  const location = store.blockLocation(jobId, address);
+  const bytes = await store.getBlock(jobId, address);
+  const plain = await decodeBlock(bytes, address, key, { jobId, location });
+  if (plain.length !== length) {
+    throw new BlockDamagedError({
+      address,
+      jobId,
+      location,
+      reason: `holds ${plain.length} bytes, the manifest says ${length}`,
+    });
+  }
+  return plain;
+}
+
+/**
+ * Splits a stream of byte chunks into whole BSON documents (each a fresh buffer), checking the framing. Bytes are
+ * joined only once a whole document is there, so a large document spanning many chunks is copied once.
+ */
+export class DocumentSplitter {
+  private parts: Buffer[] = [];
+  private total = 0;
+  /** Size of the document at the front, once its prefix was read. */
+  private needed = 0;
+
+  /** Adds bytes; returns the documents now complete. Throws a plain `Error` describing bad framing. */
+  push(bytes: Uint8Array): Uint8Array[] {
+    if (bytes.length === 0) return [];
+    this.parts.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.total += bytes.length;
+    if (this.total < 4 || this.total < this.needed) return [];
+    const joined =
+      this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.total);
+    const docs: Uint8Array[] = [];
+    let offset = 0;
+    this.needed = 0;
+    while (joined.length - offset >= 4) {
+      const size = joined.readInt32LE(offset);
+      if (size < 5 || size > MAX_DOCUMENT_BYTES) throw new Error(`a document length prefix of ${size} bytes`);
+      if (joined.length - offset < size) {
+        this.needed = size;
+        break;
+      }
+      if (joined[offset + size - 1] !== 0) throw new Error('a document that does not end with 0x00');
+      docs.push(Uint8Array.prototype.slice.call(joined, offset, offset + size));
+      offset += size;
+    }
+    const rest = joined.subarray(offset);
+    this.parts = rest.length === 0 ? [] : [rest];
+    this.total = rest.length;
+    return docs;
+  }
+
+  /** Bytes left over that do not make a whole document. */
+  get leftover(): number {
+    return this.total;
+  }
+}
+
+/**
+ * The documents of `namespace` in the snapshot, as raw BSON in `_id` order. Throws {@link EncryptionKeyError} before
+ * reading anything when the key is not the snapshot's, `BlockMissingError` / {@link BlockDamagedError} for a bad block,
+ * and {@link SnapshotDamagedError} when the blocks are sound but do not make the namespace the manifest describes.
+ */
+export async function* readNamespace(
+  store: SnapshotStore,
+  manifest: SnapshotManifest,
+  namespace: string | NamespaceManifest,
+  key?: EncryptionKey,
+): AsyncGenerator<Uint8Array> {
+  const ns =
+    typeof namespace === 'string' ? manifest.namespaces.find((n) => n.namespace === namespace) : namespace;
+  const name = typeof namespace === 'string' ? namespace : namespace.namespace;
+  const damaged = (reason: string) =>
+    new SnapshotDamagedError({
+      jobId: manifest.jobId,
+      snapshotId: manifest.snapshotId,
+      namespace: name,
+      reason,
+    });
+  if (ns === undefined) throw damaged('not in the snapshot');
+  const blockKey = keyForManifest(manifest, key);
+  const hash = new Sha256();
+  const splitter = new DocumentSplitter();
+  let count = 0;
+  for (const chunk of ns.chunks) {
+    const plain = await readChunk(store, manifest.jobId, chunk.address, chunk.length, blockKey);
+    hash.update(plain);
+    let docs: Uint8Array[];
+    try {
+      docs = splitter.push(plain);
+    } catch (err) {
+      throw damaged(`${err instanceof Error ? err.message : String(err)} after document ${count}`);
+    }
+    for (const doc of docs) {
+      count++;
+      yield doc;
+    }
+  }
+  if (splitter.leftover > 0) throw damaged(`${splitter.leftover} bytes after the last whole document`);
+  if (count !== ns.documentCount) throw damaged(`${count} documents, the manifest says ${ns.documentCount}`);
+  const contentHash = hash.digestHex();
+  if (contentHash !== ns.contentHash)
+    throw damaged(`content hash ${contentHash}, the manifest says ${ns.contentHash}`);
+}

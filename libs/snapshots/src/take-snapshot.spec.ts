@@ -1,0 +1,334 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { decodeBlock, type EncryptionKey } from './block-codec';
+import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
+import { MemorySnapshotStore } from './memory-snapshot-store';
+import type { SnapshotState } from './manifest';
+import { manifestChecksumProblems } from './manifest-codec';
+import { SnapshotUnavailableError } from './snapshot-errors';
+import type { SnapshotRecord } from './snapshot-store';
+import { bsonDocs, sha256 } from './spec-support';
+import { SnapshotTaker, type SnapshotProgress, type TakeSnapshotRequest } from './take-snapshot';
+
+const JOB = 'job-1';
+const SYNC = 'job-1-s1';
+const SMALL = { minSize: 1024, avgSize: 4096, maxSize: 16384 };
+
+/** A store that remembers the states of every record written, in order. */
+class RecordingStore extends MemorySnapshotStore {
+  readonly written: Array<[string, SnapshotState]> = [];
+  override async putSnapshot(record: SnapshotRecord): Promise<void> {
+    this.written.push([record.manifest.snapshotId, record.state]);
+    await super.putSnapshot(record);
+  }
+}
+
+function setup() {
+  let now = Date.parse('2026-12-03T12:00:00.000Z');
+  const clock = () => now;
+  const head = new MemoryHeadSource();
+  const fence = new MemoryApplyFence(clock);
+  const store = new RecordingStore(clock);
+  const orders = bsonDocs(400, 300, 'orders');
+  const users = bsonDocs(50, 120, 'users');
+  head.setNamespace(JOB, SYNC, 'app.users', users, { capped: false });
+  head.setNamespace(JOB, SYNC, 'app.orders', orders, {}, [
+    { v: 2, key: { _id: 1 }, name: '_id_' },
+    { v: 2, key: { z: 1, a: -1 }, name: 'z_1_a_-1' },
+  ]);
+  head.setNamespace(JOB, SYNC, 'app.empty', []);
+  head.setApplied(JOB, SYNC, { t: 2 ** 31 + 100, i: 4 }, new Date('2026-12-03T11:59:00.000Z'));
+  const taker = new SnapshotTaker({ head, fence, store, clock });
+  const request = (snapshotId: string, extra: Partial<TakeSnapshotRequest> = {}): TakeSnapshotRequest => ({
+    jobId: JOB,
+    syncId: SYNC,
+    snapshotId,
+    owner: 'snapshotter-a',
+    encoding: { codec: 'gzip' },
+    chunking: SMALL,
+    ...extra,
+  });
+  return {
+    head,
+    fence,
+    store,
+    taker,
+    request,
+    orders,
+    users,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('SnapshotTaker', () => {
+  it('copies the head at its applied position into blocks and a sealed manifest', async () => {
+    const { taker, store, fence, request, orders, users } = setup();
+    const progress: SnapshotProgress[] = [];
+    const record = await taker.take(request('s1', { onProgress: (p) => progress.push(p) }));
+    assert.equal(record.state, 'complete');
+    const m = record.manifest;
+    assert.deepEqual(m.opTime, { t: 2 ** 31 + 100, i: 4 });
+    assert.deepEqual(m.opWallTime, new Date('2026-12-03T11:59:00.000Z'));
+    assert.deepEqual(
+      m.namespaces.map((ns) => [ns.namespace, ns.documentCount]),
+      [
+        ['app.empty', 0],
+        ['app.orders', 400],
+        ['app.users', 50],
+      ],
+    );
+    const ordersNs = m.namespaces[1];
+    assert.equal(ordersNs?.contentHash, sha256(orders));
+    assert.equal(m.namespaces[2]?.contentHash, sha256(users));
+    assert.equal(m.namespaces[0]?.contentHash, sha256([]));
+    assert.equal(ordersNs?.logicalBytes, Buffer.concat(orders).length);
+    assert.deepEqual(Object.keys(ordersNs?.indexes[1]?.['key'] as object), ['z', 'a']);
+    assert.deepEqual(m.namespaces[2]?.options, { capped: false });
+    assert.deepEqual(m.chunking, { algorithm: 'fastcdc-2020', ...SMALL, normalization: 1 });
+    assert.ok((ordersNs?.chunks.length ?? 0) > 10);
+    assert.deepEqual(manifestChecksumProblems(m), []);
+    assert.ok(m.completedAt !== undefined && m.completedAt >= m.takenAt);
+    // Every chunk is a block in the store that decodes to its bytes; the chunks are the namespace's bytes.
+    const plain: Uint8Array[] = [];
+    for (const chunk of ordersNs?.chunks ?? []) {
+      const bytes = await store.getBlock(JOB, chunk.address);
+      assert.equal(bytes.length, chunk.storedLength);
+      plain.push(await decodeBlock(bytes, chunk.address));
+    }
+    assert.equal(sha256(plain), sha256(orders));
+    assert.equal(m.storedBytes, store.blockStats(JOB).bytes);
+    assert.equal(m.referencedBytes, m.storedBytes);
+    // Written in-progress first, then complete; lock and fence released.
+    assert.deepEqual(store.written, [
+      ['s1', 'in-progress'],
+      ['s1', 'complete'],
+    ]);
+    assert.deepEqual(await store.getSnapshot(JOB, 's1'), record);
+    assert.equal(store.lockHolder(JOB), undefined);
+    assert.equal(fence.tryApply(JOB), true);
+    const last = progress.at(-1);
+    assert.deepEqual(
+      [last?.namespacesDone, last?.namespacesTotal, last?.documents, last?.logicalBytes],
+      [3, 3, 450, m.logicalBytes],
+    );
+    assert.ok(progress.length > 10);
+  });
+
+  it('holds the apply fence for the whole copy', async () => {
+    const { taker, fence, head, request } = setup();
+    const seen: boolean[] = [];
+    const documents = head.documents.bind(head);
+    head.documents = async function* (jobId, syncId, namespace) {
+      for await (const doc of documents(jobId, syncId, namespace)) {
+        seen.push(fence.tryApply(JOB));
+        yield doc;
+      }
+    };
+    await taker.take(request('s1'));
+    assert.equal(seen.length, 450);
+    assert.ok(
+      seen.every((allowed) => !allowed),
+      'the applier was never allowed to apply during the copy',
+    );
+    assert.equal(fence.tryApply(JOB), true);
+  });
+
+  it('stores unchanged data once: a second snapshot after a small change writes few new blocks', async () => {
+    const { taker, store, head, request, orders } = setup();
+    const first = await taker.take(request('s1'));
+    const changed = [...orders];
+    changed[200] = bsonDocs(1, 300, 'changed', 200)[0] as Uint8Array;
+    head.setNamespace(JOB, SYNC, 'app.orders', changed);
+    head.setApplied(JOB, SYNC, { t: 2 ** 31 + 101, i: 0 });
+    const blocksBefore = store.blockStats(JOB).blocks;
+    const second = await taker.take(request('s2'));
+    assert.equal(second.state, 'complete');
+    const newBlocks = store.blockStats(JOB).blocks - blocksBefore;
+    assert.ok(newBlocks >= 1 && newBlocks <= 3, `${newBlocks} new blocks`);
+    assert.ok(second.manifest.storedBytes < first.manifest.storedBytes / 5);
+    const sameChunks = second.manifest.namespaces[1]?.chunks.filter((c) =>
+      first.manifest.namespaces[1]?.chunks.some((d) => d.address === c.address),
+    );
+    assert.ok((sameChunks?.length ?? 0) >= (first.manifest.namespaces[1]?.chunks.length ?? 0) - 3);
+    assert.ok(Math.abs(second.manifest.referencedBytes - first.manifest.referencedBytes) < 2000);
+  });
+
+  it('encrypts blocks under the key and records only its id', async () => {
+    const { taker, store, request } = setup();
+    const key: EncryptionKey = { keyId: 'key-7', key: randomBytes(32) };
+    const record = await taker.take(request('s1', { encoding: { codec: 'gzip', key } }));
+    assert.deepEqual(record.manifest.encryption, { algorithm: 'aes-256-gcm', keyId: 'key-7' });
+    const chunk = record.manifest.namespaces[1]?.chunks[0];
+    assert.ok(chunk !== undefined);
+    const bytes = await store.getBlock(JOB, chunk.address);
+    assert.equal(bytes[6], 1);
+    assert.equal((await decodeBlock(bytes, chunk.address, key)).length, chunk.length);
+  });
+
+  it('refuses to start when another holder has the lock or the fence is not granted, writing no record', async () => {
+    const { taker, store, fence, request } = setup();
+    await store.acquireLock(JOB, 'someone-else', 60_000);
+    await assert.rejects(taker.take(request('s1')), (err: unknown) => {
+      assert.ok(err instanceof SnapshotUnavailableError);
+      assert.equal(err.retriable, true);
+      assert.match(err.message, /snapshot lock/);
+      return true;
+    });
+    await store.releaseLock(JOB, 'someone-else');
+    await fence.hold(JOB, 'someone-else', 60_000, 0);
+    await assert.rejects(taker.take(request('s1')), /apply fence was not granted/);
+    assert.equal(store.lockHolder(JOB), undefined, 'the lock was released');
+    assert.deepEqual(store.written, []);
+  });
+
+  it('refuses a head without an applied position, releasing lock and fence', async () => {
+    const { taker, store, fence, request } = setup();
+    const empty = new MemoryHeadSource();
+    const other = new SnapshotTaker({ head: empty, fence, store });
+    await assert.rejects(other.take(request('s1')), /no applied position/);
+    assert.equal(store.lockHolder(JOB), undefined);
+    assert.equal(fence.tryApply(JOB), true);
+    assert.ok(taker);
+  });
+
+  it('renews lock and fence as time passes', async () => {
+    const { taker, head, store, request, advance } = setup();
+    const documents = head.documents.bind(head);
+    head.documents = async function* (jobId, syncId, namespace) {
+      for await (const doc of documents(jobId, syncId, namespace)) {
+        advance(1_000); // 450 documents: 7.5 minutes, against a 60 s lease renewed every 20 s
+        yield doc;
+      }
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'complete', record.reason);
+    assert.equal(store.lockHolder(JOB), undefined);
+  });
+
+  it('gives up with a failed record when the lock is lost', async () => {
+    const { taker, head, store, fence, request, advance } = setup();
+    const documents = head.documents.bind(head);
+    head.documents = async function* (jobId, syncId, namespace) {
+      for await (const doc of documents(jobId, syncId, namespace)) {
+        advance(70_000); // longer than the lease: it expires before the next renewal
+        yield doc;
+      }
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'failed');
+    assert.match(record.reason ?? '', /snapshot lock of snapshotter-a expired/);
+    assert.deepEqual((await store.getSnapshot(JOB, 's1'))?.state, 'failed');
+    assert.deepEqual(store.written.at(-1), ['s1', 'failed']);
+    assert.equal(fence.tryApply(JOB), true);
+  });
+
+  it('turns a complete record written after the lock ran out into a failed one', async () => {
+    const { taker, store, request, advance } = setup();
+    const putSnapshot = store.putSnapshot.bind(store);
+    store.putSnapshot = async (record) => {
+      if (record.state === 'complete') advance(61_000); // a very slow write
+      await putSnapshot(record);
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'failed');
+    assert.match(record.reason ?? '', /outlasted the snapshot lock/);
+    assert.equal((await store.getSnapshot(JOB, 's1'))?.state, 'failed');
+  });
+
+  it('gives up with a failed record when the fence is lost', async () => {
+    const { taker, head, fence, request, advance } = setup();
+    const documents = head.documents.bind(head);
+    let n = 0;
+    head.documents = async function* (jobId, syncId, namespace) {
+      for await (const doc of documents(jobId, syncId, namespace)) {
+        if (++n === 100) fence.revoke(JOB);
+        advance(500);
+        yield doc;
+      }
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'failed');
+    assert.match(record.reason ?? '', /apply fence of snapshotter-a was lost/);
+  });
+
+  it('gives up when the head moved although fenced', async () => {
+    const { taker, head, request } = setup();
+    const documents = head.documents.bind(head);
+    head.documents = async function* (jobId, syncId, namespace) {
+      head.setApplied(JOB, SYNC, { t: 2 ** 31 + 200, i: 0 });
+      yield* documents(jobId, syncId, namespace);
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'failed');
+    assert.match(record.reason ?? '', /head moved from 2147483748:4 to 2147483848:0/);
+  });
+
+  it('records failed and rethrows when reading the head fails', async () => {
+    const { taker, head, store, fence, request } = setup();
+    head.documents = async function* () {
+      yield bsonDocs(1, 10)[0] as Uint8Array;
+      throw new Error('cursor killed');
+    };
+    await assert.rejects(taker.take(request('s1')), /cursor killed/);
+    const record = await store.getSnapshot(JOB, 's1');
+    assert.equal(record?.state, 'failed');
+    assert.match(record?.reason ?? '', /cursor killed/);
+    assert.equal(store.lockHolder(JOB), undefined);
+    assert.equal(fence.tryApply(JOB), true);
+  });
+
+  it('refuses a head item that is not one whole BSON document', async () => {
+    const { taker, head, request } = setup();
+    head.setNamespace(JOB, SYNC, 'app.bad', [Buffer.from([9, 0, 0, 0, 0])]);
+    await assert.rejects(taker.take(request('s1')), /not one whole BSON document/);
+  });
+
+  it('holds at most one chunk of data: the head is read only as far as the chunks stored so far need', async () => {
+    const head = new MemoryHeadSource();
+    const store = new MemorySnapshotStore();
+    const docSize = bsonDocs(1, 300)[0]?.length ?? 0;
+    let yielded = 0;
+    head.setApplied(JOB, SYNC, { t: 1, i: 1 });
+    head.setNamespace(JOB, SYNC, 'app.big', []);
+    head.documents = async function* () {
+      for (const doc of bsonDocs(3000, 300, 'big')) {
+        yielded += doc.length;
+        yield doc;
+      }
+    };
+    // What the head had yielded when each chunk's block was looked up (chunks are looked up in order).
+    const yieldedAtLookup: number[] = [];
+    const hasBlock = store.hasBlock.bind(store);
+    store.hasBlock = async (jobId, address) => {
+      yieldedAtLookup.push(yielded);
+      return hasBlock(jobId, address);
+    };
+    const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
+    const record = await taker.take({ ...setup().request('s1'), encoding: { codec: 'none' } });
+    const chunks = record.manifest.namespaces[0]?.chunks ?? [];
+    assert.ok(chunks.length > 50);
+    assert.equal(yieldedAtLookup.length, chunks.length);
+    let end = 0;
+    const ahead = chunks.map((chunk, k) => {
+      end += chunk.length;
+      return (yieldedAtLookup[k] as number) - end;
+    });
+    // Beyond the chunk being stored, at most maxSize pending bytes plus the document being pushed.
+    assert.ok(Math.max(...ahead) <= SMALL.maxSize + docSize, `read ahead ${Math.max(...ahead)} bytes`);
+  });
+
+  it('a throwing progress listener does not break the snapshot', async () => {
+    const { taker, request } = setup();
+    const record = await taker.take(
+      request('s1', {
+        onProgress: () => {
+          throw new Error('listener bug');
+        },
+      }),
+    );
+    assert.equal(record.state, 'complete');
+  });
+});

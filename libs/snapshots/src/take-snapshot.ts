@@ -1,0 +1,398 @@
+/**
+ * Taking a snapshot of a job's head database (docs/format.md, "How a snapshot is consistent").
+ *
+ * In order, all under the job's snapshot lock (the store's lock) and the apply fence:
+ * 1. take the job's snapshot lock, then hold the apply fence, so no oplog entry is applied to the head while it is
+ *    copied; read the head's applied position P (the snapshot is exactly the head at P);
+ * 2. write the record `in-progress`;
+ * 3. per namespace (sorted), stream its raw BSON documents in `_id` order through the chunker; per chunk, reuse the
+ *    block if the store has it, else encode and put it; hash the namespace's bytes and count documents;
+ * 4. renew lock and fence as time passes (checked before every document and every chunk, so the TTL must exceed the
+ *    longest wait for one document or one block write); if either is lost, give the snapshot up (`failed` record);
+ * 5. check lock and fence one last time and that the head is still at P, then write the record `complete`, with
+ *    its sealed (checksum-carrying) manifest; release fence and lock (always).
+ *
+ * Memory: one chunk (at most `maxSize`) plus one document at a time; the manifest's chunk list (about 100 bytes per
+ * chunk) is the only thing that grows with the data.
+ */
+import { TidemarkError, formatOpTime, opTimeEquals } from '@tidemark/domain';
+import { Sha256 } from '@tidemark/util';
+import { blockAddress, encodeBlock, type BlockEncoding } from './block-codec';
+import { Chunker, DEFAULT_CHUNKING, FASTCDC_ALGORITHM, type ChunkingOptions } from './chunker';
+import type { ApplyFence, HeadSource } from './head-source';
+import { MANIFEST_FORMAT, type ChunkRef, type NamespaceManifest, type SnapshotManifest } from './manifest';
+import { assertPlainJson, sealManifest, validateManifest } from './manifest-codec';
+import { ManifestInvalidError, SnapshotUnavailableError } from './snapshot-errors';
+import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
+
+/** Timings of the lock and fence. */
+export interface SnapshotTimings {
+  /** Lifetime of the store lock and of the fence between renewals (default 60 s). */
+  readonly leaseTtlMs: number;
+  /** Renew both when this much time has passed since the last renewal (default a third of the TTL). */
+  readonly renewEveryMs: number;
+  /** How long to wait for the apply fence (default 30 s). */
+  readonly fenceWaitMs: number;
+}
+
+export const DEFAULT_SNAPSHOT_TIMINGS: SnapshotTimings = Object.freeze({
+  leaseTtlMs: 60_000,
+  renewEveryMs: 20_000,
+  fenceWaitMs: 30_000,
+});
+
+/** Progress of a snapshot, reported after every chunk and every namespace. */
+export interface SnapshotProgress {
+  readonly jobId: string;
+  readonly snapshotId: string;
+  readonly namespacesTotal: number;
+  readonly namespacesDone: number;
+  /** The namespace being copied (absent before the first and after the last). */
+  readonly namespace?: string;
+  readonly documents: number;
+  readonly logicalBytes: number;
+  readonly storedBytes: number;
+  readonly newBlocks: number;
+  readonly reusedBlocks: number;
+}
+
+export interface TakeSnapshotRequest {
+  readonly jobId: string;
+  readonly syncId: string;
+  readonly snapshotId: string;
+  /** Who takes it (lock and fence owner), e.g. `snapshotter:<host>:<pid>`. */
+  readonly owner: string;
+  readonly encoding: BlockEncoding;
+  readonly chunking?: ChunkingOptions;
+  readonly timings?: Partial<SnapshotTimings>;
+  /** Called with progress; an error it throws is ignored (a listener cannot break a snapshot). */
+  readonly onProgress?: (progress: SnapshotProgress) => void;
+}
+
+export interface SnapshotTakerDeps {
+  readonly head: HeadSource;
+  readonly fence: ApplyFence;
+  readonly store: SnapshotStore;
+  /** Milliseconds since the epoch (default `Date.now`). */
+  readonly clock?: () => number;
+}
+
+/** Lost the lock or the fence, or the head moved: the snapshot is given up with a `failed` record. */
+class GiveUp extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** Takes snapshots: see the module's comment for the steps. */
+export class SnapshotTaker {
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: SnapshotTakerDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /**
+   * Takes one snapshot. Resolves with the `complete` record, or with a `failed` one when the lock or the fence was
+   * lost or the head moved (the reason says which). Throws {@link SnapshotUnavailableError} (retriable) when the lock,
+   * the fence or an applied position cannot be had, without writing a record; any other error is rethrown after a
+   * `failed` record was written (if the store still takes writes).
+   */
+  async take(request: TakeSnapshotRequest): Promise<SnapshotRecord> {
+    const { store, fence } = this.deps;
+    const { jobId, owner } = request;
+    const timings = { ...DEFAULT_SNAPSHOT_TIMINGS, ...request.timings };
+    const lockRequestedAt = this.clock();
+    const lock = await store.acquireLock(jobId, owner, timings.leaseTtlMs);
+    if (lock === undefined) throw new SnapshotUnavailableError(jobId, 'another holder has the snapshot lock');
+    try {
+      const fenceRequestedAt = this.clock();
+      const fenced = await fence.hold(jobId, owner, timings.leaseTtlMs, timings.fenceWaitMs);
+      if (fenced === undefined) {
+        throw new SnapshotUnavailableError(
+          jobId,
+          `the apply fence was not granted within ${timings.fenceWaitMs} ms`,
+        );
+      }
+      try {
+        // The fence may have been granted late in its wait: its deadline counts from the request, conservatively.
+        const leases = new Leases(
+          this.deps,
+          request,
+          timings,
+          this.clock,
+          lockRequestedAt + timings.leaseTtlMs,
+          fenceRequestedAt + timings.leaseTtlMs,
+        );
+        return await this.copy(request, leases);
+      } finally {
+        await fence.release(jobId, owner);
+      }
+    } finally {
+      await store.releaseLock(jobId, owner);
+    }
+  }
+
+  private async copy(request: TakeSnapshotRequest, leases: Leases): Promise<SnapshotRecord> {
+    const { head, store } = this.deps;
+    const { jobId, syncId, snapshotId } = request;
+    const applied = await head.appliedPosition(jobId, syncId);
+    if (applied === undefined) {
+      throw new SnapshotUnavailableError(jobId, `the head of sync ${syncId} has no applied position yet`);
+    }
+    const chunker = new Chunker(request.chunking ?? DEFAULT_CHUNKING);
+    const { minSize, avgSize, maxSize, normalization } = chunker.options;
+    let manifest: SnapshotManifest = {
+      format: MANIFEST_FORMAT,
+      jobId,
+      syncId,
+      snapshotId,
+      opTime: applied.opTime,
+      ...(applied.wallTime === undefined ? {} : { opWallTime: applied.wallTime }),
+      takenAt: new Date(this.clock()),
+      store: store.kind,
+      codec: request.encoding.codec,
+      chunking: { algorithm: FASTCDC_ALGORITHM, minSize, avgSize, maxSize, normalization },
+      ...(request.encoding.key === undefined
+        ? {}
+        : { encryption: { algorithm: 'aes-256-gcm' as const, keyId: request.encoding.key.keyId } }),
+      namespaces: [],
+      logicalBytes: 0,
+      storedBytes: 0,
+      referencedBytes: 0,
+    };
+    await store.putSnapshot({ state: 'in-progress', manifest: sealManifest(manifest) });
+    try {
+      const copied = await new NamespaceCopier(this.deps, request, leases, manifest).copyAll();
+      manifest = { ...manifest, ...copied };
+      await leases.renewBoth();
+      const after = await head.appliedPosition(jobId, syncId);
+      if (after === undefined || !opTimeEquals(after.opTime, applied.opTime)) {
+        throw new GiveUp(
+          `the head moved from ${formatOpTime(applied.opTime)} to ${after === undefined ? 'nothing' : formatOpTime(after.opTime)} while fenced`,
+        );
+      }
+      const complete = sealManifest({ ...manifest, completedAt: new Date(this.clock()) });
+      const problems = validateManifest(complete);
+      if (problems.length > 0) throw new ManifestInvalidError(problems, { snapshotId });
+      const record: SnapshotRecord = { state: 'complete', manifest: complete };
+      await store.putSnapshot(record);
+      // The record must have been written while the lock was surely held (a groomer could run after it expired).
+      if (!leases.held()) throw new GiveUp('writing the complete record outlasted the snapshot lock');
+      return record;
+    } catch (err) {
+      const reason =
+        err instanceof GiveUp ? err.reason : `failed: ${err instanceof Error ? err.message : String(err)}`;
+      const failed: SnapshotRecord = { state: 'failed', reason, manifest: sealManifest(manifest) };
+      try {
+        await store.putSnapshot(failed);
+      } catch (putError) {
+        if (err instanceof GiveUp) throw putError;
+        // The original error says more than the store's failure to record it.
+      }
+      if (err instanceof GiveUp) return failed;
+      throw err;
+    }
+  }
+}
+
+/**
+ * The lock and the fence, renewed as time passes. Their deadlines are kept on this process's clock, counted from
+ * just before each request (never from the `expiresAt` a store or fence reports, which another clock may have
+ * computed), so clock skew can only make this side give up early, never late.
+ */
+class Leases {
+  private lastRenewAt: number;
+
+  constructor(
+    private readonly deps: SnapshotTakerDeps,
+    private readonly request: TakeSnapshotRequest,
+    private readonly timings: SnapshotTimings,
+    private readonly clock: () => number,
+    private lockDeadline: number,
+    private fenceDeadline: number,
+  ) {
+    this.lastRenewAt = Math.min(lockDeadline, fenceDeadline) - timings.leaseTtlMs;
+  }
+
+  /** True while both deadlines are ahead (on this process's clock). */
+  held(): boolean {
+    return this.clock() < Math.min(this.lockDeadline, this.fenceDeadline);
+  }
+
+  /** Renews both when due; throws {@link GiveUp} when either is lost. */
+  async keep(): Promise<void> {
+    if (this.clock() - this.lastRenewAt >= this.timings.renewEveryMs) await this.renewBoth();
+  }
+
+  /** Renews both now; throws {@link GiveUp} when either is lost (expired counts as lost). */
+  async renewBoth(): Promise<void> {
+    const { store, fence } = this.deps;
+    const { jobId, owner } = this.request;
+    const ttl = this.timings.leaseTtlMs;
+    const now = this.clock();
+    if (now >= this.lockDeadline) throw new GiveUp(`the snapshot lock of ${owner} expired`);
+    if (now >= this.fenceDeadline) throw new GiveUp(`the apply fence of ${owner} expired`);
+    if ((await store.renewLock(jobId, owner, ttl)) === undefined) {
+      throw new GiveUp(`the snapshot lock of ${owner} was lost`);
+    }
+    if ((await fence.renew(jobId, owner, ttl)) === undefined)
+      throw new GiveUp(`the apply fence of ${owner} was lost`);
+    this.lockDeadline = now + ttl;
+    this.fenceDeadline = now + ttl;
+    this.lastRenewAt = now;
+  }
+}
+
+/** Copies every namespace of the head, chunk by chunk. */
+class NamespaceCopier {
+  private documents = 0;
+  private logicalBytes = 0;
+  private storedBytes = 0;
+  private referencedBytes = 0;
+  private newBlocks = 0;
+  private reusedBlocks = 0;
+  private namespacesTotal = 0;
+  private namespacesDone = 0;
+  /** Every distinct block this snapshot references (counted once in referencedBytes). */
+  private readonly referenced = new Set<string>();
+  /** Stored sizes of blocks the previous complete snapshot names, to count reused blocks without reading them. */
+  private knownSizes = new Map<string, number>();
+
+  constructor(
+    private readonly deps: SnapshotTakerDeps,
+    private readonly request: TakeSnapshotRequest,
+    private readonly leases: Leases,
+    private readonly base: SnapshotManifest,
+  ) {}
+
+  async copyAll(): Promise<
+    Pick<SnapshotManifest, 'namespaces' | 'logicalBytes' | 'storedBytes' | 'referencedBytes'>
+  > {
+    const { head, store } = this.deps;
+    const { jobId, syncId } = this.request;
+    const previous = (await store.listSnapshots(jobId)).find(
+      (r) => r.state === 'complete' && r.manifest.codec === this.base.codec,
+    );
+    for (const ns of previous?.manifest.namespaces ?? []) {
+      for (const c of ns.chunks)
+        if (c.storedLength !== undefined) this.knownSizes.set(c.address, c.storedLength);
+    }
+    const infos = await head.listNamespaces(jobId, syncId);
+    this.namespacesTotal = infos.length;
+    const namespaces: NamespaceManifest[] = [];
+    for (const info of [...infos].sort((a, b) =>
+      a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0,
+    )) {
+      assertPlainJson(info.options, `${info.namespace} options`);
+      assertPlainJson(info.indexes, `${info.namespace} indexes`);
+      namespaces.push(await this.copyNamespace(info.namespace, info.options, info.indexes));
+      this.namespacesDone++;
+      this.report();
+    }
+    this.knownSizes = new Map();
+    return {
+      namespaces,
+      logicalBytes: this.logicalBytes,
+      storedBytes: this.storedBytes,
+      referencedBytes: this.referencedBytes,
+    };
+  }
+
+  private async copyNamespace(
+    namespace: string,
+    options: NamespaceManifest['options'],
+    indexes: NamespaceManifest['indexes'],
+  ): Promise<NamespaceManifest> {
+    const { jobId, syncId } = this.request;
+    const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING);
+    const hash = new Sha256();
+    const chunks: ChunkRef[] = [];
+    let documentCount = 0;
+    let logicalBytes = 0;
+    for await (const doc of this.deps.head.documents(jobId, syncId, namespace)) {
+      await this.leases.keep();
+      checkDocument(doc, namespace, documentCount);
+      documentCount++;
+      logicalBytes += doc.length;
+      this.documents++;
+      this.logicalBytes += doc.length;
+      for (const chunk of chunker.push(doc)) chunks.push(await this.storeChunk(chunk, hash, namespace));
+    }
+    for (const chunk of chunker.finish()) chunks.push(await this.storeChunk(chunk, hash, namespace));
+    return {
+      namespace,
+      documentCount,
+      logicalBytes,
+      contentHash: hash.digestHex(),
+      options,
+      indexes,
+      chunks,
+    };
+  }
+
+  private async storeChunk(chunk: Uint8Array, hash: Sha256, namespace: string): Promise<ChunkRef> {
+    await this.leases.keep();
+    const { store } = this.deps;
+    const { jobId, encoding } = this.request;
+    hash.update(chunk);
+    const address = blockAddress(chunk, encoding.key);
+    let storedLength: number;
+    if (await store.hasBlock(jobId, address)) {
+      this.reusedBlocks++;
+      storedLength =
+        this.knownSizes.get(address) ?? (await encodeBlock(chunk, encoding, address)).bytes.length;
+    } else {
+      const block = await encodeBlock(chunk, encoding, address);
+      await store.putBlock(jobId, address, block.bytes);
+      this.newBlocks++;
+      this.storedBytes += block.bytes.length;
+      storedLength = block.bytes.length;
+    }
+    if (!this.referenced.has(address)) {
+      this.referenced.add(address);
+      this.referencedBytes += storedLength;
+    }
+    this.report(namespace);
+    return { address, length: chunk.length, storedLength };
+  }
+
+  private report(namespace?: string): void {
+    const listener = this.request.onProgress;
+    if (listener === undefined) return;
+    try {
+      listener({
+        jobId: this.request.jobId,
+        snapshotId: this.request.snapshotId,
+        namespacesTotal: this.namespacesTotal,
+        namespacesDone: this.namespacesDone,
+        ...(namespace === undefined ? {} : { namespace }),
+        documents: this.documents,
+        logicalBytes: this.logicalBytes,
+        storedBytes: this.storedBytes,
+        newBlocks: this.newBlocks,
+        reusedBlocks: this.reusedBlocks,
+      });
+    } catch {
+      // A progress listener cannot break a snapshot (documented on onProgress).
+    }
+  }
+}
+
+/** A head document must be one whole BSON document: its int32 length prefix is its size, and it ends with 0. */
+function checkDocument(doc: Uint8Array, namespace: string, index: number): void {
+  const declared =
+    doc.length >= 4
+      ? (doc[0] as number) |
+        ((doc[1] as number) << 8) |
+        ((doc[2] as number) << 16) |
+        ((doc[3] as number) << 24)
+      : -1;
+  if (doc.length < 5 || declared !== doc.length || doc[doc.length - 1] !== 0) {
+    throw new TidemarkError(
+      `head document ${index} of ${namespace}: ${doc.length} bytes is not one whole BSON document ` +
+        `(length prefix ${declared})`,
+      { retriable: false },
+    );
+  }
+}
