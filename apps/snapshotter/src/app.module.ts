@@ -1,26 +1,22 @@
 /**
- * Wiring of the snapshotter service. No pipeline logic yet: it opens its connections, ensures its topics and
- * reports health (see README.md for what the stage will do).
+ * Wiring of the snapshotter service: the shared pipeline-stage wiring (connections to Kafka and the backup MongoDB;
+ * `/healthz`, and `/readyz` checking Kafka, the backup MongoDB and the pipeline) around the pipeline that takes,
+ * verifies, expires and grooms snapshots (`snapshotter.pipeline.ts`). See README.md.
  */
-import { Module, type DynamicModule } from '@nestjs/common';
-import {
-  ConnectionsModule,
-  HealthModule,
-  kafkaCheck,
-  mongoCheck,
-  s3Check,
-  type ServiceConfig,
-} from '@tidemark/service-shell';
+import type { DynamicModule } from '@nestjs/common';
+import { PipelineStageModule, type ServiceConfig } from '@tidemark/service-shell';
+import type { SnapshotSettings } from './snapshot-settings';
+import { SNAPSHOT_SETTINGS, SNAPSHOTTER_PIPELINE, SnapshotterPipeline } from './snapshotter.pipeline';
 
-@Module({})
 export class AppModule {
-  static forRoot(config: ServiceConfig): DynamicModule {
-    return {
-      module: AppModule,
-      imports: [
-        ConnectionsModule.forService(config, { backup: true, s3: true }),
-        HealthModule.forDependencies([kafkaCheck('snapshots'), mongoCheck('backup'), s3Check()]),
+  static forRoot(config: ServiceConfig, settings: SnapshotSettings): DynamicModule {
+    return PipelineStageModule.forStage(config, {
+      reads: 'commands',
+      pipeline: SNAPSHOTTER_PIPELINE,
+      providers: [
+        { provide: SNAPSHOT_SETTINGS, useValue: settings },
+        { provide: SNAPSHOTTER_PIPELINE, useClass: SnapshotterPipeline },
       ],
-    };
+    });
   }
 }

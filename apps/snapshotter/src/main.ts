@@ -1,14 +1,9 @@
 /**
  * snapshotter: entry point. Run with `node --import tsx apps/snapshotter/src/main.ts` (or `npx nx serve snapshotter`).
- * Reads its configuration from the environment, opens its connections, serves /healthz and /readyz and
- * exits 0 on SIGTERM after closing them. See README.md.
+ * Reads its configuration from the environment, opens its connections, takes, verifies, expires and grooms
+ * snapshots, serves /healthz and /readyz and exits 0 on SIGTERM after closing them. See README.md.
  */
-import { bootstrapService, exitOnStartupFailure, loadServiceConfig } from '@tidemark/service-shell';
-import { AppModule } from './app.module';
+import { exitOnStartupFailure } from '@tidemark/service-shell';
+import { startSnapshotter } from './snapshotter-service';
 
-async function main(): Promise<void> {
-  const config = loadServiceConfig('snapshotter');
-  await bootstrapService({ name: 'snapshotter', module: AppModule.forRoot(config) });
-}
-
-main().catch(exitOnStartupFailure('snapshotter'));
+startSnapshotter().catch(exitOnStartupFailure('snapshotter'));

@@ -8,3 +8,4 @@ export * from './job-document';
 export * from './mongo-job-repository';
 export * from './mongo-job-phase-reader';
 export * from './mongo-snapshot-catalog';
+export * from './mongo-snapshot-job-source';

@@ -17,3 +17,4 @@ export * from './read-snapshot';
 export * from './verify-snapshot';
 export * from './retention';
 export * from './groom';
+export * from './snapshot-worker';

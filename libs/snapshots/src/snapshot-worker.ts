@@ -1,0 +1,349 @@
+/**
+ * `SnapshotWorker`: what the snapshotter does for every job, in plain TypeScript over ports (the app wires Kafka,
+ * MongoDB, S3 and the file system):
+ * - **on schedule** (`tick`): every job whose state creates snapshots (`active`, phase `complete`) gets a snapshot
+ *   when its newest complete one is older than its interval (or it has none); then retention deletes expired
+ *   records and grooming frees the blocks nothing retained needs;
+ * - **on demand**: `take` (TAKE_SNAPSHOT, with the id job-state chose), `verify` (VERIFY_SNAPSHOT), `remove`
+ *   (DELETE_SNAPSHOT), `terminate` (TERMINATE: every snapshot and block of the job goes);
+ * - every outcome is a `SnapshotEvent` (started, completed, failed, expired, verified, deleted), which job-state folds.
+ *
+ * Several snapshotter replicas may run: a job's snapshots and grooming serialize on the store's lock, so a replica
+ * that finds the lock held skips the job this tick (the holder is doing the work).
+ */
+import {
+  DEFAULT_SNAPSHOT_STORE,
+  MIN_OP_TIME,
+  newSnapshotId,
+  type SnapshotEvent,
+  type SnapshotEventPublisher,
+  type SnapshotSchedule,
+  type SnapshotStoreSpec,
+} from '@tidemark/domain';
+import type { BlockEncoding, EncryptionKey } from './block-codec';
+import { groom } from './groom';
+import type { ApplyFence, HeadSource } from './head-source';
+import type { SnapshotManifest } from './manifest';
+import { applyRetention, type RetentionPolicy } from './retention';
+import { SnapshotUnavailableError, StoreLockBusyError } from './snapshot-errors';
+import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
+import { SnapshotTaker, type SnapshotTimings } from './take-snapshot';
+import { describeVerifyReport, verifySnapshot } from './verify-snapshot';
+
+/** A job the snapshotter serves. */
+export interface SnapshotJob {
+  readonly jobId: string;
+  /** The current sync, whose head is copied. */
+  readonly syncId: string;
+  readonly schedule: SnapshotSchedule;
+  readonly store: SnapshotStoreSpec;
+}
+
+/** Which jobs get scheduled snapshots, and one job's settings. */
+export interface SnapshotJobSource {
+  /** Jobs whose state creates snapshots (`active`) and whose current sync is complete. */
+  listSnapshotting(): Promise<SnapshotJob[]>;
+  /** One job's settings (whatever its state), undefined when unknown. */
+  get(jobId: string): Promise<(SnapshotJob & { readonly createsSnapshots: boolean }) | undefined>;
+}
+
+export interface SnapshotWorkerDeps {
+  readonly jobs: SnapshotJobSource;
+  /** The store a job's spec names (the app caches one per spec). */
+  readonly storeFor: (spec: SnapshotStoreSpec) => Promise<SnapshotStore>;
+  /** The job's encryption key, when its spec names a key file. */
+  readonly keyFor: (spec: SnapshotStoreSpec) => Promise<EncryptionKey | undefined>;
+  readonly head: HeadSource;
+  readonly fence: ApplyFence;
+  readonly events: SnapshotEventPublisher;
+  /** This process, as lock and fence owner. */
+  readonly owner: string;
+  readonly timings?: Partial<SnapshotTimings>;
+  readonly clock?: () => number;
+  readonly log: (event: Record<string, unknown>) => void;
+}
+
+/** The retention policy of a job's schedule, in the form `applyRetention` takes. */
+export function retentionPolicyOf(schedule: SnapshotSchedule): RetentionPolicy {
+  const MINUTE = 60_000;
+  return {
+    intervalMs: schedule.intervalMinutes * MINUTE,
+    baseRetentionMs: schedule.retention.baseMinutes * MINUTE,
+    daily: schedule.retention.daily,
+    weekly: schedule.retention.weekly,
+    monthly: schedule.retention.monthly,
+  };
+}
+
+export class SnapshotWorker {
+  private readonly clock: () => number;
+  private running = false;
+
+  constructor(private readonly deps: SnapshotWorkerDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** One round of the schedule; rounds never overlap (a round still running makes this one a no-op). */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const job of await this.deps.jobs.listSnapshotting()) {
+        try {
+          await this.serve(job);
+        } catch (err) {
+          this.deps.log({ event: 'snapshot-round-failed', jobId: job.jobId, reason: String(err) });
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * A snapshot now, with `snapshotId` (job-state's) and `requestId`; refused (a `failed` event) unless the job
+   * creates snapshots. Throws `SnapshotUnavailableError` / `StoreLockBusyError` (retriable) while the job's lock or
+   * fence is busy: the caller retries.
+   */
+  async take(jobId: string, snapshotId: string, requestId?: string): Promise<SnapshotRecord | undefined> {
+    const job = await this.deps.jobs.get(jobId);
+    if (job === undefined || !job.createsSnapshots) {
+      await this.publish(failedEvent(jobId, snapshotId, job, this.now(), 'the job is not active', requestId));
+      return undefined;
+    }
+    const store = await this.deps.storeFor(job.store);
+    const existing = await store.getSnapshot(jobId, snapshotId);
+    if (existing !== undefined && existing.state !== 'in-progress') {
+      await this.publish(
+        eventOf(existing, existing.state === 'complete' ? 'completed' : 'failed', this.now(), requestId),
+      );
+      return existing; // a redelivered command: answer again, take nothing twice
+    }
+    return this.takeFor(job, store, snapshotId, requestId);
+  }
+
+  /** Re-reads every block of a snapshot and reports the outcome as a `verified` event. */
+  async verify(jobId: string, snapshotId: string, requestId?: string): Promise<void> {
+    const job = await this.deps.jobs.get(jobId);
+    const store = await this.deps.storeFor(job?.store ?? DEFAULT_SNAPSHOT_STORE);
+    const record = await store.getSnapshot(jobId, snapshotId);
+    if (record === undefined) {
+      await this.publish({
+        ...failedEvent(jobId, snapshotId, job, this.now(), 'no such snapshot in the store', requestId),
+        event: 'verified',
+        verify: { ok: false, damagedBlocks: 0 },
+      });
+      return;
+    }
+    const key = job === undefined ? undefined : await this.deps.keyFor(job.store);
+    const report = await verifySnapshot(store, record, key === undefined ? {} : { key });
+    this.deps.log({
+      event: 'snapshot-verified',
+      jobId,
+      snapshotId,
+      ok: report.ok,
+      damage: report.damage.length,
+    });
+    await this.publish({
+      ...eventOf(record, 'verified', this.now(), requestId),
+      verify: { ok: report.ok, damagedBlocks: report.damage.length },
+      ...(report.ok ? {} : { reason: describeVerifyReport(report).join('; ').slice(0, 2000) }),
+    });
+  }
+
+  /** Deletes a snapshot's record and grooms its blocks away. */
+  async remove(jobId: string, snapshotId: string, requestId?: string): Promise<void> {
+    const job = await this.deps.jobs.get(jobId);
+    const store = await this.deps.storeFor(job?.store ?? DEFAULT_SNAPSHOT_STORE);
+    const record = await store.getSnapshot(jobId, snapshotId);
+    await store.deleteSnapshot(jobId, snapshotId);
+    await this.groomQuietly(store, jobId);
+    const base = record ?? undefined;
+    await this.publish(
+      base === undefined
+        ? {
+            ...failedEvent(
+              jobId,
+              snapshotId,
+              job,
+              this.now(),
+              'deleted (it was not in the store)',
+              requestId,
+            ),
+            event: 'deleted',
+          }
+        : { ...eventOf(base, 'deleted', this.now(), requestId), reason: 'deleted on request' },
+    );
+  }
+
+  /** Terminate: every snapshot, block and lock of the job, in its store. */
+  async terminate(jobId: string): Promise<void> {
+    const job = await this.deps.jobs.get(jobId);
+    const store = await this.deps.storeFor(job?.store ?? DEFAULT_SNAPSHOT_STORE);
+    await store.deleteJob(jobId);
+    this.deps.log({ event: 'snapshots-terminated', jobId, store: store.kind });
+  }
+
+  private async serve(job: SnapshotJob): Promise<void> {
+    const store = await this.deps.storeFor(job.store);
+    const records = await store.listSnapshots(job.jobId);
+    const newest = records.find((r) => r.state === 'complete');
+    const due =
+      newest === undefined ||
+      this.now().getTime() - newest.manifest.takenAt.getTime() >= job.schedule.intervalMinutes * 60_000;
+    if (due) await this.takeFor(job, store, newSnapshotId(job.jobId, this.now()));
+    await this.retain(job, store);
+  }
+
+  private async takeFor(
+    job: SnapshotJob,
+    store: SnapshotStore,
+    snapshotId: string,
+    requestId?: string,
+  ): Promise<SnapshotRecord | undefined> {
+    const key = await this.deps.keyFor(job.store);
+    const encoding: BlockEncoding = key === undefined ? { codec: 'gzip' } : { codec: 'gzip', key };
+    const takenAt = this.now();
+    await this.publish({
+      ...failedEvent(job.jobId, snapshotId, job, takenAt, undefined, requestId),
+      event: 'started',
+    });
+    const taker = new SnapshotTaker({
+      head: this.deps.head,
+      fence: this.deps.fence,
+      store,
+      clock: this.clock,
+    });
+    try {
+      const record = await taker.take({
+        jobId: job.jobId,
+        syncId: job.syncId,
+        snapshotId,
+        owner: this.deps.owner,
+        encoding,
+        ...(this.deps.timings === undefined ? {} : { timings: this.deps.timings }),
+      });
+      this.deps.log({
+        event: `snapshot-${record.state}`,
+        jobId: job.jobId,
+        snapshotId,
+        logicalBytes: record.manifest.logicalBytes,
+        storedBytes: record.manifest.storedBytes,
+        ...(record.reason === undefined ? {} : { reason: record.reason }),
+      });
+      await this.publish(
+        eventOf(record, record.state === 'complete' ? 'completed' : 'failed', this.now(), requestId),
+      );
+      return record;
+    } catch (err) {
+      const busy = err instanceof SnapshotUnavailableError || err instanceof StoreLockBusyError;
+      this.deps.log({
+        event: busy ? 'snapshot-deferred' : 'snapshot-error',
+        jobId: job.jobId,
+        snapshotId,
+        reason: String(err),
+      });
+      // Busy (another holder has the lock, or the fence was not granted in time): a scheduled snapshot waits for
+      // the next round; an on-demand one is thrown back to its caller to retry, nothing recorded.
+      if (busy && requestId === undefined) return undefined;
+      if (!busy)
+        await this.publish(failedEvent(job.jobId, snapshotId, job, this.now(), String(err), requestId));
+      throw err;
+    }
+  }
+
+  /** Retention: expired records go (each an `expired` event), then grooming frees their blocks. */
+  private async retain(job: SnapshotJob, store: SnapshotStore): Promise<void> {
+    const records = await store.listSnapshots(job.jobId);
+    const decision = applyRetention(
+      records.map((r) => ({
+        snapshotId: r.manifest.snapshotId,
+        takenAt: r.manifest.takenAt,
+        state: r.state,
+      })),
+      retentionPolicyOf(job.schedule),
+      this.now(),
+    );
+    if (decision.expire.length === 0) return;
+    for (const { snapshotId, reason } of decision.expire) {
+      const record = records.find((r) => r.manifest.snapshotId === snapshotId);
+      await store.deleteSnapshot(job.jobId, snapshotId);
+      if (record !== undefined) await this.publish({ ...eventOf(record, 'expired', this.now()), reason });
+    }
+    await this.groomQuietly(store, job.jobId);
+  }
+
+  private async groomQuietly(store: SnapshotStore, jobId: string): Promise<void> {
+    try {
+      const report = await groom(store, { jobId, owner: this.deps.owner, clock: this.clock });
+      this.deps.log({ ...report, event: 'snapshot-groomed' });
+    } catch (err) {
+      // Another holder has the lock (a snapshot or a groom): the next round grooms.
+      this.deps.log({ event: 'snapshot-groom-deferred', jobId, reason: String(err) });
+    }
+  }
+
+  private async publish(event: SnapshotEvent): Promise<void> {
+    await this.deps.events.publish(event);
+  }
+
+  private now(): Date {
+    return new Date(this.clock());
+  }
+}
+
+/** The event of a snapshot as its record stands. */
+function eventOf(
+  record: SnapshotRecord,
+  event: SnapshotEvent['event'],
+  at: Date,
+  requestId?: string,
+): SnapshotEvent {
+  const m: SnapshotManifest = record.manifest;
+  return {
+    event,
+    jobId: m.jobId,
+    snapshotId: m.snapshotId,
+    syncId: m.syncId,
+    store: m.store,
+    opTime: m.opTime,
+    ...(m.opWallTime === undefined ? {} : { opWallTime: m.opWallTime }),
+    takenAt: m.takenAt,
+    ...(m.completedAt === undefined || record.state !== 'complete' ? {} : { completedAt: m.completedAt }),
+    logicalBytes: m.logicalBytes,
+    storedBytes: m.storedBytes,
+    namespaceCount: m.namespaces.length,
+    documentCount: m.namespaces.reduce((n, ns) => n + ns.documentCount, 0),
+    ...(m.checksum === undefined ? {} : { manifestChecksum: m.checksum }),
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+    ...(requestId === undefined ? {} : { requestId }),
+    at,
+  };
+}
+
+/** An event about a snapshot with no record (yet): position unknown (0:0), sizes 0. */
+function failedEvent(
+  jobId: string,
+  snapshotId: string,
+  job: SnapshotJob | undefined,
+  at: Date,
+  reason: string | undefined,
+  requestId: string | undefined,
+): SnapshotEvent {
+  return {
+    event: 'failed',
+    jobId,
+    snapshotId,
+    syncId: job?.syncId ?? '',
+    store: (job?.store ?? DEFAULT_SNAPSHOT_STORE).kind,
+    opTime: MIN_OP_TIME,
+    takenAt: at,
+    logicalBytes: 0,
+    storedBytes: 0,
+    namespaceCount: 0,
+    documentCount: 0,
+    ...(reason === undefined ? {} : { reason }),
+    ...(requestId === undefined ? {} : { requestId }),
+    at,
+  };
+}
