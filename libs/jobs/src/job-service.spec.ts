@@ -532,5 +532,11 @@ describe('JobService: snapshots', () => {
     const verify = publisher.commands().find((c) => c.action === 'VERIFY_SNAPSHOT');
     assert.deepEqual(verify?.params, { snapshotId: entry.snapshotId, requestId });
     await assert.rejects(service.getSnapshot('nope'), /snapshot nope not found/);
+
+    await service.stop(id);
+    assert.equal((await service.listSnapshots(id)).length, 1, 'a stopped job keeps its snapshots');
+    await service.terminate(id);
+    assert.deepEqual(await service.listSnapshots(id), [], 'terminate deletes every retained backup');
+    assert.ok(publisher.commands().some((c) => c.action === 'TERMINATE' && c.jobId === id));
   });
 });

@@ -337,6 +337,8 @@ export class JobService {
       for (let syncNo = job.deletedThrough + 1; syncNo <= through; syncNo++) {
         await this.backupData.deleteSync(job.id, syncNo);
       }
+      // Terminated: the snapshots go too (the snapshotter deletes them from the store on TERMINATE, sent first).
+      if (job.state === 'inactive') await this.snapshots.deleteForJob(job.id);
       job = await this.update(id, (j) =>
         j.deletedThrough >= through ? undefined : { ...j, deletedThrough: through },
       );
