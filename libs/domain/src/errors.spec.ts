@@ -13,6 +13,7 @@ import {
   UnknownOplogCommandError,
   describeError,
   isRetriable,
+  showValue,
 } from './errors';
 
 describe('TidemarkError', () => {
@@ -140,5 +141,21 @@ describe('describeError', () => {
     const b = new Error('b', { cause: a });
     (a as { cause?: unknown }).cause = b;
     assert.equal(describeError(a), 'Error: a <- caused by Error: b <- caused by ...');
+  });
+});
+
+describe('showValue', () => {
+  it('quotes a refused value as JSON, at most 80 characters', () => {
+    assert.equal(showValue('k3x'), '"k3x"');
+    assert.equal(showValue({ a: 1 }), '{"a":1}');
+    assert.equal(showValue(undefined), '(absent)');
+    assert.equal(showValue(null), 'null');
+    assert.equal(showValue(12n), '12n');
+    const long = showValue('x'.repeat(200));
+    assert.equal(long.length, 80);
+    assert.ok(long.endsWith('...'));
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    assert.equal(showValue(cyclic), '<object>');
   });
 });

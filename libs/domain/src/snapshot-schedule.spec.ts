@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_SNAPSHOT_SCHEDULE,
+  MAX_SNAPSHOT_INTERVAL_MINUTES,
+  MIN_SNAPSHOT_INTERVAL_MINUTES,
   formatDurationMinutes,
   parseDurationMinutes,
   parseRetention,
@@ -42,6 +44,30 @@ describe('snapshot schedule', () => {
     ]);
   });
 
+  it('takes an interval from 5 minutes to 7 days, and a base retention no shorter than the interval', () => {
+    assert.equal(MIN_SNAPSHOT_INTERVAL_MINUTES, 5);
+    assert.equal(MAX_SNAPSHOT_INTERVAL_MINUTES, 10080);
+    const retention = DEFAULT_SNAPSHOT_SCHEDULE.retention;
+    const schedule = (intervalMinutes: number, baseMinutes = retention.baseMinutes) => ({
+      ...DEFAULT_SNAPSHOT_SCHEDULE,
+      intervalMinutes,
+      retention: { ...retention, baseMinutes },
+    });
+    for (const ok of [5, 15, 360, 1440, 10080]) {
+      assert.deepEqual(validateSnapshotSchedule(schedule(ok, Math.max(ok, 5))), [], String(ok));
+    }
+    assert.deepEqual(validateSnapshotSchedule(schedule(4)), [
+      'intervalMinutes must be from 5 to 10080 (5m to 1w)',
+    ]);
+    assert.deepEqual(validateSnapshotSchedule(schedule(10081, 20000)), [
+      'intervalMinutes must be from 5 to 10080 (5m to 1w)',
+    ]);
+    assert.deepEqual(validateSnapshotSchedule(schedule(360, 60)), [
+      'retention.baseMinutes (1h) must be at least intervalMinutes (6h): every scheduled snapshot is kept until ' +
+        'the next one is taken',
+    ]);
+  });
+
   it('reads durations in minutes, hours, days and weeks, and writes them back', () => {
     assert.equal(parseDurationMinutes('15m'), 15);
     assert.equal(parseDurationMinutes('6h'), 360);
@@ -74,6 +100,23 @@ describe('snapshot schedule', () => {
     assert.throws(() => parseRetention('daily=1,daily=2'), /each key once/);
     assert.throws(() => parseRetention('base'), /must be key=value/);
     assert.throws(() => parseRetention('base=2'), /retention base "2" is not a duration/);
+  });
+
+  it('names every bad part of a retention at once', () => {
+    assert.throws(
+      () => parseRetention('base=2x,daily=-1,hourly=3,weekly,monthly=5,monthly=6'),
+      (err: unknown) => {
+        assert.ok(err instanceof RangeError);
+        assert.deepEqual(err.message.split('; '), [
+          'retention base "2x" is not a duration: give a whole number and m, h, d or w (e.g. 6h, 15m, 2d)',
+          'retention daily "-1" must be a whole number',
+          'retention key "hourly" is not one of base, daily, weekly, monthly',
+          'retention part "weekly" must be key=value, each key once',
+          'retention part "monthly=6" must be key=value, each key once',
+        ]);
+        return true;
+      },
+    );
   });
 
   it('reads a format-1 schedule (hours, a count of snapshots) as the same schedule in minutes', () => {

@@ -4,26 +4,30 @@
  * (`--snapshot-interval 6h`, `--retention base=2d,daily=7,weekly=4,monthly=12`, `--store`, `--store-path`,
  * `--encryption-key-file`).
  *
- * Retention in the spirit of Ops Manager: every snapshot younger than `baseMinutes` is kept; beyond that, the first
- * snapshot of each of the last `daily` UTC days, `weekly` ISO weeks and `monthly` UTC months.
+ * Retention in the spirit of Ops Manager: every snapshot younger than `baseMinutes` is kept; beyond that, the newest
+ * snapshot of each of the last `daily` UTC days, `weekly` ISO weeks (from Monday) and `monthly` UTC months, the current
+ * one included. Which records that keeps is `applyRetention` in `@tidemark/snapshots`.
  */
 import { SNAPSHOT_STORE_KINDS, type SnapshotStoreKind } from './snapshot-event';
 
-/** How long snapshots are kept. Counts are integers >= 0; `baseMinutes` >= 1. */
+/** How long snapshots are kept. Counts are integers >= 0; `baseMinutes` >= 1 and at least the interval. */
 export interface SnapshotRetention {
   /** Every snapshot younger than this is kept. */
   readonly baseMinutes: number;
-  /** Daily snapshots kept (the first snapshot of each UTC day). */
+  /** Daily snapshots kept (the newest snapshot of each UTC day). */
   readonly daily: number;
-  /** Weekly snapshots kept (the first snapshot of each ISO week). */
+  /** Weekly snapshots kept (the newest snapshot of each ISO week). */
   readonly weekly: number;
-  /** Monthly snapshots kept (the first snapshot of each UTC month). */
+  /** Monthly snapshots kept (the newest snapshot of each UTC month). */
   readonly monthly: number;
 }
 
 /** When snapshots are taken and how long backups are kept. */
 export interface SnapshotSchedule {
-  /** Minutes between scheduled snapshots (integer >= 1: snapshots are incremental, so minutes are fine). */
+  /**
+   * Minutes between scheduled snapshots: an integer from {@link MIN_SNAPSHOT_INTERVAL_MINUTES} (snapshots are
+   * incremental, so minutes are fine, but each takes the job's apply fence) to {@link MAX_SNAPSHOT_INTERVAL_MINUTES}.
+   */
   readonly intervalMinutes: number;
   readonly retention: SnapshotRetention;
   /**
@@ -34,6 +38,11 @@ export interface SnapshotSchedule {
 }
 
 const MINUTES_PER_DAY = 24 * 60;
+
+/** Shortest snapshot interval: 5 minutes. */
+export const MIN_SNAPSHOT_INTERVAL_MINUTES = 5;
+/** Longest snapshot interval: 7 days. */
+export const MAX_SNAPSHOT_INTERVAL_MINUTES = 7 * MINUTES_PER_DAY;
 
 /** Every 6 hours; all kept for 2 days, then 7 daily, 4 weekly, 12 monthly; 24 h of point-in-time restore. */
 export const DEFAULT_SNAPSHOT_SCHEDULE: SnapshotSchedule = Object.freeze({
@@ -59,7 +68,15 @@ const isCount = (value: unknown, min: number): boolean =>
 /** Problems with a schedule, as sentences (field names as in the API); empty when valid. */
 export function validateSnapshotSchedule(schedule: SnapshotSchedule): string[] {
   const problems: string[] = [];
-  if (!isCount(schedule.intervalMinutes, 1)) problems.push('intervalMinutes must be an integer >= 1');
+  const interval = schedule.intervalMinutes;
+  const intervalValid = isCount(interval, 1);
+  if (!intervalValid) problems.push('intervalMinutes must be an integer >= 1');
+  else if (interval < MIN_SNAPSHOT_INTERVAL_MINUTES || interval > MAX_SNAPSHOT_INTERVAL_MINUTES) {
+    problems.push(
+      `intervalMinutes must be from ${MIN_SNAPSHOT_INTERVAL_MINUTES} to ${MAX_SNAPSHOT_INTERVAL_MINUTES} ` +
+        `(${formatDurationMinutes(MIN_SNAPSHOT_INTERVAL_MINUTES)} to ${formatDurationMinutes(MAX_SNAPSHOT_INTERVAL_MINUTES)})`,
+    );
+  }
   if (!isCount(schedule.pointInTimeWindowHours, 0))
     problems.push('pointInTimeWindowHours must be an integer >= 0');
   const retention = schedule.retention as SnapshotRetention | undefined;
@@ -68,6 +85,12 @@ export function validateSnapshotSchedule(schedule: SnapshotSchedule): string[] {
     return problems;
   }
   if (!isCount(retention.baseMinutes, 1)) problems.push('retention.baseMinutes must be an integer >= 1');
+  else if (intervalValid && retention.baseMinutes < interval) {
+    problems.push(
+      `retention.baseMinutes (${formatDurationMinutes(retention.baseMinutes)}) must be at least intervalMinutes ` +
+        `(${formatDurationMinutes(interval)}): every scheduled snapshot is kept until the next one is taken`,
+    );
+  }
   for (const key of ['daily', 'weekly', 'monthly'] as const) {
     if (!isCount(retention[key], 0)) problems.push(`retention.${key} must be an integer >= 0`);
   }
@@ -125,30 +148,37 @@ export function formatDurationMinutes(minutes: number): string {
 }
 
 /**
- * `base=2d,daily=7,weekly=4,monthly=12` (any subset, any order) over `defaults`; throws a RangeError naming the
- * first bad part.
+ * `base=2d,daily=7,weekly=4,monthly=12` (any subset, any order) over `defaults`; throws one RangeError that names
+ * every bad part (`; ` between them).
  */
 export function parseRetention(
   text: string,
   defaults: SnapshotRetention = DEFAULT_SNAPSHOT_SCHEDULE.retention,
 ): SnapshotRetention {
   const out: { -readonly [K in keyof SnapshotRetention]: number } = { ...defaults };
+  const problems: string[] = [];
   const seen = new Set<string>();
   for (const part of text.split(',').map((p) => p.trim())) {
     const [key = '', value = '', ...extra] = part.split('=');
     if (extra.length > 0 || value === '' || seen.has(key)) {
-      throw new RangeError(`retention part "${part}" must be key=value, each key once`);
+      problems.push(`retention part "${part}" must be key=value, each key once`);
+      continue;
     }
     seen.add(key);
-    if (key === 'base') out.baseMinutes = parseDurationMinutes(value, 'retention base');
-    else if (key === 'daily' || key === 'weekly' || key === 'monthly') {
-      if (!/^\d{1,4}$/.test(value))
-        throw new RangeError(`retention ${key} "${value}" must be a whole number`);
-      out[key] = Number(value);
+    if (key === 'base') {
+      try {
+        out.baseMinutes = parseDurationMinutes(value, 'retention base');
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    } else if (key === 'daily' || key === 'weekly' || key === 'monthly') {
+      if (/^\d{1,4}$/.test(value)) out[key] = Number(value);
+      else problems.push(`retention ${key} "${value}" must be a whole number`);
     } else {
-      throw new RangeError(`retention key "${key}" is not one of base, daily, weekly, monthly`);
+      problems.push(`retention key "${key}" is not one of base, daily, weekly, monthly`);
     }
   }
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
   return out;
 }
 

@@ -81,3 +81,18 @@ export function describeError(err: unknown): string {
   if (parts.length === 0) return describeOne(err);
   return parts.join(' <- caused by ');
 }
+
+/**
+ * A value as an error message quotes it: its JSON (a bigint as `12n`), cut to 80 characters; `(absent)` for
+ * undefined. For the "got ..." of a check that refuses a value.
+ */
+export function showValue(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return `<${typeof value}>`;
+  }
+}

@@ -5,11 +5,21 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { MongoClient } from 'mongodb';
 import { STORE_KINDS, type SnapshotStore, type StoreKind } from '@tidemark/snapshots';
-import type { Backoff } from '@tidemark/util';
 import { FileSystemSnapshotStore } from './filesystem-snapshot-store';
 import { MongoBlockstore } from './mongo-blockstore';
-import { S3SnapshotStore } from './s3-snapshot-store';
+import { S3SnapshotStore, type S3SnapshotStoreOptions } from './s3-snapshot-store';
 import type { StoreErrorClassifier } from './store-errors';
+
+/** What `deps.s3` passes on to the `s3` store as it is. */
+type S3Setting =
+  | 'bucket'
+  | 'prefix'
+  | 'backoff'
+  | 'maxAttempts'
+  | 'maxElapsedMs'
+  | 'multipartThresholdBytes'
+  | 'partBytes'
+  | 'conditionalWrites';
 
 export interface SnapshotStoreDeps {
   /** `blockstore` and `s3`: the backup-side MongoDB. */
@@ -20,21 +30,15 @@ export interface SnapshotStoreDeps {
     /** `classifyMongoError` of `@tidemark/mongo`. */
     readonly classifyError?: StoreErrorClassifier;
   };
-  /** `s3`: the bucket (the client built with `maxAttempts: 1`; the store retries). */
+  /**
+   * `s3`: the bucket (the client built with `maxAttempts: 1`; the store retries) and the store's own settings, as
+   * `S3SnapshotStoreOptions` documents them.
+   */
   readonly s3?: {
     readonly client: S3Client;
-    readonly bucket: string;
-    /** Default `snapshots`. */
-    readonly prefix?: string;
     /** `classifyS3Error` of `@tidemark/s3`. */
     readonly classifyError: StoreErrorClassifier;
-    readonly backoff?: Backoff;
-    readonly maxAttempts?: number;
-    readonly maxElapsedMs?: number;
-    readonly multipartThresholdBytes?: number;
-    readonly partBytes?: number;
-    readonly conditionalWrites?: boolean;
-  };
+  } & Pick<S3SnapshotStoreOptions, S3Setting>;
   /** `filesystem`: the root directory. */
   readonly filesystem?: { readonly root: string };
   /** The lock's clock (default `Date.now`). */

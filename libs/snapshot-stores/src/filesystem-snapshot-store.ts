@@ -105,15 +105,7 @@ export class FileSystemSnapshotStore implements SnapshotStore {
 
   async deleteBlock(jobId: string, address: string): Promise<void> {
     const file = this.blockPath(jobId, address);
-    await this.guard('deleteBlock', file, async () => {
-      try {
-        await fsp.unlink(file);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return;
-        throw err;
-      }
-      await fsyncDir(path.dirname(file));
-    });
+    await this.guard('deleteBlock', file, () => unlinkDurably(file));
   }
 
   async *listBlocks(jobId: string): AsyncIterable<string> {
@@ -181,15 +173,7 @@ export class FileSystemSnapshotStore implements SnapshotStore {
 
   async deleteSnapshot(jobId: string, snapshotId: string): Promise<void> {
     const file = this.recordPath(jobId, snapshotId);
-    await this.guard('deleteSnapshot', file, async () => {
-      try {
-        await fsp.unlink(file);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return;
-        throw err;
-      }
-      await fsyncDir(path.dirname(file));
-    });
+    await this.guard('deleteSnapshot', file, () => unlinkDurably(file));
   }
 
   // ---- the job's snapshot lock: generation files `lock/<n>` (generation-lock.ts) -------------------------------
@@ -413,6 +397,17 @@ async function writeTemp(dir: string, name: string, bytes: Uint8Array): Promise<
   }
   await fh.close();
   return tmp;
+}
+
+/** Removes `file` if it is there, and makes the removal durable (its directory fsynced). */
+async function unlinkDurably(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -66,6 +66,32 @@ function contended(operation: string, gens: LockGenerations): SnapshotStoreUnava
   );
 }
 
+/**
+ * The one compare-and-swap loop of every lock change: reads the state, asks `next` for the state to create (undefined:
+ * no change, the call is answered as it stands), creates it as the next generation; starts over when another caller
+ * created that generation first. Returns the generation created, or undefined.
+ */
+async function change(
+  gens: LockGenerations,
+  operation: string,
+  next: (state: LockGeneration) => Omit<LockGeneration, 'generation'> | undefined,
+): Promise<LockGeneration | undefined> {
+  for (let round = 0; round < ROUNDS; round++) {
+    const state = await gens.current();
+    const wanted = next(state);
+    if (wanted === undefined) return undefined;
+    const created: LockGeneration = { generation: state.generation + 1, ...wanted };
+    if (await swap(gens, created)) return created;
+  }
+  throw contended(operation, gens);
+}
+
+function grant(jobId: string, held: LockGeneration | undefined): StoreLockGrant | undefined {
+  return held?.owner === undefined
+    ? undefined
+    : { jobId, owner: held.owner, expiresAt: new Date(held.expiresAt) };
+}
+
 /** `SnapshotStore.acquireLock` over `gens`. */
 export async function acquireLock(
   gens: LockGenerations,
@@ -76,16 +102,12 @@ export async function acquireLock(
 ): Promise<StoreLockGrant | undefined> {
   checkOwner(owner);
   checkTtl(ttlMs);
-  for (let round = 0; round < ROUNDS; round++) {
-    const state = await gens.current();
+  const held = await change(gens, 'acquireLock', (state) => {
     const now = clock();
     if (state.owner !== undefined && state.owner !== owner && state.expiresAt > now) return undefined;
-    const expiresAt = now + ttlMs;
-    if (await swap(gens, { generation: state.generation + 1, owner, expiresAt })) {
-      return { jobId, owner, expiresAt: new Date(expiresAt) };
-    }
-  }
-  throw contended('acquireLock', gens);
+    return { owner, expiresAt: now + ttlMs };
+  });
+  return grant(jobId, held);
 }
 
 /** `SnapshotStore.renewLock`: extends the lock while `owner` is still its holder (even past its expiry, when nobody took it). */
@@ -98,24 +120,16 @@ export async function renewLock(
 ): Promise<StoreLockGrant | undefined> {
   checkOwner(owner);
   checkTtl(ttlMs);
-  for (let round = 0; round < ROUNDS; round++) {
-    const state = await gens.current();
-    if (state.owner !== owner) return undefined;
-    const expiresAt = clock() + ttlMs;
-    if (await swap(gens, { generation: state.generation + 1, owner, expiresAt })) {
-      return { jobId, owner, expiresAt: new Date(expiresAt) };
-    }
-  }
-  throw contended('renewLock', gens);
+  const held = await change(gens, 'renewLock', (state) =>
+    state.owner === owner ? { owner, expiresAt: clock() + ttlMs } : undefined,
+  );
+  return grant(jobId, held);
 }
 
 /** `SnapshotStore.releaseLock`: frees the lock when `owner` holds it; otherwise nothing changes. */
 export async function releaseLock(gens: LockGenerations, owner: string): Promise<void> {
   checkOwner(owner);
-  for (let round = 0; round < ROUNDS; round++) {
-    const state = await gens.current();
-    if (state.owner !== owner) return;
-    if (await swap(gens, { generation: state.generation + 1, owner: undefined, expiresAt: 0 })) return;
-  }
-  throw contended('releaseLock', gens);
+  await change(gens, 'releaseLock', (state) =>
+    state.owner === owner ? { owner: undefined, expiresAt: 0 } : undefined,
+  );
 }

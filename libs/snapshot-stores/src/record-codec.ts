@@ -13,7 +13,7 @@
  * belongs to `@tidemark/snapshots`.
  */
 import { EJSON } from 'bson';
-import { recordFormat } from '@tidemark/domain';
+import { recordFormat, showValue } from '@tidemark/domain';
 import {
   SNAPSHOT_STATES,
   type SnapshotManifest,
@@ -82,15 +82,15 @@ export function recordFromStored(
 ): SnapshotRecord {
   const bad = (reason: string, cause?: unknown) =>
     new SnapshotRecordInvalidError(where, reason, cause === undefined ? {} : { cause });
-  if (!isJobId(fields.jobId)) throw bad(`jobId ${show(fields.jobId)} is not a job id`);
+  if (!isJobId(fields.jobId)) throw bad(`jobId ${showValue(fields.jobId)} is not a job id`);
   if (!isSnapshotId(fields.snapshotId))
-    throw bad(`snapshotId ${show(fields.snapshotId)} is not a snapshot id`);
+    throw bad(`snapshotId ${showValue(fields.snapshotId)} is not a snapshot id`);
   if (fields.jobId !== expected.jobId) throw bad(`jobId ${fields.jobId} is not ${expected.jobId}`);
   if (expected.snapshotId !== undefined && fields.snapshotId !== expected.snapshotId) {
     throw bad(`snapshotId ${fields.snapshotId} is not ${expected.snapshotId}`);
   }
   if (!(SNAPSHOT_STATES as readonly unknown[]).includes(fields.state)) {
-    throw bad(`state ${show(fields.state)} is not one of ${SNAPSHOT_STATES.join(', ')}`);
+    throw bad(`state ${showValue(fields.state)} is not one of ${SNAPSHOT_STATES.join(', ')}`);
   }
   if (fields.reason !== undefined && typeof fields.reason !== 'string') throw bad('reason is not a string');
 
@@ -107,9 +107,10 @@ export function recordFromStored(
     throw bad('manifest is not an object');
   }
   const m = manifest as Record<string, unknown>;
-  if (m['jobId'] !== fields.jobId) throw bad(`manifest.jobId ${show(m['jobId'])} is not ${fields.jobId}`);
+  if (m['jobId'] !== fields.jobId)
+    throw bad(`manifest.jobId ${showValue(m['jobId'])} is not ${fields.jobId}`);
   if (m['snapshotId'] !== fields.snapshotId) {
-    throw bad(`manifest.snapshotId ${show(m['snapshotId'])} is not ${fields.snapshotId}`);
+    throw bad(`manifest.snapshotId ${showValue(m['snapshotId'])} is not ${fields.snapshotId}`);
   }
   const takenAt = m['takenAt'];
   if (!(takenAt instanceof Date) || Number.isNaN(takenAt.getTime()))
@@ -128,14 +129,4 @@ export function newestFirst(a: SnapshotRecord, b: SnapshotRecord): number {
     : a.manifest.snapshotId > b.manifest.snapshotId
       ? 1
       : 0;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return '(absent)';
-  try {
-    const s = JSON.stringify(value) ?? String(value);
-    return s.length > 80 ? `${s.slice(0, 80)}...` : s;
-  } catch {
-    return String(value);
-  }
 }

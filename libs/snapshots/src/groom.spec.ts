@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { DEFAULT_SNAPSHOT_SCHEDULE } from '@tidemark/domain';
 import { encodeBlock } from './block-codec';
 import { DEFAULT_GROOM_GRACE_MS, deleteExpiredSnapshots, groom } from './groom';
 import type { SnapshotManifest, SnapshotState } from './manifest';
 import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
 import { sealManifest } from './manifest-codec';
-import { DEFAULT_RETENTION } from './retention';
 import { SnapshotUnavailableError, StoreLockBusyError } from './snapshot-errors';
 import { bsonDocs, sha256 } from './spec-support';
 import { SnapshotTaker } from './take-snapshot';
@@ -188,7 +188,12 @@ describe('deleteExpiredSnapshots', () => {
     const now = clock();
     const blocks = await recordWithBlocks(store, 'old', 'complete', new Date(now - 400 * 24 * HOUR));
     await recordWithBlocks(store, 'new', 'complete', new Date(now - HOUR));
-    const decision = await deleteExpiredSnapshots(store, JOB, DEFAULT_RETENTION, new Date(now));
+    const decision = await deleteExpiredSnapshots(
+      store,
+      JOB,
+      DEFAULT_SNAPSHOT_SCHEDULE.retention,
+      new Date(now),
+    );
     assert.deepEqual(
       decision.expire.map((e) => e.snapshotId),
       ['old'],

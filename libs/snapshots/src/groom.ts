@@ -13,8 +13,9 @@
  *
  * Deleting a snapshot is deleting its record (`deleteExpiredSnapshots`); its blocks go at the next grooming.
  */
+import type { SnapshotRetention } from '@tidemark/domain';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
-import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention';
+import { applyRetention, type RetentionDecision } from './retention';
 import { StoreLockBusyError } from './snapshot-errors';
 
 export interface GroomOptions {
@@ -115,19 +116,19 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
 }
 
 /**
- * Applies the retention policy to the job's records: deletes the records of expired snapshots (not their blocks:
- * grooming removes those) and returns the decision.
+ * Applies the job's retention (its schedule's `retention`) to its records: deletes the records of expired snapshots
+ * (not their blocks: grooming removes those) and returns the decision.
  */
 export async function deleteExpiredSnapshots(
   store: SnapshotStore,
   jobId: string,
-  policy: RetentionPolicy,
+  retention: SnapshotRetention,
   now: Date,
 ): Promise<RetentionDecision> {
   const records = await store.listSnapshots(jobId);
   const decision = applyRetention(
     records.map((r) => ({ snapshotId: r.manifest.snapshotId, takenAt: r.manifest.takenAt, state: r.state })),
-    policy,
+    retention,
     now,
   );
   for (const { snapshotId } of decision.expire) await store.deleteSnapshot(jobId, snapshotId);

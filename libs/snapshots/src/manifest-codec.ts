@@ -17,6 +17,7 @@ import {
   UnknownFormatVersionError,
   formatOpTime,
   parseOpTime,
+  showValue,
   type OpTime,
 } from '@tidemark/domain';
 import { sha256Hex } from '@tidemark/util';
@@ -268,14 +269,14 @@ class FieldReader {
   ): string | undefined {
     if (typeof value === 'string' && value !== '' && (pattern === undefined || pattern.test(value)))
       return value;
-    return this.problem(path, value === undefined ? 'missing' : `must be ${what}, got ${show(value)}`);
+    return this.problem(path, value === undefined ? 'missing' : `must be ${what}, got ${showValue(value)}`);
   }
 
   private count(value: unknown, path: string): number | undefined {
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
     return this.problem(
       path,
-      value === undefined ? 'missing' : `must be a non-negative integer, got ${show(value)}`,
+      value === undefined ? 'missing' : `must be a non-negative integer, got ${showValue(value)}`,
     );
   }
 
@@ -302,7 +303,7 @@ class FieldReader {
     if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
     return this.problem(
       path,
-      value === undefined ? 'missing' : `must be one of ${allowed.join(', ')}, got ${show(value)}`,
+      value === undefined ? 'missing' : `must be one of ${allowed.join(', ')}, got ${showValue(value)}`,
     );
   }
 
@@ -327,7 +328,7 @@ class FieldReader {
       'checksum',
     ]);
     if (form['format'] !== MANIFEST_FORMAT)
-      this.problem('format', `must be ${MANIFEST_FORMAT}, got ${show(form['format'])}`);
+      this.problem('format', `must be ${MANIFEST_FORMAT}, got ${showValue(form['format'])}`);
     const jobId = this.string(form['jobId'], 'jobId');
     const syncId = this.string(form['syncId'], 'syncId');
     const snapshotId = this.string(form['snapshotId'], 'snapshotId');
@@ -509,21 +510,11 @@ class FieldReader {
     this.known(obj, `${path}.`, ['address', 'length', 'storedLength']);
     const address = obj['address'];
     if (!isBlockAddress(address))
-      this.problem(`${path}.address`, `must be 64 lowercase hex digits, got ${show(address)}`);
+      this.problem(`${path}.address`, `must be 64 lowercase hex digits, got ${showValue(address)}`);
     const length = this.count(obj['length'], `${path}.length`);
     const storedLength =
       obj['storedLength'] === undefined ? undefined : this.count(obj['storedLength'], `${path}.storedLength`);
     if (!isBlockAddress(address) || length === undefined) return undefined;
     return { address, length, ...(storedLength === undefined ? {} : { storedLength }) };
-  }
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  try {
-    const text = JSON.stringify(value) ?? String(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return typeof value;
   }
 }

@@ -1,18 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DEFAULT_RETENTION,
-  InvalidRetentionError,
-  applyRetention,
-  formatDuration,
-  parseRetention,
-  parseSnapshotInterval,
-  type RetainedSnapshot,
-} from './retention';
+import type { SnapshotRetention } from '@tidemark/domain';
+import { applyRetention, type RetainedSnapshot } from './retention';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const now = new Date('2026-12-03T12:00:00.000Z'); // a Thursday
+/** A schedule's retention, in minutes: every snapshot of the last 2 days, then 7 daily, 4 weekly, 12 monthly. */
+const RETENTION: SnapshotRetention = { baseMinutes: 2 * 24 * 60, daily: 7, weekly: 4, monthly: 12 };
 
 /** A complete snapshot every 6 hours for 100 days, up to `now`. */
 function schedule(): RetainedSnapshot[] {
@@ -26,7 +21,7 @@ function schedule(): RetainedSnapshot[] {
 describe('applyRetention', () => {
   it('keeps everything within the base retention and the newest of each recent day, week and month', () => {
     const snapshots = schedule();
-    const { keep, expire } = applyRetention(snapshots, DEFAULT_RETENTION, now);
+    const { keep, expire } = applyRetention(snapshots, RETENTION, now);
     assert.equal(keep.length + expire.length, snapshots.length);
     const kept = new Map(keep.map((k) => [k.snapshotId, k.reasons]));
     // Base: younger than 2 days (12:00 two days ago is exactly 2 days old, so not base).
@@ -58,7 +53,7 @@ describe('applyRetention', () => {
     }
     assert.equal(kept.has('2026-11-08T18:00:00.000Z'), false);
     // Monthly: December (now), then the last snapshot of November, October, September and August (the first month
-    // the schedule reaches; the policy asks for 12).
+    // the schedule reaches; the retention asks for 12).
     for (const [last, month] of [
       ['2026-11-30', '2026-11'],
       ['2026-10-31', '2026-10'],
@@ -83,7 +78,7 @@ describe('applyRetention', () => {
         { snapshotId: 'failed-new', takenAt: at(5), state: 'failed' },
         { snapshotId: 'failed-old', takenAt: at(60), state: 'failed' },
       ],
-      DEFAULT_RETENTION,
+      RETENTION,
       now,
     );
     assert.deepEqual(
@@ -101,14 +96,27 @@ describe('applyRetention', () => {
   });
 
   it('with zero periods keeps only the base retention; failed snapshots never count for a period', () => {
-    const policy = { ...DEFAULT_RETENTION, daily: 0, weekly: 0, monthly: 0 };
-    const { keep } = applyRetention(schedule(), policy, now);
+    const baseOnly: SnapshotRetention = { baseMinutes: 2 * 24 * 60, daily: 0, weekly: 0, monthly: 0 };
+    const { keep } = applyRetention(schedule(), baseOnly, now);
     assert.equal(keep.length, 8);
+    const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
+    const short = applyRetention(
+      [
+        { snapshotId: 'young', takenAt: minutesAgo(29), state: 'complete' },
+        { snapshotId: 'old', takenAt: minutesAgo(30), state: 'complete' },
+      ],
+      { ...baseOnly, baseMinutes: 30 },
+      now,
+    );
+    assert.deepEqual(
+      [short.keep.map((k) => k.snapshotId), short.expire.map((e) => e.snapshotId)],
+      [['young'], ['old']],
+    );
     const mixed: RetainedSnapshot[] = [
       { snapshotId: 'ok', takenAt: new Date('2026-11-20T06:00:00.000Z'), state: 'complete' },
       { snapshotId: 'bad', takenAt: new Date('2026-11-20T18:00:00.000Z'), state: 'failed' },
     ];
-    const decision = applyRetention(mixed, DEFAULT_RETENTION, now);
+    const decision = applyRetention(mixed, RETENTION, now);
     assert.deepEqual(decision.keep, [{ snapshotId: 'ok', reasons: ['weekly 2026-W47', 'monthly 2026-11'] }]);
   });
 
@@ -116,54 +124,9 @@ describe('applyRetention', () => {
     const sunday = new Date('2021-01-03T10:00:00.000Z');
     const { keep } = applyRetention(
       [{ snapshotId: 'a', takenAt: sunday, state: 'complete' }],
-      { ...DEFAULT_RETENTION, daily: 0, monthly: 0 },
+      { ...RETENTION, daily: 0, monthly: 0 },
       new Date('2021-01-07T00:00:00.000Z'),
     );
     assert.deepEqual(keep[0]?.reasons, ['weekly 2020-W53']);
-  });
-});
-
-describe('parsing --snapshot-interval and --retention', () => {
-  it('parses intervals in minutes, hours and days', () => {
-    assert.equal(parseSnapshotInterval('6h'), 6 * HOUR);
-    assert.equal(parseSnapshotInterval('15m'), 15 * 60_000);
-    assert.equal(parseSnapshotInterval('1d'), DAY);
-    assert.throws(() => parseSnapshotInterval('1m'), /outside 5m\.\.7d/);
-    assert.throws(() => parseSnapshotInterval('6 hours'), /"6 hours" is not a duration like 15m, 6h or 2d/);
-    assert.throws(() => parseSnapshotInterval('-6h'), InvalidRetentionError);
-    assert.equal(formatDuration(90 * 60_000), '90m');
-  });
-
-  it('parses a retention, defaults for what is left out', () => {
-    assert.deepEqual(parseRetention('base=2d,daily=7,weekly=4,monthly=12'), DEFAULT_RETENTION);
-    assert.deepEqual(parseRetention('monthly=24, base=36h', 15 * 60_000), {
-      intervalMs: 15 * 60_000,
-      baseRetentionMs: 36 * HOUR,
-      daily: 7,
-      weekly: 4,
-      monthly: 24,
-    });
-    assert.deepEqual(parseRetention(''), DEFAULT_RETENTION);
-  });
-
-  it('lists every problem', () => {
-    assert.throws(
-      () => parseRetention('base=2x,daily=-1,hourly=3,weekly,monthly=5,monthly=6'),
-      (err: unknown) => {
-        assert.ok(err instanceof InvalidRetentionError);
-        assert.deepEqual(err.problems, [
-          'base "2x" is not a duration like 15m, 6h or 2d',
-          'daily=-1: need a whole number 0..1000',
-          'unknown key "hourly" (known: base, daily, weekly, monthly)',
-          '"weekly" is not key=value',
-          'monthly is given twice',
-        ]);
-        return true;
-      },
-    );
-    assert.throws(
-      () => parseRetention('base=1h'),
-      /base retention 1h is shorter than the snapshot interval 6h/,
-    );
   });
 });
