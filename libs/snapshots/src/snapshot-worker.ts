@@ -24,7 +24,7 @@ import type { BlockEncoding, EncryptionKey } from './block-codec';
 import { groom } from './groom';
 import type { ApplyFence, HeadSource } from './head-source';
 import type { SnapshotManifest } from './manifest';
-import { applyRetention, type RetentionPolicy } from './retention';
+import { applyRetention } from './retention';
 import { SnapshotUnavailableError, StoreLockBusyError } from './snapshot-errors';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
 import { SnapshotTaker, type SnapshotTimings } from './take-snapshot';
@@ -61,18 +61,6 @@ export interface SnapshotWorkerDeps {
   readonly timings?: Partial<SnapshotTimings>;
   readonly clock?: () => number;
   readonly log: (event: Record<string, unknown>) => void;
-}
-
-/** The retention policy of a job's schedule, in the form `applyRetention` takes. */
-export function retentionPolicyOf(schedule: SnapshotSchedule): RetentionPolicy {
-  const MINUTE = 60_000;
-  return {
-    intervalMs: schedule.intervalMinutes * MINUTE,
-    baseRetentionMs: schedule.retention.baseMinutes * MINUTE,
-    daily: schedule.retention.daily,
-    weekly: schedule.retention.weekly,
-    monthly: schedule.retention.monthly,
-  };
 }
 
 export class SnapshotWorker {
@@ -261,7 +249,7 @@ export class SnapshotWorker {
         takenAt: r.manifest.takenAt,
         state: r.state,
       })),
-      retentionPolicyOf(job.schedule),
+      job.schedule.retention,
       this.now(),
     );
     if (decision.expire.length === 0) return;
