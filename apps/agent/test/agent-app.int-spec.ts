@@ -18,10 +18,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { INestApplication } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import { BSON, type MongoClient } from 'mongodb';
@@ -44,12 +41,11 @@ import { connectMongo } from '@tidemark/mongo';
 import { bootstrapService, loadServiceConfig } from '@tidemark/service-shell';
 import { decodeSlicePayload } from '@tidemark/slices';
 import { TestKafka } from '@tidemark/bus-testing';
-import { uniqueDbName } from '@tidemark/testing';
+import { startServiceProcess, uniqueDbName, type ServiceProcess } from '@tidemark/testing';
 import { AppModule } from '../src/app.module';
 import { AgentPipeline } from '../src/pipeline/agent-pipeline';
 import { TopicReader } from './kafka-reader';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const suffix = randomBytes(4).toString('hex');
 const prefix = `it-agent-app-${suffix}`;
 const topics = resolveTopics({ prefix, env: {} });
@@ -86,33 +82,8 @@ async function until<T>(
 }
 
 /** job-state as deployed: `node --import tsx apps/job-state/src/main.ts`. */
-async function startJobState(): Promise<{ proc: ChildProcess; url: string; lines: string[] }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'apps/job-state/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...sharedEnv, PORT: '0', HOST: '127.0.0.1', TIDEMARK_EFFECTS_FLUSH_MS: '500' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const ready = new Promise<number>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      lines.push(line);
-      try {
-        const parsed = JSON.parse(line) as { event?: string; port?: number };
-        if (parsed.event === 'ready' && typeof parsed.port === 'number') resolve(parsed.port);
-      } catch {
-        // not JSON
-      }
-    });
-    createInterface({ input: proc.stderr! }).on('line', (line) => lines.push(line));
-    proc.on('exit', (code) => reject(new Error(`job-state exited with ${code}:\n${lines.join('\n')}`)));
-  });
-  const port = await Promise.race([
-    ready,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`job-state not ready:\n${lines.join('\n')}`)), 90_000),
-    ),
-  ]);
-  return { proc, url: `http://127.0.0.1:${port}`, lines };
+function startJobState(): Promise<ServiceProcess> {
+  return startServiceProcess('job-state', { ...sharedEnv, TIDEMARK_EFFECTS_FLUSH_MS: '500' });
 }
 
 async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
@@ -130,7 +101,7 @@ describe('agent app with job-state, Kafka and the source', () => {
   let kafka: Kafka;
   let producer: Producer;
   let client: MongoClient;
-  let jobState: { proc: ChildProcess; url: string; lines: string[] };
+  let jobState: ServiceProcess;
   let agent: INestApplication | undefined;
   const dbs = {
     tailed: uniqueDbName('agentapp_a'),
@@ -197,9 +168,8 @@ describe('agent app with job-state, Kafka and the source', () => {
 
   after(async () => {
     await agent?.close();
-    if (jobState?.proc.exitCode === null) {
-      jobState.proc.kill('SIGTERM');
-      await new Promise((r) => jobState.proc.once('exit', r));
+    if (jobState !== undefined) {
+      await jobState.stop();
     }
     await producer?.disconnect();
     for (const db of Object.values(dbs)) await client?.db(db).dropDatabase();

@@ -17,22 +17,59 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 import type { Kafka, Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import { createKafka, producerFor, publish, type AvroPhase } from '@tidemark/bus';
+import {
+  createKafka,
+  deleteTopics,
+  producerFor,
+  publish,
+  resolveTopics,
+  type AvroPhase,
+  type PhaseChanged,
+} from '@tidemark/bus';
 import { headNamespace, opTime, splitNamespace } from '@tidemark/domain';
 import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
 import type { JobStatus, JobView, SnapshotView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
-import { readNamespace } from '@tidemark/snapshots';
-import { getJson, postJson } from '@tidemark/testing';
-import { startJobState } from '../../job-state/src/job-state-service';
-import { cleanUp, eventually, phaseChanged, specWorld } from '../../job-state/test/support';
+import { loadEncryptionKey, readNamespace } from '@tidemark/snapshots';
+import { getJson, postJson, startServiceProcess, until, type ServiceProcess } from '@tidemark/testing';
+import { classifyS3Error, createS3Client } from '@tidemark/s3';
+import { resolveEndpoints } from '@tidemark/config';
 import { startSnapshotter } from '../src/snapshotter-service';
 
-const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWorld('snapshotter', 'sn');
+const suffix = randomBytes(4).toString('hex');
+const prefix = `it-snapshotter-${suffix}`;
+const metaDb = `tidemark_meta_sn_${suffix}`;
+const oplogStoreDb = `tidemark_os_sn_${suffix}`;
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  PORT: '0',
+  TIDEMARK_TOPIC_PREFIX: prefix,
+  TIDEMARK_META_DB: metaDb,
+  TIDEMARK_OPLOG_STORE_DB: oplogStoreDb,
+};
+const endpoints = resolveEndpoints(env);
+const topics = resolveTopics({ prefix, env });
+
+/** A PhaseChanged as a stage would publish it. */
+function phaseChanged(jobId: string, syncId: string, overrides: Partial<PhaseChanged>): PhaseChanged {
+  return {
+    jobId,
+    syncId,
+    phase: 'TRANSFERRING',
+    stage: 'head-builder',
+    progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
+    appliedTs: null,
+    sourceTs: null,
+    details: {},
+    at: new Date(),
+    ...overrides,
+  };
+}
 const snapshotDb = `tidemark_snap_${suffix}`;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
@@ -49,7 +86,7 @@ describe(
       TIDEMARK_SNAPSHOT_TICK_MS: '3600000',
       TIDEMARK_EFFECTS_FLUSH_MS: '500',
     };
-    let jobState: RunningService;
+    let jobState: ServiceProcess;
     let snapshotter: RunningService;
     let kafka: Kafka;
     let producer: Producer;
@@ -117,10 +154,10 @@ describe(
           phaseChanged(id, syncId, { phase, stage: 'head-builder', at: new Date(at++) }),
         );
       }
-      await eventually(`job ${id} active`, async () => {
-        const job = (await getJson<JobView>(api(`/jobs/${id}`))).body;
-        return job.state === 'active' ? job : undefined;
-      });
+      await until(
+        `job ${id} active`,
+        async () => (await getJson<JobView>(api(`/jobs/${id}`))).body.state === 'active',
+      );
       const docs = (
         await backup.db(orders.db).collection(orders.coll).find({}, { raw: true }).sort({ _id: 1 }).toArray()
       ).map((d) => Buffer.from(d as unknown as Uint8Array));
@@ -135,29 +172,46 @@ describe(
       backup = await MongoClient.connect(endpoints.backup.uri);
       heads = new MongoHeadRegistry(backup, metaDb);
       await heads.init();
-      jobState = await startJobState(serviceEnv);
+      jobState = await startServiceProcess('job-state', serviceEnv);
       snapshotter = await startSnapshotter({ env: serviceEnv });
     });
 
     after(async () => {
       await snapshotter?.app.close();
-      await jobState?.app.close();
+      await jobState?.stop();
       await producer?.disconnect();
-      await backup?.close();
       await rm(dir, { recursive: true, force: true });
-      await cleanUp({
-        kafka,
-        backupUri: endpoints.backup.uri,
-        prefix,
-        databases: [metaDb, oplogStoreDb, snapshotDb],
-        databasePrefixes: jobIds.map((id) => `th_${id}_`),
-        groups: [`${prefix}.tidemark-job-state`, `${prefix}.tidemark-snapshotter`],
-      });
+      const { databases } = await backup.db('admin').admin().listDatabases({ nameOnly: true });
+      for (const d of databases) {
+        const mine =
+          [metaDb, oplogStoreDb, snapshotDb].includes(d.name) ||
+          jobIds.some((id) => d.name.startsWith(`th_${id}_`));
+        if (mine) await backup.db(d.name).dropDatabase();
+      }
+      await backup?.close();
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const groups = [`${prefix}.tidemark-job-state`, `${prefix}.tidemark-snapshotter`];
+        const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+        const ours = groups.filter((g) => existing.has(g));
+        if (ours.length > 0) await admin.deleteGroups(ours);
+        await deleteTopics(
+          kafka,
+          (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`)),
+        );
+      } finally {
+        await admin.disconnect();
+      }
     });
 
     for (const kind of ['blockstore', 's3', 'filesystem'] as const) {
       it(`${kind}: take, list, status, verify, dedup, delete; a snapshot is exactly the head at its position`, async () => {
-        const storeSpec = kind === 'filesystem' ? { kind, path: path.join(dir, 'fs') } : { kind };
+        // The filesystem store's job encrypts its blocks (a key file as the snapshotter sees it).
+        const keyFile = path.join(dir, 'snapshot.key');
+        await writeFile(keyFile, randomBytes(32).toString('base64'));
+        const storeSpec =
+          kind === 'filesystem' ? { kind, path: path.join(dir, 'fs'), encryptionKeyFile: keyFile } : { kind };
         const { id, docs } = await activeJob(storeSpec);
 
         const taken = await cli('snapshot', 'take', id, '--json', '--timeout', '240');
@@ -173,13 +227,16 @@ describe(
         const store = await createSnapshotStore(kind, {
           mongo: { client: backup, database: snapshotDb },
           ...(kind === 'filesystem' ? { filesystem: { root: path.join(dir, 'fs') } } : {}),
-          ...(kind === 's3' ? { s3: await s3Deps(suffix) } : {}),
+          ...(kind === 's3' ? { s3: s3Deps(suffix) } : {}),
         });
         const record = await store.getSnapshot(id, first.id);
         assert.equal(record?.state, 'complete');
         const orders = record!.manifest.namespaces.find((n) => n.namespace === 'shop.orders')!;
+        const key = kind === 'filesystem' ? await loadEncryptionKey({ file: keyFile }) : undefined;
+        assert.equal(record!.manifest.encryption?.algorithm, key === undefined ? undefined : 'aes-256-gcm');
         const back: Buffer[] = [];
-        for await (const doc of readNamespace(store, record!.manifest, orders)) back.push(Buffer.from(doc));
+        for await (const doc of readNamespace(store, record!.manifest, orders, key))
+          back.push(Buffer.from(doc));
         assert.equal(back.length, docs.length);
         assert.ok(
           back.every((d, n) => d.equals(docs[n]!)),
@@ -213,6 +270,7 @@ describe(
           const blocks = await listFiles(path.join(dir, 'fs', id, 'blocks'));
           const victim = blocks.sort()[0]!;
           const bytes = await readFile(victim);
+          assert.ok(!bytes.includes(Buffer.from('sku-')), 'an encrypted block holds plain document bytes');
           bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
           await writeFile(victim, bytes);
           const damaged = await cli('snapshot', 'verify', first.id);
@@ -244,9 +302,7 @@ async function listFiles(root: string): Promise<string[]> {
   return out;
 }
 
-async function s3Deps(suffix: string) {
-  const { createS3Client, classifyS3Error } = await import('@tidemark/s3');
-  const { resolveEndpoints } = await import('@tidemark/config');
+function s3Deps(suffix: string) {
   const s3 = resolveEndpoints().s3;
   return {
     client: createS3Client(s3, { maxAttempts: 1 }),

@@ -23,3 +23,4 @@ export * from './fixtures/oplog-entries';
 export * from './until';
 export * from './http';
 export { postgresBinDir } from './servers/postgresql';
+export * from './service-process';
