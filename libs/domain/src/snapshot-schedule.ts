@@ -98,7 +98,6 @@ export function validateSnapshotSchedule(schedule: SnapshotSchedule): string[] {
 }
 
 const isAbsolute = (p: string): boolean => p.startsWith('/');
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Problems with a store spec, as sentences (field names as in the API); empty when valid. */
