@@ -6,21 +6,24 @@
  * - `tidemark snapshot take JOB --json` waits until the snapshot is complete; it is exactly the head at the
  *   applied position (every namespace's documents read back from the blocks byte for byte, in `_id` order);
  * - `snapshot list --json` shows it (newest first), `job status --json` has `lastSnapshot` and `snapshots`;
- * - `snapshot verify` passes; a second snapshot of unchanged data stores (almost) nothing new;
- * - one flipped byte in one stored block (filesystem): `verify` exits 1 naming the block; the other snapshot
- *   still verifies;
+ * - `snapshot verify` passes; a second snapshot of unchanged data stores (almost) nothing new, a third after one
+ *   document changed stores about one chunk;
+ * - one flipped byte in one stored block (in each store, behind its back): `verify` exits 1 naming the block; the
+ *   snapshot that does not use it still verifies; nothing is repaired;
+ * - the filesystem store's job encrypts its blocks: no plain document bytes in a block, read back with the key;
  * - `snapshot delete` deletes it; a stopped job gets no new snapshot (409).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 import type { Kafka, Producer } from 'kafkajs';
-import { MongoClient } from 'mongodb';
+import { Binary, MongoClient } from 'mongodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   createKafka,
   deleteTopics,
@@ -35,7 +38,7 @@ import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
 import type { JobStatus, JobView, SnapshotView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
-import { loadEncryptionKey, readNamespace } from '@tidemark/snapshots';
+import { loadEncryptionKey, readNamespace, type SnapshotStore } from '@tidemark/snapshots';
 import { getJson, postJson, startServiceProcess, until, type ServiceProcess } from '@tidemark/testing';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { resolveEndpoints } from '@tidemark/config';
@@ -251,32 +254,48 @@ describe(
           `unchanged data stored again: ${second.storedBytes}`,
         );
 
+        // One document changes: the third snapshot stores about one chunk and shares the rest.
+        const ordersNs = splitNamespace(headNamespace(id, 1, 'shop.orders'));
+        await backup
+          .db(ordersNs.db)
+          .collection<{ _id: number }>(ordersNs.coll)
+          .updateOne({ _id: 1500 }, { $set: { pad: 'y'.repeat(230) } });
+        await heads.setAppliedTs(id, `${id}-s1`, opTime(200, 9));
+        const third = JSON.parse((await cli('snapshot', 'take', id, '--json')).stdout) as SnapshotView;
+        assert.equal(third.opTime, '200:9');
+        assert.ok(third.storedBytes > 0 && third.storedBytes < first.storedBytes / 2, `${third.storedBytes}`);
+
         const list = JSON.parse((await cli('snapshot', 'list', id, '--json')).stdout) as SnapshotView[];
         assert.deepEqual(
           list.map((s) => s.id),
-          [second.id, first.id],
+          [third.id, second.id, first.id],
         );
         const status = JSON.parse((await cli('job', 'status', id, '--json')).stdout) as JobStatus;
-        assert.equal(status.snapshots, 2);
-        assert.equal(status.lastSnapshot?.id, second.id);
+        assert.equal(status.snapshots, 3);
+        assert.equal(status.lastSnapshot?.id, third.id);
 
         const verified = await cli('snapshot', 'verify', first.id, '--json');
         assert.equal(verified.code, 0, verified.stderr);
         assert.equal((JSON.parse(verified.stdout) as { ok: boolean }).ok, true);
 
-        if (kind === 'filesystem') {
-          // Flip one byte of one block the first snapshot alone... both share blocks, so damage one and see both fail
-          // naming it, then check the message names the block's file.
-          const blocks = await listFiles(path.join(dir, 'fs', id, 'blocks'));
-          const victim = blocks.sort()[0]!;
-          const bytes = await readFile(victim);
-          assert.ok(!bytes.includes(Buffer.from('sku-')), 'an encrypted block holds plain document bytes');
-          bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
-          await writeFile(victim, bytes);
-          const damaged = await cli('snapshot', 'verify', first.id);
-          assert.equal(damaged.code, 1, damaged.stdout);
-          assert.match(damaged.stderr, new RegExp(path.basename(victim)));
-        }
+        // One flipped byte in a block the first snapshot has and the third does not: verify names it; the third
+        // still verifies; nothing is repaired.
+        const addresses = async (sid: string) =>
+          new Set(
+            (await store.getSnapshot(id, sid))!.manifest.namespaces.flatMap((n) =>
+              n.chunks.map((c) => c.address),
+            ),
+          );
+        const inThird = await addresses(third.id);
+        const victim = [...(await addresses(first.id))].find((a) => !inThird.has(a))!;
+        assert.ok(victim !== undefined, 'the first and third snapshots share every block');
+        await damageBlock(kind, store, id, victim);
+        const damaged = await cli('snapshot', 'verify', first.id);
+        assert.equal(damaged.code, 1, damaged.stdout);
+        assert.match(damaged.stderr, new RegExp(victim));
+        const intact = await cli('snapshot', 'verify', third.id);
+        assert.equal(intact.code, 0, intact.stderr);
+        assert.equal((await cli('snapshot', 'verify', first.id)).code, 1, 'a damaged block was repaired');
 
         const deleted = await cli('snapshot', 'delete', second.id);
         assert.equal(deleted.code, 0, deleted.stderr);
@@ -292,14 +311,43 @@ describe(
   },
 );
 
-async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true })) {
-    const full = path.join(root, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(full)));
-    else if (!entry.name.startsWith('.')) out.push(full);
+/** Flips the last byte of one stored block, behind the store's back. */
+async function damageBlock(
+  kind: string,
+  store: SnapshotStore,
+  jobId: string,
+  address: string,
+): Promise<void> {
+  const flip = (bytes: Buffer): Buffer => {
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    return bytes;
+  };
+  const where = store.blockLocation(jobId, address);
+  if (kind === 'filesystem') {
+    const bytes = await readFile(where);
+    assert.ok(!bytes.includes(Buffer.from('sku-')), 'an encrypted block holds plain document bytes');
+    await writeFile(where, flip(bytes));
+  } else if (kind === 'blockstore') {
+    const client = await MongoClient.connect(resolveEndpoints().backup.uri);
+    try {
+      const blocks = client.db(snapshotDb).collection<{ _id: string; data?: Binary }>('snapshot_blocks');
+      const doc = await blocks.findOne({ _id: `${jobId}:${address}` });
+      assert.ok(doc?.data !== undefined, `no inline block ${address} in ${where}`);
+      await blocks.updateOne(
+        { _id: doc._id },
+        { $set: { data: new Binary(flip(Buffer.from(doc.data.buffer))) } },
+      );
+    } finally {
+      await client.close();
+    }
+  } else {
+    const { client, bucket } = s3Deps(suffix);
+    const key = where.slice(`s3://${bucket}/`.length);
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = Buffer.from(await got.Body!.transformToByteArray());
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: flip(bytes) }));
+    client.destroy();
   }
-  return out;
 }
 
 function s3Deps(suffix: string) {
