@@ -9,20 +9,21 @@
  *     went (waiting for the head's cursor, in store calls, the rest in this process: chunking, hashing, encoding),
  *     plus the head source's own scan and in-memory rates of chunking, addressing and encoding;
  *  2. dedup: TIDEMARK_BENCH_SNAPSHOTS (default 10) snapshots into one store (TIDEMARK_BENCH_DEDUP_STORE, default
- *     filesystem) of a head of TIDEMARK_BENCH_SNAPSHOT_MB (default 100) MB, TIDEMARK_BENCH_CHANGE_PCT (default 1) %
+ *     filesystem) of a head of TIDEMARK_BENCH_SNAPSHOT_MB (default 10) MB, TIDEMARK_BENCH_CHANGE_PCT (default 1) %
  *     of the documents updated in place (same size) between snapshots: total stored bytes / the first's. The
  *     documents changed are spread at random (TIDEMARK_BENCH_CHANGE=random, the default) or one run of adjacent
- *     `_id`s (`clustered`), or both in turn (`both`);
+ *     `_id`s (`clustered`), or both in turn (`both`). TIDEMARK_BENCH_DEDUP_CHUNK_KIB sets this phase's average chunk
+ *     size (default 64 KiB, the product's);
  *  3. grooming after deleting all but the newest snapshot, and verify throughput (MB/s of plain chunk bytes);
  *  4. peak memory (VmHWM, and RSS sampled every 10 ms) of a child process that only takes a snapshot, at 1x and 4x
  *     TIDEMARK_BENCH_MEMORY_MB (default the throughput size), into an empty filesystem store.
- * The throughput head is TIDEMARK_BENCH_THROUGHPUT_MB (default 10) MB. Documents are ~600 bytes of BSON (an int
- * `_id`, a bucket, a revision and 540 hex characters), half in each of two collections. The apply fence is the real
+ * The throughput head is TIDEMARK_BENCH_THROUGHPUT_MB (default 10) MB. Documents are ~600 bytes of BSON (a string
+ * `_id`, a revision and 546 hex characters), half in each of two collections. The apply fence is the real
  * `MongoApplyFence`, uncontended: no oplog-applier runs, so the applied position only moves where the bench moves it.
  * Everything it creates (databases, the bucket prefix, the temp directory) is removed at the end, also on failure.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,6 +51,7 @@ import {
   SnapshotTaker,
   verifySnapshot,
   type ApplyFence,
+  type ChunkingOptions,
   type HeadSource,
   type SnapshotRecord,
   type SnapshotStore,
@@ -63,13 +65,28 @@ const num = (name: string, dflt: number) => {
   return v;
 };
 const THROUGHPUT_MB = num('TIDEMARK_BENCH_THROUGHPUT_MB', 10);
-const DEDUP_MB = num('TIDEMARK_BENCH_SNAPSHOT_MB', 100);
+// 10 MB by default: on this two-core machine a 100 MB dedup run (TIDEMARK_BENCH_SNAPSHOT_MB=100) takes well over
+// the ~10 minutes a default run may take (docs/benchmarks.md, "Snapshot benchmark").
+const DEDUP_MB = num('TIDEMARK_BENCH_SNAPSHOT_MB', 10);
 const MEMORY_MB = num('TIDEMARK_BENCH_MEMORY_MB', THROUGHPUT_MB);
 const SNAPSHOTS = Math.round(num('TIDEMARK_BENCH_SNAPSHOTS', 10));
 const CHANGE_PCT = num('TIDEMARK_BENCH_CHANGE_PCT', 1);
 const DEDUP_STORE = (env['TIDEMARK_BENCH_DEDUP_STORE'] ?? 'filesystem') as StoreKind;
 const STORES = (env['TIDEMARK_BENCH_STORES'] ?? 'filesystem,blockstore,s3').split(',') as StoreKind[];
 const CHANGE = env['TIDEMARK_BENCH_CHANGE'] ?? 'random';
+/** Average chunk size of the dedup phase's snapshots in KiB (min a quarter, max 4x); unset: the defaults (64 KiB). */
+const DEDUP_CHUNK_KIB = env['TIDEMARK_BENCH_DEDUP_CHUNK_KIB'];
+const DEDUP_CHUNKING: ChunkingOptions | undefined =
+  DEDUP_CHUNK_KIB === undefined
+    ? undefined
+    : {
+        minSize: Math.round((Number(DEDUP_CHUNK_KIB) * 1024) / 4),
+        avgSize: Math.round(Number(DEDUP_CHUNK_KIB) * 1024),
+        maxSize: Math.round(Number(DEDUP_CHUNK_KIB) * 1024 * 4),
+        normalization: 1,
+      };
+/** Concurrent `updateOne`s while changing documents. */
+const CHANGE_WRITERS = 4;
 const PATTERNS = (CHANGE === 'both' ? ['random', 'clustered'] : [CHANGE]) as Pattern[];
 type Pattern = 'random' | 'clustered';
 /** Bytes of plain data held in memory for the in-memory chunking/encoding rates. */
@@ -82,6 +99,8 @@ const META_DB = `bench_snapmeta_${s}`;
 const STORE_DB_PREFIX = `bench_snap_${s}_`;
 const S3_PREFIX = `bench/snap-${s}`;
 
+/** Document `i`'s `_id`: a string, in insertion order. */
+const docId = (i: number) => `d${String(i).padStart(9, '0')}`;
 const hr = () => process.hrtime.bigint();
 const since = (t0: bigint) => Number(hr() - t0) / 1e6;
 const MB = 1e6;
@@ -96,7 +115,7 @@ class BenchHead {
   docs = 0;
   bytes = 0;
   private position = 1;
-  private readonly payload = 270; // random bytes, written as 540 hex characters
+  private readonly payload = 273; // random bytes, written as 546 hex characters
 
   constructor(
     private readonly client: MongoClient,
@@ -124,22 +143,22 @@ class BenchHead {
     }
   }
 
+  /** The collection of document `k` (documents alternate between the two). */
   collection(k: number) {
     const ns = this.namespaces[k % this.namespaces.length]!;
     const { db, coll } = splitNamespace(headNamespace(this.jobId, this.syncNo, ns));
-    return this.client.db(db).collection(coll);
+    return this.client.db(db).collection<BSON.Document & { _id: string }>(coll);
   }
 
   /** Inserts documents until the head holds `mb` MB of BSON; moves the applied position as an applier would. */
   async growTo(mb: number): Promise<void> {
     const batch = 1000;
     while (this.bytes < mb * MB) {
-      const per: BSON.Document[][] = this.namespaces.map(() => []);
+      const per: (BSON.Document & { _id: string })[][] = this.namespaces.map(() => []);
       for (let n = 0; n < batch && this.bytes < mb * MB; n++, this.docs++) {
         const i = this.docs;
         const doc = {
-          _id: new Int32(i),
-          b: new Int32((Math.imul(i, 2654435761) >>> 0) % 1_000_000),
+          _id: docId(i),
           rev: new Int32(0),
           p: randomBytes(this.payload).toString('hex'),
         };
@@ -153,26 +172,32 @@ class BenchHead {
   }
 
   /**
-   * Changes `pct` % of the documents in place (same size: an int32 `$inc`), spread at random (documents whose bucket
-   * falls in the round's range) or adjacent (one run of `_id`s, a different run each round).
+   * Changes `pct` % of the documents in place (same size: an int32 `$inc` of `rev`), one `updateOne` by `_id` each
+   * (FerretDB on SQLite finds a string `_id` through its index, but runs `updateMany` and `bulkWrite` one scan per
+   * document), a few at a time: documents picked at random, or one run of adjacent `_id`s (a different run each round).
    */
   async change(round: number, pct: number, pattern: Pattern): Promise<number> {
-    let changed = 0;
-    const span = Math.max(1, Math.round((pct / 100) * 1_000_000));
-    const runLength = Math.max(1, Math.round((pct / 100) * this.docs));
-    for (const k of this.namespaces.keys()) {
-      let filter: BSON.Document;
-      if (pattern === 'random') {
-        const lo = (round * span) % 1_000_000;
-        filter = { b: { $gte: lo, $lt: lo + span } };
-      } else {
-        // Rounds walk through the documents with a stride, so no two runs overlap.
-        const lo = Math.floor(((round * 0.37) % 1) * (this.docs - runLength));
-        filter = { _id: { $gte: lo, $lt: lo + runLength } };
-      }
-      const res = await this.collection(k).updateMany(filter, { $inc: { rev: 1 } });
-      changed += res.modifiedCount;
+    const count = Math.max(1, Math.round((pct / 100) * this.docs));
+    let ids: number[];
+    if (pattern === 'random') {
+      const picked = new Set<number>();
+      while (picked.size < count) picked.add(randomInt(this.docs));
+      ids = [...picked];
+    } else {
+      // Rounds walk through the documents with a stride, so runs of nearby rounds do not overlap.
+      const lo = Math.floor(((round * 0.37) % 1) * (this.docs - count));
+      ids = Array.from({ length: count }, (_, k) => lo + k);
     }
+    let changed = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const i = ids[next++]!;
+        const res = await this.collection(i).updateOne({ _id: docId(i) }, { $inc: { rev: 1 } });
+        changed += res.modifiedCount;
+      }
+    };
+    await Promise.all(Array.from({ length: CHANGE_WRITERS }, worker));
     await this.advance();
     return changed;
   }
@@ -367,6 +392,7 @@ async function take(
   registry: MongoHeadRegistry,
   head: BenchHead,
   store: SnapshotStore,
+  chunking?: ChunkingOptions,
 ): Promise<TakeResult> {
   const clock = newClock();
   const taker = new SnapshotTaker({
@@ -381,6 +407,7 @@ async function take(
     snapshotId: newSnapshotId(head.jobId, new Date()),
     owner: OWNER,
     encoding: ENCODING,
+    ...(chunking === undefined ? {} : { chunking }),
   });
   const ms = since(t0);
   if (record.state !== 'complete') throw new Error(`snapshot ${record.state}: ${record.reason ?? ''}`);
@@ -526,7 +553,7 @@ async function main(): Promise<void> {
   try {
     out(
       `sizes: throughput ${THROUGHPUT_MB} MB per store (${STORES.join(', ')}); dedup ${DEDUP_MB} MB x ${SNAPSHOTS} snapshots, ` +
-        `${CHANGE_PCT}% changed (${PATTERNS.join(', ')}), on ${DEDUP_STORE}; memory ${MEMORY_MB} MB vs ${4 * MEMORY_MB} MB`,
+        `${CHANGE_PCT}% changed (${PATTERNS.join(', ')}), on ${DEDUP_STORE}, chunks of ${DEDUP_CHUNKING ? DEDUP_CHUNKING.avgSize / 1024 : DEFAULT_CHUNKING.avgSize / 1024} KiB average; memory ${MEMORY_MB} MB vs ${4 * MEMORY_MB} MB`,
     );
     out('fence: MongoApplyFence (real, uncontended: no oplog-applier runs)');
 
@@ -626,7 +653,7 @@ async function main(): Promise<void> {
           changed = await dd.change(n, CHANGE_PCT, pattern);
           changeMs = since(t0);
         }
-        const r = await take(client, registry, dd, store);
+        const r = await take(client, registry, dd, store, DEDUP_CHUNKING);
         taken.push(r);
         const m = r.record.manifest;
         out(
