@@ -592,7 +592,7 @@ async function main(): Promise<void> {
         figure: `throughput ${kind} (${f(logical / MB, 1)} MB)`,
         value: `${f(takeRate)} MB/s`,
         limit: `raw scan ${f(scanRate)} MB/s`,
-        ratio: f(ratio),
+        ratio: f(ratio, 3),
         target: '>= 0.8',
         met: ratio >= 0.8 ? 'yes' : 'NO',
       });
@@ -669,7 +669,7 @@ async function main(): Promise<void> {
         figure: `dedup ${DEDUP_STORE} ${pattern} (${f(dd.bytes / MB, 1)} MB, ${SNAPSHOTS} snaps, ${CHANGE_PCT}%)`,
         value: `${f(total / MB, 2)} MB stored`,
         limit: `first ${f(firstStored / MB, 2)} MB`,
-        ratio: f(ratio),
+        ratio: f(ratio, 3),
         target: '<= 1.3',
         met: ratio <= 1.3 ? 'yes' : 'NO',
       });
@@ -724,7 +724,7 @@ async function main(): Promise<void> {
       figure: `peak memory (VmHWM) at 4x (${f(m4.logicalBytes / MB, 1)} MB)`,
       value: `${f(m4.hwm / 2 ** 20, 1)} MiB`,
       limit: `1x (${f(m1.logicalBytes / MB, 1)} MB): ${f(m1.hwm / 2 ** 20, 1)} MiB`,
-      ratio: f(m4.hwm / m1.hwm),
+      ratio: f(m4.hwm / m1.hwm, 3),
       target: '<= 1.2',
       met: m4.hwm / m1.hwm <= 1.2 ? 'yes' : 'NO',
     });
