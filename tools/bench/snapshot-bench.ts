@@ -549,6 +549,21 @@ async function main(): Promise<void> {
     lines.push(line);
     log(line);
   };
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const h of heads) await h.drop().catch((e: unknown) => log(`cleanup of ${h.jobId}: ${String(e)}`));
+      const removed = await stores.cleanup().catch((e: unknown) => [`cleanup failed: ${String(e)}`]);
+      await client.close();
+      log(
+        `cleaned up: ${heads.length} head(s) (${heads.map((h) => headDatabasePrefix(h.jobId, h.syncNo) + '*').join(', ')}), ${removed.join(', ')}`,
+      );
+    })());
+  // Ctrl-C still removes what the run made.
+  process.once('SIGINT', () => {
+    log('interrupted; cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  });
   let failure: unknown;
   try {
     out(
@@ -612,27 +627,25 @@ async function main(): Promise<void> {
         target: '(figure)',
         met: '',
       });
-      {
-        // A second snapshot after a change, the first deleted, then grooming.
-        await tp.change(0, CHANGE_PCT, 'random');
-        const second = await take(client, registry, tp, store);
-        await store.deleteSnapshot(tp.jobId, first.record.manifest.snapshotId);
-        t0 = hr();
-        const g = await groom(store, { jobId: tp.jobId, owner: OWNER });
-        const groomMs = since(t0);
-        out(
-          `${kind}: groom after 2 snapshots (${f(second.record.manifest.storedBytes / MB, 2)} MB new in the second): ` +
-            `${g.blocksDeleted} of ${g.blocksListed} blocks deleted, ${f((g.bytesDeleted ?? 0) / MB, 2)} MB, in ${f(groomMs / 1000, 2)} s`,
-        );
-        rows.push({
-          figure: `groom ${kind} (1 of 2 snapshots expired)`,
-          value: `${f(groomMs / 1000, 2)} s`,
-          limit: `${g.blocksDeleted}/${g.blocksListed} blocks deleted`,
-          ratio: '',
-          target: '(figure)',
-          met: '',
-        });
-      }
+      // A second snapshot after a change, the first deleted, then grooming.
+      await tp.change(0, CHANGE_PCT, 'random');
+      const second = await take(client, registry, tp, store);
+      await store.deleteSnapshot(tp.jobId, first.record.manifest.snapshotId);
+      t0 = hr();
+      const g = await groom(store, { jobId: tp.jobId, owner: OWNER });
+      const groomMs = since(t0);
+      out(
+        `${kind}: groom after 2 snapshots (${f(second.record.manifest.storedBytes / MB, 2)} MB new in the second): ` +
+          `${g.blocksDeleted} of ${g.blocksListed} blocks deleted, ${f((g.bytesDeleted ?? 0) / MB, 2)} MB, in ${f(groomMs / 1000, 2)} s`,
+      );
+      rows.push({
+        figure: `groom ${kind} (1 of 2 snapshots expired)`,
+        value: `${f(groomMs / 1000, 2)} s`,
+        limit: `${g.blocksDeleted}/${g.blocksListed} blocks deleted`,
+        ratio: '',
+        target: '(figure)',
+        met: '',
+      });
     }
 
     // 2. Dedup on one store, per change pattern; then grooming after deleting all but the newest.
@@ -740,12 +753,7 @@ async function main(): Promise<void> {
   } catch (err) {
     failure = err;
   } finally {
-    for (const h of heads) await h.drop().catch((e: unknown) => log(`cleanup of ${h.jobId}: ${String(e)}`));
-    const removed = await stores.cleanup().catch((e: unknown) => [`cleanup failed: ${String(e)}`]);
-    await client.close();
-    log(
-      `cleaned up: ${heads.length} head(s) (${heads.map((h) => headDatabasePrefix(h.jobId, h.syncNo) + '*').join(', ')}), ${removed.join(', ')}`,
-    );
+    await cleanup();
   }
   if (failure !== undefined) throw failure;
 
