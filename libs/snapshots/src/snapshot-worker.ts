@@ -191,11 +191,22 @@ export class SnapshotWorker {
   ): Promise<SnapshotRecord | undefined> {
     const key = await this.deps.keyFor(job.store);
     const encoding: BlockEncoding = key === undefined ? { codec: 'gzip' } : { codec: 'gzip', key };
-    const takenAt = this.now();
-    await this.publish({
-      ...failedEvent(job.jobId, snapshotId, job, takenAt, undefined, requestId),
-      event: 'started',
-    });
+    // `started` is announced once the snapshot holds its lock and fence and reports its first progress, so a
+    // snapshot deferred because another holder is busy leaves nothing behind in job-state's catalog.
+    let started: Promise<void> | undefined;
+    const announce = () => {
+      started ??= this.publish({
+        ...failedEvent(job.jobId, snapshotId, job, this.now(), undefined, requestId),
+        event: 'started',
+      }).catch((err: unknown) => {
+        this.deps.log({
+          event: 'snapshot-started-unannounced',
+          jobId: job.jobId,
+          snapshotId,
+          reason: String(err),
+        });
+      });
+    };
     const taker = new SnapshotTaker({
       head: this.deps.head,
       fence: this.deps.fence,
@@ -210,7 +221,9 @@ export class SnapshotWorker {
         owner: this.deps.owner,
         encoding,
         ...(this.deps.timings === undefined ? {} : { timings: this.deps.timings }),
+        onProgress: announce,
       });
+      await started;
       this.deps.log({
         event: `snapshot-${record.state}`,
         jobId: job.jobId,
@@ -233,6 +246,7 @@ export class SnapshotWorker {
       });
       // Busy (another holder has the lock, or the fence was not granted in time): a scheduled snapshot waits for
       // the next round; an on-demand one is thrown back to its caller to retry, nothing recorded.
+      await started;
       if (busy && requestId === undefined) return undefined;
       if (!busy)
         await this.publish(failedEvent(job.jobId, snapshotId, job, this.now(), String(err), requestId));
