@@ -77,6 +77,10 @@ export class ServiceStack {
       {
         cwd: root,
         env: {
+          // The end-to-end specs measure capture; scheduled snapshots (each pauses applying while it copies the
+          // head) would run during their catch-up. A spec that wants them sets TIDEMARK_SNAPSHOT_TICK_MS; on-demand
+          // snapshots run whatever it is.
+          TIDEMARK_SNAPSHOT_TICK_MS: String(24 * 3_600_000),
           ...process.env,
           ...standInTailEnv({ ...process.env, ...this.env }),
           ...this.env,
