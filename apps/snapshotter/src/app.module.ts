@@ -1,6 +1,6 @@
 /**
  * Wiring of the snapshotter service: the shared pipeline-stage wiring (connections to Kafka and the backup MongoDB;
- * `/healthz`, and `/readyz` checking Kafka, the backup MongoDB and the pipeline) around the pipeline that takes,
+ * `/healthz`, and `/readyz` checking Kafka, the backup MongoDB, S3 (HeadBucket) and the pipeline) around the pipeline that takes,
  * verifies, expires and grooms snapshots (`snapshotter.pipeline.ts`). See README.md.
  */
 import type { DynamicModule } from '@nestjs/common';
@@ -13,6 +13,7 @@ export class AppModule {
     return PipelineStageModule.forStage(config, {
       reads: 'commands',
       pipeline: SNAPSHOTTER_PIPELINE,
+      s3: true,
       providers: [
         { provide: SNAPSHOT_SETTINGS, useValue: settings },
         { provide: SNAPSHOTTER_PIPELINE, useClass: SnapshotterPipeline },

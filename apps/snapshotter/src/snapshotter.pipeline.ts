@@ -26,7 +26,7 @@ import { TidemarkError, type SnapshotStoreSpec } from '@tidemark/domain';
 import { MongoApplyFence, MongoHeadRegistry, MongoHeadSource } from '@tidemark/head-database-mongo';
 import { MongoSnapshotJobSource } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
-import { classifyS3Error, createS3Client, ensureBucket } from '@tidemark/s3';
+import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import {
   loadEncryptionKey,
@@ -78,9 +78,10 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
   async onApplicationBootstrap(): Promise<void> {
     const { backup, config, settings } = this;
     const owner = `snapshotter:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    // The s3 store retries on its own (its named backoff), so its client makes one attempt per call; the bucket is
+    // ensured by the shell's connections, whose client also serves the readiness check.
     const s3 = createS3Client(config.endpoints.s3, { maxAttempts: 1 });
-    this.connections.add('s3', async () => s3.destroy());
-    await ensureBucket(s3, config.endpoints.s3.bucket);
+    this.connections.add('s3-store-client', async () => s3.destroy());
     const stores = new Map<string, Promise<SnapshotStore>>();
     const storeFor = (spec: SnapshotStoreSpec): Promise<SnapshotStore> => {
       const key = `${spec.kind}:${spec.path ?? ''}`;

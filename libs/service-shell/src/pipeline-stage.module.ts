@@ -1,8 +1,8 @@
 /**
  * `PipelineStageModule.forStage(config, stage)`: the wiring the pipeline stages that work on the backup side share
- * (slice-ingest, head-builder, oplog-applier): connections (Kafka with the service's topics ensured, the backup
- * MongoDB), the stage's own providers, and health: `/healthz`, and `/readyz` checking Kafka (on the topic the
- * stage reads), the backup MongoDB and the pipeline itself (not ready while a partition is halted or a job's work
+ * (slice-ingest, head-builder, oplog-applier, snapshotter): connections (Kafka with the service's topics ensured,
+ * the backup MongoDB, S3 when the stage asks), the stage's own providers, and health: `/healthz`, and `/readyz`
+ * checking Kafka (on the topic the stage reads), the backup MongoDB, S3 when used, and the pipeline itself (not ready while a partition is halted or a job's work
  * is stopped by a fatal error, with the reason).
  */
 import { Module, type DynamicModule, type InjectionToken, type Provider } from '@nestjs/common';
@@ -10,7 +10,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { producerFor, type TopicId } from '@tidemark/bus';
 import { ConnectionsModule } from './connections/connections.module';
 import type { ConnectionRegistry } from './connections/connection-registry';
-import { kafkaCheck, mongoCheck } from './health/checks';
+import { kafkaCheck, mongoCheck, s3Check } from './health/checks';
 import { HealthModule } from './health/health.module';
 import { pipelineCheck } from './health/pipeline-check';
 import type { ServiceConfig } from './service-config';
@@ -22,6 +22,8 @@ export interface PipelineStage {
   readonly pipeline: InjectionToken;
   /** The stage's providers, one of them providing `pipeline`. */
   readonly providers: Provider[];
+  /** Also an S3 client (the snapshot bucket ensured) and its readiness check (`s3`: HeadBucket). */
+  readonly s3?: boolean;
 }
 
 @Module({})
@@ -33,7 +35,7 @@ export class PipelineStageModule {
     return {
       module: PipelineStageModule,
       imports: [
-        ConnectionsModule.forService(config, { backup: true }),
+        ConnectionsModule.forService(config, { backup: true, s3: stage.s3 === true }),
         {
           // Global, so the health module's pipeline check can inject the pipeline.
           module: StageProvidersModule,
@@ -44,6 +46,7 @@ export class PipelineStageModule {
         HealthModule.forDependencies([
           kafkaCheck(stage.reads),
           mongoCheck('backup'),
+          ...(stage.s3 === true ? [s3Check()] : []),
           pipelineCheck(stage.pipeline),
         ]),
       ],
