@@ -188,8 +188,15 @@ export class JobService {
         ],
       };
     });
-    const entry = requestedEntry(jobId, snapshotId, store, now);
-    await this.writes.run(`snapshot:${snapshotId}`, () => this.snapshots.put(entry));
+    // Created only if absent: the command is already stored, so the flusher may have sent it and the snapshot's
+    // events been folded before this line; a `requested` entry must never overwrite them.
+    const entry = await this.writes.run(`snapshot:${snapshotId}`, async () => {
+      const folded = await this.snapshots.get(snapshotId);
+      if (folded !== undefined) return folded;
+      const requested = requestedEntry(jobId, snapshotId, store, now);
+      await this.snapshots.put(requested);
+      return requested;
+    });
     await this.sendOwed(jobId);
     return entry;
   }
