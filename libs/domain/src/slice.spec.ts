@@ -152,9 +152,8 @@ describe('validateSliceMeta', () => {
     assert.deepEqual(validateSliceMeta(oplog({ firstTs: { t: 101, i: 5 }, lastTs: { t: 101, i: 4 } })), [
       'firstTs 101:5 is after lastTs 101:4',
     ]);
-    assert.deepEqual(validateSliceMeta(oplog({ docCount: 1 })), [
-      'an oplog slice with one entry must have firstTs equal to lastTs',
-    ]);
+    // One selected entry, then entries of other namespaces up to lastTs: a complete range, valid.
+    assert.deepEqual(validateSliceMeta(oplog({ docCount: 1 })), []);
     assert.deepEqual(validateSliceMeta(oplog({ firstTs: { t: -1, i: 0 } })), [
       'firstTs must be an oplog timestamp { t, i } of uint32 values',
     ]);

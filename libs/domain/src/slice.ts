@@ -8,7 +8,7 @@
  * transfer: one document per namespace with its options, indexes and slice count.
  */
 import { SliceValidationError } from './errors';
-import { compareOpTime, formatOpTime, isOpTime, opTimeEquals, type OpTime } from './op-time';
+import { compareOpTime, formatOpTime, isOpTime, type OpTime } from './op-time';
 
 export const SLICE_KINDS = ['initial', 'oplog', 'catalog'] as const;
 export type SliceKind = (typeof SLICE_KINDS)[number];
@@ -181,10 +181,10 @@ function oplogProblems(meta: OplogSliceMeta): string[] {
     problems.push(`firstTs ${formatOpTime(meta.firstTs)} must be after prevTs ${formatOpTime(meta.prevTs)}`);
   }
   if (isOpTime(meta.lastTs)) {
+    // lastTs ends the slice's range, not its last entry: entries of namespaces the job leaves out may follow the
+    // last selected one (one entry at firstTs, lastTs later, is a complete range).
     if (compareOpTime(meta.firstTs, meta.lastTs) > 0) {
       problems.push(`firstTs ${formatOpTime(meta.firstTs)} is after lastTs ${formatOpTime(meta.lastTs)}`);
-    } else if (meta.docCount === 1 && !opTimeEquals(meta.firstTs, meta.lastTs)) {
-      problems.push('an oplog slice with one entry must have firstTs equal to lastTs');
     }
   }
   return problems;

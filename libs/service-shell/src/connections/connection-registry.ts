@@ -12,8 +12,12 @@ export interface RegisteredConnection {
   readonly close: () => Promise<void>;
 }
 
-/** Longest wait for one connection to close before shutdown reports it as failed. */
-export const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * Longest wait for one connection to close before shutdown reports it as failed. A Kafka consumer stopped while its
+ * group is still joining waits for the join (seen above 5 s on a loaded machine); the deployments' grace periods
+ * (30 s job-state, 60 s the stages) leave room.
+ */
+export const CLOSE_TIMEOUT_MS = 15_000;
 
 export class ConnectionRegistry implements OnApplicationShutdown {
   private readonly connections: RegisteredConnection[] = [];
