@@ -88,6 +88,11 @@ const DEDUP_CHUNKING: ChunkingOptions | undefined =
 /** Concurrent `updateOne`s while changing documents. */
 const CHANGE_WRITERS = 4;
 const PATTERNS = (CHANGE === 'both' ? ['random', 'clustered'] : [CHANGE]) as Pattern[];
+/** Which phases run (TIDEMARK_BENCH_PHASES, comma-separated; default all): throughput, dedup, memory. */
+const PHASES = new Set((env['TIDEMARK_BENCH_PHASES'] ?? 'throughput,dedup,memory').split(','));
+for (const p of PHASES)
+  if (!['throughput', 'dedup', 'memory'].includes(p))
+    throw new RangeError(`TIDEMARK_BENCH_PHASES: unknown phase ${p} (throughput, dedup, memory)`);
 type Pattern = 'random' | 'clustered';
 /** Bytes of plain data held in memory for the in-memory chunking/encoding rates. */
 const SAMPLE_BYTES = 16 * 1024 * 1024;
@@ -573,83 +578,86 @@ async function main(): Promise<void> {
     out('fence: MongoApplyFence (real, uncontended: no oplog-applier runs)');
 
     // 1. Throughput per store, each against a scan of the same head just before it; verify, then grooming.
-    const tp = await newHead('t');
     let t0 = hr();
-    await tp.growTo(THROUGHPUT_MB);
-    out(
-      `throughput head: ${tp.docs} documents, ${f(tp.bytes / MB, 1)} MB inserted in ${f(since(t0) / 1000, 1)} s`,
-    );
-    const cpu = await cpuRates(client, registry, tp);
     const rate = (bytes: number, ms: number) => bytes / MB / (ms / 1000);
-    out(
-      `in memory over ${f(cpu.bytes / MB, 1)} MB (${cpu.chunks} chunks): head source scan ${f(rate(cpu.bytes, cpu.headSourceMs))} MB/s, ` +
-        `chunking ${f(rate(cpu.bytes, cpu.chunkMs))} MB/s, addressing (SHA-256) ${f(rate(cpu.bytes, cpu.addressMs))} MB/s, ` +
-        `gzip encoding ${f(rate(cpu.bytes, cpu.encodeMs))} MB/s (stored ${f((cpu.encoded / cpu.bytes) * 100, 0)}% of plain)`,
-    );
-    for (const kind of STORES) {
-      const scan = await tp.rawScan();
-      const store = await stores.open(kind, `tp_${kind}`);
-      const first = await take(client, registry, tp, store);
-      const logical = first.record.manifest.logicalBytes;
-      const scanRate = rate(scan.bytes, scan.ms);
-      const takeRate = rate(logical, first.ms);
-      const c = first.clock;
-      const other = first.ms - c.headMs - c.headMetaMs - c.blockMs - c.recordLockMs - c.fenceMs;
-      const pc = (x: number) => `${f((x / first.ms) * 100, 0)}%`;
-      out(
-        `${kind}: snapshot ${f(logical / MB, 1)} MB in ${f(first.ms / 1000, 1)} s = ${f(takeRate)} MB/s; raw scan ${f(scanRate)} MB/s ` +
-          `(${f(scan.ms / 1000, 1)} s); take time: head cursor ${pc(c.headMs)}, head metadata ${pc(c.headMetaMs)}, ` +
-          `block calls ${pc(c.blockMs)}, records+lock ${pc(c.recordLockMs)}, fence ${pc(c.fenceMs)}, ` +
-          `rest (chunking, hashing, encoding) ${pc(other)}`,
-      );
-      const ratio = takeRate / scanRate;
-      rows.push({
-        figure: `throughput ${kind} (${f(logical / MB, 1)} MB)`,
-        value: `${f(takeRate)} MB/s`,
-        limit: `raw scan ${f(scanRate)} MB/s`,
-        ratio: f(ratio, 3),
-        target: '>= 0.8',
-        met: ratio >= 0.8 ? 'yes' : 'NO',
-      });
+    if (PHASES.has('throughput')) {
+      const tp = await newHead('t');
       t0 = hr();
-      const report = await verifySnapshot(store, first.record);
-      const verifyMs = since(t0);
-      if (!report.ok) throw new Error(`verify of ${kind} snapshot failed`);
-      const verifyRate = rate(report.bytesRead, verifyMs);
+      await tp.growTo(THROUGHPUT_MB);
       out(
-        `${kind}: verify ${report.blocksRead} blocks, ${f(report.bytesRead / MB, 1)} MB in ${f(verifyMs / 1000, 1)} s`,
+        `throughput head: ${tp.docs} documents, ${f(tp.bytes / MB, 1)} MB inserted in ${f(since(t0) / 1000, 1)} s`,
       );
-      rows.push({
-        figure: `verify ${kind}`,
-        value: `${f(verifyRate)} MB/s`,
-        limit: `raw scan ${f(scanRate)} MB/s`,
-        ratio: f(verifyRate / scanRate),
-        target: '(figure)',
-        met: '',
-      });
-      // A second snapshot after a change, the first deleted, then grooming.
-      await tp.change(0, CHANGE_PCT, 'random');
-      const second = await take(client, registry, tp, store);
-      await store.deleteSnapshot(tp.jobId, first.record.manifest.snapshotId);
-      t0 = hr();
-      const g = await groom(store, { jobId: tp.jobId, owner: OWNER });
-      const groomMs = since(t0);
+      const cpu = await cpuRates(client, registry, tp);
       out(
-        `${kind}: groom after 2 snapshots (${f(second.record.manifest.storedBytes / MB, 2)} MB new in the second): ` +
-          `${g.blocksDeleted} of ${g.blocksListed} blocks deleted, ${f((g.bytesDeleted ?? 0) / MB, 2)} MB, in ${f(groomMs / 1000, 2)} s`,
+        `in memory over ${f(cpu.bytes / MB, 1)} MB (${cpu.chunks} chunks): head source scan ${f(rate(cpu.bytes, cpu.headSourceMs))} MB/s, ` +
+          `chunking ${f(rate(cpu.bytes, cpu.chunkMs))} MB/s, addressing (SHA-256) ${f(rate(cpu.bytes, cpu.addressMs))} MB/s, ` +
+          `gzip encoding ${f(rate(cpu.bytes, cpu.encodeMs))} MB/s (stored ${f((cpu.encoded / cpu.bytes) * 100, 0)}% of plain)`,
       );
-      rows.push({
-        figure: `groom ${kind} (1 of 2 snapshots expired)`,
-        value: `${f(groomMs / 1000, 2)} s`,
-        limit: `${g.blocksDeleted}/${g.blocksListed} blocks deleted`,
-        ratio: '',
-        target: '(figure)',
-        met: '',
-      });
+      for (const kind of STORES) {
+        const scan = await tp.rawScan();
+        const store = await stores.open(kind, `tp_${kind}`);
+        const first = await take(client, registry, tp, store);
+        const logical = first.record.manifest.logicalBytes;
+        const scanRate = rate(scan.bytes, scan.ms);
+        const takeRate = rate(logical, first.ms);
+        const c = first.clock;
+        const other = first.ms - c.headMs - c.headMetaMs - c.blockMs - c.recordLockMs - c.fenceMs;
+        const pc = (x: number) => `${f((x / first.ms) * 100, 0)}%`;
+        out(
+          `${kind}: snapshot ${f(logical / MB, 1)} MB in ${f(first.ms / 1000, 1)} s = ${f(takeRate)} MB/s; raw scan ${f(scanRate)} MB/s ` +
+            `(${f(scan.ms / 1000, 1)} s); take time: head cursor ${pc(c.headMs)}, head metadata ${pc(c.headMetaMs)}, ` +
+            `block calls ${pc(c.blockMs)}, records+lock ${pc(c.recordLockMs)}, fence ${pc(c.fenceMs)}, ` +
+            `rest (chunking, hashing, encoding) ${pc(other)}`,
+        );
+        const ratio = takeRate / scanRate;
+        rows.push({
+          figure: `throughput ${kind} (${f(logical / MB, 1)} MB)`,
+          value: `${f(takeRate)} MB/s`,
+          limit: `raw scan ${f(scanRate)} MB/s`,
+          ratio: f(ratio, 3),
+          target: '>= 0.8',
+          met: ratio >= 0.8 ? 'yes' : 'NO',
+        });
+        t0 = hr();
+        const report = await verifySnapshot(store, first.record);
+        const verifyMs = since(t0);
+        if (!report.ok) throw new Error(`verify of ${kind} snapshot failed`);
+        const verifyRate = rate(report.bytesRead, verifyMs);
+        out(
+          `${kind}: verify ${report.blocksRead} blocks, ${f(report.bytesRead / MB, 1)} MB in ${f(verifyMs / 1000, 1)} s`,
+        );
+        rows.push({
+          figure: `verify ${kind}`,
+          value: `${f(verifyRate)} MB/s`,
+          limit: `raw scan ${f(scanRate)} MB/s`,
+          ratio: f(verifyRate / scanRate),
+          target: '(figure)',
+          met: '',
+        });
+        // A second snapshot after a change, the first deleted, then grooming.
+        await tp.change(0, CHANGE_PCT, 'random');
+        const second = await take(client, registry, tp, store);
+        await store.deleteSnapshot(tp.jobId, first.record.manifest.snapshotId);
+        t0 = hr();
+        const g = await groom(store, { jobId: tp.jobId, owner: OWNER });
+        const groomMs = since(t0);
+        out(
+          `${kind}: groom after 2 snapshots (${f(second.record.manifest.storedBytes / MB, 2)} MB new in the second): ` +
+            `${g.blocksDeleted} of ${g.blocksListed} blocks deleted, ${f((g.bytesDeleted ?? 0) / MB, 2)} MB, in ${f(groomMs / 1000, 2)} s`,
+        );
+        rows.push({
+          figure: `groom ${kind} (1 of 2 snapshots expired)`,
+          value: `${f(groomMs / 1000, 2)} s`,
+          limit: `${g.blocksDeleted}/${g.blocksListed} blocks deleted`,
+          ratio: '',
+          target: '(figure)',
+          met: '',
+        });
+      }
     }
 
     // 2. Dedup on one store, per change pattern; then grooming after deleting all but the newest.
-    for (const pattern of PATTERNS) {
+    for (const pattern of PHASES.has('dedup') ? PATTERNS : []) {
       const dd = await newHead(pattern === 'random' ? 'r' : 'c');
       t0 = hr();
       await dd.growTo(DEDUP_MB);
@@ -714,42 +722,44 @@ async function main(): Promise<void> {
     }
 
     // 4. Peak memory of a process that only takes a snapshot, at 1x and 4x.
-    const mem = await newHead('m');
-    const memRuns: { mb: number; r: ChildReport }[] = [];
-    for (const mb of [MEMORY_MB, 4 * MEMORY_MB]) {
-      await mem.growTo(mb);
-      const r = await runChild({
-        uri: endpoints.backup.uri,
-        metaDb: META_DB,
-        jobId: mem.jobId,
-        syncId: mem.syncId,
-        root: path.join(stores.tmp, `mem_${mb}`),
+    if (PHASES.has('memory')) {
+      const mem = await newHead('m');
+      const memRuns: { mb: number; r: ChildReport }[] = [];
+      for (const mb of [MEMORY_MB, 4 * MEMORY_MB]) {
+        await mem.growTo(mb);
+        const r = await runChild({
+          uri: endpoints.backup.uri,
+          metaDb: META_DB,
+          jobId: mem.jobId,
+          syncId: mem.syncId,
+          root: path.join(stores.tmp, `mem_${mb}`),
+        });
+        if (r.state !== 'complete') throw new Error(`memory snapshot ${r.state}`);
+        memRuns.push({ mb, r });
+        out(
+          `memory at ${f(r.logicalBytes / MB, 1)} MB: VmHWM ${f(r.hwm / 2 ** 20, 1)} MiB, sampled RSS peak ${f(r.rssPeak / 2 ** 20, 1)} MiB ` +
+            `(RSS before the take ${f(r.rssBefore / 2 ** 20, 1)} MiB), take ${f(r.ms / 1000, 1)} s`,
+        );
+      }
+      const [m1, m4] = [memRuns[0]!.r, memRuns[1]!.r];
+      rows.push({
+        figure: `peak memory (VmHWM) at 4x (${f(m4.logicalBytes / MB, 1)} MB)`,
+        value: `${f(m4.hwm / 2 ** 20, 1)} MiB`,
+        limit: `1x (${f(m1.logicalBytes / MB, 1)} MB): ${f(m1.hwm / 2 ** 20, 1)} MiB`,
+        ratio: f(m4.hwm / m1.hwm, 3),
+        target: '<= 1.2',
+        met: m4.hwm / m1.hwm <= 1.2 ? 'yes' : 'NO',
       });
-      if (r.state !== 'complete') throw new Error(`memory snapshot ${r.state}`);
-      memRuns.push({ mb, r });
-      out(
-        `memory at ${f(r.logicalBytes / MB, 1)} MB: VmHWM ${f(r.hwm / 2 ** 20, 1)} MiB, sampled RSS peak ${f(r.rssPeak / 2 ** 20, 1)} MiB ` +
-          `(RSS before the take ${f(r.rssBefore / 2 ** 20, 1)} MiB), take ${f(r.ms / 1000, 1)} s`,
-      );
+      const growth = (r: ChildReport) => r.rssPeak - r.rssBefore;
+      rows.push({
+        figure: 'RSS growth during the take, 4x vs 1x',
+        value: `${f(growth(m4) / 2 ** 20, 1)} MiB`,
+        limit: `${f(growth(m1) / 2 ** 20, 1)} MiB`,
+        ratio: f(growth(m4) / growth(m1)),
+        target: '(figure)',
+        met: '',
+      });
     }
-    const [m1, m4] = [memRuns[0]!.r, memRuns[1]!.r];
-    rows.push({
-      figure: `peak memory (VmHWM) at 4x (${f(m4.logicalBytes / MB, 1)} MB)`,
-      value: `${f(m4.hwm / 2 ** 20, 1)} MiB`,
-      limit: `1x (${f(m1.logicalBytes / MB, 1)} MB): ${f(m1.hwm / 2 ** 20, 1)} MiB`,
-      ratio: f(m4.hwm / m1.hwm, 3),
-      target: '<= 1.2',
-      met: m4.hwm / m1.hwm <= 1.2 ? 'yes' : 'NO',
-    });
-    const growth = (r: ChildReport) => r.rssPeak - r.rssBefore;
-    rows.push({
-      figure: 'RSS growth during the take, 4x vs 1x',
-      value: `${f(growth(m4) / 2 ** 20, 1)} MiB`,
-      limit: `${f(growth(m1) / 2 ** 20, 1)} MiB`,
-      ratio: f(growth(m4) / growth(m1)),
-      target: '(figure)',
-      met: '',
-    });
   } catch (err) {
     failure = err;
   } finally {

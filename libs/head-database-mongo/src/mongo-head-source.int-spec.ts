@@ -93,6 +93,18 @@ describe('MongoHeadSource on the backup-side server', () => {
     for (const n of namespaces) assert.equal(typeof n.options, 'object');
   });
 
+  it("names the catalogs' namespaces without listing the server, and reads nothing for one the head lacks", async () => {
+    await registry.recordMissingCatalog(jobId, syncId, [{ ns: 'late.fetched', sliceCount: 1, docCount: 1 }]);
+    assert.deepEqual(await source.catalogNamespaces(jobId, syncId), [
+      'late.fetched',
+      'my+db.things',
+      'shop.empty',
+      'shop.orders',
+    ]);
+    assert.deepEqual(await collect(source.documents(jobId, syncId, 'late.fetched')), []);
+    assert.deepEqual(await source.catalogNamespaces(jobId, `${jobId}-s9`), []);
+  });
+
   it('streams raw BSON exactly as stored, in _id order, and nothing for an empty namespace', async () => {
     const docs = await collect(source.documents(jobId, syncId, 'shop.orders'));
     const expected = [...orders]

@@ -16,6 +16,9 @@
  *   A collection type this build does not know is refused (`TidemarkError`, not retriable), never skipped.
  * - **Documents** are read with `raw: true`: each item is the document's BSON exactly as the server returned it,
  *   never decoded and re-encoded, in ascending `_id` order, streamed in batches (never the whole collection).
+ * - **Catalog namespaces** (`catalogNamespaces`) are the scan and missing-documents catalogs' namespaces, read from
+ *   the head record without listing the server, so a snapshot can start copying while `listNamespaces` runs (on
+ *   FerretDB `listDatabases` takes seconds: it computes every database's size even with `nameOnly`).
  * - **The applied position** is the head record's `appliedTs`. The record keeps no wall time of the entry at that
  *   position (`appliedAt` is when it was written, not the entry's `wall`), so `wallTime` is never set.
  *
@@ -85,6 +88,16 @@ export class MongoHeadSource implements HeadSource {
       }
     }
     return out.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+  }
+
+  /** The source namespaces of the sync's scan and missing-documents catalogs (from the head record alone). */
+  async catalogNamespaces(jobId: string, syncId: string): Promise<readonly string[]> {
+    this.syncNo(jobId, syncId);
+    const head = await this.registry.get(jobId, syncId);
+    const names = new Set<string>();
+    for (const n of head?.scan?.namespaces ?? []) names.add(n.ns);
+    for (const n of head?.missing?.namespaces ?? []) names.add(n.ns);
+    return [...names].sort();
   }
 
   async *documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array> {

@@ -29,7 +29,18 @@ export interface AppliedPosition {
 export interface HeadSource {
   /** The head's namespaces, sorted by namespace. */
   listNamespaces(jobId: string, syncId: string): Promise<HeadNamespaceInfo[]>;
-  /** The namespace's documents as raw BSON (one document per item, bytes as stored), in `_id` order. */
+  /**
+   * The namespaces the head's own records name (the transfer's catalogs), answered without listing the server: a
+   * hint that lets a snapshot start copying while `listNamespaces` (which may be slow: FerretDB computes every
+   * database's size for `listDatabases`) is still running. It may name namespaces the head no longer has (their
+   * `documents` are empty) and miss ones it gained; `listNamespaces` stays the authority on what a snapshot holds.
+   * Optional: without it a snapshot lists first, then copies.
+   */
+  catalogNamespaces?(jobId: string, syncId: string): Promise<readonly string[]>;
+  /**
+   * The namespace's documents as raw BSON (one document per item, bytes as stored), in `_id` order; nothing for a
+   * namespace the head does not have.
+   */
   documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array>;
   /** The head's applied position; `undefined` when the head has none yet. */
   appliedPosition(jobId: string, syncId: string): Promise<AppliedPosition | undefined>;

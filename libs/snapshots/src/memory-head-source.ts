@@ -15,6 +15,7 @@ import type { IndexSpec } from './manifest';
 
 interface MemoryHead {
   applied?: AppliedPosition;
+  catalog?: readonly string[];
   readonly namespaces: Map<string, { info: HeadNamespaceInfo; documents: Uint8Array[] }>;
 }
 
@@ -43,6 +44,11 @@ export class MemoryHeadSource implements HeadSource {
     this.head(jobId, syncId).namespaces.set(namespace, { info: { namespace, options, indexes }, documents });
   }
 
+  /** Sets what `catalogNamespaces` answers (by default it answers nothing, as a head without catalogs would). */
+  setCatalog(jobId: string, syncId: string, namespaces: readonly string[]): void {
+    this.head(jobId, syncId).catalog = [...namespaces];
+  }
+
   setApplied(jobId: string, syncId: string, opTime: OpTime, wallTime?: Date): void {
     this.head(jobId, syncId).applied = { opTime, ...(wallTime === undefined ? {} : { wallTime }) };
   }
@@ -51,6 +57,10 @@ export class MemoryHeadSource implements HeadSource {
     return [...this.head(jobId, syncId).namespaces.values()]
       .map((ns) => ns.info)
       .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+  }
+
+  async catalogNamespaces(jobId: string, syncId: string): Promise<readonly string[]> {
+    return this.head(jobId, syncId).catalog ?? [];
   }
 
   async *documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array> {

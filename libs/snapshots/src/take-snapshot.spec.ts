@@ -8,7 +8,7 @@ import type { SnapshotState } from './manifest';
 import { manifestChecksumProblems } from './manifest-codec';
 import { SnapshotUnavailableError } from './snapshot-errors';
 import type { SnapshotRecord } from './snapshot-store';
-import { bsonDocs, sha256 } from './spec-support';
+import { bsonDoc, bsonDocs, sha256 } from './spec-support';
 import { SnapshotTaker, type SnapshotProgress, type TakeSnapshotRequest } from './take-snapshot';
 
 const JOB = 'job-1';
@@ -203,7 +203,8 @@ describe('SnapshotTaker', () => {
         yield doc;
       }
     };
-    const record = await taker.take(request('s1'));
+    // Time passes as documents are read: no read-ahead, so it passes as the taker consumes them.
+    const record = await taker.take(request('s1', { pipeline: { readAheadBytes: 1 } }));
     assert.equal(record.state, 'complete', record.reason);
     assert.equal(store.lockHolder(JOB), undefined);
   });
@@ -286,7 +287,7 @@ describe('SnapshotTaker', () => {
     await assert.rejects(taker.take(request('s1')), /not one whole BSON document/);
   });
 
-  it('holds at most one chunk of data: the head is read only as far as the chunks stored so far need', async () => {
+  it('reads the head only as far ahead as its read-ahead and block-write window allow', async () => {
     const head = new MemoryHeadSource();
     const store = new MemorySnapshotStore();
     const docSize = bsonDocs(1, 300)[0]?.length ?? 0;
@@ -307,17 +308,130 @@ describe('SnapshotTaker', () => {
       return hasBlock(jobId, address);
     };
     const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
-    const record = await taker.take({ ...setup().request('s1'), encoding: { codec: 'none' } });
-    const chunks = record.manifest.namespaces[0]?.chunks ?? [];
-    assert.ok(chunks.length > 50);
-    assert.equal(yieldedAtLookup.length, chunks.length);
-    let end = 0;
-    const ahead = chunks.map((chunk, k) => {
-      end += chunk.length;
-      return (yieldedAtLookup[k] as number) - end;
-    });
-    // Beyond the chunk being stored, at most maxSize pending bytes plus the document being pushed.
-    assert.ok(Math.max(...ahead) <= SMALL.maxSize + docSize, `read ahead ${Math.max(...ahead)} bytes`);
+    const readAheadBytes = 64 * docSize;
+    for (const blockWriteWindow of [1, 3]) {
+      yielded = 0;
+      yieldedAtLookup.length = 0;
+      const record = await taker.take({
+        ...setup().request(`s${blockWriteWindow}`),
+        encoding: { codec: 'none' },
+        pipeline: { readAheadBytes, blockWriteWindow },
+      });
+      const chunks = record.manifest.namespaces[0]?.chunks ?? [];
+      assert.ok(chunks.length > 50);
+      assert.equal(yieldedAtLookup.length, chunks.length);
+      let end = 0;
+      const ahead = chunks.map((chunk, k) => {
+        end += chunk.length;
+        return (yieldedAtLookup[k] as number) - end;
+      });
+      // Beyond the chunk being looked up: the blocks in flight before it (window - 1 chunks), the chunk being cut
+      // (maxSize), the read-ahead and the documents being handed over (one in the queue's slot, one being pushed,
+      // one being read).
+      const bound = blockWriteWindow * SMALL.maxSize + readAheadBytes + 3 * docSize;
+      assert.ok(
+        Math.max(...ahead) <= bound,
+        `window ${blockWriteWindow}: read ahead ${Math.max(...ahead)} > ${bound}`,
+      );
+      // The read-ahead is used: the head runs ahead of the chunk being stored by more than one chunk's worth.
+      assert.ok(Math.max(...ahead) > SMALL.maxSize + docSize, 'the head was read ahead');
+    }
+  });
+
+  it('copies the catalog namespaces while the listing runs; the listing decides what the manifest holds', async () => {
+    const { taker, head, store, request } = setup();
+    const plain = await new SnapshotTaker({
+      head,
+      fence: new MemoryApplyFence(),
+      store: new MemorySnapshotStore(),
+    }).take(request('plain'));
+    // The catalog names a namespace the head no longer has and misses app.users (created by the oplog later).
+    head.setCatalog(JOB, SYNC, ['app.orders', 'app.gone', 'app.empty']);
+    const events: string[] = [];
+    const list = head.listNamespaces.bind(head);
+    let releaseListing = (): void => undefined;
+    const listingHeld = new Promise<void>((resolve) => (releaseListing = resolve));
+    head.listNamespaces = async (jobId, syncId) => {
+      await listingHeld;
+      events.push('listed');
+      return list(jobId, syncId);
+    };
+    const documents = head.documents.bind(head);
+    head.documents = async function* (jobId, syncId, namespace) {
+      events.push(`read ${namespace}`);
+      if (namespace === 'app.orders') releaseListing();
+      yield* documents(jobId, syncId, namespace);
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'complete', record.reason);
+    assert.deepEqual(events, [
+      'read app.empty',
+      'read app.gone',
+      'read app.orders',
+      'listed',
+      'read app.users',
+    ]);
+    const m = record.manifest;
+    assert.deepEqual(
+      m.namespaces.map((ns) => ns.namespace),
+      ['app.empty', 'app.orders', 'app.users'],
+    );
+    // The same manifest content as a take that listed first (only ids, times and the new-bytes count differ).
+    const strip = (x: typeof m) =>
+      x.namespaces.map(({ namespace, documentCount, contentHash, chunks }) => ({
+        namespace,
+        documentCount,
+        contentHash,
+        chunks,
+      }));
+    assert.deepEqual(strip(m), strip(plain.manifest));
+    assert.equal(m.logicalBytes, plain.manifest.logicalBytes);
+    assert.equal(m.referencedBytes, plain.manifest.referencedBytes);
+    assert.equal(m.storedBytes, plain.manifest.storedBytes);
+    assert.equal(manifestChecksumProblems(m).length, 0);
+    assert.ok(store);
+  });
+
+  it('refuses a snapshot when the catalog copied documents of a namespace the listing leaves out', async () => {
+    const { taker, head, store, request } = setup();
+    head.setCatalog(JOB, SYNC, ['app.orders']);
+    const list = head.listNamespaces.bind(head);
+    head.listNamespaces = async (jobId, syncId) =>
+      (await list(jobId, syncId)).filter((info) => info.namespace !== 'app.orders');
+    await assert.rejects(
+      taker.take(request('s1')),
+      /app\.orders has 400 documents but the head's listing leaves it out/,
+    );
+    assert.equal((await store.getSnapshot(JOB, 's1'))?.state, 'failed');
+  });
+
+  it('writes a block once when two chunks with its address are in flight together', async () => {
+    const { head, store, request } = setup();
+    // Constant text is cut at maxSize into identical chunks, one after the other: several in flight at once.
+    head.setNamespace(JOB, SYNC, 'app.twins', [bsonDoc(1, 'a'.repeat(20_000))]);
+    const puts: string[] = [];
+    const put = store.putBlock.bind(store);
+    store.putBlock = async (jobId, address, bytes) => {
+      puts.push(address);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return put(jobId, address, bytes);
+    };
+    const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
+    const record = await taker.take(
+      request('s1', {
+        chunking: { minSize: 64, avgSize: 256, maxSize: 1024 },
+        pipeline: { blockWriteWindow: 8 },
+      }),
+    );
+    assert.equal(record.state, 'complete', record.reason);
+    assert.equal(new Set(puts).size, puts.length, 'no address was put twice');
+    const twins = record.manifest.namespaces.find((ns) => ns.namespace === 'app.twins');
+    const addresses = twins?.chunks.map((c) => c.address) ?? [];
+    assert.ok(addresses.length > new Set(addresses).size, 'the namespace repeats chunks');
+    let stored = 0;
+    for (const a of new Set(record.manifest.namespaces.flatMap((ns) => ns.chunks.map((c) => c.address))))
+      stored += (await store.getBlock(JOB, a)).length;
+    assert.equal(record.manifest.storedBytes, stored, 'stored bytes count every block once');
   });
 
   it('a throwing progress listener does not break the snapshot', async () => {

@@ -8,15 +8,18 @@
  * 3. per namespace (sorted), stream its raw BSON documents in `_id` order through the chunker; per chunk, reuse the
  *    block if the store has it, else encode and put it; hash the namespace's bytes and count documents;
  * 4. renew lock and fence as time passes (checked before every document and every chunk, so the TTL must exceed the
- *    longest wait for one document or one block write); if either is lost, give the snapshot up (`failed` record);
+ *    longest wait for one document or for the oldest of the block writes in flight); if either is lost, give the
+ *    snapshot up (`failed` record);
  * 5. check lock and fence one last time and that the head is still at P, then write the record `complete`, with
  *    its sealed (checksum-carrying) manifest; release fence and lock (always).
  *
- * Memory: one chunk (at most `maxSize`) plus one document at a time; the manifest's chunk list (about 100 bytes per
- * chunk) is the only thing that grows with the data.
+ * Reading, chunking and storing overlap, bounded (`SnapshotPipeline`; see `NamespaceCopier`). Memory: the read-ahead
+ * (`readAheadBytes`, 4 MiB, plus one document), the chunk being cut (at most `maxSize`) and the blocks in flight
+ * (`blockWriteWindow` x `maxSize`, plus their encoded copies); the manifest's chunk list (about 100 bytes per chunk)
+ * is the only thing that grows with the data.
  */
 import { TidemarkError, formatOpTime, opTimeEquals } from '@tidemark/domain';
-import { Sha256 } from '@tidemark/util';
+import { ByteBoundedQueue, QueueClosedError, Sha256 } from '@tidemark/util';
 import { blockAddress, encodeBlock, type BlockEncoding } from './block-codec';
 import { Chunker, DEFAULT_CHUNKING, FASTCDC_ALGORITHM, type ChunkingOptions } from './chunker';
 import type { ApplyFence, HeadSource } from './head-source';
@@ -39,6 +42,19 @@ export const DEFAULT_SNAPSHOT_TIMINGS: SnapshotTimings = Object.freeze({
   leaseTtlMs: 60_000,
   renewEveryMs: 20_000,
   fenceWaitMs: 30_000,
+});
+
+/** How far the parts of a take run ahead of each other (memory is bounded by these, not by the data). */
+export interface SnapshotPipeline {
+  /** Head documents read ahead of the chunker, in bytes (one document more when a single one is larger). */
+  readonly readAheadBytes: number;
+  /** Chunks whose blocks may be in flight at once (encoding, `hasBlock`, `putBlock`); integer >= 1. */
+  readonly blockWriteWindow: number;
+}
+
+export const DEFAULT_SNAPSHOT_PIPELINE: SnapshotPipeline = Object.freeze({
+  readAheadBytes: 4 * 1024 * 1024,
+  blockWriteWindow: 4,
 });
 
 /** Progress of a snapshot, reported after every chunk and every namespace. */
@@ -65,6 +81,7 @@ export interface TakeSnapshotRequest {
   readonly encoding: BlockEncoding;
   readonly chunking?: ChunkingOptions;
   readonly timings?: Partial<SnapshotTimings>;
+  readonly pipeline?: Partial<SnapshotPipeline>;
   /** Called with progress; an error it throws is ignored (a listener cannot break a snapshot). */
   readonly onProgress?: (progress: SnapshotProgress) => void;
 }
@@ -244,33 +261,62 @@ class Leases {
   }
 }
 
-/** Copies every namespace of the head, chunk by chunk. */
+/** What copying one namespace's documents gave. */
+interface CopiedDocuments {
+  readonly documentCount: number;
+  readonly logicalBytes: number;
+  readonly contentHash: string;
+  readonly chunks: ChunkRef[];
+}
+
+/**
+ * Copies every namespace of the head, chunk by chunk. Three things overlap, bounded, so a snapshot runs at about the
+ * speed of its slowest part instead of the sum of all:
+ * - listing and copying: namespaces the head's catalogs name (`HeadSource.catalogNamespaces`) are copied while the
+ *   listing runs; the listing then decides what the manifest holds (a catalog namespace it does not list had no
+ *   documents to copy), and namespaces only it names are copied after;
+ * - reading and chunking: documents are read ahead of the chunker (`readAheadBytes`);
+ * - chunking and storing: up to `blockWriteWindow` chunks are encoded and stored at once; their references
+ *   are kept in chunk order. Two chunks with one address in flight at once write the block once.
+ * The manifest's totals are computed from the namespaces it holds, never from running counters.
+ */
 class NamespaceCopier {
   private documents = 0;
   private logicalBytes = 0;
   private storedBytes = 0;
-  private referencedBytes = 0;
   private newBlocks = 0;
   private reusedBlocks = 0;
   private namespacesTotal = 0;
   private namespacesDone = 0;
-  /** Every distinct block this snapshot references (counted once in referencedBytes). */
-  private readonly referenced = new Set<string>();
   /** Stored sizes of blocks the previous complete snapshot names, to count reused blocks without reading them. */
   private knownSizes = new Map<string, number>();
+  /** Blocks this snapshot wrote, with their stored size. */
+  private readonly written = new Map<string, number>();
+  /** Block writes in flight, by address: a second chunk with the same address waits for the first. */
+  private readonly inFlight = new Map<string, Promise<number>>();
+  private readonly pipeline: SnapshotPipeline;
 
   constructor(
     private readonly deps: SnapshotTakerDeps,
     private readonly request: TakeSnapshotRequest,
     private readonly leases: Leases,
     private readonly base: SnapshotManifest,
-  ) {}
+  ) {
+    this.pipeline = { ...DEFAULT_SNAPSHOT_PIPELINE, ...request.pipeline };
+    const { readAheadBytes, blockWriteWindow } = this.pipeline;
+    if (!(readAheadBytes > 0)) throw new RangeError(`readAheadBytes must be > 0, got ${readAheadBytes}`);
+    if (!Number.isSafeInteger(blockWriteWindow) || blockWriteWindow < 1)
+      throw new RangeError(`blockWriteWindow must be an integer >= 1, got ${blockWriteWindow}`);
+  }
 
   async copyAll(): Promise<
     Pick<SnapshotManifest, 'namespaces' | 'logicalBytes' | 'storedBytes' | 'referencedBytes'>
   > {
     const { head, store } = this.deps;
     const { jobId, syncId } = this.request;
+    // The listing runs while the catalog's namespaces are copied; its failure surfaces where it is awaited.
+    const listing = head.listNamespaces(jobId, syncId);
+    listing.catch(() => undefined);
     const previous = (await store.listSnapshots(jobId)).find(
       (r) => r.state === 'complete' && r.manifest.codec === this.base.codec,
     );
@@ -278,83 +324,141 @@ class NamespaceCopier {
       for (const c of ns.chunks)
         if (c.storedLength !== undefined) this.knownSizes.set(c.address, c.storedLength);
     }
-    const infos = await head.listNamespaces(jobId, syncId);
-    this.namespacesTotal = infos.length;
-    const namespaces: NamespaceManifest[] = [];
-    for (const info of [...infos].sort((a, b) =>
-      a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0,
-    )) {
-      assertPlainJson(info.options, `${info.namespace} options`);
-      assertPlainJson(info.indexes, `${info.namespace} indexes`);
-      namespaces.push(await this.copyNamespace(info.namespace, info.options, info.indexes));
+    const copied = new Map<string, CopiedDocuments>();
+    const early = [...new Set((await head.catalogNamespaces?.(jobId, syncId)) ?? [])].sort(byName);
+    this.namespacesTotal = early.length;
+    for (const namespace of early) {
+      copied.set(namespace, await this.copyDocuments(namespace));
       this.namespacesDone++;
       this.report();
     }
+    const infos = [...(await listing)].sort((a, b) => byName(a.namespace, b.namespace));
+    const listed = new Set(infos.map((info) => info.namespace));
+    for (const [namespace, docs] of copied) {
+      // Under the fence the catalog and the listing see one head: a namespace the listing leaves out had no
+      // documents. If it had some, the two disagree, and the snapshot is not taken rather than guessed at.
+      if (!listed.has(namespace) && docs.documentCount > 0) {
+        throw new TidemarkError(
+          `head of ${syncId}: ${namespace} has ${docs.documentCount} documents but the head's listing leaves it out`,
+          { retriable: true },
+        );
+      }
+    }
+    this.namespacesTotal = infos.length;
+    this.namespacesDone = infos.filter((info) => copied.has(info.namespace)).length;
+    const namespaces: NamespaceManifest[] = [];
+    for (const info of infos) {
+      assertPlainJson(info.options, `${info.namespace} options`);
+      assertPlainJson(info.indexes, `${info.namespace} indexes`);
+      let docs = copied.get(info.namespace);
+      if (docs === undefined) {
+        docs = await this.copyDocuments(info.namespace);
+        this.namespacesDone++;
+        this.report();
+      }
+      namespaces.push({ namespace: info.namespace, ...docs, options: info.options, indexes: info.indexes });
+    }
     this.knownSizes = new Map();
-    return {
-      namespaces,
-      logicalBytes: this.logicalBytes,
-      storedBytes: this.storedBytes,
-      referencedBytes: this.referencedBytes,
-    };
+    return { namespaces, ...this.totals(namespaces) };
   }
 
-  private async copyNamespace(
-    namespace: string,
-    options: NamespaceManifest['options'],
-    indexes: NamespaceManifest['indexes'],
-  ): Promise<NamespaceManifest> {
+  /** The manifest's byte totals, from the namespaces it holds. */
+  private totals(
+    namespaces: readonly NamespaceManifest[],
+  ): Pick<SnapshotManifest, 'logicalBytes' | 'storedBytes' | 'referencedBytes'> {
+    const referenced = new Map<string, number>();
+    let logicalBytes = 0;
+    for (const ns of namespaces) {
+      logicalBytes += ns.logicalBytes;
+      for (const c of ns.chunks) referenced.set(c.address, c.storedLength ?? 0);
+    }
+    let storedBytes = 0;
+    let referencedBytes = 0;
+    for (const [address, size] of referenced) {
+      referencedBytes += size;
+      storedBytes += this.written.get(address) ?? 0;
+    }
+    return { logicalBytes, storedBytes, referencedBytes };
+  }
+
+  private async copyDocuments(namespace: string): Promise<CopiedDocuments> {
     const { jobId, syncId } = this.request;
     const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING);
     const hash = new Sha256();
     const chunks: ChunkRef[] = [];
+    const pending: Promise<ChunkRef>[] = [];
     let documentCount = 0;
     let logicalBytes = 0;
-    for await (const doc of this.deps.head.documents(jobId, syncId, namespace)) {
+    const schedule = async (chunk: Uint8Array): Promise<void> => {
+      hash.update(chunk);
       await this.leases.keep();
-      checkDocument(doc, namespace, documentCount);
-      documentCount++;
-      logicalBytes += doc.length;
-      this.documents++;
-      this.logicalBytes += doc.length;
-      for (const chunk of chunker.push(doc)) chunks.push(await this.storeChunk(chunk, hash, namespace));
-    }
-    for (const chunk of chunker.finish()) chunks.push(await this.storeChunk(chunk, hash, namespace));
-    return {
-      namespace,
-      documentCount,
-      logicalBytes,
-      contentHash: hash.digestHex(),
-      options,
-      indexes,
-      chunks,
+      const stored = this.storeChunk(chunk, namespace);
+      stored.catch(() => undefined); // awaited in order below; a failure surfaces there
+      pending.push(stored);
+      if (pending.length >= this.pipeline.blockWriteWindow) chunks.push(await pending.shift()!);
     };
+    const docs = readAhead(this.deps.head.documents(jobId, syncId, namespace), this.pipeline.readAheadBytes);
+    try {
+      for await (const doc of docs.items) {
+        await this.leases.keep();
+        checkDocument(doc, namespace, documentCount);
+        documentCount++;
+        logicalBytes += doc.length;
+        this.documents++;
+        this.logicalBytes += doc.length;
+        for (const chunk of chunker.push(doc)) await schedule(chunk);
+      }
+      for (const chunk of chunker.finish()) await schedule(chunk);
+      while (pending.length > 0) chunks.push(await pending.shift()!);
+    } catch (err) {
+      await Promise.allSettled(pending);
+      throw err;
+    } finally {
+      await docs.stop();
+    }
+    return { documentCount, logicalBytes, contentHash: hash.digestHex(), chunks };
   }
 
-  private async storeChunk(chunk: Uint8Array, hash: Sha256, namespace: string): Promise<ChunkRef> {
-    await this.leases.keep();
-    const { store } = this.deps;
-    const { jobId, encoding } = this.request;
-    hash.update(chunk);
+  private async storeChunk(chunk: Uint8Array, namespace: string): Promise<ChunkRef> {
+    const { encoding } = this.request;
     const address = blockAddress(chunk, encoding.key);
+    const writing = this.inFlight.get(address);
     let storedLength: number;
-    if (await store.hasBlock(jobId, address)) {
+    if (writing !== undefined) {
+      storedLength = await writing;
       this.reusedBlocks++;
-      storedLength =
-        this.knownSizes.get(address) ?? (await encodeBlock(chunk, encoding, address)).bytes.length;
     } else {
-      const block = await encodeBlock(chunk, encoding, address);
-      await store.putBlock(jobId, address, block.bytes);
-      this.newBlocks++;
-      this.storedBytes += block.bytes.length;
-      storedLength = block.bytes.length;
-    }
-    if (!this.referenced.has(address)) {
-      this.referenced.add(address);
-      this.referencedBytes += storedLength;
+      const write = this.writeBlock(chunk, address);
+      this.inFlight.set(address, write);
+      try {
+        storedLength = await write;
+      } finally {
+        this.inFlight.delete(address);
+      }
     }
     this.report(namespace);
     return { address, length: chunk.length, storedLength };
+  }
+
+  /** Stores the chunk's block unless the store has it; resolves its stored size. */
+  private async writeBlock(chunk: Uint8Array, address: string): Promise<number> {
+    const { store } = this.deps;
+    const { jobId, encoding } = this.request;
+    const written = this.written.get(address);
+    if (written !== undefined) {
+      this.reusedBlocks++;
+      return written;
+    }
+    if (await store.hasBlock(jobId, address)) {
+      this.reusedBlocks++;
+      return this.knownSizes.get(address) ?? (await encodeBlock(chunk, encoding, address)).bytes.length;
+    }
+    const block = await encodeBlock(chunk, encoding, address);
+    await store.putBlock(jobId, address, block.bytes);
+    this.written.set(address, block.bytes.length);
+    this.newBlocks++;
+    this.storedBytes += block.bytes.length;
+    return block.bytes.length;
   }
 
   private report(namespace?: string): void {
@@ -377,6 +481,38 @@ class NamespaceCopier {
       // A progress listener cannot break a snapshot (documented on onProgress).
     }
   }
+}
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Reads `source` ahead of its consumer into a queue of at most `maxBytes` (one item more when a single item is
+ * larger). `stop()` ends the reading (the source's iterator is returned, closing a cursor) and waits for it.
+ */
+function readAhead(
+  source: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+): { items: AsyncIterable<Uint8Array>; stop: () => Promise<void> } {
+  const queue = new ByteBoundedQueue<Uint8Array>({
+    maxItems: Number.MAX_SAFE_INTEGER,
+    maxBytes,
+    sizeOf: (item) => item.length,
+  });
+  const reading = (async () => {
+    try {
+      for await (const item of source) await queue.put(item);
+      queue.close();
+    } catch (err) {
+      if (!(err instanceof QueueClosedError)) queue.fail(err);
+    }
+  })();
+  return {
+    items: queue,
+    stop: async () => {
+      queue.close();
+      await reading;
+    },
+  };
 }
 
 /** A head document must be one whole BSON document: its int32 length prefix is its size, and it ends with 0. */
