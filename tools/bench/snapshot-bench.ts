@@ -6,7 +6,7 @@
  *  1. snapshot throughput per store (filesystem in a temp directory, blockstore in the backup-side MongoDB, s3 in
  *     moto under a prefix of its own), each a first snapshot into an empty store, divided by a plain raw-BSON scan
  *     (`find().sort({_id: 1})`, `raw: true`, summing bytes) of the same head just before it; where the take's time
- *     went (waiting for the head's cursor, in store calls, the rest in this process: chunking, hashing, encoding),
+ *     went (time spent waiting for the head's cursor, in head metadata, in store calls; the parts overlap),
  *     plus the head source's own scan and in-memory rates of chunking, addressing and encoding;
  *  2. dedup: TIDEMARK_BENCH_SNAPSHOTS (default 10) snapshots into one store (TIDEMARK_BENCH_DEDUP_STORE, default
  *     filesystem) of a head of TIDEMARK_BENCH_SNAPSHOT_MB (default 10) MB, TIDEMARK_BENCH_CHANGE_PCT (default 1) %
@@ -238,7 +238,10 @@ class BenchHead {
   }
 }
 
-/** Where a take's time went: waiting for the head's cursor, head metadata, block calls, other store calls, fence. */
+/**
+ * Time spent in each part of a take: waiting for the head's cursor, head metadata, block calls, other store calls,
+ * fence. The parts overlap (the take reads ahead, lists while it copies, and writes blocks in parallel).
+ */
 interface TakeClock {
   headMs: number;
   headMetaMs: number;
@@ -278,6 +281,9 @@ function timedHead(inner: HeadSource, clock: TakeClock): HeadSource {
   return {
     listNamespaces: timed(inner, clock, () => 'headMetaMs').listNamespaces,
     appliedPosition: timed(inner, clock, () => 'headMetaMs').appliedPosition,
+    ...(inner.catalogNamespaces === undefined
+      ? {}
+      : { catalogNamespaces: timed(inner, clock, () => 'headMetaMs').catalogNamespaces }),
     async *documents(jobId, syncId, namespace) {
       const it = inner.documents(jobId, syncId, namespace)[Symbol.asyncIterator]();
       try {
@@ -601,13 +607,12 @@ async function main(): Promise<void> {
         const scanRate = rate(scan.bytes, scan.ms);
         const takeRate = rate(logical, first.ms);
         const c = first.clock;
-        const other = first.ms - c.headMs - c.headMetaMs - c.blockMs - c.recordLockMs - c.fenceMs;
-        const pc = (x: number) => `${f((x / first.ms) * 100, 0)}%`;
+        const sec = (x: number) => `${f(x / 1000, 1)} s`;
         out(
           `${kind}: snapshot ${f(logical / MB, 1)} MB in ${f(first.ms / 1000, 1)} s = ${f(takeRate)} MB/s; raw scan ${f(scanRate)} MB/s ` +
-            `(${f(scan.ms / 1000, 1)} s); take time: head cursor ${pc(c.headMs)}, head metadata ${pc(c.headMetaMs)}, ` +
-            `block calls ${pc(c.blockMs)}, records+lock ${pc(c.recordLockMs)}, fence ${pc(c.fenceMs)}, ` +
-            `rest (chunking, hashing, encoding) ${pc(other)}`,
+            `(${f(scan.ms / 1000, 1)} s); time spent in each part (they overlap, so they may sum past the take's): ` +
+            `waiting for the head's cursor ${sec(c.headMs)}, head metadata (listing, catalog, position) ${sec(c.headMetaMs)}, ` +
+            `block calls ${sec(c.blockMs)}, records+lock ${sec(c.recordLockMs)}, fence ${sec(c.fenceMs)}`,
         );
         const ratio = takeRate / scanRate;
         rows.push({
