@@ -75,6 +75,23 @@ describe('SnapshotWorker', () => {
     assert.equal((await w.store.listSnapshots(w.job.jobId)).length, 2);
   });
 
+  it('lists the store once on a tick that takes nothing, twice on one that takes a snapshot', async () => {
+    const w = world();
+    let listings = 0;
+    const list = w.store.listSnapshots.bind(w.store);
+    w.store.listSnapshots = async (jobId) => {
+      listings++;
+      return list(jobId);
+    };
+    await w.worker.tick();
+    const taking = listings;
+    listings = 0;
+    await w.worker.tick();
+    assert.equal(listings, 1, 'a tick with nothing due lists once');
+    // The take itself lists once (the previous snapshot's block sizes); the tick lists before and after it.
+    assert.equal(taking, 3);
+  });
+
   it('answers commands: take (refused unless active), verify, delete', async () => {
     const w = world();
     const id = `${w.job.jobId}-20261203T000000Z-abcd`;

@@ -96,7 +96,9 @@ export class SnapshotWorker {
   async take(jobId: string, snapshotId: string, requestId?: string): Promise<SnapshotRecord | undefined> {
     const job = await this.deps.jobs.get(jobId);
     if (job === undefined || !job.createsSnapshots) {
-      await this.publish(failedEvent(jobId, snapshotId, job, this.now(), 'the job is not active', requestId));
+      await this.publish(
+        recordlessEvent('failed', jobId, snapshotId, job, this.now(), 'the job is not active', requestId),
+      );
       return undefined;
     }
     const store = await this.deps.storeFor(job.store);
@@ -117,8 +119,15 @@ export class SnapshotWorker {
     const record = await store.getSnapshot(jobId, snapshotId);
     if (record === undefined) {
       await this.publish({
-        ...failedEvent(jobId, snapshotId, job, this.now(), 'no such snapshot in the store', requestId),
-        event: 'verified',
+        ...recordlessEvent(
+          'verified',
+          jobId,
+          snapshotId,
+          job,
+          this.now(),
+          'no such snapshot in the store',
+          requestId,
+        ),
         verify: { ok: false, damagedBlocks: 0 },
       });
       return;
@@ -146,21 +155,18 @@ export class SnapshotWorker {
     const record = await store.getSnapshot(jobId, snapshotId);
     await store.deleteSnapshot(jobId, snapshotId);
     await this.groomQuietly(store, jobId);
-    const base = record ?? undefined;
     await this.publish(
-      base === undefined
-        ? {
-            ...failedEvent(
-              jobId,
-              snapshotId,
-              job,
-              this.now(),
-              'deleted (it was not in the store)',
-              requestId,
-            ),
-            event: 'deleted',
-          }
-        : { ...eventOf(base, 'deleted', this.now(), requestId), reason: 'deleted on request' },
+      record === undefined
+        ? recordlessEvent(
+            'deleted',
+            jobId,
+            snapshotId,
+            job,
+            this.now(),
+            'deleted (it was not in the store)',
+            requestId,
+          )
+        : { ...eventOf(record, 'deleted', this.now(), requestId), reason: 'deleted on request' },
     );
   }
 
@@ -174,13 +180,15 @@ export class SnapshotWorker {
 
   private async serve(job: SnapshotJob): Promise<void> {
     const store = await this.deps.storeFor(job.store);
-    const records = await store.listSnapshots(job.jobId);
+    let records = await store.listSnapshots(job.jobId);
     const newest = records.find((r) => r.state === 'complete');
     const due =
       newest === undefined ||
       this.now().getTime() - newest.manifest.takenAt.getTime() >= job.schedule.intervalMinutes * 60_000;
-    if (due) await this.takeFor(job, store, newSnapshotId(job.jobId, this.now()));
-    await this.retain(job, store);
+    // One listing serves the due check and retention, unless a snapshot was taken in between.
+    if (due && (await this.takeFor(job, store, newSnapshotId(job.jobId, this.now()))) !== undefined)
+      records = await store.listSnapshots(job.jobId);
+    await this.retain(job, store, records);
   }
 
   private async takeFor(
@@ -195,10 +203,9 @@ export class SnapshotWorker {
     // snapshot deferred because another holder is busy leaves nothing behind in job-state's catalog.
     let started: Promise<void> | undefined;
     const announce = () => {
-      started ??= this.publish({
-        ...failedEvent(job.jobId, snapshotId, job, this.now(), undefined, requestId),
-        event: 'started',
-      }).catch((err: unknown) => {
+      started ??= this.publish(
+        recordlessEvent('started', job.jobId, snapshotId, job, this.now(), undefined, requestId),
+      ).catch((err: unknown) => {
         this.deps.log({
           event: 'snapshot-started-unannounced',
           jobId: job.jobId,
@@ -249,14 +256,15 @@ export class SnapshotWorker {
       await started;
       if (busy && requestId === undefined) return undefined;
       if (!busy)
-        await this.publish(failedEvent(job.jobId, snapshotId, job, this.now(), String(err), requestId));
+        await this.publish(
+          recordlessEvent('failed', job.jobId, snapshotId, job, this.now(), String(err), requestId),
+        );
       throw err;
     }
   }
 
   /** Retention: expired records go (each an `expired` event), then grooming frees their blocks. */
-  private async retain(job: SnapshotJob, store: SnapshotStore): Promise<void> {
-    const records = await store.listSnapshots(job.jobId);
+  private async retain(job: SnapshotJob, store: SnapshotStore, records: SnapshotRecord[]): Promise<void> {
     const decision = applyRetention(
       records.map((r) => ({
         snapshotId: r.manifest.snapshotId,
@@ -323,8 +331,9 @@ function eventOf(
   };
 }
 
-/** An event about a snapshot with no record (yet): position unknown (0:0), sizes 0. */
-function failedEvent(
+/** An event about a snapshot with no record (yet, or any more): position unknown (0:0), sizes 0. */
+function recordlessEvent(
+  event: SnapshotEvent['event'],
   jobId: string,
   snapshotId: string,
   job: SnapshotJob | undefined,
@@ -333,7 +342,7 @@ function failedEvent(
   requestId: string | undefined,
 ): SnapshotEvent {
   return {
-    event: 'failed',
+    event,
     jobId,
     snapshotId,
     syncId: job?.syncId ?? '',
