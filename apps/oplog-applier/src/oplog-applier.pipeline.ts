@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { ApplyLoop, ApplyScheduler } from '@tidemark/head-database';
+import { ApplyLoop, ApplyScheduler, RecordedDatabases } from '@tidemark/head-database';
 import {
   MongoApplyTarget,
   MongoFenceStore,
@@ -75,12 +75,14 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
     const producer = await connectedProducer(this.kafka, this.connections);
     const bus = busPorts(producer, config.topics);
     const target = new MongoApplyTarget(backup, { readYourWrites: true, isRetriable: isRetriableError });
+    // Every head database is recorded before the first write into it, so snapshots list the head's own.
+    const recorded = new RecordedDatabases(registry);
 
     const loop = new ApplyLoop(
       {
         store,
         registry,
-        targets: () => target,
+        targets: (job) => recorded.target(target, job),
         appliers: (t, options) => new OplogApplier(t, options),
         decode: (payload, meta) => decodeSlicePayload(payload, meta, DEFAULT_SLICE_LIMITS),
         missing,

@@ -18,11 +18,14 @@ export const DEFAULT_META_DB = 'tidemark_meta';
 
 /** Format of a `heads` document (docs/format.md, "Stored records"). */
 export const HEAD_RECORD_FORMAT = recordFormat('head record', 1);
+/** Format of a `head_databases` document. */
+export const HEAD_DATABASE_FORMAT = recordFormat('head database record', 1);
 /** Format of a `built_slices` document. */
 export const BUILT_SLICE_FORMAT = recordFormat('built-slice mark', 1);
 
 const HEADS = 'heads';
 const BUILT_SLICES = 'built_slices';
+const HEAD_DATABASES = 'head_databases';
 const DUPLICATE_KEY = 11000;
 const HEAD_VERSIONS = versionFilters(HEAD_RECORD_FORMAT);
 const BUILT_VERSIONS = versionFilters(BUILT_SLICE_FORMAT);
@@ -38,6 +41,15 @@ interface HeadDoc extends Omit<HeadRecord, 'appliedTs' | 'scan'> {
   v?: number;
   appliedTs?: Timestamp;
   scan?: TsCatalog;
+}
+
+/** One recorded head database: `_id` is `<jobId>/<syncId>/<headDb>`, inserted once (a duplicate is a no-op). */
+interface HeadDatabaseDoc {
+  _id: string;
+  v: number;
+  jobId: string;
+  syncId: string;
+  db: string;
 }
 
 interface BuiltDoc {
@@ -67,6 +79,7 @@ const headId = (jobId: string, syncId: string) => `${jobId}/${syncId}`;
 export class MongoHeadRegistry implements HeadRegistry {
   private readonly heads: Collection<HeadDoc>;
   private readonly built: Collection<BuiltDoc>;
+  private readonly databases: Collection<HeadDatabaseDoc>;
 
   constructor(
     client: MongoClient,
@@ -75,16 +88,43 @@ export class MongoHeadRegistry implements HeadRegistry {
     const db = client.db(dbName);
     this.heads = db.collection<HeadDoc>(HEADS);
     this.built = db.collection<BuiltDoc>(BUILT_SLICES);
+    this.databases = db.collection<HeadDatabaseDoc>(HEAD_DATABASES);
   }
 
   async init(): Promise<void> {
     await this.built.createIndexes([{ key: { jobId: 1, syncId: 1, origin: 1 }, name: 'job_sync_origin' }]);
     await this.heads.createIndexes([{ key: { jobId: 1 }, name: 'job' }]);
+    await this.databases.createIndexes([{ key: { jobId: 1, syncId: 1 }, name: 'sync' }]);
   }
 
   async get(jobId: string, syncId: string): Promise<HeadRecord | undefined> {
     const doc = await this.heads.findOne({ _id: headId(jobId, syncId) });
     return doc ? this.toRecord(doc) : undefined;
+  }
+
+  /**
+   * One document per recorded database, created by insert: inserts of one `_id` are exclusive even where
+   * conditional updates are not (FerretDB, docs/stand-in.md), so concurrent recorders never lose one.
+   */
+  async recordDatabase(jobId: string, syncId: string, headDb: string): Promise<void> {
+    const _id = `${headId(jobId, syncId)}/${headDb}`;
+    try {
+      await this.databases.insertOne({ _id, v: HEAD_DATABASE_FORMAT.current, jobId, syncId, db: headDb });
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+      await this.check(this.databases, HEAD_DATABASE_FORMAT, HEAD_DATABASES, _id);
+    }
+  }
+
+  async recordedDatabases(jobId: string, syncId: string): Promise<string[] | undefined> {
+    const head = await this.get(jobId, syncId);
+    if (head?.recordsDatabases !== true) return undefined;
+    const out: string[] = [];
+    for await (const doc of this.databases.find({ jobId, syncId })) {
+      checkRecordVersion(HEAD_DATABASE_FORMAT, doc, this.where(HEAD_DATABASES, doc._id));
+      out.push(doc.db);
+    }
+    return out.sort();
   }
 
   async listForJob(jobId: string): Promise<HeadRecord[]> {
@@ -183,6 +223,7 @@ export class MongoHeadRegistry implements HeadRegistry {
 
   async remove(jobId: string, syncId: string): Promise<void> {
     await this.built.deleteMany({ jobId, syncId });
+    await this.databases.deleteMany({ jobId, syncId });
     await this.heads.deleteOne({ _id: headId(jobId, syncId) });
   }
 
@@ -195,7 +236,8 @@ export class MongoHeadRegistry implements HeadRegistry {
     try {
       await this.heads.updateOne(
         { _id: id, ...(HEAD_VERSIONS.readable as Filter<HeadDoc>) },
-        { $set: fields, $setOnInsert: { v: HEAD_RECORD_FORMAT.current } },
+        // Records created from now on record their databases (`recordDatabase`) from the start.
+        { $set: fields, $setOnInsert: { v: HEAD_RECORD_FORMAT.current, recordsDatabases: true } },
         { upsert: true },
       );
     } catch (err) {

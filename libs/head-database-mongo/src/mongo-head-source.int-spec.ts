@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { BSON, BSONRegExp, Double, Int32, Long, MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { headDatabasePrefix, headNamespace, opTime, splitNamespace, syncIdOf } from '@tidemark/domain';
+import { recordingDatabases } from '@tidemark/head-database';
 import { uniqueDbName } from '@tidemark/testing';
 import { MongoApplyTarget } from './mongo-apply-target';
 import { MongoHeadRegistry } from './mongo-head-registry';
@@ -67,8 +68,12 @@ describe('MongoHeadSource on the backup-side server', () => {
     await write('my+db.things', [{ _id: 'only' }]);
     const { db, coll } = splitNamespace(headNamespace(jobId, syncNo, 'shop.orders'));
     await client.db(db).collection(coll).createIndex({ s: 1 }, { name: 's_1' });
-    // The oplog-applier creates a collection the transfer never saw, in a database it never saw.
-    const target = new MongoApplyTarget(client, { readYourWrites: true });
+    // The oplog-applier creates a collection the transfer never saw, in a database it never saw: through the target
+    // that records the database first, as the oplog-applier's is.
+    const target = recordingDatabases(new MongoApplyTarget(client, { readYourWrites: true }), registry, {
+      jobId,
+      syncId,
+    });
     await target.createCollection(headNamespace(jobId, syncNo, 'audit.events'), {});
     await target.insertOrReplace(headNamespace(jobId, syncNo, 'audit.events'), { _id: 'e1', kind: 'login' });
   });
@@ -127,8 +132,53 @@ describe('MongoHeadSource on the backup-side server', () => {
     assert.equal(await source.appliedPosition(jobId, syncIdOf(jobId, 9)), undefined);
   });
 
+  it('lists the recorded and catalogued databases without asking the server for all of its databases', async () => {
+    const commands: string[] = [];
+    const listen = (e: { commandName: string }) => commands.push(e.commandName);
+    const monitored = await new MongoClient(resolveEndpoints().backup.uri, {
+      monitorCommands: true,
+    }).connect();
+    monitored.on('commandStarted', listen);
+    try {
+      const namespaces = await new MongoHeadSource(monitored, registry).listNamespaces(jobId, syncId);
+      assert.deepEqual(
+        namespaces.map((n) => n.namespace),
+        ['audit.events', 'my+db.things', 'shop.empty', 'shop.orders'],
+      );
+      assert.ok(!commands.includes('listDatabases'), `commands: ${commands.join(', ')}`);
+      assert.ok(commands.includes('listCollections'));
+    } finally {
+      await monitored.close();
+    }
+  });
+
+  it('a database written without being recorded is not listed; a record from before recording lists the server', async () => {
+    const stray = headNamespace(jobId, syncNo, 'stray.coll');
+    await new MongoApplyTarget(client, { readYourWrites: true }).insertOrReplace(stray, { _id: 1 });
+    const names = async () => (await source.listNamespaces(jobId, syncId)).map((n) => n.namespace);
+    try {
+      assert.ok(!(await names()).includes('stray.coll'), 'unrecorded: the head does not hold it');
+      // The record as written before recording existed: no recordsDatabases.
+      await client
+        .db(metaDb)
+        .collection<{ _id: string }>('heads')
+        .updateOne({ _id: `${jobId}/${syncId}` }, { $unset: { recordsDatabases: '' } });
+      assert.equal(await registry.recordedDatabases(jobId, syncId), undefined);
+      assert.ok((await names()).includes('stray.coll'), 'listDatabases finds it');
+    } finally {
+      await client
+        .db(metaDb)
+        .collection<{ _id: string }>('heads')
+        .updateOne({ _id: `${jobId}/${syncId}` }, { $set: { recordsDatabases: true } });
+      await client.db(splitNamespace(stray).db).dropDatabase();
+    }
+  });
+
   it('refuses to guess the source of a shortened head database no catalog lists', async () => {
-    const target = new MongoApplyTarget(client, { readYourWrites: true });
+    const target = recordingDatabases(new MongoApplyTarget(client, { readYourWrites: true }), registry, {
+      jobId,
+      syncId,
+    });
     const ns = headNamespace(jobId, syncNo, 'new db.coll'); // a space: the head name is shortened
     await target.createCollection(ns, {});
     try {

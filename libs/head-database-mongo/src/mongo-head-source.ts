@@ -2,10 +2,12 @@
  * `MongoHeadSource`: the `HeadSource` port of `@tidemark/snapshots` on the backup-side MongoDB, the snapshotter's
  * read access to a job's head database.
  *
- * - **Namespaces** are what the head holds now, not what the transfer copied: every collection of every database
- *   named `th_<jobId>_<syncNo>_*` (`headDatabasePrefix` of `@tidemark/domain`), so collections the oplog created
- *   after the initial sync are included, collections it dropped are not, and empty collections are included. The
- *   oplog-applier keeps no list of the collections it creates; a head database is named back to its source
+ * - **Namespaces** are what the head holds now, not what the transfer copied: every collection of the sync's head
+ *   databases, so collections the oplog created after the initial sync are included, collections it dropped are
+ *   not, and empty collections are included. The head databases are those the catalogs name plus those the
+ *   oplog-applier recorded before writing into them (`recordingDatabases` of `@tidemark/head-database`); a head
+ *   record from before that recording falls back to every database named `th_<jobId>_<syncNo>_*`
+ *   (`headDatabasePrefix`) that `listDatabases` shows. A head database is named back to its source
  *   database through the scan (and missing-documents) catalog of the head record, else by stripping the prefix
  *   when that is what `headDatabaseName` would have produced. A database whose head name had to be shortened
  *   (characters outside `[A-Za-z0-9_-]`, or too long) and that the catalog does not know cannot be named back:
@@ -67,10 +69,8 @@ export class MongoHeadSource implements HeadSource {
     const syncNo = this.syncNo(jobId, syncId);
     const sourceDbOf = await this.sourceDatabases(jobId, syncId, syncNo);
     const prefix = headDatabasePrefix(jobId, syncNo);
-    const { databases } = await this.client.db('admin').admin().listDatabases({ nameOnly: true });
     const out: HeadNamespaceInfo[] = [];
-    for (const { name } of databases) {
-      if (!name.startsWith(prefix)) continue;
+    for (const name of await this.headDatabases(jobId, syncId, prefix, sourceDbOf)) {
       const sourceDb = sourceDbOf.get(name) ?? plainSourceDb(name, prefix, jobId, syncNo);
       if (sourceDb === undefined) throw new HeadNamespaceUnknownError(jobId, syncId, name);
       const db = this.client.db(name);
@@ -124,6 +124,27 @@ export class MongoHeadSource implements HeadSource {
     const parsed = parseSyncId(syncId);
     if (parsed.jobId !== jobId) throw new RangeError(`sync ${syncId} is not a sync of job ${jobId}`);
     return parsed.syncNo;
+  }
+
+  /**
+   * The sync's head databases: those its catalogs name plus those recorded before the oplog-applier wrote into them
+   * (`HeadRegistry.recordDatabase`); for a head record from before that recording, every database of the server
+   * with the sync's prefix (`listDatabases`, which FerretDB answers only after sizing every database).
+   */
+  private async headDatabases(
+    jobId: string,
+    syncId: string,
+    prefix: string,
+    catalogued: ReadonlyMap<string, string>,
+  ): Promise<string[]> {
+    const recorded = await this.registry.recordedDatabases(jobId, syncId);
+    const names =
+      recorded === undefined
+        ? (await this.client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map(
+            (d) => d.name,
+          )
+        : [...catalogued.keys(), ...recorded];
+    return [...new Set(names)].filter((name) => name.startsWith(prefix)).sort();
   }
 
   /** Head database name → source database name, for every database the sync's catalogs name. */

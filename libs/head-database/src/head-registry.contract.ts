@@ -92,5 +92,26 @@ export function describeHeadRegistry(
         assert.equal(await r.countBuilt('j1', 'j1-s1', 'scan'), 0);
       }),
     );
+
+    it(
+      'records head databases once each, per sync, and forgets them with the head',
+      withRegistry(async (r) => {
+        assert.equal(await r.recordedDatabases('j1', 'j1-s1'), undefined, 'no head record: not recorded');
+        await r.recordScanCatalog('j1', 'j1-s1', 1, catalog);
+        assert.equal((await r.get('j1', 'j1-s1'))?.recordsDatabases, true, 'a new record records them');
+        assert.deepEqual(await r.recordedDatabases('j1', 'j1-s1'), []);
+        await r.recordDatabase('j1', 'j1-s1', 'th_j1_1_zeta');
+        await r.recordDatabase('j1', 'j1-s1', 'th_j1_1_alpha');
+        await r.recordDatabase('j1', 'j1-s1', 'th_j1_1_zeta');
+        await r.recordScanCatalog('j1', 'j1-s2', 2, catalog);
+        await r.recordDatabase('j1', 'j1-s2', 'th_j1_2_other');
+        assert.deepEqual(await r.recordedDatabases('j1', 'j1-s1'), ['th_j1_1_alpha', 'th_j1_1_zeta']);
+        assert.deepEqual(await r.recordedDatabases('j1', 'j1-s2'), ['th_j1_2_other']);
+        await r.remove('j1', 'j1-s1');
+        assert.equal(await r.recordedDatabases('j1', 'j1-s1'), undefined);
+        await r.recordScanCatalog('j1', 'j1-s1', 1, catalog);
+        assert.deepEqual(await r.recordedDatabases('j1', 'j1-s1'), [], 'a removed head starts afresh');
+      }),
+    );
   });
 }

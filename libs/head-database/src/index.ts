@@ -12,6 +12,7 @@ export * from './head-builder';
 export * from './apply-loop';
 export * from './apply-scheduler';
 export * from './apply-fence';
+export * from './database-recording-target';
 export * from './missing-batches';
 export * from './slice-entries';
 export * from './memory-lease-store';

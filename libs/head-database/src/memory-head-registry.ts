@@ -11,6 +11,7 @@ import {
 /** A real in-memory HeadRegistry for unit tests, held to the same contract suite as the MongoDB one. */
 export class MemoryHeadRegistry implements HeadRegistry {
   private readonly heads = new Map<string, HeadRecord>();
+  private readonly databases = new Map<string, Set<string>>();
   private readonly built = new Map<
     string,
     { jobId: string; syncId: string; origin: SliceOrigin; ns: string }
@@ -20,7 +21,7 @@ export class MemoryHeadRegistry implements HeadRegistry {
     const id = `${jobId}/${syncId}`;
     let h = this.heads.get(id);
     if (!h) {
-      h = { jobId, syncId, syncNo: syncNo ?? 0 };
+      h = { jobId, syncId, syncNo: syncNo ?? 0, recordsDatabases: true };
       this.heads.set(id, h);
     }
     return h;
@@ -29,6 +30,19 @@ export class MemoryHeadRegistry implements HeadRegistry {
   async get(jobId: string, syncId: string): Promise<HeadRecord | undefined> {
     const h = this.heads.get(`${jobId}/${syncId}`);
     return h && structuredClone(h);
+  }
+
+  async recordDatabase(jobId: string, syncId: string, headDb: string): Promise<void> {
+    const id = `${jobId}/${syncId}`;
+    let dbs = this.databases.get(id);
+    if (!dbs) this.databases.set(id, (dbs = new Set()));
+    dbs.add(headDb);
+  }
+
+  async recordedDatabases(jobId: string, syncId: string): Promise<string[] | undefined> {
+    const id = `${jobId}/${syncId}`;
+    if (this.heads.get(id)?.recordsDatabases !== true) return undefined;
+    return [...(this.databases.get(id) ?? [])].sort();
   }
 
   async listForJob(jobId: string): Promise<HeadRecord[]> {
@@ -91,6 +105,7 @@ export class MemoryHeadRegistry implements HeadRegistry {
 
   async remove(jobId: string, syncId: string): Promise<void> {
     this.heads.delete(`${jobId}/${syncId}`);
+    this.databases.delete(`${jobId}/${syncId}`);
     for (const [id, b] of this.built) if (b.jobId === jobId && b.syncId === syncId) this.built.delete(id);
   }
 }

@@ -45,6 +45,11 @@ export interface HeadRecord {
   buildCompleteAt?: Date;
   missingRequestedAt?: Date;
   completeAt?: Date;
+  /**
+   * True when the head's databases are recorded (`recordDatabase`) before anything is written to them: set when the
+   * record is created, so it is absent only on records from before the recording existed.
+   */
+  recordsDatabases?: boolean;
 }
 
 export type HeadMark = 'buildCompleteAt' | 'missingRequestedAt' | 'completeAt';
@@ -68,6 +73,17 @@ export interface HeadRegistry {
   mark(jobId: string, syncId: string, mark: HeadMark): Promise<boolean>;
   /** Moves the applied position forward to `ts` (never back); resolves the position now stored. */
   setAppliedTs(jobId: string, syncId: string, ts: OpTime): Promise<OpTime>;
+  /**
+   * Records that head database `headDb` of the sync may hold collections. Whoever writes into a head database that
+   * its catalogs do not name (the oplog-applier) calls this first, so a snapshot names the head's databases without
+   * listing every database of the server. Idempotent; a database recorded and never created lists as empty.
+   */
+  recordDatabase(jobId: string, syncId: string, headDb: string): Promise<void>;
+  /**
+   * The head databases recorded for the sync, sorted; `undefined` when its record does not record them
+   * (`recordsDatabases` unset, or no record): then only a listing of the server names them all.
+   */
+  recordedDatabases(jobId: string, syncId: string): Promise<string[] | undefined>;
   /** Every head record of a job (all syncs), for clean-up after a resync or a terminate. */
   listForJob(jobId: string): Promise<HeadRecord[]>;
   remove(jobId: string, syncId: string): Promise<void>;
