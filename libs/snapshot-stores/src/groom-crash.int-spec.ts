@@ -1,14 +1,18 @@
 /**
- * A groomer SIGKILLed mid-sweep, on real stores (a directory; the backup-side MongoDB). Two retained snapshots share
+ * A groomer SIGKILLed mid-sweep, on real stores (a directory; the backup-side MongoDB; the S3 server, its metadata in
+ * the backup-side MongoDB). Two retained snapshots share
  * half their blocks with several expired ones, whose other blocks are garbage; a groomer process (the product's
  * `groom`) is killed once it has deleted about a third of the garbage. Then: some but not all of the garbage is gone
  * (the kill landed mid-sweep), no block a retained snapshot references is missing, every record reads as it did
  * (both retained snapshots complete and verifying, nothing else), the dead groomer's lock still holds until it
- * expires, then the next grooming deletes exactly the rest of the garbage, and the next snapshot succeeds.
+ * expires, then the next grooming deletes exactly the rest of the garbage, and the next snapshot succeeds. In the s3
+ * store a block is its index entry (deleted first) and its object (deleted after): a kill between the two leaves an
+ * object no block names, which no grooming lists again; the spec counts such objects (at most the one in flight).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +20,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BSON, MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
+import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { opTime } from '@tidemark/domain';
 import {
   groom,
@@ -29,7 +34,7 @@ import {
   type SnapshotStore,
   type StoreKind,
 } from '@tidemark/snapshots';
-import { uniqueDbName } from '@tidemark/testing';
+import { uniqueDbName, uniqueName } from '@tidemark/testing';
 import { createSnapshotStore } from './create-snapshot-store';
 
 const GROOM_ONCE = path.join(__dirname, 'testing', 'groom-once.ts');
@@ -87,28 +92,63 @@ async function assertVerifies(store: SnapshotStore, record: SnapshotRecord, when
   );
 }
 
+/** Addresses of the job's block objects in the bucket, whether or not the s3 store's index names them. */
+async function objectsOf(jobId: string, prefix: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await s3Client().send(
+      new ListObjectsV2Command({
+        Bucket: resolveEndpoints().s3.bucket,
+        Prefix: `${prefix}/${jobId}/blocks/`,
+        ...(token === undefined ? {} : { ContinuationToken: token }),
+      }),
+    );
+    for (const o of page.Contents ?? []) found.add(path.basename(o.Key ?? ''));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return found;
+}
+
+let s3: ReturnType<typeof createS3Client> | undefined;
+const s3Client = () => (s3 ??= createS3Client(resolveEndpoints().s3, { maxAttempts: 1 }));
+
 describe('a groomer killed mid-grooming', { concurrency: 1 }, () => {
   let client: MongoClient;
   let dir: string;
   const database = uniqueDbName('t_groomcrash');
+  const prefix = `it/${uniqueName('groomcrash')}`;
+  const stores: Array<[SnapshotStore, string]> = [];
 
   before(async () => {
     client = await MongoClient.connect(resolveEndpoints().backup.uri);
     dir = await mkdtemp(path.join(tmpdir(), 'tidemark-groom-crash-'));
   });
   after(async () => {
+    for (const [store, jobId] of stores) await store.deleteJob(jobId);
+    s3Client().destroy();
     await client.db(database).dropDatabase();
     await client.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  for (const kind of ['filesystem', 'blockstore'] as StoreKind[]) {
+  for (const kind of ['filesystem', 'blockstore', 's3'] as StoreKind[]) {
     it(`${kind}: retained snapshots keep every block; the next grooming removes the rest once the lock expires`, async () => {
       const root = path.join(dir, 'fs');
       const where = kind === 'filesystem' ? root : database;
-      const jobId = `gcrash${kind === 'filesystem' ? 'fs' : 'bs'}`;
+      const jobId = `gcrash${kind === 'filesystem' ? 'fs' : kind === 'blockstore' ? 'bs' : 's3'}`;
       const syncId = `${jobId}-s1`;
-      const store = await createSnapshotStore(kind, { mongo: { client, database }, filesystem: { root } });
+      const store = await createSnapshotStore(kind, {
+        mongo: { client, database },
+        filesystem: { root },
+        s3: {
+          client: s3Client(),
+          bucket: resolveEndpoints().s3.bucket,
+          prefix,
+          classifyError: classifyS3Error,
+        },
+      });
+      stores.push([store, jobId]);
       const head = new MemoryHeadSource();
       const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
       const shared = Array.from({ length: DOCUMENTS / 2 }, (_, n) =>
@@ -147,13 +187,22 @@ describe('a groomer killed mid-grooming', { concurrency: 1 }, () => {
       );
 
       const killAt = Math.ceil(garbage.size / 3);
-      const reported = await killMidGrooming([kind, where, jobId, String(DEAD_LOCK_TTL_MS)], killAt);
+      const reported = await killMidGrooming([kind, where, jobId, String(DEAD_LOCK_TTL_MS), prefix], killAt);
 
       // The kill landed mid-sweep: some, not all, of the garbage is gone, and nothing else.
       const atKill = await blocksOf(store, jobId);
       const gone = [...garbage].filter((a) => !atKill.has(a)).length;
+      // s3 only: objects in the bucket that no index entry names (a kill between a block's two deletes).
+      const unnamed = async (blocks: Set<string>) =>
+        kind === 's3' ? [...(await objectsOf(jobId, prefix))].filter((a) => !blocks.has(a)).length : 0;
+      const unnamedAtKill = await unnamed(atKill);
       console.log(
-        `${kind}: ${garbage.size} unreferenced of ${before.size} blocks; killed after ${reported} reported deletions, ${gone} gone`,
+        `${kind}: ${garbage.size} unreferenced of ${before.size} blocks; killed after ${reported} reported deletions, ${gone} gone` +
+          (kind === 's3' ? `; ${unnamedAtKill} objects left that no index entry names` : ''),
+      );
+      assert.ok(
+        unnamedAtKill <= 1,
+        `${unnamedAtKill} objects without an index entry: more than the one in flight`,
       );
       const missing = [...referenced].filter((a) => !atKill.has(a));
       assert.deepEqual(missing, [], 'a block a retained snapshot references was deleted');
@@ -187,7 +236,16 @@ describe('a groomer killed mid-grooming', { concurrency: 1 }, () => {
       }
       assert.equal(report.stopped, undefined);
       assert.equal(report.blocksDeleted, garbage.size - gone, JSON.stringify(report));
-      assert.deepEqual([...(await blocksOf(store, jobId))].sort(), [...referenced].sort());
+      const groomed = await blocksOf(store, jobId);
+      assert.deepEqual([...groomed].sort(), [...referenced].sort());
+      if (kind === 's3') {
+        const left = await unnamed(groomed);
+        console.log(`s3: after the next grooming, ${left} objects that no index entry names`);
+        assert.ok(
+          left <= unnamedAtKill,
+          `${left} unnamed objects after grooming, ${unnamedAtKill} at the kill`,
+        );
+      }
       await assertVerifies(store, keepOld, 'after the next grooming');
       await assertVerifies(store, keepNew, 'after the next grooming');
 
