@@ -88,8 +88,15 @@ export default [
   },
   {
     // Specs and contract suites wire real adapters and in-memory implementations around the code under test, so
-    // they may import any library (production code keeps the rules above).
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.contract.ts', '**/test/**/*.ts'],
+    // they may import any library (production code keeps the rules above). So may the snapshot stores' spec helpers
+    // and the child processes their crash specs start (`src/testing/`, not exported: no production code imports them).
+    files: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/*.contract.ts',
+      '**/test/**/*.ts',
+      'libs/snapshot-stores/src/testing/**/*.ts',
+    ],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
