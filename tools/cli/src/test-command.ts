@@ -56,6 +56,40 @@ async function serversHealthy(): Promise<boolean> {
   }
 }
 
+/**
+ * Spec files named `*.solo.int-spec.ts` run alone, after all the others: they measure timing (fairness between
+ * jobs) that the load of other suites running beside them on a small machine would distort.
+ */
+export function isSolo(file: string): boolean {
+  return file.endsWith('.solo.int-spec.ts');
+}
+
+/** One `node --test` run of `files`; resolves its exit code. */
+function nodeTest(
+  root: string,
+  files: string[],
+  concurrency: number,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        `--test-concurrency=${concurrency}`,
+        // Per test file: the end-to-end file (100k-document sync, then the crash run) takes 10-16 minutes on two cores.
+        '--test-timeout=2400000',
+        ...files.map((f) => path.relative(root, f)),
+      ],
+      { cwd: root, stdio: 'inherit', env },
+    );
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code ?? 1));
+  });
+}
+
 export async function runTests(opts: TestOptions, log: (m: string) => void): Promise<number> {
   const root = layout().root;
   const files = findSpecs(root, opts);
@@ -78,35 +112,31 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
     started = true;
   }
   const unitCount = files.filter((f) => !f.endsWith('.int-spec.ts')).length;
-  log(`running ${files.length} spec files (${unitCount} unit, ${files.length - unitCount} integration)`);
+  const solo = files.filter(isSolo);
+  const shared = files.filter((f) => !isSolo(f));
+  log(
+    `running ${files.length} spec files (${unitCount} unit, ${files.length - unitCount} integration` +
+      (solo.length > 0
+        ? `; ${solo.length} alone, after the others: ${solo.map((f) => path.basename(f)).join(', ')}`
+        : '') +
+      ')',
+  );
+  const env = {
+    ...process.env,
+    ...(containers ? containers.env : standInTailEnv(process.env)),
+    TIDEMARK_ROOT: root,
+    TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   try {
-    return await new Promise<number>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--test',
-          `--test-concurrency=${opts.concurrency}`,
-          // Per test file: the end-to-end file (100k-document sync, then the crash run) takes 10-16 minutes on two cores.
-          '--test-timeout=2400000',
-          ...files.map((f) => path.relative(root, f)),
-        ],
-        {
-          cwd: root,
-          stdio: 'inherit',
-          env: {
-            ...process.env,
-            ...(containers ? containers.env : standInTailEnv(process.env)),
-            TIDEMARK_ROOT: root,
-            TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'),
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          },
-        },
-      );
-      child.once('error', reject);
-      child.once('close', (code) => resolve(code ?? 1));
-    });
+    let code = 0;
+    if (shared.length > 0) code = await nodeTest(root, shared, opts.concurrency, env);
+    if (solo.length > 0) {
+      log(`running ${solo.length} spec file(s) alone`);
+      const soloCode = await nodeTest(root, solo, 1, env);
+      if (code === 0) code = soloCode;
+    }
+    return code;
   } finally {
     if (containers) {
       log('removing the containers this run started');

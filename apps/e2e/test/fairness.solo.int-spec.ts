@@ -2,6 +2,10 @@
  * Many jobs at once, fairly: a small job started while a large one is in its initial sync must complete and keep
  * its lag low, because the oplog store absorbs the large job's slices while head-builder and oplog-applier
  * interleave jobs. Reports both jobs' figures.
+ *
+ * Runs alone, after every other spec (`*.solo.int-spec.ts`, tools/cli/src/test-command.ts): its lag bound is a
+ * timing, and the load of other suites beside it on a two-core machine pushed the lag past 30 s in two of three
+ * clean-clone CI runs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
