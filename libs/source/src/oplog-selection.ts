@@ -6,6 +6,9 @@
  * `i`, `u`, `d`, `n`: the entry's `ns` (no-ops with an empty `ns`, such as MongoDB's periodic ones, are dropped).
  * `c`: the namespaces the command names, from {@link COMMAND_TARGETS}; a command not in the table is kept when its
  * database is selected, so an unknown command reaches the applier (which stops on it) instead of being skipped here.
+ * Views and time-series collections, which Tidemark does not back up, are judged by the namespace the user sees: a
+ * write to `<db>.system.views` by the view it defines, a create of `system.buckets.<name>` by `<name>`; a job that
+ * selects one keeps the entry, and the applier refuses it (`UnsupportedNamespaceError`) instead of it being lost.
  *
  * **Transactions are filtered as a whole** ({@link selectOplogEntry}). MongoDB writes a transaction as `applyOps`
  * entries on `admin.$cmd` with the session's `lsid` and `txnNumber`: one entry (`prevOpTime` empty, no flag), or
@@ -19,7 +22,13 @@
  * kept whole when it touches a selected namespace.
  */
 import { BSON, type Document } from 'mongodb';
-import { namespaceSelected, parseNamespace, type NamespaceFilters } from '@tidemark/domain';
+import {
+  namespaceSelected,
+  parseNamespace,
+  TIMESERIES_BUCKETS_PREFIX,
+  VIEWS_COLLECTION,
+  type NamespaceFilters,
+} from '@tidemark/domain';
 import type { OplogEntryHeader } from './oplog-entry';
 import { elementsAt } from './raw-bson';
 import { MalformedSourceDocumentError } from './source-error';
@@ -34,8 +43,16 @@ const inDb = (db: string, value: unknown): EntryTargets =>
 
 type TargetRule = (db: string, o: Document) => EntryTargets;
 
+/** A time-series collection's buckets `system.buckets.<name>` stand for the collection `<name>` itself. */
+const bucketsOwner = (name: unknown): unknown =>
+  typeof name === 'string' && name.startsWith(TIMESERIES_BUCKETS_PREFIX)
+    ? name.slice(TIMESERIES_BUCKETS_PREFIX.length)
+    : name;
+
 const RULES: Record<string, TargetRule> = {
-  create: (db, o) => inDb(db, o['create']),
+  // A view or time-series create (`viewOn`, `timeseries`, `system.buckets.<name>`) targets the namespace the user
+  // sees, so a job selecting it keeps the entry and the applier refuses it (UnsupportedNamespaceError).
+  create: (db, o) => inDb(db, bucketsOwner(o['create'])),
   drop: (db, o) => inDb(db, o['drop']),
   collMod: (db, o) => inDb(db, o['collMod']),
   createIndexes: (db, o) => inDb(db, o['createIndexes']),
@@ -66,13 +83,32 @@ const RULES: Record<string, TargetRule> = {
  */
 export const COMMAND_TARGETS: Readonly<Record<string, TargetRule>> = Object.freeze(RULES);
 
+/** True for `<db>.system.views`, where MongoDB writes view definitions (`i`, `u`, `d` of `{ _id: "db.view" }`). */
+function isViewsNamespace(ns: string): boolean {
+  return parseNamespace(ns).collection === VIEWS_COLLECTION;
+}
+
+/**
+ * What an `i`, `u`, `d` or `n` operation touches: its `ns`; for a write to `system.views`, the view it defines
+ * (`o._id`, or `o2._id` for an update), so a job selecting the view keeps it and the applier refuses it.
+ */
+function documentOpTargets(op: Document): EntryTargets {
+  const ns = typeof op['ns'] === 'string' ? op['ns'] : '';
+  if (isViewsNamespace(ns)) {
+    const holder = (op['op'] === 'u' ? op['o2'] : op['o']) as Document | undefined;
+    const view: unknown = holder?.['_id'];
+    if (typeof view === 'string' && view.includes('.')) return namespaces(view);
+  }
+  return ns === '' ? namespaces() : namespaces(ns);
+}
+
 /** What one operation nested in `applyOps` touches. */
 function operationTargets(op: Document): EntryTargets {
   const ns = typeof op['ns'] === 'string' ? op['ns'] : '';
   if (op['op'] === 'c' && typeof op['o'] === 'object' && op['o'] !== null) {
     return commandTargets(ns, op['o'] as Document);
   }
-  return ns === '' ? namespaces() : namespaces(ns);
+  return documentOpTargets(op);
 }
 
 function applyOpsTargets(ops: unknown): EntryTargets {
@@ -99,9 +135,12 @@ function targetsSelected(targets: EntryTargets, filters: NamespaceFilters): bool
   return targets.kind === 'all' || targets.namespaces.some((ns) => namespaceSelected(ns, filters));
 }
 
-/** What the entry touches. Decodes `o` only for `c` entries (commands are rare and small). */
+/** What the entry touches. Decodes only `c` entries and writes to `system.views` (both rare and small). */
 export function entryTargets(raw: Buffer, header: OplogEntryHeader): EntryTargets {
-  if (header.op !== 'c') return header.ns === '' ? namespaces() : namespaces(header.ns);
+  if (header.op !== 'c') {
+    if (isViewsNamespace(header.ns)) return documentOpTargets(BSON.deserialize(raw, { promoteValues: true }));
+    return header.ns === '' ? namespaces() : namespaces(header.ns);
+  }
   if (header.o === undefined) return namespaces(parseNamespace(header.ns).db);
   const o = BSON.deserialize(raw.subarray(header.o.start, header.o.end), { promoteValues: true });
   return commandTargets(header.ns, o);
