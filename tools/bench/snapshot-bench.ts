@@ -66,7 +66,7 @@ const num = (name: string, dflt: number) => {
 };
 const THROUGHPUT_MB = num('TIDEMARK_BENCH_THROUGHPUT_MB', 10);
 // 10 MB by default: on this two-core machine a 100 MB dedup run (TIDEMARK_BENCH_SNAPSHOT_MB=100) takes well over
-// the ~10 minutes a default run may take (docs/benchmarks.md, "Snapshot benchmark").
+// the ~10 minutes a default run may take (README.md, "Snapshot benchmark").
 const DEDUP_MB = num('TIDEMARK_BENCH_SNAPSHOT_MB', 10);
 const MEMORY_MB = num('TIDEMARK_BENCH_MEMORY_MB', THROUGHPUT_MB);
 const SNAPSHOTS = Math.round(num('TIDEMARK_BENCH_SNAPSHOTS', 10));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { MongoClient } from 'mongodb';
 
 /** A small JSON client for job-state's REST API (docs/api.md). */
 export class JobApi {
@@ -39,4 +40,15 @@ export function tsGte(a: { t: number; i: number }, b: { t: number; i: number }):
 
 export function suffix(): string {
   return `${Date.now().toString(36).slice(-5)}${randomBytes(2).toString('hex')}`;
+}
+
+/** The timestamp of the newest entry in the source's oplog (`0:0` when it is empty). */
+export async function latestSourceTs(source: MongoClient): Promise<{ t: number; i: number }> {
+  const e = await source
+    .db('local')
+    .collection('oplog.rs')
+    .find({}, { sort: { $natural: -1 }, limit: 1 })
+    .next();
+  const ts = e?.['ts'] as { t: number; i: number } | undefined;
+  return ts ? { t: ts.t, i: ts.i } : { t: 0, i: 0 };
 }

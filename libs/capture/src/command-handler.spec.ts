@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EJSON } from 'bson';
-import { opTimeEquals } from '@tidemark/domain';
+import { opTimeEquals, UnsupportedNamespaceError } from '@tidemark/domain';
 import type { JobCommandRecord } from './agent-command';
 import { DEFAULT_AGENT_SETTINGS, type AgentSettings } from './agent-settings';
 import { AgentSupervisor } from './agent-supervisor';
@@ -141,5 +141,22 @@ describe('CommandHandler with the AgentSupervisor', () => {
     await activity.done;
     assert.equal(publisher.alerts[0]!.code, 'INITIAL_SYNC_FAILED');
     assert.equal(supervisor.activity('joba0006'), undefined);
+  });
+
+  it('refuses a job that selects a view or time-series collection: INITIAL_SYNC_FAILED names them', async () => {
+    const { handler, publisher, supervisor, source } = setup();
+    source.failNextListNamespaces(
+      new UnsupportedNamespaceError({ namespaces: [{ ns: 'shop.recent', type: 'view' }] }),
+    );
+    await handler.handle(start('joba0007', 1));
+    const activity = supervisor.activity('joba0007')!;
+    await assert.rejects(activity.transfer!, UnsupportedNamespaceError);
+    await activity.done;
+    assert.equal(publisher.alerts[0]!.code, 'INITIAL_SYNC_FAILED');
+    assert.match(
+      publisher.alerts[0]!.message,
+      /does not back up views .* shop\.recent \(a view\).*exclude: \["shop\.recent"\]/,
+    );
+    assert.equal(supervisor.activity('joba0007'), undefined);
   });
 });

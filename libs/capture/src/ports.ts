@@ -40,7 +40,8 @@ export type { OplogBatch, RawOplogEntry } from '@tidemark/domain';
 /**
  * The source deployment of one job. Contract of each method:
  * - `latestOplogTs`: the newest oplog entry's `ts`; undefined for an empty oplog.
- * - `listNamespaces`: every collection the filters select (views skipped), sorted by namespace.
+ * - `listNamespaces`: every collection the filters select, sorted by namespace; throws `UnsupportedNamespaceError`
+ *   when they select a view or a time-series collection (Tidemark backs up neither).
  * - `scan`: every document of `ns` as raw BSON, streamed; aborting the signal ends it with the signal's reason.
  * - `tail`: the oplog after `prevTs` (exclusive), gap-checked: throws `OplogGapError` when the source no longer
  *   holds `prevTs`; resumes by itself after transient failures; never ends unless aborted or failed.

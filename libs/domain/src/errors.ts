@@ -171,6 +171,44 @@ export class UnknownOplogCommandError extends TidemarkError {
 }
 
 /**
+ * A kind of collection Tidemark does not back up: a `view` (its definition lives in `<db>.system.views`) or a
+ * `timeseries` collection (a view over `<db>.system.buckets.<name>`, where its data lives).
+ */
+export type UnsupportedCollectionType = 'view' | 'timeseries';
+
+/** One namespace a job selects that Tidemark refuses to back up. */
+export interface UnsupportedNamespace {
+  /** `db.collection`: the view or the time-series collection (not its buckets). */
+  readonly ns: string;
+  readonly type: UnsupportedCollectionType;
+}
+
+/**
+ * A job selects a view or a time-series collection, which Tidemark does not back up (README, "Views and
+ * time-series collections"). Raised by the agent when the initial scan lists one, and by the applier when an oplog
+ * entry creates or changes one, so neither is dropped silently: the initial sync fails, or the job's apply stops,
+ * with this message in the job's alerts. Not retriable: a job's filters cannot change, so the user creates a job
+ * that excludes the namespaces.
+ */
+export class UnsupportedNamespaceError extends TidemarkError {
+  override readonly name: string = 'UnsupportedNamespaceError';
+  readonly namespaces: readonly UnsupportedNamespace[];
+
+  constructor(details: { namespaces: readonly UnsupportedNamespace[] } & CauseOption) {
+    const listed = details.namespaces
+      .map(({ ns, type }) => `${ns} (${type === 'view' ? 'a view' : 'a time-series collection'})`)
+      .join(', ');
+    const names = details.namespaces.map(({ ns }) => JSON.stringify(ns)).join(', ');
+    super(
+      `Tidemark does not back up views or time-series collections, and the job selects ${listed}; a job whose ` +
+        `filters exclude ${details.namespaces.length === 1 ? 'it' : 'them'} (exclude: [${names}]) backs up the rest`,
+      { retriable: false, cause: details.cause },
+    );
+    this.namespaces = details.namespaces;
+  }
+}
+
+/**
  * A stored record carries a format version this build does not read (docs/format.md, "Stored records"): it was
  * written by a newer (or unknown) Tidemark, so nothing in it can be trusted to mean what this build thinks. The
  * reader stops here, before interpreting any other field, and never skips or rewrites the record. Not retriable:

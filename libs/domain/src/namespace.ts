@@ -17,6 +17,12 @@ export const EXCLUDED_DATABASES: readonly string[] = Object.freeze(['admin', 'lo
 /** Collections whose names start with this prefix (`system.views`, `system.js`, `system.profile`, ...) are never backed up. */
 export const SYSTEM_COLLECTION_PREFIX = 'system.';
 
+/** The collection where MongoDB keeps a database's view definitions (time-series collections' views included). */
+export const VIEWS_COLLECTION = 'system.views';
+
+/** A time-series collection `<name>` keeps its data in `<db>.system.buckets.<name>`. */
+export const TIMESERIES_BUCKETS_PREFIX = 'system.buckets.';
+
 /**
  * Which namespaces a job backs up. Each entry is `db` (the whole database) or `db.collection`.
  * `include` empty means everything; otherwise only the listed namespaces. `exclude` wins over `include`.

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { MongoClient } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { classifyMongoError } from './classify-mongo-error';
-import { connectMongo, pingMongo } from './connect-mongo';
+import { connectMongo, MONGO_DEFAULTS, pingMongo } from './connect-mongo';
 
 describe('connectMongo against the backup-side server', () => {
   const endpoints = resolveEndpoints();
@@ -20,13 +20,43 @@ describe('connectMongo against the backup-side server', () => {
     await client.close();
   });
 
-  it('pings the server', async () => {
-    await pingMongo(client);
+  it('connects to the deployment the URI names, with the appName given and the documented defaults', async () => {
+    const hello = await client.db('admin').command({ hello: 1 });
+    assert.equal(hello['isWritablePrimary'], true);
+    const replicaSet = new URL(endpoints.backup.uri).searchParams.get('replicaSet');
+    if (replicaSet !== null) assert.equal(hello['setName'], replicaSet);
+    assert.equal(client.options.appName, 'tidemark-mongo-int-spec');
+    assert.equal(client.options.serverSelectionTimeoutMS, MONGO_DEFAULTS.serverSelectionTimeoutMS);
+    assert.equal(client.options.connectTimeoutMS, MONGO_DEFAULTS.connectTimeoutMS);
+    assert.equal(client.options.maxPoolSize, MONGO_DEFAULTS.maxPoolSize);
   });
 
-  it('writes and reads back with majority write concern', async () => {
+  it('pings the server: the server counts the ping, and with no server to answer the ping rejects', async () => {
+    // Server-wide counters: other clients' pings can only raise them, never hide a missing one.
+    const pings = async (): Promise<number> => {
+      const status = await client.db('admin').command({ serverStatus: 1 });
+      return Number(status['metrics']?.['commands']?.['ping']?.['total']);
+    };
+    const before = await pings();
+    assert.ok(Number.isFinite(before), 'serverStatus reports metrics.commands.ping.total');
+    assert.equal(await pingMongo(client), undefined);
+    assert.ok((await pings()) >= before + 1, 'the server counted the ping');
+
+    const nobody = new MongoClient('mongodb://127.0.0.1:9/?directConnection=true', {
+      serverSelectionTimeoutMS: 300,
+    });
+    try {
+      await assert.rejects(pingMongo(nobody), /ECONNREFUSED|Server selection timed out/);
+    } finally {
+      await nobody.close(true);
+    }
+  });
+
+  it('a write with w: majority is acknowledged and reads back', async () => {
+    // FerretDB accepts and ignores write concerns (it acknowledges even w: 5 on one node); MongoDB honours it.
     const coll = client.db(dbName).collection<{ _id: string; n: number }>('probe');
-    await coll.insertOne({ _id: 'a', n: 1 }, { writeConcern: { w: 'majority' } });
+    const result = await coll.insertOne({ _id: 'a', n: 1 }, { writeConcern: { w: 'majority' } });
+    assert.deepEqual(result, { acknowledged: true, insertedId: 'a' });
     assert.deepEqual(await coll.findOne({ _id: 'a' }), { _id: 'a', n: 1 });
   });
 

@@ -5,6 +5,8 @@
  * `applyEntry` handles one entry in a fixed order, as mongo-tools' `HandleOp` does:
  * 1. **namespaces**: skip entries on `admin`, `config`, `local` and `system.*` namespaces and on namespaces
  *    `mapNamespace` maps to null (commands are judged by the namespaces they act on, e.g. both sides of a rename);
+ *    a view or time-series collection the job maps (a write to `system.views`, a `create` with `viewOn` or
+ *    `timeseries` or of `system.buckets.*`) is refused with `UnsupportedNamespaceError`: Tidemark backs up neither;
  * 2. **op types**: skip `n` no-ops and the other ignored op types (`IGNORED_OP_TYPES`);
  * 3. **ignored commands**: skip the commands the table ignores (`startIndexBuild`, `abortIndexBuild`, ...);
  * 4. **until**: stop at the exclusive `until` bound (nothing at or after it is applied);
@@ -22,8 +24,11 @@ import {
   EXCLUDED_DATABASES,
   MIN_OP_TIME,
   SYSTEM_COLLECTION_PREFIX,
+  TIMESERIES_BUCKETS_PREFIX,
   TidemarkError,
   UnknownOplogCommandError,
+  UnsupportedNamespaceError,
+  VIEWS_COLLECTION,
   compareOpTime,
   formatOpTime,
   parseNamespace,
@@ -334,6 +339,12 @@ export class OplogApplier {
       if (targetNs === null) return { kind: 'skip', reason: `namespace ${indexed} is excluded` };
       return { kind: 'legacy-index', targetNs };
     }
+    if (
+      ['i', 'u', 'd'].includes(operation.op) &&
+      parseNamespace(operation.ns).collection === VIEWS_COLLECTION
+    ) {
+      return this.resolveViewDefinition(operation);
+    }
     if (!['i', 'u', 'd'].includes(operation.op)) {
       // n and the ignored op types: step 2 skips them; they have no namespace to map.
       return { kind: 'document', sourceNs: operation.ns, targetNs: operation.ns };
@@ -379,6 +390,23 @@ export class OplogApplier {
       case 'cluster':
         return { kind: 'command', name, rule, scope: undefined };
     }
+  }
+
+  /**
+   * A write to `<db>.system.views` (MongoDB's view definitions, time-series collections' views included): skipped
+   * like every `system.*` namespace when the view it defines (`_id`, `o2._id` for an update) is excluded; refused
+   * with {@link UnsupportedNamespaceError} when the job backs that namespace up, since Tidemark backs up neither.
+   */
+  private resolveViewDefinition(operation: OplogOperation): Resolution {
+    const holder = operation.op === 'u' ? operation.o2 : operation.o;
+    const view = isDocumentValue(holder) ? holder['_id'] : undefined;
+    const skip: Resolution = { kind: 'skip', reason: `namespace ${operation.ns} is excluded` };
+    if (typeof view !== 'string' || !view.includes('.') || this.mapCollection(view) === null) return skip;
+    const viewOn = isDocumentValue(operation.o) ? operation.o['viewOn'] : undefined;
+    const onBuckets = typeof viewOn === 'string' && viewOn.startsWith(TIMESERIES_BUCKETS_PREFIX);
+    throw new UnsupportedNamespaceError({
+      namespaces: [{ ns: view, type: onBuckets ? 'timeseries' : 'view' }],
+    });
   }
 
   /** The target namespace of a source collection namespace, or null when excluded. */

@@ -3,17 +3,9 @@ import assert from 'node:assert/strict';
 import { canonical, ejson, loadFixture, outcomes, replay } from './spec-support';
 
 describe('fixture cmd_create_drop', () => {
-  it('creates collections with their options (idIndex stripped), drops one, skips system.buckets', async () => {
+  it('creates collections with their options (idIndex stripped) and drops one', async () => {
     const { target, results } = await replay(loadFixture('cmd_create_drop').entries);
-    assert.deepEqual(outcomes(results), [
-      'applied',
-      'applied',
-      'applied',
-      'applied',
-      'skipped-namespace',
-      'applied',
-    ]);
-    assert.equal(results[4]?.reason, 'namespace shop.system.buckets.weather is excluded');
+    assert.deepEqual(outcomes(results), ['applied', 'applied', 'applied', 'applied', 'applied']);
     assert.deepEqual(target.namespaces(), ['shop.clicks', 'shop.events']);
     assert.equal(
       canonical(target.collectionOptions('shop.events')),

@@ -8,6 +8,12 @@
  * namespaces before anything is written; the handler then receives the mapped names.
  */
 import type { Document } from 'bson';
+import {
+  parseNamespace,
+  TIMESERIES_BUCKETS_PREFIX,
+  UnsupportedNamespaceError,
+  type UnsupportedNamespace,
+} from '@tidemark/domain';
 import type { ApplyTarget, IndexSpec } from './apply-target';
 import { isDocumentValue, isTruthyFlag, safeIntegerValue } from './bson-values';
 import { MalformedOplogEntryError, UnreplayableEntryError } from './errors';
@@ -122,6 +128,25 @@ const dropIndexesRule: CommandRule = {
   },
 };
 
+/**
+ * The view or time-series collection a `create` makes, if it makes one (Tidemark backs up neither): `viewOn` (a
+ * view; on `system.buckets.*`, a time-series collection's view), `timeseries`, or a `system.buckets.*` name.
+ */
+function unsupportedCreate(operation: OplogOperation): UnsupportedNamespace | undefined {
+  const name = String(operation.o['create']);
+  const db = databaseOf(operation.ns);
+  const viewOn = operation.o['viewOn'];
+  if (name.startsWith(TIMESERIES_BUCKETS_PREFIX)) {
+    return { ns: `${db}.${name.slice(TIMESERIES_BUCKETS_PREFIX.length)}`, type: 'timeseries' };
+  }
+  if (operation.o['timeseries'] !== undefined) return { ns: `${db}.${name}`, type: 'timeseries' };
+  if (viewOn !== undefined) {
+    const onBuckets = typeof viewOn === 'string' && viewOn.startsWith(TIMESERIES_BUCKETS_PREFIX);
+    return { ns: `${db}.${name}`, type: onBuckets ? 'timeseries' : 'view' };
+  }
+  return undefined;
+}
+
 function commandNameOf(operation: OplogOperation): string {
   return Object.keys(operation.o)[0] ?? '';
 }
@@ -133,8 +158,19 @@ function commandNameOf(operation: OplogOperation): string {
 export const COMMANDS: Readonly<Record<string, CommandRule>> = Object.freeze({
   create: {
     kind: 'apply',
-    scope: collectionScope('create'),
+    // A time-series collection's buckets stand for the collection: `system.buckets.<name>` is scoped as `<name>`,
+    // so a job that backs up `<name>` reaches `apply`, which refuses it.
+    scope: (operation) => {
+      const scope = collectionScope('create')(operation);
+      if (scope.kind !== 'collection') return scope;
+      const { db, collection = '' } = parseNamespace(scope.ns);
+      return collection.startsWith(TIMESERIES_BUCKETS_PREFIX)
+        ? { kind: 'collection', ns: `${db}.${collection.slice(TIMESERIES_BUCKETS_PREFIX.length)}` }
+        : scope;
+    },
     apply: async ({ target, operation, scope }) => {
+      const refused = unsupportedCreate(operation);
+      if (refused !== undefined) throw new UnsupportedNamespaceError({ namespaces: [refused] });
       await target.createCollection(collectionOf(scope), without(operation.o, CREATE_STRIPPED));
       return APPLIED;
     },

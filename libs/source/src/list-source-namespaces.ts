@@ -4,7 +4,13 @@
  */
 import { MongoServerError, type Document, type MongoClient } from 'mongodb';
 import type { SourceNamespaceInfo } from '@tidemark/capture';
-import { namespaceSelected, type NamespaceFilters } from '@tidemark/domain';
+import {
+  namespaceSelected,
+  UnsupportedNamespaceError,
+  type NamespaceFilters,
+  type UnsupportedCollectionType,
+  type UnsupportedNamespace,
+} from '@tidemark/domain';
 import { toSourceError, type SourceErrorClassifier } from './source-error';
 
 /**
@@ -15,10 +21,29 @@ import { toSourceError, type SourceErrorClassifier } from './source-error';
 export type SourceNamespace = SourceNamespaceInfo;
 
 /**
- * Collection types that are not backed up as collections: `view` (its definition lives in `system.views`, which
- * is never backed up) and `timeseries` (a view over `system.buckets.*`).
+ * Collection types Tidemark does not back up: `view` (its definition lives in `system.views`) and `timeseries` (a
+ * view over `system.buckets.*`). A job that selects one is refused (`UnsupportedNamespaceError`), never backed up
+ * without it.
  */
-const SKIPPED_TYPES = new Set(['view', 'timeseries']);
+const UNSUPPORTED_TYPES: ReadonlySet<string> = new Set<UnsupportedCollectionType>(['view', 'timeseries']);
+
+/** One database's `listCollections` answer split into what a job backs up and what it selects but Tidemark refuses. */
+export function selectSourceCollections(
+  db: string,
+  collections: readonly Document[],
+  filters: NamespaceFilters,
+): { readonly collections: Document[]; readonly unsupported: UnsupportedNamespace[] } {
+  const selected: Document[] = [];
+  const unsupported: UnsupportedNamespace[] = [];
+  for (const info of collections) {
+    const ns = `${db}.${String(info['name'])}`;
+    if (!namespaceSelected(ns, filters)) continue;
+    const type = String(info['type'] ?? 'collection');
+    if (UNSUPPORTED_TYPES.has(type)) unsupported.push({ ns, type: type as UnsupportedCollectionType });
+    else selected.push(info);
+  }
+  return { collections: selected, unsupported };
+}
 
 function count(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
@@ -51,7 +76,8 @@ async function estimate(
 
 /**
  * Every collection `filters` select, sorted by namespace. Databases `admin`, `local`, `config` and `system.*`
- * collections are never selected (`namespaceSelected`); views and time-series collections are skipped.
+ * collections are never selected (`namespaceSelected`). Throws `UnsupportedNamespaceError` naming every selected
+ * view and time-series collection, if any: the job must exclude them.
  */
 export async function listSourceNamespaces(
   client: MongoClient,
@@ -61,23 +87,28 @@ export async function listSourceNamespaces(
   try {
     const dbs = await client.db('admin').admin().listDatabases({ nameOnly: true });
     const out: SourceNamespace[] = [];
+    const refused: UnsupportedNamespace[] = [];
     for (const { name: db } of dbs.databases) {
       if (!namespaceSelected(db, filters)) continue;
-      const collections = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+      const listed = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+      const { collections, unsupported } = selectSourceCollections(db, listed, filters);
+      refused.push(...unsupported);
+      if (refused.length > 0) continue; // the job is refused: no need to read more than the names
       for (const info of collections) {
-        const ns = `${db}.${info.name}`;
-        if (SKIPPED_TYPES.has(String(info.type ?? 'collection')) || !namespaceSelected(ns, filters)) continue;
-        const indexes = await client.db(db).collection(info.name).listIndexes().toArray();
-        const sizes = await estimate(client, db, info.name);
+        const name = String(info['name']);
+        const ns = `${db}.${name}`;
+        const indexes = await client.db(db).collection(name).listIndexes().toArray();
+        const sizes = await estimate(client, db, name);
         out.push({
           ns,
-          options: (info as { options?: Document }).options ?? {},
+          options: (info['options'] as Document | undefined) ?? {},
           indexes,
           estimatedDocs: sizes.docs,
           estimatedBytes: sizes.bytes,
         });
       }
     }
+    if (refused.length > 0) throw new UnsupportedNamespaceError({ namespaces: refused });
     return out.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
   } catch (err) {
     throw toSourceError(err, 'list source namespaces', classify);

@@ -1,6 +1,7 @@
 /**
  * The minimal reading of a raw oplog entry the tail needs: its position `ts`, operation `op` and namespace `ns`,
- * plus where its `o` document lies. The rest of the entry is never decoded; the entry travels as the source's bytes.
+ * plus where its `o` document lies. The rest of the entry is never decoded; the entry travels as the source's bytes
+ * (but for an `applyOps` array a job keeps only part of: `selectOplogEntry`).
  */
 import type { OpTime } from '@tidemark/domain';
 import { BSON_TYPE, stringValue, topLevelElements } from './raw-bson';

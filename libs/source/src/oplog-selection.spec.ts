@@ -4,18 +4,32 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BSON, Timestamp } from 'mongodb';
+import { BSON, Binary, Long, Timestamp, UUID, type Document } from 'mongodb';
 import type { NamespaceFilters } from '@tidemark/domain';
 import { readOplogEntryHeader } from './oplog-entry';
-import { entryTargets, oplogEntrySelected } from './oplog-selection';
+import { entryTargets, selectOplogEntry } from './oplog-selection';
 
 let counter = 1;
 function entry(fields: Record<string, unknown>): Buffer {
   return Buffer.from(BSON.serialize({ ts: new Timestamp({ t: 1_700_000_000, i: counter++ }), ...fields }));
 }
-function selected(raw: Buffer, filters: NamespaceFilters): boolean {
-  return oplogEntrySelected(raw, readOplogEntryHeader(raw), filters);
+function kept(raw: Buffer, filters: NamespaceFilters): Buffer | undefined {
+  return selectOplogEntry(raw, readOplogEntryHeader(raw), filters);
 }
+function selected(raw: Buffer, filters: NamespaceFilters): boolean {
+  return kept(raw, filters) !== undefined;
+}
+/** The operations of a kept `applyOps` entry, each as its own BSON bytes. */
+function keptOps(raw: Buffer | undefined): Buffer[] {
+  assert.ok(raw !== undefined, 'the entry is kept');
+  const ops = (BSON.deserialize(raw, { promoteValues: false })['o'] as Document)['applyOps'] as Document[];
+  return ops.map((op) => Buffer.from(BSON.serialize(op)));
+}
+const opBytes = (op: Document): Buffer => Buffer.from(BSON.serialize(op));
+const session = {
+  lsid: { id: new UUID('8cc3d151-ded4-16e4-90e3-7c6595aff182'), uid: new Binary(Buffer.alloc(32)) },
+};
+const emptyPrev = { prevOpTime: { ts: new Timestamp({ t: 0, i: 0 }), t: Long.fromNumber(-1) } };
 const onlyOrders: NamespaceFilters = { include: ['shop.orders'], exclude: [] };
 const everything: NamespaceFilters = { include: [], exclude: [] };
 
@@ -67,25 +81,124 @@ describe('oplogEntrySelected', () => {
     assert.equal(selected(drop, { include: [], exclude: ['shop'] }), false);
   });
 
-  it('keeps a transaction (applyOps on admin.$cmd) when any of its operations is selected', () => {
+  it('keeps a single-entry transaction with only its selected operations, as the source wrote them', () => {
+    const users = { op: 'i', ns: 'shop.users', ui: new UUID(), o: { _id: 1, n: new Long(5), d: -0.0 } };
+    const orders = { op: 'u', ns: 'shop.orders', o: { $v: 2, diff: { u: { qty: 2 } } }, o2: { _id: 7 } };
     const txn = entry({
+      lsid: session.lsid,
+      txnNumber: Long.fromNumber(1),
+      op: 'c',
+      ns: 'admin.$cmd',
+      o: { applyOps: [users, orders, { ...users, o: { _id: 2 } }] },
+      ...emptyPrev,
+    });
+    assert.deepEqual(entryTargets(txn, readOplogEntryHeader(txn)), {
+      kind: 'namespaces',
+      namespaces: ['shop.users', 'shop.orders', 'shop.users'],
+    });
+    assert.deepEqual(keptOps(kept(txn, onlyOrders)), [opBytes(orders)]);
+    const onlyUsers: NamespaceFilters = { include: ['shop.users'], exclude: [] };
+    assert.deepEqual(keptOps(kept(txn, onlyUsers)), [opBytes(users), opBytes({ ...users, o: { _id: 2 } })]);
+    // Everything selected: the source's bytes unchanged.
+    assert.equal(kept(txn, everything), txn);
+    // Nothing selected, and no chain to keep: dropped.
+    assert.equal(kept(txn, { include: ['crm'], exclude: [] }), undefined);
+  });
+
+  it('rewrites only the applyOps array: every other field of the entry keeps its bytes and order', () => {
+    const txn = entry({
+      lsid: session.lsid,
+      txnNumber: Long.fromNumber(4),
       op: 'c',
       ns: 'admin.$cmd',
       o: {
         applyOps: [
-          { op: 'i', ns: 'shop.users', o: { _id: 1 } },
-          { op: 'u', ns: 'shop.orders', o: { $v: 2, diff: { u: { qty: 2 } } }, o2: { _id: 7 } },
+          { op: 'i', ns: 'crm.a', o: { _id: 1 } },
+          { op: 'i', ns: 'shop.orders', o: { _id: 2 } },
+        ],
+        count: Long.fromNumber(9),
+      },
+      ...emptyPrev,
+      wall: new Date(1_700_000_000_123),
+    });
+    const rewritten = kept(txn, onlyOrders);
+    assert.ok(rewritten !== undefined);
+    const before = BSON.deserialize(txn, { promoteValues: false });
+    const after = BSON.deserialize(rewritten, { promoteValues: false });
+    assert.deepEqual(Object.keys(after), Object.keys(before));
+    assert.deepEqual(Object.keys(after['o'] as Document), ['applyOps', 'count']);
+    for (const field of Object.keys(before).filter((name) => name !== 'o')) {
+      assert.deepEqual(BSON.serialize({ f: after[field] }), BSON.serialize({ f: before[field] }), field);
+    }
+    // The rewritten entry is well framed: the driver encodes what it decodes to the same bytes.
+    assert.deepEqual(Buffer.from(BSON.serialize(after)), rewritten);
+  });
+
+  it('keeps every entry of a transaction chain, emptied of the operations the job leaves out', () => {
+    const part = (o: Document, prev: number): Buffer =>
+      entry({
+        ...session,
+        txnNumber: Long.fromNumber(2),
+        op: 'c',
+        ns: 'admin.$cmd',
+        o,
+        prevOpTime:
+          prev === 0
+            ? emptyPrev.prevOpTime
+            : { ts: new Timestamp({ t: 1_700_000_000, i: prev }), t: Long.fromNumber(1) },
+      });
+    const crmOnly = { op: 'i', ns: 'crm.contacts', o: { _id: 'c1' } };
+    const crm: NamespaceFilters = { include: ['crm'], exclude: [] };
+    // A partial part, a prepare entry, a last part continuing a chain: each kept with no operation left.
+    assert.deepEqual(keptOps(kept(part({ applyOps: [crmOnly], partialTxn: true }, 0), onlyOrders)), []);
+    assert.deepEqual(keptOps(kept(part({ applyOps: [crmOnly], prepare: true }, 0), onlyOrders)), []);
+    assert.deepEqual(
+      keptOps(kept(part({ applyOps: [crmOnly], count: Long.fromNumber(3) }, 7), onlyOrders)),
+      [],
+    );
+    // A part with partialTxn copied to the entry's top level (some tools do): a chain part too.
+    const topLevelPartial = entry({
+      ...session,
+      txnNumber: Long.fromNumber(2),
+      op: 'c',
+      ns: 'admin.$cmd',
+      o: { applyOps: [crmOnly] },
+      ...emptyPrev,
+      partialTxn: true,
+    });
+    assert.deepEqual(keptOps(kept(topLevelPartial, onlyOrders)), []);
+    // The job that backs the operations up gets the entry unchanged.
+    const partial = part({ applyOps: [crmOnly], partialTxn: true }, 0);
+    assert.equal(kept(partial, crm), partial);
+  });
+
+  it('keeps an applyOps outside a session only when one of its operations is selected, without the others', () => {
+    const batch = entry({
+      op: 'c',
+      ns: 'admin.$cmd',
+      o: {
+        applyOps: [
+          { op: 'i', ns: 'crm.a', o: { _id: 1 } },
+          { op: 'i', ns: 'shop.orders', o: { _id: 2 } },
         ],
       },
-      lsid: { id: 'x' },
-      txnNumber: 1,
     });
-    assert.deepEqual(entryTargets(txn, readOplogEntryHeader(txn)), {
-      kind: 'namespaces',
-      namespaces: ['shop.users', 'shop.orders'],
+    assert.deepEqual(keptOps(kept(batch, onlyOrders)), [
+      opBytes({ op: 'i', ns: 'shop.orders', o: { _id: 2 } }),
+    ]);
+    assert.equal(kept(batch, { include: ['other'], exclude: [] }), undefined);
+    // Not a chain without a session, whatever its flags say.
+    const flagged = entry({
+      op: 'c',
+      ns: 'admin.$cmd',
+      o: { applyOps: [{ op: 'i', ns: 'crm.a', o: { _id: 1 } }], partialTxn: true },
     });
-    assert.equal(selected(txn, onlyOrders), true);
-    assert.equal(selected(txn, { include: ['crm'], exclude: [] }), false);
+    assert.equal(kept(flagged, onlyOrders), undefined);
+  });
+
+  it('keeps a malformed applyOps (not an array) for every job, so the applier refuses it with the reason', () => {
+    const malformed = entry({ op: 'c', ns: 'admin.$cmd', o: { applyOps: { op: 'i' } } });
+    assert.equal(kept(malformed, onlyOrders), malformed);
   });
 
   it('looks into commands nested in a transaction', () => {

@@ -1,7 +1,7 @@
 /**
  * The oplog tail: every entry of `local.oplog.rs` after an exclusive position `prevTs`, in oplog order, filtered to
- * the job's namespaces, as batches whose ranges are complete (docs/pipeline.md, "Oplog slices cover complete
- * ranges").
+ * the job's namespaces (`selectOplogEntry`: transactions as a whole), as batches whose ranges are complete
+ * (docs/pipeline.md, "Oplog slices cover complete ranges").
  *
  * Contract:
  * - **Gap check.** Each cursor is opened with `{ ts: { $gte: from } }`; the first entry it returns must be the
@@ -39,7 +39,7 @@ import {
 import { abortReason, OPLOG_TAIL_REOPEN, sleep, type Backoff } from '@tidemark/util';
 import { latestOplogTs, oldestOplogTs, OPLOG_COLLECTION, OPLOG_DB } from './oplog-bounds';
 import { readOplogEntryHeader } from './oplog-entry';
-import { oplogEntrySelected } from './oplog-selection';
+import { selectOplogEntry } from './oplog-selection';
 import { timestampFromOpTime } from './op-time-bson';
 import { sourceClockMs } from './source-info';
 import { flaggedOnly, SourceReadError, type SourceErrorClassifier } from './source-error';
@@ -298,9 +298,10 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
           };
         }
         lastSeen = header.ts;
-        if (oplogEntrySelected(raw, header, filters)) {
-          pending.push({ ts: header.ts, raw });
-          pendingBytes += raw.length;
+        const kept = selectOplogEntry(raw, header, filters);
+        if (kept !== undefined) {
+          pending.push({ ts: header.ts, raw: kept });
+          pendingBytes += kept.length;
         }
         if (
           cursor.bufferedCount() === 0 ||

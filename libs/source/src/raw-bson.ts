@@ -21,11 +21,21 @@ export const BSON_TYPE = Object.freeze({
 
 /** The top-level elements of `doc`, in order. Throws {@link MalformedSourceDocumentError} on bad framing. */
 export function* topLevelElements(doc: Buffer): Generator<RawElement> {
+  if (doc.length >= 4 && doc.readInt32LE(0) !== doc.length) {
+    throw new MalformedSourceDocumentError(
+      `declared length ${doc.readInt32LE(0)} does not frame the ${doc.length} bytes`,
+    );
+  }
+  yield* elementsAt(doc, 0);
+}
+
+/**
+ * The elements of the embedded document or array whose value starts at `offset` of `doc`, in order. Throws
+ * {@link MalformedSourceDocumentError} on bad framing.
+ */
+export function* elementsAt(doc: Buffer, offset: number): Generator<RawElement> {
   try {
-    if (doc.length >= 4 && doc.readInt32LE(0) !== doc.length) {
-      throw new RawBsonError(`declared length ${doc.readInt32LE(0)} does not frame the ${doc.length} bytes`);
-    }
-    yield* rawElements(doc);
+    yield* rawElements(doc, offset);
   } catch (err) {
     if (err instanceof RawBsonError) throw new MalformedSourceDocumentError(err.message);
     throw err;

@@ -45,6 +45,7 @@ export class MemorySource implements SourceReader {
   private readonly tailFailures: { afterBatches: number; error: unknown }[] = [];
   /** Failure of the next scans (per namespace), thrown after `afterDocs` documents. */
   private readonly scanFailures = new Map<string, { afterDocs: number; error: unknown }>();
+  private listFailure: unknown;
   /** Namespaces being scanned now, and the most at once. */
   scansRunning = 0;
   maxScansRunning = 0;
@@ -96,6 +97,11 @@ export class MemorySource implements SourceReader {
     this.scanFailures.set(ns, { afterDocs, error });
   }
 
+  /** The next `listNamespaces` throws `error` (as `MongoSource` does for a selected view, for example). */
+  failNextListNamespaces(error: unknown): void {
+    this.listFailure = error;
+  }
+
   async info(): Promise<SourceFacts> {
     return this.facts;
   }
@@ -105,6 +111,9 @@ export class MemorySource implements SourceReader {
   }
 
   async listNamespaces(filters: NamespaceFilters): Promise<SourceNamespaceInfo[]> {
+    const failure = this.listFailure;
+    this.listFailure = undefined;
+    if (failure !== undefined) throw failure;
     return [...this.collections]
       .filter(([ns]) => namespaceSelected(ns, filters))
       .sort(([a], [b]) => (a < b ? -1 : 1))
