@@ -23,7 +23,10 @@ export class AppModule {
         ConnectionsModule.forService(config, { source: true }),
         HealthModule.forDependencies([kafkaCheck('slicesOplog'), mongoCheck('source')]),
       ],
-      providers: [{ provide: AGENT_ENV, useValue: agentEnv(env) }, AgentPipeline],
+      providers: [
+        { provide: AGENT_ENV, useValue: agentEnv(env, config.endpoints.source.uri) },
+        AgentPipeline,
+      ],
       exports: [AgentPipeline],
     };
   }

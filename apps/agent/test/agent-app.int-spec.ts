@@ -12,6 +12,9 @@
  *      stored without slice-ingest), shipping the writes made while the agent was down;
  *    - raises RESYNC_REQUIRED ("backup requires a resync") for a job whose stored position the source oplog no
  *      longer holds, and stops tailing it.
+ * 3. An undecodable command is dead-lettered with an alert, and the agent goes on.
+ * 4. An agent holding credentials bound to other hosts refuses a job on the real source: `AGENT_COMMAND_FAILED`
+ *    (`SourceNotAllowedError`) in the job's status, no password in it, nothing running for the job.
  * The later phases (head-builder's BUILDING) are published by the test on `tidemark.phases`, as head-builder
  * would; for the third job that report also carries `startTs` 1.1, a position the source oplog no longer holds
  * (the shared oplog cannot be shrunk).
@@ -110,9 +113,10 @@ describe('agent app with job-state, Kafka and the source', () => {
   };
   const initial = () => new TopicReader(kafka, [topics.slicesInitial], 'tidemark.slices.SliceProduced');
 
-  async function startAgent(): Promise<INestApplication> {
+  async function startAgent(extraEnv: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
     const env: NodeJS.ProcessEnv = {
       ...sharedEnv,
+      ...extraEnv,
       PORT: '0',
       HOST: '127.0.0.1',
       TIDEMARK_API_URL: jobState.url,
@@ -354,5 +358,36 @@ describe('agent app with job-state, Kafka and the source', () => {
       await alerts.stop();
       await dlq.stop();
     }
+  });
+
+  it('refuses a job whose source is not one it holds credentials for: AGENT_COMMAND_FAILED on the job, nothing sent', async () => {
+    await agent?.close();
+    const password = `pw-${suffix}-never-shown`;
+    // Credentials bound to another deployment; the job names the real source, which therefore must not get them.
+    agent = await startAgent({
+      TIDEMARK_SOURCE_USERNAME: 'tidemark-backup',
+      TIDEMARK_SOURCE_PASSWORD: password,
+      TIDEMARK_SOURCE_HOSTS: 'db1.other.example:27017,db2.other.example:27017',
+    });
+    const created = await api<JobView>(jobState.url, 'POST', '/api/v1/jobs', {
+      project: 'agent-it',
+      source: { uri: endpoints.source.uri },
+      include: [dbs.tailed],
+    });
+    await api(jobState.url, 'POST', `/api/v1/jobs/${created.id}/start`);
+    const status = await until('the refusal in the job status', 60_000, async () => {
+      const s = await api<{ alerts: { code: string; message: string }[] }>(
+        jobState.url,
+        'GET',
+        `/api/v1/jobs/${created.id}/status`,
+      );
+      return s.alerts.some((a) => a.code === 'AGENT_COMMAND_FAILED') ? s : undefined;
+    });
+    const refusal = status.alerts.find((a) => a.code === 'AGENT_COMMAND_FAILED')!;
+    assert.match(refusal.message, /SourceNotAllowedError/);
+    assert.match(refusal.message, /not a source the agent was given credentials for/);
+    assert.doesNotMatch(JSON.stringify(status), new RegExp(password), 'the password is never shown');
+    const pipeline = agent.get(AgentPipeline);
+    assert.equal(pipeline.supervisor.activity(created.id), undefined, 'nothing runs for the refused job');
   });
 });

@@ -2,14 +2,22 @@
  * job-state's event consumer against real Kafka and the backup-side MongoDB, booted in-process with a topic prefix
  * and databases of its own. Proves: a PhaseChanged published with the bus codec is folded into its job and shows in
  * the status; phases only move forward and reports of another sync are ignored; AlertRaised SLICE_REJECTED blocks
- * the job; an undecodable phase report lands on `tidemark.phases.dlq` (declared by the bus) with its reason and an
- * undecodable alert is dead-lettered too, neither stalling the consumer; offsets are committed explicitly; /readyz is 200;
+ * the job; an undecodable message on each topic it folds (`tidemark.phases`, `tidemark.alerts`, `tidemark.snapshots`)
+ * lands on that topic's dead-letter topic (declared by the bus) with its reason, and the record after it is folded; offsets are committed explicitly; /readyz is 200;
  * unknown jobs are 404 with a reason; the consumer leaves its group on close.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { createKafka, DLQ_HEADERS, producerFor, publish, type AlertRaised } from '@tidemark/bus';
+import type { Kafka, Producer } from 'kafkajs';
+import {
+  createKafka,
+  DLQ_HEADERS,
+  producerFor,
+  publish,
+  type AlertRaised,
+  type SnapshotEvent,
+} from '@tidemark/bus';
+import { TestKafka } from '@tidemark/bus-testing';
 import type { JobStatus, JobView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
 import { getJson, postJson } from '@tidemark/testing';
@@ -70,18 +78,28 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
     assert.equal((await getJson(`${service.url}/healthz`)).status, 200);
   });
 
-  it('created its topics, including tidemark.phases.dlq as the bus declares it', async () => {
+  it('created its topics, including the dead-letter topic of each one it consumes, as the bus declares them', async () => {
     assert.equal(topics.phases.deadLetterName, `${prefix}.tidemark.phases.dlq`);
+    assert.equal(topics.alerts.deadLetterName, topics.alertsDlq.name);
+    assert.equal(topics.snapshots.deadLetterName, topics.snapshotsDlq.name);
     const admin = kafka.admin();
     await admin.connect();
     try {
       const meta = await admin.fetchTopicMetadata({
-        topics: [topics.phases.name, topics.alerts.name, topics.commands.name, topics.phasesDlq.name],
+        topics: [
+          topics.phases.name,
+          topics.alerts.name,
+          topics.commands.name,
+          topics.phasesDlq.name,
+          topics.alertsDlq.name,
+          topics.snapshotsDlq.name,
+        ],
       });
       const partitions = Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]));
       assert.equal(partitions[topics.phases.name], topics.phases.partitions);
       assert.equal(partitions[topics.alerts.name], topics.alerts.partitions);
-      assert.equal(partitions[topics.phasesDlq.name], topics.phasesDlq.partitions);
+      for (const dlq of [topics.phasesDlq, topics.alertsDlq, topics.snapshotsDlq])
+        assert.equal(partitions[dlq.name], dlq.partitions, dlq.name);
     } finally {
       await admin.disconnect();
     }
@@ -180,36 +198,105 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
     );
   });
 
-  it('dead-letters an undecodable phase report with its reason and keeps consuming', async () => {
+  it('dead-letters an undecodable message on each topic it folds (phases, alerts, snapshots) and goes on', async () => {
     const id = await startedJob();
-    await producer.send({
-      topic: topics.phases.name,
-      acks: -1,
-      messages: [{ key: id, value: Buffer.from('not avro at all') }],
-    });
-    await publish(
-      producer,
-      topics.phases,
-      phaseChanged(id, `${id}-s1`, { phase: 'COMPLETE', stage: 'head-builder' }),
-    );
-    const done = await waitForStatus(id, (v) => v.phase === 'complete');
-    assert.equal(done.state, 'active', 'COMPLETE of the current sync: initial-sync -> active');
-
-    const consumer = kafka.consumer({ groupId: `it-dlq-reader-${suffix}` });
-    const received: KafkaMessage[] = [];
-    await consumer.connect();
+    const syncId = `${id}-s1`;
+    /** Per topic: its dead-letter topic and a valid record sent right after the bad one, with the same key. */
+    const cases = [
+      {
+        topic: topics.phases,
+        dlq: topics.phasesDlq,
+        next: () =>
+          publish(
+            producer,
+            topics.phases,
+            phaseChanged(id, syncId, { phase: 'COMPLETE', stage: 'head-builder' }),
+          ),
+      },
+      {
+        topic: topics.alerts,
+        dlq: topics.alertsDlq,
+        next: () =>
+          publish(producer, topics.alerts, {
+            alertId: `INFO:${suffix}:after-garbage`,
+            jobId: id,
+            severity: 'INFO',
+            code: 'AGENT_COMMAND_FAILED',
+            message: 'the alert after an undecodable one',
+            context: {},
+            at: new Date(),
+          } satisfies AlertRaised),
+      },
+      {
+        topic: topics.snapshots,
+        dlq: topics.snapshotsDlq,
+        next: () =>
+          publish(producer, topics.snapshots, {
+            event: 'STARTED',
+            jobId: id,
+            snapshotId: `snap-${suffix}`,
+            syncId,
+            store: 'BLOCKSTORE',
+            opTs: (1n << 32n) | 1n,
+            opWallTime: null,
+            takenAt: new Date(),
+            completedAt: null,
+            logicalBytes: 0n,
+            storedBytes: 0n,
+            namespaceCount: 0n,
+            documentCount: 0n,
+            manifestChecksum: null,
+            reason: null,
+            verify: null,
+            requestId: null,
+            at: new Date(),
+          } satisfies SnapshotEvent),
+      },
+    ];
+    const bus = new TestKafka(endpoints.kafka.brokers, prefix);
+    const readers: { stop(): Promise<void> }[] = [];
+    const admin = kafka.admin();
+    await admin.connect();
     try {
-      await consumer.subscribe({ topic: topics.phasesDlq.name, fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void received.push(message) });
-      const letter = await eventually('the dead letter', async () =>
-        received.find((m) => m.key?.toString() === id),
+      for (const { topic, dlq, next } of cases) {
+        const reader = await bus.reader(dlq);
+        readers.push(reader);
+        const bad = `not avro at all, on ${topic.name}`;
+        const [sent] = await producer.send({
+          topic: topic.name,
+          acks: -1,
+          messages: [{ key: id, value: Buffer.from(bad) }],
+        });
+        const after = await next();
+        const letter = await eventually(`the dead letter on ${dlq.name}`, async () =>
+          reader.messages.find((m) => m.key?.toString() === id),
+        );
+        assert.equal(letter.value?.toString(), bad, 'original bytes are kept');
+        const header = (name: string): string | undefined => letter.headers?.[name]?.toString();
+        assert.match(header(DLQ_HEADERS.reason) ?? '', /^undecodable: .*bad-marker/, topic.name);
+        assert.equal(header(DLQ_HEADERS.sourceTopic), topic.name);
+        assert.equal(header(DLQ_HEADERS.sourcePartition), String(sent!.partition));
+        assert.equal(header(DLQ_HEADERS.sourceOffset), sent!.baseOffset);
+        // The consumer went on: the valid record after it, on the same partition, was folded and committed.
+        await eventually(`the commit past the record after the bad one on ${topic.name}`, async () => {
+          const [entry] = await admin.fetchOffsets({ groupId: group, topics: [topic.name] });
+          const committed = entry?.partitions.find((p) => p.partition === after.partition)?.offset;
+          return committed !== undefined &&
+            BigInt(committed) > BigInt(after.baseOffset ?? after.offset ?? '0')
+            ? true
+            : undefined;
+        });
+      }
+      const s = await waitForStatus(
+        id,
+        (v) => v.phase === 'complete' && v.alerts.some((a) => a.alertId === `INFO:${suffix}:after-garbage`),
       );
-      assert.equal(letter.value?.toString(), 'not avro at all', 'original bytes are kept');
-      const header = (name: string): string | undefined => letter.headers?.[name]?.toString();
-      assert.match(header(DLQ_HEADERS.reason) ?? '', /bad-marker/);
-      assert.equal(header(DLQ_HEADERS.sourceTopic), topics.phases.name);
+      assert.equal(s.state, 'active', 'COMPLETE of the current sync: initial-sync -> active');
+      const { status: ready } = await getJson(`${service.url}/readyz`);
+      assert.equal(ready, 200, 'no partition halted');
     } finally {
-      await consumer.disconnect();
+      await admin.disconnect();
+      for (const r of readers) await r.stop();
     }
   });
 

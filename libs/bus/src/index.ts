@@ -32,6 +32,7 @@ export { fromFixtureJson, toFixtureJson, type FixtureFile } from './fixture-json
 export * from './keys';
 export * from './topics';
 export * from './kafka';
+export * from './kafka-security';
 export * from './admin';
 export * from './errors';
 export * from './dead-letter';

@@ -5,6 +5,7 @@
  *   a job's messages; topics are never auto-created.
  * - Consumers fetch enough bytes per partition for the largest message of the topics they read (18 MiB for slices).
  * - kafkajs failures come out as {@link KafkaOperationError} with the `retriable` flag from errors.ts.
+ * - Connections use TLS and SASL as the environment says (kafka-security.ts), plaintext when it says nothing.
  */
 import {
   CompressionTypes,
@@ -21,6 +22,7 @@ import {
 import { KafkaOperationError } from './bus-errors';
 import { defaultCodec, type AvroCodec } from './codec';
 import { kafkaLogCreator } from './kafka-log';
+import { kafkajsSecurity, kafkaSecurityFromEnv, type KafkaSecurity } from './kafka-security';
 import { toKafkaOperationError } from './errors';
 import type { RecordTopic, Topic } from './topics';
 import type { RecordName, RecordTypes } from './types';
@@ -37,6 +39,11 @@ export interface CreateKafkaOptions {
   readonly requestTimeout?: number;
   /** kafkajs retry for each request; default 8 retries from 100 ms up to 10 s. */
   readonly retry?: RetryOptions;
+  /**
+   * TLS and SASL of the connections. Default: `kafkaSecurityFromEnv(process.env)` (kafka-security.ts), so every
+   * client of a process (services, CLI, tools) connects the way its environment says; plaintext when nothing is set.
+   */
+  readonly security?: KafkaSecurity;
 }
 
 /** Default kafkajs retry settings. */
@@ -58,6 +65,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     connectionTimeout: options.connectionTimeout ?? 3_000,
     requestTimeout: options.requestTimeout ?? 30_000,
     retry: { ...DEFAULT_RETRY, ...options.retry },
+    ...kafkajsSecurity(options.security ?? kafkaSecurityFromEnv(process.env)),
   };
   return new Kafka(config);
 }

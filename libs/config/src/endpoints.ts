@@ -30,7 +30,14 @@ export interface Endpoints {
 export interface InfraState {
   version: 1;
   startedAt: string;
-  kafka: { brokers: string[] };
+  kafka: {
+    brokers: string[];
+    /**
+     * The local broker's SASL_PLAINTEXT listener and its SCRAM test user, when it has one (specs of the Kafka
+     * clients' SASL settings connect to it; nothing else does). Absent for a broker started before it existed.
+     */
+    sasl?: { brokers: string[]; mechanisms: string[]; username: string; password: string };
+  };
   source: { uri: string };
   backup: { uri: string };
   s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };

@@ -5,7 +5,7 @@
  * sentences the API returns with 400.
  *
  * The source URI must carry no credentials: it is shown, logged and sent on `tidemark.commands`. The agent adds
- * them from its own environment (`TIDEMARK_SOURCE_USERNAME` / `TIDEMARK_SOURCE_PASSWORD`).
+ * the credentials it holds for the source's hosts (`docs/services.md`, "Source credentials").
  */
 import {
   DEFAULT_SNAPSHOT_SCHEDULE,
@@ -38,7 +38,8 @@ export interface CreateJobInput {
 /** The sentence for a source URI with credentials in it. */
 export const CREDENTIALS_IN_URI =
   'source.uri must not contain credentials (user:password@ or an AWS session token): give them to the agent ' +
-  'instead, in its environment as TIDEMARK_SOURCE_USERNAME and TIDEMARK_SOURCE_PASSWORD';
+  'instead, in its environment as TIDEMARK_SOURCE_USERNAME and TIDEMARK_SOURCE_PASSWORD (or per source in ' +
+  'TIDEMARK_SOURCE_CREDENTIALS_FILE)';
 
 const MAX_PROJECT_LENGTH = 200;
 

@@ -26,6 +26,16 @@ export interface ConnectMongoOptions extends MongoTlsOptions {
   connectTimeoutMS?: number;
   /** Largest connection pool per server. Default 20. */
   maxPoolSize?: number;
+  /**
+   * Credentials given to the driver as options, never spliced into the URI (so no URI that is shown or logged
+   * carries them). Unset: the URI's own, if any.
+   */
+  login?: {
+    readonly username: string;
+    readonly password: string;
+    readonly authSource?: string;
+    readonly authMechanism?: 'SCRAM-SHA-1' | 'SCRAM-SHA-256' | 'PLAIN';
+  };
 }
 
 /** Defaults chosen so a dead server is reported within seconds, not the driver's 30 s. */
@@ -42,9 +52,16 @@ export const MONGO_DEFAULTS = {
  * `socketTimeoutMS` stays at the driver's default (none): tailable oplog cursors legitimately wait.
  */
 export async function connectMongo(uri: string, options: ConnectMongoOptions): Promise<MongoClient> {
-  const { appName, serverSelectionTimeoutMS, connectTimeoutMS, maxPoolSize, ...tls } = options;
+  const { appName, serverSelectionTimeoutMS, connectTimeoutMS, maxPoolSize, login, ...tls } = options;
   const client = new MongoClient(uri, {
     ...tls,
+    ...(login === undefined
+      ? {}
+      : {
+          auth: { username: login.username, password: login.password },
+          ...(login.authSource === undefined ? {} : { authSource: login.authSource }),
+          ...(login.authMechanism === undefined ? {} : { authMechanism: login.authMechanism }),
+        }),
     appName,
     serverSelectionTimeoutMS: serverSelectionTimeoutMS ?? MONGO_DEFAULTS.serverSelectionTimeoutMS,
     connectTimeoutMS: connectTimeoutMS ?? MONGO_DEFAULTS.connectTimeoutMS,

@@ -1,7 +1,7 @@
 /**
  * Everything a service shell reads from its environment, resolved once at start-up.
  */
-import { resolveTopics, type Topics } from '@tidemark/bus';
+import { kafkaSecurityFromEnv, resolveTopics, type KafkaSecurity, type Topics } from '@tidemark/bus';
 import { resolveEndpoints, type Endpoints } from '@tidemark/config';
 import { integerSetting } from '@tidemark/util';
 import type { ServiceName } from './service-name';
@@ -18,6 +18,8 @@ export interface ServiceConfig {
   readonly metaDb: string;
   /** Per-dependency limit of a readiness check: `TIDEMARK_READY_TIMEOUT_MS`, default 3000. */
   readonly readyTimeoutMs: number;
+  /** TLS and SASL of the Kafka connections: `TIDEMARK_KAFKA_TLS*`, `TIDEMARK_KAFKA_SASL_*` (see `@tidemark/bus`). */
+  readonly kafkaSecurity: KafkaSecurity;
   /** Kafka client id: `<KAFKA_CLIENT_ID_PREFIX>-<service>`. */
   readonly kafkaClientId: string;
   /** Kafka consumer group of this service: `tidemark-<service>`, or `<prefix>.tidemark-<service>`. */
@@ -56,6 +58,7 @@ export function loadServiceConfig(name: ServiceName, env: NodeJS.ProcessEnv = pr
     topics: resolveTopics({ prefix: topicPrefix, env }),
     metaDb,
     readyTimeoutMs: intFromEnv(env, 'TIDEMARK_READY_TIMEOUT_MS', 3_000, 100, 60_000),
+    kafkaSecurity: kafkaSecurityFromEnv(env),
     kafkaClientId: `${endpoints.kafka.clientIdPrefix}-${name}`,
     consumerGroup: topicPrefix === '' ? `tidemark-${name}` : `${topicPrefix}.tidemark-${name}`,
     mongoAppName: `tidemark-${name}`,

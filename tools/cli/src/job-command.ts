@@ -14,7 +14,7 @@ export const JOB_HELP = `  tidemark job create --project P --source URI [--inclu
                     [--store blockstore|s3|filesystem] [--store-path DIR] [--snapshot-interval 6h]
                     [--retention base=2d,daily=7,weekly=4,monthly=12] [--encryption-key-file F] [--json]
                                    define a backup job (inactive); NS is "db" or "db.collection";
-                                   the URI has no credentials (the agent reads TIDEMARK_SOURCE_USERNAME/PASSWORD);
+                                   the URI has no credentials (the agent holds them per source, docs/services.md);
                                    snapshots every --snapshot-interval (m, h, d, w) into the store (default
                                    blockstore; filesystem needs --store-path, as the snapshotter sees it)
   tidemark job start|stop|restart|terminate ID [--json]

@@ -3,8 +3,9 @@
  * (and, with `--lag-zero`, its head has applied everything the source had when the wait began), printing progress
  * on stderr while it waits.
  *
- * `--lag-zero` first reads the source's newest oplog timestamp directly (the job's source URI; credentials from
- * `TIDEMARK_SOURCE_USERNAME` / `TIDEMARK_SOURCE_PASSWORD` when set, as the agent does), then waits until
+ * `--lag-zero` first reads the source's newest oplog timestamp directly (the job's source URI, with the credentials
+ * the environment binds to its hosts, by the agent's rule: `sourceCredentialsFromEnv` of `@tidemark/mongo`; a source
+ * none of them is for is refused before connecting), then waits until
  * `appliedOpTime >= ` that timestamp. Fails at once, with the reason, when the job is blocked or requires a resync.
  */
 import {
@@ -16,7 +17,8 @@ import {
   type OpTime,
 } from '@tidemark/domain';
 import type { JobStatus } from '@tidemark/jobs';
-import { connectMongo } from '@tidemark/mongo';
+import { ENV, readInfraState } from '@tidemark/config';
+import { connectMongo, sourceCredentialsFromEnv } from '@tidemark/mongo';
 import { latestOplogTs } from '@tidemark/source';
 import type { JobApiClient } from './job-api-client';
 import { progressBar } from './job-format';
@@ -42,9 +44,12 @@ export async function sourceNewestOpTime(
   uri: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<OpTime | undefined> {
-  const username = env['TIDEMARK_SOURCE_USERNAME'];
-  const auth = username ? { auth: { username, password: env['TIDEMARK_SOURCE_PASSWORD'] ?? '' } } : {};
-  const client = await connectMongo(uri, { appName: 'tidemark-cli', ...auth });
+  const ownSource = env[ENV.sourceUri] || readInfraState(env)?.source.uri;
+  const login = sourceCredentialsFromEnv(env, ownSource).forUri(uri); // throws for a source it has no entry for
+  const client = await connectMongo(uri, {
+    appName: 'tidemark-cli',
+    ...(login === undefined ? {} : { login }),
+  });
   try {
     return await latestOplogTs(client);
   } finally {

@@ -51,7 +51,11 @@ export class ConnectionsModule {
         provide: KAFKA,
         inject: [SERVICE_CONFIG],
         useFactory: (c: ServiceConfig) =>
-          createKafka({ brokers: c.endpoints.kafka.brokers, clientId: c.kafkaClientId }),
+          createKafka({
+            brokers: c.endpoints.kafka.brokers,
+            clientId: c.kafkaClientId,
+            security: c.kafkaSecurity,
+          }),
       },
       {
         provide: KAFKA_ADMIN,

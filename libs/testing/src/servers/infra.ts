@@ -20,7 +20,14 @@ import {
   startFerretdb,
   waitFerretdb,
 } from './ferretdb';
-import { ensureKafkaJars, kafkaHealthy, startKafka, waitKafka } from './kafka';
+import {
+  ensureKafkaJars,
+  ensureKafkaScramUser,
+  kafkaHealthy,
+  kafkaSaslState,
+  startKafka,
+  waitKafka,
+} from './kafka';
 import { layout, ports } from './layout';
 import { ensurePostgresCluster, postgresUrl, startPostgres, waitPostgres } from './postgresql';
 import { isAlive, portInUse, stopProcess, type StartedProcess } from './process';
@@ -129,6 +136,7 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
   for (const [what, port, needed] of [
     ['kafka', p.kafka, want.kafka],
     ['kafka controller', p.kafkaController, want.kafka],
+    ['kafka SASL listener', p.kafkaSasl, want.kafka],
     ['source FerretDB', p.source, want.source],
     ['backup FerretDB', p.backup, want.backup],
     ['S3 server', p.s3, want.s3],
@@ -158,8 +166,16 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     record(proc);
     pgReady.push(waitPostgres(c, proc, env));
   }
+  // A broker already running keeps the listeners it was started with (an older one has no SASL listener).
+  const saslOfRunning = running('kafka') === undefined ? undefined : previous?.kafka.sasl;
+  if (saslOfRunning !== undefined) state.kafka.sasl = saslOfRunning;
   if (want.kafka) {
-    const proc = await startKafka(l, { port: p.kafka, controllerPort: p.kafkaController });
+    const proc = await startKafka(l, {
+      port: p.kafka,
+      controllerPort: p.kafkaController,
+      saslPort: p.kafkaSasl,
+    });
+    state.kafka.sasl = kafkaSaslState(p.kafkaSasl);
     record(proc);
     started.push({ proc, wait: () => waitKafka(state.kafka.brokers, proc) });
   }
@@ -201,6 +217,13 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     const size = Number(env['TIDEMARK_SOURCE_OPLOG_MB'] ?? '32') * 1024 * 1024;
     if ((await ensureOplog(state.source.uri, size)) === 'created')
       log('created the source oplog (local.oplog.rs)');
+  }
+  if (!ext.kafka && state.kafka.sasl !== undefined) {
+    // A no-op once the data directory has its marker (formatted with the user, or given it by an earlier run).
+    if ((await ensureKafkaScramUser(l, state.kafka.brokers[0]!)) === 'created')
+      log(
+        'created the SCRAM test user of the Kafka SASL listener (its data directory predates the listener)',
+      );
   }
   if (!ext.s3) await ensureBucket(state);
   writeState(state, env);

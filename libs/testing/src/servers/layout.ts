@@ -40,6 +40,8 @@ export function ports(env: NodeJS.ProcessEnv = process.env) {
   return {
     kafka: p('TIDEMARK_KAFKA_PORT', 19092),
     kafkaController: p('TIDEMARK_KAFKA_CONTROLLER_PORT', 19093),
+    /** The broker's SASL_PLAINTEXT (SCRAM) listener, for the specs of the clients' SASL settings. */
+    kafkaSasl: p('TIDEMARK_KAFKA_SASL_PORT', 19094),
     source: p('TIDEMARK_SOURCE_PORT', 27117),
     sourceDebug: p('TIDEMARK_SOURCE_DEBUG_PORT', 27118),
     backup: p('TIDEMARK_BACKUP_PORT', 27217),
