@@ -43,6 +43,9 @@ class Recorder {
   eachMessage: ((payload: EachMessagePayload) => Promise<void>) | undefined;
   groupJoin: (() => void) | undefined;
   failSend = false;
+  /** Errors the next `subscribe` calls throw, in order. */
+  readonly subscribeErrors: Error[] = [];
+  subscribes = 0;
 
   readonly consumer = {
     events: { CRASH: 'crash', GROUP_JOIN: 'group-join' },
@@ -50,7 +53,11 @@ class Recorder {
       if (event === 'group-join') this.groupJoin = listener;
     },
     connect: async () => undefined,
-    subscribe: async () => undefined,
+    subscribe: async () => {
+      this.subscribes++;
+      const err = this.subscribeErrors.shift();
+      if (err !== undefined) throw err;
+    },
     run: async (config: { eachMessage: (payload: EachMessagePayload) => Promise<void> }) => {
       this.eachMessage = config.eachMessage;
     },
@@ -127,6 +134,25 @@ describe('CommittingConsumer', () => {
         }),
       TopicConfigError,
     );
+  });
+
+  it('retries a subscribe the broker refuses for a topic it does not list yet, and only such refusals', async () => {
+    const protocolError = (type: string, retriable: boolean) =>
+      Object.assign(new Error('This server does not host this topic-partition'), {
+        name: 'KafkaJSProtocolError',
+        type,
+        retriable,
+      });
+    const recorder = new Recorder();
+    recorder.subscribeErrors.push(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true));
+    await started(recorder);
+    assert.equal(recorder.subscribes, 2);
+    assert.ok(recorder.eachMessage, 'running after the retry');
+
+    const refused = new Recorder();
+    refused.subscribeErrors.push(protocolError('TOPIC_AUTHORIZATION_FAILED', false));
+    await assert.rejects(started(refused), /subscribe/);
+    assert.equal(refused.subscribes, 1, 'a refusal no retry can fix is not retried');
   });
 
   it('decodes a record, hands it to the handler, then commits offset + 1', async () => {

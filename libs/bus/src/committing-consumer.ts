@@ -29,6 +29,7 @@ import { defaultCodec, type AvroCodec } from './codec';
 import { deadLetter } from './dead-letter';
 import { toKafkaOperationError } from './errors';
 import { consumerFor } from './kafka';
+import { retry, RETRY_DEFAULT } from '@tidemark/util';
 import { PartitionBackoff } from './partition-backoff';
 import type { Topic } from './topics';
 import type { RecordName, RecordTypes } from './types';
@@ -186,7 +187,24 @@ export class CommittingConsumer<T = ConsumedMessage, O = void> {
     });
     consumer.on(consumer.events.GROUP_JOIN, () => this.commits.reset());
     await consumer.connect();
-    await consumer.subscribe({ topics: o.topics.map((t) => t.name), fromBeginning: o.fromBeginning ?? true });
+    // Just after the topics were created, the broker may not list them yet (UNKNOWN_TOPIC_OR_PARTITION from the
+    // metadata request subscribe makes): retriable errors are retried (a clean-clone CI run failed job-state's boot
+    // on one); anything else stops the start.
+    const topicNames = o.topics.map((t) => t.name);
+    await retry(
+      async () => {
+        try {
+          await consumer.subscribe({ topics: topicNames, fromBeginning: o.fromBeginning ?? true });
+        } catch (err) {
+          throw toKafkaOperationError(err, 'subscribe', topicNames.join(', '));
+        }
+      },
+      {
+        what: `subscribe to ${topicNames.join(', ')}`,
+        maxAttempts: 6,
+        backoff: RETRY_DEFAULT.with({ initialMs: 500 }),
+      },
+    );
     this.running = true;
     await consumer.run({
       autoCommit: false,
