@@ -64,7 +64,15 @@ async function newRun(name: string, docs: number): Promise<Run> {
   });
   console.log(`[${name}] seeded ${docs} documents in ${Date.now() - t0} ms (source ${source.uri})`);
   const stack = new ServiceStack(env, `${name}-${s}`);
-  await stack.startAll();
+  try {
+    await stack.startAll();
+  } catch (err) {
+    // Not yet in the suite's runs, so its after() hook would not stop them: a started service or the source's
+    // FerretDB left running keeps this file's process alive until the runner's timeout.
+    await stack.stopAll().catch(() => undefined);
+    await source.stop().catch(() => undefined);
+    throw err;
+  }
   return { source, stack, api: new JobApi(stack.apiUrl), dbs, namespaces: Object.keys(spec.collections) };
 }
 
