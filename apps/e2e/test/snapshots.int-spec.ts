@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BSON, MongoClient, type Document } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
@@ -30,6 +30,16 @@ import {
   type WriterStats,
 } from '@tidemark/testing';
 import { JobApi, suffix, type JobStatus } from './helpers';
+import {
+  atOrBefore,
+  canonical,
+  differences,
+  namespaceState,
+  parse,
+  sourceOplog,
+  stateAt,
+  type OplogEntry,
+} from './source-oracle';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
@@ -38,65 +48,6 @@ const KINDS: StoreKind[] = ['blockstore', 's3', 'filesystem'];
 const SNAPSHOTS = 2;
 /** Light: the end-to-end specs run two at a time, and the fairness spec is sensitive to CPU load. */
 const WRITES_PER_SECOND = 8;
-
-/** Canonical Extended JSON of raw BSON, numbers' types kept: what "equal" means here. */
-const canonical = (doc: Document): string => BSON.EJSON.stringify(doc, { relaxed: false });
-const parse = (bytes: Uint8Array): Document => BSON.deserialize(bytes, { promoteValues: false });
-
-interface OplogEntry {
-  readonly t: number;
-  readonly i: number;
-  readonly op: string;
-  readonly ns: string;
-  readonly o: Document;
-  readonly o2?: Document;
-}
-
-const atOrBefore = (e: OplogEntry, at: { t: number; i: number }) =>
-  e.t < at.t || (e.t === at.t && e.i <= at.i);
-
-/**
- * The namespace's documents at position (t, i): `initial` with every entry of the namespace up to it applied (but
- * `skip`, if given), keyed by the canonical `_id`, as canonical Extended JSON. FerretDB logs every update as
- * `{ $v: 1, $set: <the whole new document> }`: a replacement.
- */
-function stateAt(
-  initial: ReadonlyMap<string, string>,
-  oplog: readonly OplogEntry[],
-  ns: string,
-  at: { t: number; i: number },
-  skip?: OplogEntry,
-): Map<string, string> {
-  const docs = new Map(initial);
-  for (const e of oplog) {
-    if (!atOrBefore(e, at)) break;
-    if (e.ns !== ns || e === skip) continue;
-    if (e.op === 'i') docs.set(canonical({ _id: e.o['_id'] }), canonical(e.o));
-    else if (e.op === 'd') docs.delete(canonical({ _id: e.o['_id'] }));
-    else if (e.op === 'u') {
-      const whole = (e.o['$set'] ?? e.o) as Document;
-      const operators = Object.keys(e.o).filter((k) => k.startsWith('$') && k !== '$v' && k !== '$set');
-      assert.ok(
-        operators.length === 0 && Object.keys(whole).every((k) => !k.startsWith('$')) && '_id' in whole,
-        `not a whole-document update: ${canonical(e.o)}`,
-      );
-      assert.equal(
-        canonical({ _id: whole['_id'] }),
-        canonical({ _id: e.o2?.['_id'] }),
-        'o2._id is not o._id',
-      );
-      docs.set(canonical({ _id: whole['_id'] }), canonical(whole));
-    } else assert.fail(`unexpected oplog entry ${e.op} on ${e.ns}`);
-  }
-  return docs;
-}
-
-/** Ids whose documents differ (or that only one side has). */
-function differences(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string>): string[] {
-  return [...new Set([...expected.keys(), ...actual.keys()])].filter(
-    (id) => expected.get(id) !== actual.get(id),
-  );
-}
 
 describe('snapshots while a writer runs equal the source at their position (all six services)', () => {
   let source: TestSource;
@@ -121,6 +72,21 @@ describe('snapshots while a writer runs equal the source at their position (all 
   const s3Client = createS3Client(resolveEndpoints().s3, { maxAttempts: 1 });
   const jobIds: string[] = [];
   const stores = new Map<string, SnapshotStore>();
+  // Shared with the restore test below: the source as loaded, the snapshots taken and their positions, the oplog.
+  const initial = new Map<string, Map<string, string>>();
+  const taken: Array<{ kind: StoreKind; jobId: string; snapshotId: string; at?: { t: number; i: number } }> =
+    [];
+  let oplog: OplogEntry[] = [];
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { cwd: ROOT, env: { ...process.env, ...env, TIDEMARK_API_URL: stack.apiUrl }, timeout: 300_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+      );
+    });
 
   before(async () => {
     backup = await new MongoClient(resolveEndpoints().backup.uri).connect();
@@ -153,29 +119,11 @@ describe('snapshots while a writer runs equal the source at their position (all 
 
   it(`${SNAPSHOTS} snapshots per store (${KINDS.join(', ')}), each equal to the source replayed to its position`, async () => {
     const api = new JobApi(stack.apiUrl);
-    const cli = (...args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          [CLI, ...args],
-          { cwd: ROOT, env: { ...process.env, TIDEMARK_API_URL: stack.apiUrl }, timeout: 300_000 },
-          (err, stdout, stderr) =>
-            resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-        );
-      });
-
     // The source as loaded: nothing has written to it since (its oplog is empty until the writer starts).
-    const initial = new Map<string, Map<string, string>>();
-    for (const ns of namespaces) {
-      const [dbName, coll] = [ns.slice(0, ns.indexOf('.')), ns.slice(ns.indexOf('.') + 1)];
-      const raw = await source.client.db(dbName).collection(coll).find({}, { raw: true }).toArray();
-      const docs = raw.map((bytes) => parse(bytes as unknown as Uint8Array));
-      initial.set(ns, new Map(docs.map((d) => [canonical({ _id: d['_id'] }), canonical(d)])));
-    }
+    for (const ns of namespaces) initial.set(ns, await namespaceState(source.client, ns));
 
     const writer = new AbortController();
     const writing = runWriter(source.client, namespaces, writer.signal, WRITES_PER_SECOND);
-    const taken: Array<{ kind: StoreKind; jobId: string; snapshotId: string }> = [];
     let stats: WriterStats;
     const t0 = Date.now();
     try {
@@ -223,26 +171,11 @@ describe('snapshots while a writer runs equal the source at their position (all 
     console.log(`snapshots taken after ${Date.now() - t0} ms; the writer did ${JSON.stringify(stats)}`);
     assert.ok(stats.inserts > 0 && stats.updates > 0 && stats.deletes > 0, JSON.stringify(stats));
 
-    const oplog: OplogEntry[] = (
-      await source.client
-        .db('local')
-        .collection('oplog.rs')
-        .find({ ns: { $in: namespaces } }, { raw: true })
-        .toArray()
-    )
-      .map((bytes) => parse(bytes as unknown as Uint8Array))
-      .map((e) => ({
-        t: (e['ts'] as BSON.Timestamp).t,
-        i: (e['ts'] as BSON.Timestamp).i,
-        op: String(e['op']),
-        ns: String(e['ns']),
-        o: e['o'] as Document,
-        ...(e['o2'] === undefined ? {} : { o2: e['o2'] as Document }),
-      }))
-      .sort((a, b) => a.t - b.t || a.i - b.i);
+    oplog = await sourceOplog(source.client, namespaces);
 
     const positions = new Set<string>();
-    for (const { kind, jobId, snapshotId } of taken) {
+    for (const snapshot of taken) {
+      const { kind, jobId, snapshotId } = snapshot;
       let store = stores.get(jobId);
       if (store === undefined) {
         store = await createSnapshotStore(kind, {
@@ -264,6 +197,7 @@ describe('snapshots while a writer runs equal the source at their position (all 
       const record = await store.getSnapshot(jobId, snapshotId);
       assert.equal(record?.state, 'complete', `${kind} ${snapshotId}`);
       const at = record!.manifest.opTime;
+      snapshot.at = at;
       positions.add(`${at.t}:${at.i}`);
       const applied = oplog.filter((e) => atOrBefore(e, at)).length;
       let controls = 0;
@@ -305,5 +239,209 @@ describe('snapshots while a writer runs equal the source at their position (all 
     }
     // The writer moved the source between snapshots: they are not all of one position.
     assert.ok(positions.size > KINDS.length, `only ${positions.size} distinct positions`);
+  });
+
+  it('restores: each snapshot from each store, and points in time between, at and after snapshots, equal the source there', async () => {
+    assert.ok(taken.length > 0 && taken.every((t) => t.at !== undefined), 'the snapshot test ran first');
+    const target = resolveEndpoints().backup.uri;
+    const restoreDbs: string[] = [];
+    let n = 0;
+    const restoreDb = () => {
+      const name = `e2ers${s}_${n++}`;
+      restoreDbs.push(name);
+      return name;
+    };
+    const opText = (e: { t: number; i: number }) => `${e.t}:${e.i}`;
+    // Every stored oplog entry is needed for points up to the source's newest: wait until each head applied it.
+    for (const jobId of jobIds) {
+      const waited = await cli('job', 'wait', jobId, '--lag-zero', '--timeout', '120');
+      assert.equal(waited.code, 0, waited.stderr);
+    }
+    /** The restored namespaces equal the oracle's state at `at` (`restoredDb` replacing the source's database). */
+    const assertRestored = async (restoredDb: string, at: { t: number; i: number }, where: string) => {
+      for (const ns of namespaces) {
+        const expected = stateAt(initial.get(ns)!, oplog, ns, at);
+        const actual = await namespaceState(backup, `${restoredDb}${ns.slice(db.length)}`);
+        const differ = differences(expected, actual);
+        assert.deepEqual(
+          differ.slice(0, 3).map((id) => ({ id, expected: expected.get(id), restored: actual.get(id) })),
+          [],
+          `${where}, ${ns}: ${differ.length} documents differ (${expected.size} expected, ${actual.size} restored)`,
+        );
+      }
+    };
+    try {
+      // A snapshot restore from each store equals the snapshot's position.
+      for (const kind of KINDS) {
+        const snap = taken.find((t) => t.kind === kind)!;
+        const into = restoreDb();
+        const r = await cli(
+          'restore',
+          '--snapshot',
+          snap.snapshotId,
+          '--to',
+          target,
+          '--rename',
+          `${db}=${into}`,
+          '--json',
+        );
+        assert.equal(r.code, 0, `${kind}: ${r.stderr}`);
+        const out = JSON.parse(r.stdout) as {
+          state: string;
+          snapshotId: string;
+          at: { opTime: string };
+          namespaces: Record<string, { documents: number }>;
+        };
+        assert.equal(out.state, 'complete');
+        assert.equal(out.at.opTime, opText(snap.at!));
+        assert.deepEqual(
+          Object.keys(out.namespaces).sort(),
+          namespaces.map((ns) => `${into}${ns.slice(db.length)}`).sort(),
+        );
+        await assertRestored(into, snap.at!, `${kind} snapshot ${snap.snapshotId}`);
+        console.log(
+          `${kind}: snapshot ${snap.snapshotId} restored into ${into}: equal at ${opText(snap.at!)}`,
+        );
+      }
+
+      // Points in time on the job whose two snapshots lie furthest apart: at its first snapshot, right after it,
+      // between the two, at the second, and at the source's newest entry.
+      const spread = (id: string) => {
+        const ats = taken.filter((t) => t.jobId === id).map((t) => t.at!);
+        return oplog.filter((e) => !atOrBefore(e, ats[0]!) && atOrBefore(e, ats[ats.length - 1]!)).length;
+      };
+      const jobId = [...jobIds].sort((a, b) => spread(b) - spread(a))[0]!;
+      const mine = taken.filter((t) => t.jobId === jobId).map((t) => t.at!);
+      const [first, second] = [mine[0]!, mine[mine.length - 1]!];
+      const between = oplog.filter((e) => !atOrBefore(e, first) && atOrBefore(e, second));
+      const points: Array<{ name: string; at: { t: number; i: number } }> = [
+        { name: 'at the first snapshot', at: first },
+        ...(between.length > 0 ? [{ name: 'right after the first snapshot', at: between[0]! }] : []),
+        ...(between.length > 2
+          ? [{ name: 'between the snapshots', at: between[Math.floor(between.length / 2)]! }]
+          : []),
+        { name: 'at the second snapshot', at: second },
+        { name: 'the newest entry', at: oplog[oplog.length - 1]! },
+      ];
+      const newest = oplog[oplog.length - 1]!;
+      // The control: the newest state differs from the second snapshot's, so equal-to-the-point discriminates.
+      assert.notDeepEqual(
+        namespaces.flatMap((ns) =>
+          differences(
+            stateAt(initial.get(ns)!, oplog, ns, second),
+            stateAt(initial.get(ns)!, oplog, ns, newest),
+          ),
+        ),
+        [],
+        'the writer changed nothing after the second snapshot',
+      );
+      for (const point of points) {
+        const into = restoreDb();
+        const r = await cli(
+          'restore',
+          '--job',
+          jobId,
+          '--at',
+          opText(point.at),
+          '--to',
+          target,
+          '--rename',
+          `${db}=${into}`,
+          '--json',
+        );
+        assert.equal(r.code, 0, `${point.name}: ${r.stderr}`);
+        const out = JSON.parse(r.stdout) as { at: { opTime: string }; entries: number };
+        await assertRestored(into, point.at, `--at ${opText(point.at)} (${point.name})`);
+        console.log(
+          `--at ${opText(point.at)} (${point.name}): equal, ${out.entries} entries replayed, at ${out.at.opTime}`,
+        );
+      }
+      // An ISO instant: the state of the last entry at or before it (wall times, else the timestamps' seconds).
+      const middle = oplog[Math.floor((oplog.length + oplog.findIndex((e) => !atOrBefore(e, first))) / 2)]!;
+      const instant = new Date((middle.wall?.getTime() ?? middle.t * 1000) + 1);
+      const lastBefore = [...oplog]
+        .reverse()
+        .find((e) => (e.wall?.getTime() ?? e.t * 1000) <= instant.getTime())!;
+      {
+        const into = restoreDb();
+        const r = await cli(
+          'restore',
+          '--job',
+          jobId,
+          '--at',
+          instant.toISOString(),
+          '--to',
+          target,
+          '--rename',
+          `${db}=${into}`,
+          '--json',
+        );
+        assert.equal(r.code, 0, `--at ${instant.toISOString()}: ${r.stderr}`);
+        await assertRestored(into, lastBefore, `--at ${instant.toISOString()}`);
+        console.log(`--at ${instant.toISOString()}: equal to the state at ${opText(lastBefore)}`);
+      }
+
+      // Refusals write nothing: before the window, in the future, malformed; and a non-empty target without --drop.
+      const before = oplog.find((e) => atOrBefore(e, first) && !(e.t === first.t && e.i === first.i));
+      const refused = [
+        ...(before === undefined
+          ? []
+          : [{ at: opText(before), says: /before the oldest retained snapshot/ }]),
+        { at: new Date(Date.now() + 3_600_000).toISOString(), says: /in the future/ },
+        { at: 'yesterday', says: /expected an ISO 8601 instant/ },
+      ];
+      for (const { at, says } of refused) {
+        const into = restoreDb();
+        const r = await cli(
+          'restore',
+          '--job',
+          jobId,
+          '--at',
+          at,
+          '--to',
+          target,
+          '--rename',
+          `${db}=${into}`,
+        );
+        assert.equal(r.code, 1, `--at ${at}: ${r.stdout}`);
+        assert.match(r.stderr, says);
+        const { databases } = await backup.db('admin').admin().listDatabases({ nameOnly: true });
+        assert.ok(!databases.some((d) => d.name === into), `--at ${at} wrote ${into}`);
+      }
+      const full = restoreDbs[0]!;
+      const again = await cli(
+        'restore',
+        '--snapshot',
+        taken[0]!.snapshotId,
+        '--to',
+        target,
+        '--rename',
+        `${db}=${full}`,
+      );
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already holds documents.*nothing was written.*--drop/s);
+      const dropped = await cli(
+        'restore',
+        '--snapshot',
+        taken[0]!.snapshotId,
+        '--to',
+        target,
+        '--rename',
+        `${db}=${full}`,
+        '--drop',
+      );
+      assert.equal(dropped.code, 0, dropped.stderr);
+      await assertRestored(full, taken[0]!.at!, 'restored again with --drop');
+      // The job's own source is refused without --to-source.
+      const own = await cli('restore', '--snapshot', taken[0]!.snapshotId, '--to', source.uri);
+      assert.equal(own.code, 1);
+      assert.match(own.stderr, /--to-source/);
+    } finally {
+      for (const name of restoreDbs)
+        await backup
+          .db(name)
+          .dropDatabase()
+          .catch(() => undefined);
+    }
   });
 });

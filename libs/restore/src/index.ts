@@ -3,3 +3,10 @@
  * Plain TypeScript, no driver: the caller passes the snapshot reader, the target and the stored oplog (`ports.ts`).
  */
 export * from './ports';
+export * from './namespace-plan';
+export * from './restore-errors';
+export * from './restore-snapshot';
+export * from './restore-point';
+export * from './stored-oplog';
+export * from './restore-point-in-time';
+export * from './deployment-target';
