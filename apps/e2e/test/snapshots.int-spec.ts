@@ -314,6 +314,18 @@ describe('snapshots while a writer runs equal the source at their position (all 
       const mine = taken.filter((t) => t.jobId === jobId).map((t) => t.at!);
       const [first, second] = [mine[0]!, mine[mine.length - 1]!];
       const between = oplog.filter((e) => !atOrBefore(e, first) && atOrBefore(e, second));
+      const api = new JobApi(stack.apiUrl);
+      // The status shows the window: from the job's oldest snapshot to the newest stored position.
+      const status = await api.call<
+        JobStatus & { restorableWindow: { from: { opTime: string }; to: { opTime: string } } | null }
+      >('GET', `/api/v1/jobs/${jobId}/status`);
+      assert.equal(status.restorableWindow?.from.opTime, opText(first));
+      const [toT = 0, toI = 0] = (status.restorableWindow?.to.opTime ?? '0:0').split(':').map(Number);
+      const newestEntry = oplog[oplog.length - 1]!;
+      assert.ok(
+        toT > newestEntry.t || (toT === newestEntry.t && toI >= newestEntry.i),
+        `the window ends at ${toT}:${toI}, before the newest entry ${opText(newestEntry)}`,
+      );
       const points: Array<{ name: string; at: { t: number; i: number } }> = [
         { name: 'at the first snapshot', at: first },
         ...(between.length > 0 ? [{ name: 'right after the first snapshot', at: between[0]! }] : []),

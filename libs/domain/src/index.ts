@@ -23,3 +23,4 @@ export * from './alert';
 export * from './snapshot-event';
 export * from './ports/snapshot-event-publisher';
 export * from './snapshot-id';
+export * from './restorable-window';

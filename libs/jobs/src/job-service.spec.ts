@@ -528,6 +528,11 @@ describe('JobService: snapshots', () => {
     const status = await service.status(id);
     assert.equal(status.snapshots, 1);
     assert.equal(status.lastSnapshot?.id, entry.snapshotId);
+    // One snapshot and nothing stored past it: the window is that snapshot's position.
+    assert.deepEqual(status.restorableWindow, {
+      from: { opTime: '5:1', wallTime: null },
+      to: { opTime: '5:1', wallTime: null },
+    });
     const requestId = await service.requestVerify(entry.snapshotId);
     const verify = publisher.commands().find((c) => c.action === 'VERIFY_SNAPSHOT');
     assert.deepEqual(verify?.params, { snapshotId: entry.snapshotId, requestId });

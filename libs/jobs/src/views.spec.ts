@@ -69,6 +69,7 @@ describe('views', () => {
       blocked: null,
       lastSnapshot: null,
       snapshots: 0,
+      restorableWindow: null,
     });
     assert.deepEqual(jobView(job).allowedActions, ['start']);
     assert.equal(JSON.parse(JSON.stringify(jobView(job))).createdAt, '1970-01-01T00:00:00.000Z');

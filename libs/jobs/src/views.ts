@@ -7,6 +7,9 @@ import {
   compareOpTime,
   formatOpTime,
   parseOpTime,
+  restorableWindow,
+  storedPosition,
+  type OplogPosition,
   type OpTime,
   type Phase,
   type SnapshotSchedule,
@@ -88,6 +91,17 @@ export interface JobStatus {
   lastSnapshot: SnapshotView | null;
   /** How many complete snapshots are retained. */
   snapshots: number;
+  /**
+   * What can be restored: from the oldest retained complete snapshot to the newest stored oplog position (`t:i`, and
+   * the wall time: the entry's own at a snapshot, the timestamp's second at the stored end); null without a snapshot.
+   */
+  restorableWindow: { from: PositionView; to: PositionView } | null;
+}
+
+/** An oplog position as the API shows it. */
+export interface PositionView {
+  opTime: string;
+  wallTime: string | null;
 }
 
 /** `GET /api/v1/jobs/:id/resume`, for the agent. */
@@ -318,7 +332,27 @@ export function jobStatus(job: JobRecord, facts: StatusFacts): JobStatus {
     alerts: job.alerts.map(alertView),
     blocked: blockView(job.blocked),
     ...snapshotSummary(facts.snapshots ?? []),
+    restorableWindow: windowView(job, facts),
   };
+}
+
+function positionView(p: OplogPosition): PositionView {
+  return { opTime: formatOpTime(p.opTime), wallTime: p.wallTime?.toISOString() ?? null };
+}
+
+/** The restorable window (`restorableWindow` of the domain) over the catalog's complete snapshots. */
+function windowView(job: JobRecord, facts: StatusFacts): JobStatus['restorableWindow'] {
+  const complete = (facts.snapshots ?? []).flatMap((e) =>
+    e.state === 'complete' && e.opTime !== undefined && e.syncId !== undefined
+      ? [{ opTime: e.opTime, opWallTime: e.opWallTime, syncId: e.syncId }]
+      : [],
+  );
+  const window = restorableWindow(complete, (syncId) =>
+    syncId === job.syncId && facts.latestStoredOplogTs !== undefined
+      ? storedPosition(facts.latestStoredOplogTs)
+      : undefined,
+  );
+  return window === undefined ? null : { from: positionView(window.from), to: positionView(window.to) };
 }
 
 function snapshotSummary(entries: readonly SnapshotEntry[]): Pick<JobStatus, 'lastSnapshot' | 'snapshots'> {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BSON, EJSON, type Document } from 'bson';
-import { formatOpTime, type OpTime } from '@tidemark/domain';
+import { formatOpTime, restorableWindow, type OpTime } from '@tidemark/domain';
 import { openSliceEntries } from '@tidemark/head-database';
 import { MemoryApplyTarget, OplogApplier } from '@tidemark/oplog-apply';
 import { MemoryOplogStore } from '@tidemark/oplog-store';
@@ -21,7 +21,7 @@ import { decodeSlicePayload } from '@tidemark/slices';
 import type { RestoreNamespace, RestoreSnapshot, RestoreTarget } from './ports';
 import { restorePointInTime } from './restore-point-in-time';
 import { storedOplogEntries } from './stored-oplog';
-import { parseRestorePoint, restorableWindow } from './restore-point';
+import { parseRestorePoint } from './restore-point';
 
 const FIXTURES = join(__dirname, '..', '..', 'oplog-apply', 'src', 'fixtures');
 /** Fixtures whose entries are not one applicable history (an unknown command is refused by design). */

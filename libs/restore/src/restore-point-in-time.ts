@@ -9,8 +9,15 @@
  * not applied. An update the replay finds no document for means the snapshot and the oplog disagree: the restore
  * fails, naming it, rather than end in a state the source never had.
  */
-import { TidemarkError, formatOpTime, compareOpTime, type OpTime } from '@tidemark/domain';
-import type { RestoreProgress } from './ports';
+import {
+  TidemarkError,
+  compareOpTime,
+  positionMillis,
+  type OpTime,
+  type OplogPosition,
+  type RestorableWindow,
+} from '@tidemark/domain';
+import type { RestoreProgress, RestoreSnapshot } from './ports';
 import { planNamespaces, namespaceMapping, SELECT_ALL } from './namespace-plan';
 import {
   ProgressReporter,
@@ -22,14 +29,7 @@ import {
   type RestoreSnapshotResult,
 } from './restore-snapshot';
 import { RestoreCancelledError, RestoreFailedError } from './restore-errors';
-import {
-  chooseSnapshot,
-  positionMillis,
-  type OplogPosition,
-  type RestorableWindow,
-  type RestorePoint,
-} from './restore-point';
-import type { RestoreSnapshot } from './ports';
+import { chooseSnapshot, type RestorePoint } from './restore-point';
 import type { StoredOplogEntry } from './stored-oplog';
 
 /** The applier's surface a replay uses (`OplogApplier` of `@tidemark/oplog-apply`). */

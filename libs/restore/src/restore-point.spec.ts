@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { restorableWindow } from '@tidemark/domain';
 import type { RestoreSnapshot } from './ports';
 import {
   chooseSnapshot,
   OutsideRestorableWindowError,
   parseRestorePoint,
-  restorableWindow,
   RestorePointError,
 } from './restore-point';
 

@@ -1,23 +1,20 @@
 /**
- * Points in time: parsing `--at T` (an ISO instant or an oplog position `t:i`), the restorable window of a job
- * (from its oldest retained snapshot to its newest stored oplog position), and the snapshot a point-in-time restore
- * starts from (the newest at or before T).
+ * Points in time: parsing `--at T` (an ISO instant or an oplog position `t:i`) and the snapshot a point-in-time
+ * restore starts from (the newest at or before T, inside the job's restorable window: `restorableWindow` of the
+ * domain).
  */
 import {
   TidemarkError,
   compareOpTime,
-  formatOpTime,
+  describeWindow,
   parseOpTime,
+  positionMillis,
+  snapshotPosition,
   InvalidOpTimeError,
   type OpTime,
+  type RestorableWindow,
 } from '@tidemark/domain';
 import type { RestoreSnapshot } from './ports';
-
-/** A position in a job's oplog, with its wall time when known. */
-export interface OplogPosition {
-  readonly opTime: OpTime;
-  readonly wallTime?: Date;
-}
 
 export type RestorePoint =
   | { readonly kind: 'op-time'; readonly opTime: OpTime; readonly text: string }
@@ -75,48 +72,6 @@ export function parseRestorePoint(text: string): RestorePoint {
   const at = new Date(input);
   if (Number.isNaN(at.getTime())) throw new RestorePointError(text, 'not a valid date');
   return { kind: 'instant', at, text: input };
-}
-
-export interface RestorableWindow {
-  readonly from: OplogPosition;
-  readonly to: OplogPosition;
-}
-
-export function describePosition(p: OplogPosition): string {
-  return `${formatOpTime(p.opTime)}${p.wallTime === undefined ? '' : ` (${p.wallTime.toISOString()})`}`;
-}
-
-export function describeWindow(w: RestorableWindow): string {
-  return `${describePosition(w.from)} to ${describePosition(w.to)}`;
-}
-
-/** Milliseconds of a position: its wall time, else its timestamp's seconds. */
-export function positionMillis(p: OplogPosition): number {
-  return p.wallTime?.getTime() ?? p.opTime.t * 1000;
-}
-
-function snapshotPosition(s: RestoreSnapshot): OplogPosition {
-  return s.opWallTime === undefined ? { opTime: s.opTime } : { opTime: s.opTime, wallTime: s.opWallTime };
-}
-
-/**
- * The window a job can be restored to: from its oldest complete snapshot to the newest stored oplog position of that
- * snapshot's sync (or the newest snapshot, when nothing is stored past it). `undefined` without a snapshot.
- */
-export function restorableWindow(
-  snapshots: readonly RestoreSnapshot[],
-  newestStored: (syncId: string) => OplogPosition | undefined,
-): RestorableWindow | undefined {
-  if (snapshots.length === 0) return undefined;
-  const byPosition = [...snapshots].sort((a, b) => compareOpTime(a.opTime, b.opTime));
-  const oldest = byPosition[0]!;
-  const newest = byPosition[byPosition.length - 1]!;
-  const stored = newestStored(newest.syncId);
-  const to =
-    stored !== undefined && compareOpTime(stored.opTime, newest.opTime) > 0
-      ? stored
-      : snapshotPosition(newest);
-  return { from: snapshotPosition(oldest), to };
 }
 
 /** Whether a snapshot lies at or before the point. */

@@ -32,6 +32,7 @@ const status: JobStatus = {
   },
   lastSnapshot: null,
   snapshots: 0,
+  restorableWindow: null,
 };
 
 describe('job output', () => {

@@ -80,6 +80,13 @@ export function formatStatus(s: JobStatus): string {
   lines.push(
     `  source    ${version === null ? '-' : `MongoDB ${version}`}${fcv === null ? '' : ` (FCV ${fcv})`}`,
   );
+  const w = s.restorableWindow;
+  const at = (p: { opTime: string; wallTime: string | null }) =>
+    `${p.opTime}${p.wallTime === null ? '' : ` (${p.wallTime})`}`;
+  lines.push(
+    `  snapshots ${s.snapshots}${s.lastSnapshot === null ? '' : `, newest ${s.lastSnapshot.id}`}`,
+    `  restore   ${w === null ? 'nothing restorable yet' : `any point from ${at(w.from)} to ${at(w.to)}`}`,
+  );
   lines.push(`  alerts    ${s.alerts.length === 0 ? 'none' : alertLine(s.alerts[0]!)}`);
   for (const a of s.alerts.slice(1)) lines.push(`            ${alertLine(a)}`);
   if (s.blocked !== null) lines.push(`  BLOCKED   ${s.blocked.code}: ${s.blocked.message}`);

@@ -8,7 +8,15 @@
  */
 import { MongoClient, MongoServerError } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
-import { DEFAULT_SLICE_LIMITS, TidemarkError, formatOpTime, type OpTime } from '@tidemark/domain';
+import {
+  DEFAULT_SLICE_LIMITS,
+  TidemarkError,
+  formatOpTime,
+  restorableWindow,
+  storedPosition,
+  type OpTime,
+  type RestorableWindow,
+} from '@tidemark/domain';
 import { openSliceEntries } from '@tidemark/head-database';
 import { MongoApplyTarget, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { connectMongo } from '@tidemark/mongo';
@@ -16,7 +24,6 @@ import { OplogApplier } from '@tidemark/oplog-apply';
 import { DEFAULT_OPLOG_STORE_DB, MongoOplogStore } from '@tidemark/oplog-store';
 import {
   DeploymentTarget,
-  restorableWindow,
   restorePointInTime,
   restoreSnapshot,
   storedOplogEntries,
@@ -25,7 +32,6 @@ import {
   type RestoreSelection,
   type RestoreSnapshot,
   type RestoreTarget,
-  type RestorableWindow,
 } from '@tidemark/restore';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
@@ -162,7 +168,7 @@ export async function jobRestorableWindow(
     if (!newest.has(s.syncId)) newest.set(s.syncId, await side.oplog.latestOplogTs(jobId, s.syncId));
   const window = restorableWindow(snapshots, (syncId) => {
     const ts = newest.get(syncId);
-    return ts === undefined ? undefined : { opTime: ts, wallTime: new Date(ts.t * 1000) };
+    return ts === undefined ? undefined : storedPosition(ts);
   });
   return { snapshots, window };
 }
@@ -200,6 +206,8 @@ export interface RestoreRun {
   readonly selection: RestoreSelection;
   readonly drop: boolean;
   readonly onProgress?: (p: RestoreProgress) => void;
+  /** Least time between two progress reports (default 1000 ms). */
+  readonly progressIntervalMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -222,6 +230,7 @@ export async function runRestore(side: BackupSide, run: RestoreRun): Promise<Res
     drop: run.drop,
     ...(run.onProgress === undefined ? {} : { onProgress: run.onProgress }),
     ...(run.signal === undefined ? {} : { signal: run.signal }),
+    ...(run.progressIntervalMs === undefined ? {} : { progressIntervalMs: run.progressIntervalMs }),
   };
   const documents = (m: RestoreSnapshot, ns: string) =>
     readNamespace(side.store, m as SnapshotManifest, ns, side.key);
