@@ -55,6 +55,12 @@ import {
 } from '@tidemark/testing';
 import { JobApi, latestSourceTs, parseTs, suffix, tsGte, type JobStatus } from './helpers';
 
+/**
+ * How long each step may take. About 10 s each on an idle machine (the whole file runs in about a minute); a
+ * machine shared with other suites has made them several times slower.
+ */
+const STEP_TIMEOUT_MS = 180_000;
+
 /** The document the head loses and the agent must fetch. */
 const MISSING_ID = 'fetched-from-the-source';
 
@@ -200,10 +206,14 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
       // The transfer's startTs is then a write of the writer's, and more follow while the scan runs.
       await until('the writer to write', async () => (await latestSourceTs(src)).t > 0);
       await api.call('POST', `/api/v1/jobs/${job.id}/start`);
-      st = await until('the head to be built (phase applying-oplogs)', async () => {
-        const now = await status();
-        return now.phase === 'applying-oplogs' && now;
-      });
+      st = await until(
+        'the head to be built (phase applying-oplogs)',
+        async () => {
+          const now = await status();
+          return now.phase === 'applying-oplogs' && now;
+        },
+        STEP_TIMEOUT_MS,
+      );
     } finally {
       writer.abort();
     }
@@ -217,10 +227,14 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
       `the transfer window (${formatOpTime(startTs)}, ${formatOpTime(endTs)}] holds source entries`,
     );
     const sourceTs = await latestSourceTs(src);
-    await until('the agent to store the oplog up to the source position', async () => {
-      const stored = await store.latestOplogTs(job.id, syncId);
-      return stored !== undefined && compareOpTime(stored, sourceTs) >= 0;
-    });
+    await until(
+      'the agent to store the oplog up to the source position',
+      async () => {
+        const stored = await store.latestOplogTs(job.id, syncId);
+        return stored !== undefined && compareOpTime(stored, sourceTs) >= 0;
+      },
+      STEP_TIMEOUT_MS,
+    );
 
     // 2. X leaves the head; the window is shipped again with a $v:2 update of X in it.
     const headCustomers = st.head.namespaces[customers];
@@ -248,10 +262,14 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
       producer,
       resolveTopics({ prefix: env.TIDEMARK_TOPIC_PREFIX }),
     ).publishSlice(injected.meta, injected.payload);
-    await until('slice-ingest to store the injected slice', async () => {
-      await status();
-      return (await store.getMeta(sliceId)) !== undefined;
-    });
+    await until(
+      'slice-ingest to store the injected slice',
+      async () => {
+        await status();
+        return (await store.getMeta(sliceId)) !== undefined;
+      },
+      STEP_TIMEOUT_MS,
+    );
     console.log(
       `injected ${sliceId}: ${window.entries.length} stored entries of ${window.slices} slices and the update at ` +
         `${formatOpTime(at)}, window (${formatOpTime(startTs)}, ${formatOpTime(endTs)}]`,
@@ -260,16 +278,19 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
     // 3. The oplog-applier applies it, records X missing and asks for it; the agent fetches it.
     assert.equal(await headColl.countDocuments({ _id: MISSING_ID } as Document), 0, 'X is not in the head');
     await stack.start('oplog-applier');
+    const phasesSeen = new Set<string | null>();
     st = await until(
       'the job to become active',
       async () => {
         const now = await status();
+        phasesSeen.add(now.phase);
         return now.state === 'active' && now;
       },
-      60_000,
+      STEP_TIMEOUT_MS,
     );
     console.log(
-      `active ${Date.now() - t0} ms after the start; agent: ${JSON.stringify(agentEvents(stack, 'missing-batch-fetched'))}`,
+      `active ${Date.now() - t0} ms after the start (phases seen: ${[...phasesSeen].join(', ')}); agent: ` +
+        JSON.stringify(agentEvents(stack, 'missing-batch-fetched')),
     );
     assert.equal(st.phase, 'complete');
     assert.ok(
@@ -277,18 +298,29 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
       'applied to the source position',
     );
 
+    // The outcome: X in the head is the source's, byte for byte, and the head equals the source.
+    const sourceX = await src
+      .db(splitNamespace(customers).db)
+      .collection(splitNamespace(customers).coll)
+      .findOne({ _id: MISSING_ID } as Document, { raw: true });
+    assert.ok(sourceX, 'X is at the source');
+    const headX = await headColl.findOne({ _id: MISSING_ID } as Document, { raw: true });
+    assert.ok(headX, 'X is in the head');
+    assert.ok(
+      Buffer.from(headX as unknown as Uint8Array).equals(Buffer.from(sourceX as unknown as Uint8Array)),
+      `X in the head ${EJSON.stringify(BSON.deserialize(headX as unknown as Uint8Array))} is the source's`,
+    );
+    const problems = await compareHeads(src, backup, st.head.namespaces);
+    assert.deepEqual(problems, [], problems.join('\n'));
+
     // Recorded by the applier.
     assert.equal(await missing.count(job.id, syncId), 1, 'one missing document recorded');
     const ids: string[] = [];
     for await (const id of missing.ids(job.id, syncId, customers)) ids.push(id);
     assert.deepEqual(ids, [EJSON.stringify(MISSING_ID, { relaxed: false })]);
 
-    // Fetched by the agent: its `missing` slice holds X's source bytes, its catalog counts it.
-    const sourceX = await src
-      .db(splitNamespace(customers).db)
-      .collection(splitNamespace(customers).coll)
-      .findOne({ _id: MISSING_ID } as Document, { raw: true });
-    assert.ok(sourceX, 'X is at the source');
+    // Fetched by the agent: its `missing` slice holds X's source bytes, its catalog counts it, the
+    // head-builder built it.
     const fetched = (await store.list(job.id, syncId, 'initial')).filter(
       (m): m is InitialSliceMeta => m.kind === 'initial' && m.origin === 'missing',
     );
@@ -304,6 +336,7 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
       Buffer.from(sourceX as unknown as Uint8Array).equals(docs[0]!),
       'the fetched bytes are the source’s',
     );
+    assert.ok(await registry.isBuilt(fetched[0]!.sliceId), 'the head-builder built the fetched slice');
     assert.ok(
       await store.getMeta(catalogSliceId(syncId, 'missing')),
       'the missing-documents catalog is stored',
@@ -311,15 +344,5 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
     assert.deepEqual((await registry.get(job.id, syncId))?.missing?.namespaces, [
       { ns: customers, sliceCount: 1, docCount: 1 },
     ]);
-
-    // Upserted by the head-builder: X in the head is the source's, byte for byte, and the head equals the source.
-    const headX = await headColl.findOne({ _id: MISSING_ID } as Document, { raw: true });
-    assert.ok(headX, 'X is in the head');
-    assert.ok(
-      Buffer.from(headX as unknown as Uint8Array).equals(Buffer.from(sourceX as unknown as Uint8Array)),
-      `X in the head ${EJSON.stringify(BSON.deserialize(headX as unknown as Uint8Array))} is the source's`,
-    );
-    const problems = await compareHeads(src, backup, st.head.namespaces);
-    assert.deepEqual(problems, [], problems.join('\n'));
   });
 });
