@@ -272,37 +272,40 @@ describe('snapshots while a writer runs equal the source at their position (all 
     };
     try {
       // A snapshot restore from each store equals the snapshot's position.
-      for (const kind of KINDS) {
-        const snap = taken.find((t) => t.kind === kind)!;
-        const into = restoreDb();
-        const r = await cli(
-          'restore',
-          '--snapshot',
-          snap.snapshotId,
-          '--to',
-          target,
-          '--rename',
-          `${db}=${into}`,
-          '--json',
-        );
-        assert.equal(r.code, 0, `${kind}: ${r.stderr}`);
-        const out = JSON.parse(r.stdout) as {
-          state: string;
-          snapshotId: string;
-          at: { opTime: string };
-          namespaces: Record<string, { documents: number }>;
-        };
-        assert.equal(out.state, 'complete');
-        assert.equal(out.at.opTime, opText(snap.at!));
-        assert.deepEqual(
-          Object.keys(out.namespaces).sort(),
-          namespaces.map((ns) => `${into}${ns.slice(db.length)}`).sort(),
-        );
-        await assertRestored(into, snap.at!, `${kind} snapshot ${snap.snapshotId}`);
-        console.log(
-          `${kind}: snapshot ${snap.snapshotId} restored into ${into}: equal at ${opText(snap.at!)}`,
-        );
-      }
+      // (The CLI runs are concurrent: each spends most of its time starting up.)
+      await Promise.all(
+        KINDS.map(async (kind) => {
+          const snap = taken.find((t) => t.kind === kind)!;
+          const into = restoreDb();
+          const r = await cli(
+            'restore',
+            '--snapshot',
+            snap.snapshotId,
+            '--to',
+            target,
+            '--rename',
+            `${db}=${into}`,
+            '--json',
+          );
+          assert.equal(r.code, 0, `${kind}: ${r.stderr}`);
+          const out = JSON.parse(r.stdout) as {
+            state: string;
+            snapshotId: string;
+            at: { opTime: string };
+            namespaces: Record<string, { documents: number }>;
+          };
+          assert.equal(out.state, 'complete');
+          assert.equal(out.at.opTime, opText(snap.at!));
+          assert.deepEqual(
+            Object.keys(out.namespaces).sort(),
+            namespaces.map((ns) => `${into}${ns.slice(db.length)}`).sort(),
+          );
+          await assertRestored(into, snap.at!, `${kind} snapshot ${snap.snapshotId}`);
+          console.log(
+            `${kind}: snapshot ${snap.snapshotId} restored into ${into}: equal at ${opText(snap.at!)}`,
+          );
+        }),
+      );
 
       // Points in time on the job whose two snapshots lie furthest apart: at its first snapshot, right after it,
       // between the two, at the second, and at the source's newest entry.
@@ -347,27 +350,29 @@ describe('snapshots while a writer runs equal the source at their position (all 
         [],
         'the writer changed nothing after the second snapshot',
       );
-      for (const point of points) {
-        const into = restoreDb();
-        const r = await cli(
-          'restore',
-          '--job',
-          jobId,
-          '--at',
-          opText(point.at),
-          '--to',
-          target,
-          '--rename',
-          `${db}=${into}`,
-          '--json',
-        );
-        assert.equal(r.code, 0, `${point.name}: ${r.stderr}`);
-        const out = JSON.parse(r.stdout) as { at: { opTime: string }; entries: number };
-        await assertRestored(into, point.at, `--at ${opText(point.at)} (${point.name})`);
-        console.log(
-          `--at ${opText(point.at)} (${point.name}): equal, ${out.entries} entries replayed, at ${out.at.opTime}`,
-        );
-      }
+      await Promise.all(
+        points.map(async (point) => {
+          const into = restoreDb();
+          const r = await cli(
+            'restore',
+            '--job',
+            jobId,
+            '--at',
+            opText(point.at),
+            '--to',
+            target,
+            '--rename',
+            `${db}=${into}`,
+            '--json',
+          );
+          assert.equal(r.code, 0, `${point.name}: ${r.stderr}`);
+          const out = JSON.parse(r.stdout) as { at: { opTime: string }; entries: number };
+          await assertRestored(into, point.at, `--at ${opText(point.at)} (${point.name})`);
+          console.log(
+            `--at ${opText(point.at)} (${point.name}): equal, ${out.entries} entries replayed, at ${out.at.opTime}`,
+          );
+        }),
+      );
       // An ISO instant: the state of the last entry at or before it (wall times, else the timestamps' seconds).
       const middle = oplog[Math.floor((oplog.length + oplog.findIndex((e) => !atOrBefore(e, first))) / 2)]!;
       const instant = new Date((middle.wall?.getTime() ?? middle.t * 1000) + 1);
@@ -402,24 +407,26 @@ describe('snapshots while a writer runs equal the source at their position (all 
         { at: new Date(Date.now() + 3_600_000).toISOString(), says: /in the future/ },
         { at: 'yesterday', says: /expected an ISO 8601 instant/ },
       ];
-      for (const { at, says } of refused) {
-        const into = restoreDb();
-        const r = await cli(
-          'restore',
-          '--job',
-          jobId,
-          '--at',
-          at,
-          '--to',
-          target,
-          '--rename',
-          `${db}=${into}`,
-        );
-        assert.equal(r.code, 1, `--at ${at}: ${r.stdout}`);
-        assert.match(r.stderr, says);
-        const { databases } = await backup.db('admin').admin().listDatabases({ nameOnly: true });
-        assert.ok(!databases.some((d) => d.name === into), `--at ${at} wrote ${into}`);
-      }
+      await Promise.all(
+        refused.map(async ({ at, says }) => {
+          const into = restoreDb();
+          const r = await cli(
+            'restore',
+            '--job',
+            jobId,
+            '--at',
+            at,
+            '--to',
+            target,
+            '--rename',
+            `${db}=${into}`,
+          );
+          assert.equal(r.code, 1, `--at ${at}: ${r.stdout}`);
+          assert.match(r.stderr, says);
+          const { databases } = await backup.db('admin').admin().listDatabases({ nameOnly: true });
+          assert.ok(!databases.some((d) => d.name === into), `--at ${at} wrote ${into}`);
+        }),
+      );
       const full = restoreDbs[0]!;
       const again = await cli(
         'restore',

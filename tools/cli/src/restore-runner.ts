@@ -19,7 +19,7 @@ import {
 } from '@tidemark/domain';
 import { openSliceEntries } from '@tidemark/head-database';
 import { MongoApplyTarget, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { connectMongo } from '@tidemark/mongo';
+import { classifyMongoError, connectMongo } from '@tidemark/mongo';
 import { OplogApplier } from '@tidemark/oplog-apply';
 import { DEFAULT_OPLOG_STORE_DB, MongoOplogStore } from '@tidemark/oplog-store';
 import {
@@ -43,7 +43,6 @@ import {
   type SnapshotManifest,
   type SnapshotStore,
 } from '@tidemark/snapshots';
-import { classifyMongoError } from '@tidemark/mongo';
 import type { JobView } from '@tidemark/jobs';
 
 /** The target deployment is the job's own source, and `--to-source` was not given. Nothing was written. */

@@ -1,0 +1,143 @@
+/**
+ * A restore SIGKILLed part-way, then the same restore again: it is refused, naming the namespaces the killed one
+ * left and `--drop`, and writes nothing; with `--drop` it ends with exactly the snapshot's documents. Real servers: a
+ * filesystem snapshot store, the backup-side FerretDB as the target, the restore in its own process
+ * (`testing/restore-child.ts`, the CLI's composition).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { BSON, MongoClient } from 'mongodb';
+import { resolveEndpoints } from '@tidemark/config';
+import { FileSystemSnapshotStore } from '@tidemark/snapshot-stores';
+import { MemoryApplyFence, MemoryHeadSource, SnapshotTaker } from '@tidemark/snapshots';
+
+const CHILD = path.join(__dirname, 'testing', 'restore-child.ts');
+const JOB = `rk${randomBytes(3).toString('hex')}`;
+const SYNC = `${JOB}-s1`;
+const DOCS = 12_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the child; `killAfter` SIGKILLs it once it reported at least that many documents written. */
+function restore(args: string[], killAfter?: number): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const last = [...stdout.matchAll(/documents (\d+)/g)].at(-1);
+      if (killAfter !== undefined && last !== undefined && Number(last[1]) >= killAfter)
+        child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Count and a hash of the namespace's documents' raw BSON in `_id` order. */
+async function contents(
+  client: MongoClient,
+  db: string,
+  coll: string,
+): Promise<{ count: number; hash: string }> {
+  const hash = createHash('sha256');
+  let count = 0;
+  for await (const raw of client
+    .db(db)
+    .collection(coll)
+    .find({}, { raw: true, sort: { _id: 1 } })) {
+    hash.update(raw as unknown as Uint8Array);
+    count++;
+  }
+  return { count, hash: hash.digest('hex') };
+}
+
+describe('a restore killed part-way, then run again', () => {
+  let root: string;
+  let client: MongoClient;
+  let snapshotId: string;
+  const target = `restore_crash_${JOB}`;
+  const expected = new Map<string, { count: number; hash: string }>();
+
+  before(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'tidemark-restore-crash-'));
+    client = await new MongoClient(resolveEndpoints().backup.uri).connect();
+    const head = new MemoryHeadSource();
+    for (const coll of ['orders', 'events']) {
+      const docs = Array.from({ length: DOCS / 2 }, (_, i) =>
+        BSON.serialize({
+          _id: `${coll}${String(i).padStart(6, '0')}`,
+          n: i,
+          pad: randomBytes(270).toString('hex'),
+        }),
+      );
+      head.setNamespace(JOB, SYNC, `shop.${coll}`, docs);
+      const hash = createHash('sha256');
+      for (const d of docs) hash.update(d);
+      expected.set(coll, { count: docs.length, hash: hash.digest('hex') });
+    }
+    head.setApplied(JOB, SYNC, { t: 1_800_000_000, i: 1 });
+    const taker = new SnapshotTaker({
+      head,
+      fence: new MemoryApplyFence(),
+      store: new FileSystemSnapshotStore({ root }),
+    });
+    snapshotId = `${JOB}-snap`;
+    const record = await taker.take({
+      jobId: JOB,
+      syncId: SYNC,
+      snapshotId,
+      owner: 'spec',
+      encoding: { codec: 'gzip' },
+    });
+    assert.equal(record.state, 'complete');
+  });
+
+  after(async () => {
+    await client?.db(target).dropDatabase();
+    await client?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('is refused without --drop, writing nothing, and with --drop ends with exactly the snapshot', async () => {
+    const killed = await restore([root, JOB, snapshotId, target], 2000);
+    assert.equal(
+      killed.signal,
+      'SIGKILL',
+      `the restore ended before it was killed: ${killed.stdout.slice(-200)} ${killed.stderr}`,
+    );
+    const left =
+      (await contents(client, target, 'orders')).count + (await contents(client, target, 'events')).count;
+    assert.ok(left > 0 && left < DOCS, `the killed restore left ${left} of ${DOCS} documents`);
+
+    const again = await restore([root, JOB, snapshotId, target]);
+    assert.equal(again.code, 1);
+    assert.match(
+      again.stderr,
+      new RegExp(`already holds documents in ${target}\\.\\w+ \\(\\d+\\).*nothing was written.*--drop`),
+    );
+    const after =
+      (await contents(client, target, 'orders')).count + (await contents(client, target, 'events')).count;
+    assert.equal(after, left, 'the refused restore wrote something');
+
+    const dropped = await restore([root, JOB, snapshotId, target, '--drop']);
+    assert.equal(dropped.code, 0, dropped.stderr);
+    assert.match(dropped.stdout, new RegExp(`complete ${DOCS}`));
+    for (const coll of ['orders', 'events']) {
+      assert.deepEqual(await contents(client, target, coll), expected.get(coll), coll);
+    }
+  });
+});
