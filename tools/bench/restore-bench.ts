@@ -315,7 +315,7 @@ async function main(): Promise<void> {
       const applyTarget = new MongoApplyTarget(client, { readYourWrites: true });
       const pit = await restorePointInTime({
         snapshots: [empty.manifest],
-        window: restorableWindow([empty.manifest], () => storedPosition(prevTs)),
+        window: restorableWindow([empty.manifest], () => ({ from: base, to: storedPosition(prevTs) })),
         point: parseRestorePoint(`${prevTs.t}:${prevTs.i}`),
         documents: (m, ns) => readNamespace(empty.store, m as SnapshotManifest, ns),
         oplog: (syncId, after) =>

@@ -3,7 +3,7 @@
  * `jobs`, read only; the heads; the apply fence; the blockstore and the s3 store's metadata), the S3 bucket and the
  * file system (the snapshot stores of `@tidemark/snapshot-stores`), and Kafka:
  * - every `TIDEMARK_SNAPSHOT_TICK_MS` the schedule is checked for every active job (snapshot when due, retention,
- *   grooming);
+ *   grooming; the stored oplog groomed past the job's point-in-time window);
  * - `tidemark.commands` is read with the bus's consumer loop (group `tidemark-snapshotter`): TAKE_SNAPSHOT,
  *   VERIFY_SNAPSHOT, DELETE_SNAPSHOT and TERMINATE are the snapshotter's; other actions are the agent's and are
  *   committed untouched; a command that does not decode is dead-lettered to `tidemark.commands.dlq`. A command is
@@ -26,6 +26,7 @@ import { TidemarkError, type SnapshotStoreSpec } from '@tidemark/domain';
 import { MongoApplyFence, MongoHeadRegistry, MongoHeadSource } from '@tidemark/head-database-mongo';
 import { MongoSnapshotJobSource } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
+import { MongoOplogStore } from '@tidemark/oplog-store';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import {
@@ -117,6 +118,8 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
       owner,
       timings: { leaseTtlMs: settings.leaseTtlMs, fenceWaitMs: settings.fenceWaitMs },
       log: (e) => this.logger.event(e),
+      // Groomed past each job's point-in-time window (`TIDEMARK_OPLOG_STORE_DB`, as the oplog-applier reads it).
+      oplog: new MongoOplogStore(backup),
     });
 
     this.consumer = new CommittingConsumer({

@@ -38,24 +38,52 @@ export function snapshotPosition(s: WindowSnapshot): OplogPosition {
   return s.opWallTime === undefined ? { opTime: s.opTime } : { opTime: s.opTime, wallTime: s.opWallTime };
 }
 
+/** The stored oplog of one sync: from the oldest slice's start (`prevTs`) to the newest position. */
+export interface StoredOplogRange {
+  readonly from: OpTime;
+  readonly to: OplogPosition;
+}
+
 /**
- * The window over a job's complete snapshots: from the oldest to the newest stored oplog position of the newest
- * snapshot's sync (or the newest snapshot, when nothing is stored past it). `undefined` without a snapshot.
+ * The window over a job's complete snapshots: from the oldest snapshot a replay can start from (of the newest
+ * snapshot's sync, at or after the start of that sync's stored oplog: older ones were groomed past, or belong to a
+ * sync whose oplog is gone) to the newest stored position of that sync (or the newest snapshot, when nothing is stored
+ * past it). Older snapshots stay restorable as snapshots, not as points in between. `undefined` without a snapshot.
  */
 export function restorableWindow(
   snapshots: readonly WindowSnapshot[],
-  newestStored: (syncId: string) => OplogPosition | undefined,
+  stored: (syncId: string) => StoredOplogRange | undefined,
 ): RestorableWindow | undefined {
   if (snapshots.length === 0) return undefined;
   const byPosition = [...snapshots].sort((a, b) => compareOpTime(a.opTime, b.opTime));
-  const oldest = byPosition[0]!;
   const newest = byPosition[byPosition.length - 1]!;
-  const stored = newestStored(newest.syncId);
+  const range = stored(newest.syncId);
+  const replayable = byPosition.filter(
+    (s) => s.syncId === newest.syncId && (range === undefined || compareOpTime(s.opTime, range.from) >= 0),
+  );
+  const oldest = replayable[0] ?? newest;
   const to =
-    stored !== undefined && compareOpTime(stored.opTime, newest.opTime) > 0
-      ? stored
+    range !== undefined && compareOpTime(range.to.opTime, newest.opTime) > 0
+      ? range.to
       : snapshotPosition(newest);
   return { from: snapshotPosition(oldest), to };
+}
+
+/**
+ * How far a sync's stored oplog may be groomed so that any point of the last `windowMs` stays restorable: through
+ * the position of the newest complete snapshot at or before `now - windowMs` (a restore to a point in the window
+ * starts from it or a later one, and replays only what follows it). `undefined`: nothing may go (no snapshot is that
+ * old). The caller keeps the slice covering that position and everything after it.
+ */
+export function oplogGroomPoint(
+  snapshots: readonly WindowSnapshot[],
+  windowMs: number,
+  now: Date,
+): OpTime | undefined {
+  const horizon = now.getTime() - windowMs;
+  const old = snapshots.filter((s) => positionMillis(snapshotPosition(s)) <= horizon);
+  if (old.length === 0) return undefined;
+  return old.reduce((a, b) => (compareOpTime(b.opTime, a.opTime) > 0 ? b : a)).opTime;
 }
 
 export function describePosition(p: OplogPosition): string {

@@ -282,9 +282,10 @@ export class JobService {
         backupUri: this.backupUri,
       });
     }
-    const [head, latestStoredOplogTs, snapshots] = await Promise.all([
+    const [head, latestStoredOplogTs, oldestStoredOplogTs, snapshots] = await Promise.all([
       this.backupData.head(job.id, job.syncId),
       this.backupData.latestStoredOplogTs(job.id, job.syncId),
+      this.backupData.oldestStoredOplogTs(job.id, job.syncId),
       this.snapshots.listForJob(job.id),
     ]);
     const applied: OpTime | undefined = head?.appliedTs;
@@ -295,6 +296,7 @@ export class JobService {
     return jobStatus(job, {
       head,
       latestStoredOplogTs,
+      ...(oldestStoredOplogTs === undefined ? {} : { oldestStoredOplogTs }),
       entriesAfterApplied,
       backupUri: this.backupUri,
       snapshots,

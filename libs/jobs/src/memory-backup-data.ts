@@ -6,6 +6,8 @@ import { compareOpTime, syncIdOf, type OpTime } from '@tidemark/domain';
 import type { HeadFacts, JobBackupData } from './ports';
 
 interface StoredOplogSlice {
+  /** Where the slice's range starts (default: its first entry, else its end). */
+  readonly prevTs?: OpTime;
   readonly firstTs: OpTime | undefined;
   readonly lastTs: OpTime;
   readonly entries: number;
@@ -35,6 +37,11 @@ export class MemoryBackupData implements JobBackupData {
   async latestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
     const last = (this.slices.get(key(jobId, syncId)) ?? []).map((s) => s.lastTs);
     return last.sort((a, b) => compareOpTime(b, a))[0];
+  }
+
+  async oldestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
+    const first = (this.slices.get(key(jobId, syncId)) ?? []).map((s) => s.prevTs ?? s.firstTs ?? s.lastTs);
+    return first.sort((a, b) => compareOpTime(a, b))[0];
   }
 
   async countOplogEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number> {

@@ -62,6 +62,8 @@ export interface JobBackupData {
   head(jobId: string, syncId: string): Promise<HeadFacts | undefined>;
   /** The greatest `lastTs` of the sync's stored oplog slices (`OplogStore.latestOplogTs`). */
   latestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined>;
+  /** Where the sync's stored oplog starts: the smallest `prevTs` of its slices (`OplogStore.oldestOplogTs`). */
+  oldestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined>;
   /** Oplog entries stored after position `p` (`OplogStore.countEntriesAfter`): the apply backlog. */
   countOplogEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number>;
   /**

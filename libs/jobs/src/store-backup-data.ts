@@ -34,7 +34,10 @@ export class StoreBackupData implements JobBackupData {
   constructor(
     private readonly heads: Pick<HeadRegistry, 'get' | 'remove'>,
     private readonly headWriter: Pick<HeadWriter, 'dropHead'>,
-    private readonly oplogStore: Pick<OplogStore, 'latestOplogTs' | 'countEntriesAfter' | 'deleteSync'>,
+    private readonly oplogStore: Pick<
+      OplogStore,
+      'latestOplogTs' | 'oldestOplogTs' | 'countEntriesAfter' | 'deleteSync'
+    >,
     private readonly classify: StoreErrorClassifier,
   ) {}
 
@@ -54,6 +57,12 @@ export class StoreBackupData implements JobBackupData {
   latestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
     return this.guard(`read the newest stored oplog position of ${syncId}`, () =>
       this.oplogStore.latestOplogTs(jobId, syncId),
+    );
+  }
+
+  oldestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
+    return this.guard(`read where the stored oplog of ${syncId} starts`, () =>
+      this.oplogStore.oldestOplogTs(jobId, syncId),
     );
   }
 

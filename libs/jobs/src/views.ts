@@ -274,6 +274,8 @@ export interface StatusFacts {
   readonly head: HeadFacts | undefined;
   /** Newest `lastTs` of the current sync's stored oplog slices. */
   readonly latestStoredOplogTs: OpTime | undefined;
+  /** Smallest `prevTs` of the current sync's stored oplog slices (where its stored oplog starts). */
+  readonly oldestStoredOplogTs?: OpTime;
   /** Oplog entries stored after the applied position (undefined without one). */
   readonly entriesAfterApplied: number | undefined;
   /** The backup-side URI (credentials are removed here). */
@@ -347,9 +349,10 @@ function windowView(job: JobRecord, facts: StatusFacts): JobStatus['restorableWi
       ? [{ opTime: e.opTime, opWallTime: e.opWallTime, syncId: e.syncId }]
       : [],
   );
+  const { latestStoredOplogTs: newest, oldestStoredOplogTs: oldest } = facts;
   const window = restorableWindow(complete, (syncId) =>
-    syncId === job.syncId && facts.latestStoredOplogTs !== undefined
-      ? storedPosition(facts.latestStoredOplogTs)
+    syncId === job.syncId && newest !== undefined && oldest !== undefined
+      ? { from: oldest, to: storedPosition(newest) }
       : undefined,
   );
   return window === undefined ? null : { from: positionView(window.from), to: positionView(window.to) };

@@ -47,6 +47,20 @@ export class MemoryOplogStore implements OplogStore {
     return best && { ...best };
   }
 
+  async oldestOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
+    let best: OpTime | undefined;
+    for (const m of this.oplog(jobId, syncId))
+      if (!best || compareOpTime(m.prevTs, best) < 0) best = m.prevTs;
+    return best && { ...best };
+  }
+
+  async deleteOplogThrough(jobId: string, syncId: string, ts: OpTime): Promise<number> {
+    let n = 0;
+    for (const m of this.oplog(jobId, syncId))
+      if (compareOpTime(m.lastTs, ts) <= 0 && this.slices.delete(m.sliceId)) n++;
+    return n;
+  }
+
   async countEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number> {
     return this.oplog(jobId, syncId)
       .filter((m) => m.firstTs !== undefined && compareOpTime(m.firstTs, p) > 0)

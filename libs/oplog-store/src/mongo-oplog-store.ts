@@ -95,8 +95,13 @@ export class MongoOplogStore implements OplogStore {
 
   /** Creates the indexes the queries below rely on (idempotent). */
   async init(): Promise<void> {
+    // One index per call: FerretDB 1.24 closes the connection on a createIndexes naming several indexes that all
+    // exist already (a second init).
     await this.slices.createIndexes([
       { key: { jobId: 1, syncId: 1, kind: 1, lastTs: 1 }, name: 'job_sync_kind_lastTs' },
+    ]);
+    await this.slices.createIndexes([
+      { key: { jobId: 1, syncId: 1, kind: 1, prevTs: 1 }, name: 'job_sync_kind_prevTs' },
     ]);
     await this.chunks.createIndexes([{ key: { s: 1 }, name: 'slice' }]);
   }
@@ -163,6 +168,25 @@ export class MongoOplogStore implements OplogStore {
     if (!doc) return undefined;
     this.checkVersion(doc);
     return doc.lastTs ? fromTs(doc.lastTs) : undefined;
+  }
+
+  async oldestOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined> {
+    const doc = await this.slices.findOne({ jobId, syncId, kind: 'oplog' }, { sort: { prevTs: 1 } });
+    if (!doc) return undefined;
+    this.checkVersion(doc);
+    return doc.prevTs ? fromTs(doc.prevTs) : undefined;
+  }
+
+  async deleteOplogThrough(jobId: string, syncId: string, ts: OpTime): Promise<number> {
+    // Metadata first (readers stop seeing the slices), then the payload chunks. A crash between the two costs space
+    // only: chunks no slice names are never read (the same holds for `deleteSync`).
+    const filter = { jobId, syncId, kind: 'oplog' as const, lastTs: { $lte: toTs(ts) } };
+    const ids: string[] = [];
+    for await (const doc of this.slices.find(filter, { projection: { _id: 1 } })) ids.push(doc._id);
+    if (ids.length === 0) return 0;
+    await this.slices.deleteMany({ _id: { $in: ids } });
+    await this.chunks.deleteMany({ s: { $in: ids } });
+    return ids.length;
   }
 
   async countEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number> {

@@ -117,6 +117,31 @@ export function describeOplogStore(
     );
 
     it(
+      'grooms the slices that end at or before a position, keeping the one covering it and later ones',
+      withStore(async (store) => {
+        const payload = Buffer.alloc(5 * 1024 * 1024, 7); // two payload chunks in the Mongo store
+        await store.put(oplogSlice({ t: 10, i: 0 }, { t: 20, i: 0 }), payload);
+        await store.put(oplogSlice({ t: 20, i: 0 }, { t: 30, i: 0 }), Buffer.alloc(30));
+        await store.put(oplogSlice({ t: 30, i: 0 }, { t: 40, i: 0 }), Buffer.alloc(30));
+        await store.put(
+          oplogSlice({ t: 10, i: 0 }, { t: 20, i: 0 }, { syncId: 'j1-s2', sliceId: 'other' }),
+          payload,
+        );
+        assert.deepEqual(await store.oldestOplogTs('j1', 'j1-s1'), { t: 10, i: 0 });
+        assert.equal(await store.deleteOplogThrough('j1', 'j1-s1', { t: 25, i: 0 }), 1);
+        assert.equal(await store.deleteOplogThrough('j1', 'j1-s1', { t: 25, i: 0 }), 0);
+        assert.deepEqual(await store.oldestOplogTs('j1', 'j1-s1'), { t: 20, i: 0 });
+        assert.equal((await store.findCovering('j1', 'j1-s1', { t: 25, i: 0 }))?.lastTs.t, 30);
+        assert.equal(await store.findCovering('j1', 'j1-s1', { t: 15, i: 0 }), undefined);
+        assert.equal(await store.get(oplogSliceId('j1-s1', { t: 10, i: 0 }, { t: 20, i: 0 })), undefined);
+        assert.deepEqual(await store.latestOplogTs('j1', 'j1-s1'), { t: 40, i: 0 });
+        assert.equal((await store.get('other'))?.payload.length, payload.length, 'another sync is untouched');
+        assert.equal(await store.deleteOplogThrough('j1', 'j1-s1', { t: 40, i: 0 }), 2);
+        assert.equal(await store.oldestOplogTs('j1', 'j1-s1'), undefined);
+      }),
+    );
+
+    it(
       'deletes a sync idempotently without touching other syncs',
       withStore(async (store) => {
         await store.put(oplogSlice({ t: 1, i: 0 }, { t: 2, i: 0 }), Buffer.alloc(30));

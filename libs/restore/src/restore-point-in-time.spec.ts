@@ -167,7 +167,10 @@ describe('point-in-time restore over stored slices of MongoDB-format oplog fixtu
             open: (r: readonly Buffer[], meta: Parameters<typeof openSliceEntries>[1]) =>
               openSliceEntries(r, meta, { verifyRoundTrip: true }),
           };
-          const window = restorableWindow([snapshot], () => ({ opTime: tsOf(entries[entries.length - 1]!) }));
+          const window = restorableWindow([snapshot], () => ({
+            from,
+            to: { opTime: tsOf(entries[entries.length - 1]!) },
+          }));
           const result = await restorePointInTime({
             snapshots: [snapshot],
             window,

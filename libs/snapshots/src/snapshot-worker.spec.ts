@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON } from 'bson';
-import { opTime, type SnapshotEvent, type SnapshotSchedule } from '@tidemark/domain';
+import { opTime, type OpTime, type SnapshotEvent, type SnapshotSchedule } from '@tidemark/domain';
 import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
 import { SnapshotUnavailableError } from './snapshot-errors';
+import { MemoryOplogStore } from '@tidemark/oplog-store';
+import { oplogSliceId } from '@tidemark/slices';
 import { SnapshotWorker, type SnapshotJob, type SnapshotJobSource } from './snapshot-worker';
 
 const MINUTE = 60_000;
@@ -14,7 +16,7 @@ const schedule: SnapshotSchedule = {
   pointInTimeWindowHours: 24,
 };
 
-function world() {
+function world(over: { schedule?: SnapshotSchedule; oplog?: MemoryOplogStore } = {}) {
   let now = Date.parse('2026-12-03T00:00:00Z');
   const clock = () => now;
   const store = new MemorySnapshotStore(clock);
@@ -22,7 +24,7 @@ function world() {
   const job: SnapshotJob = {
     jobId: 'job00001',
     syncId: 'job00001-s1',
-    schedule,
+    schedule: over.schedule ?? schedule,
     store: { kind: 'blockstore' },
   };
   head.setNamespace(job.jobId, job.syncId, 'shop.items', [BSON.serialize({ _id: 1, a: 'x'.repeat(100) })]);
@@ -43,9 +45,10 @@ function world() {
     owner: 'me',
     clock,
     log: () => undefined,
+    ...(over.oplog === undefined ? {} : { oplog: over.oplog }),
   });
   const kinds = () => events.map((e) => `${e.event}:${e.snapshotId.slice(-4)}`);
-  return { worker, store, job, active, events, kinds, advance: (ms: number) => (now += ms) };
+  return { worker, store, head, job, active, events, kinds, advance: (ms: number) => (now += ms) };
 }
 
 describe('SnapshotWorker', () => {
@@ -120,5 +123,62 @@ describe('SnapshotWorker', () => {
       (err: unknown) => err instanceof SnapshotUnavailableError && err.retriable,
     );
     assert.deepEqual(w.events, []);
+  });
+
+  it('grooms the stored oplog past the job point-in-time window, through the newest retained snapshot older than it', async () => {
+    const oplog = new MemoryOplogStore();
+    const w = world({
+      oplog,
+      schedule: {
+        ...schedule,
+        retention: { baseMinutes: 24 * 60, daily: 0, weekly: 0, monthly: 0 },
+        pointInTimeWindowHours: 1,
+      },
+    });
+    const put = (from: OpTime, to: OpTime) =>
+      oplog.put(
+        {
+          kind: 'oplog',
+          jobId: w.job.jobId,
+          syncId: w.job.syncId,
+          sliceId: oplogSliceId(w.job.syncId, from, to),
+          sequence: 0,
+          docCount: 1,
+          rawBytes: 1,
+          compressedBytes: 1,
+          codec: 'none',
+          checksum: '0'.repeat(64),
+          prevTs: from,
+          lastTs: to,
+        },
+        Buffer.alloc(1),
+      );
+    const wall = () => new Date(Date.parse('2026-12-03T00:00:00Z'));
+    await put(opTime(50, 0), opTime(100, 1));
+    await put(opTime(100, 1), opTime(150, 0));
+    w.head.setApplied(w.job.jobId, w.job.syncId, opTime(100, 1), wall());
+    await w.worker.tick(); // snapshot 1 at 100:1, wall t0: inside the window
+    assert.deepEqual(
+      await oplog.oldestOplogTs(w.job.jobId, w.job.syncId),
+      opTime(50, 0),
+      'nothing is older than the window',
+    );
+    await put(opTime(150, 0), opTime(200, 0));
+    w.advance(61 * MINUTE);
+    w.head.setApplied(
+      w.job.jobId,
+      w.job.syncId,
+      opTime(200, 0),
+      new Date(Date.parse('2026-12-03T01:01:00Z')),
+    );
+    await w.worker.tick(); // snapshot 2 at 200:0; snapshot 1 is now older than the 1 h window
+    const covering = await oplog.findCovering(w.job.jobId, w.job.syncId, opTime(100, 1));
+    assert.deepEqual(covering?.lastTs, opTime(150, 0), 'the replay from snapshot 1 still has what it needs');
+    assert.deepEqual(
+      await oplog.oldestOplogTs(w.job.jobId, w.job.syncId),
+      opTime(100, 1),
+      'the slice before snapshot 1 went',
+    );
+    assert.deepEqual(await oplog.latestOplogTs(w.job.jobId, w.job.syncId), opTime(200, 0));
   });
 });

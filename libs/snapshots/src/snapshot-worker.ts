@@ -15,6 +15,8 @@ import {
   DEFAULT_SNAPSHOT_STORE,
   MIN_OP_TIME,
   newSnapshotId,
+  oplogGroomPoint,
+  type OplogStore,
   type SnapshotEvent,
   type SnapshotEventPublisher,
   type SnapshotSchedule,
@@ -61,6 +63,8 @@ export interface SnapshotWorkerDeps {
   readonly timings?: Partial<SnapshotTimings>;
   readonly clock?: () => number;
   readonly log: (event: Record<string, unknown>) => void;
+  /** The oplog store, groomed past each job's point-in-time window each round; absent: never groomed. */
+  readonly oplog?: Pick<OplogStore, 'deleteOplogThrough'>;
 }
 
 export class SnapshotWorker {
@@ -188,7 +192,8 @@ export class SnapshotWorker {
     // One listing serves the due check and retention, unless a snapshot was taken in between.
     if (due && (await this.takeFor(job, store, newSnapshotId(job.jobId, this.now()))) !== undefined)
       records = await store.listSnapshots(job.jobId);
-    await this.retain(job, store, records);
+    const kept = await this.retain(job, store, records);
+    await this.groomOplog(job, kept);
   }
 
   private async takeFor(
@@ -264,7 +269,12 @@ export class SnapshotWorker {
   }
 
   /** Retention: expired records go (each an `expired` event), then grooming frees their blocks. */
-  private async retain(job: SnapshotJob, store: SnapshotStore, records: SnapshotRecord[]): Promise<void> {
+  /** Applies the job's retention; returns the records it keeps. */
+  private async retain(
+    job: SnapshotJob,
+    store: SnapshotStore,
+    records: SnapshotRecord[],
+  ): Promise<SnapshotRecord[]> {
     const decision = applyRetention(
       records.map((r) => ({
         snapshotId: r.manifest.snapshotId,
@@ -274,13 +284,50 @@ export class SnapshotWorker {
       job.schedule.retention,
       this.now(),
     );
-    if (decision.expire.length === 0) return;
+    if (decision.expire.length === 0) return records;
     for (const { snapshotId, reason } of decision.expire) {
       const record = records.find((r) => r.manifest.snapshotId === snapshotId);
       await store.deleteSnapshot(job.jobId, snapshotId);
       if (record !== undefined) await this.publish({ ...eventOf(record, 'expired', this.now()), reason });
     }
     await this.groomQuietly(store, job.jobId);
+    const expired = new Set(decision.expire.map((e) => e.snapshotId));
+    return records.filter((r) => !expired.has(r.manifest.snapshotId));
+  }
+
+  /**
+   * Grooms the current sync's stored oplog past the job's point-in-time window (`pointInTimeWindowHours` of its
+   * schedule, `oplogGroomPoint`): slices ending at or
+   * before the newest retained complete snapshot older than the window go; what a restore to any point of the window
+   * replays stays. A failure is logged and retried next round (keeping slices longer is safe).
+   */
+  private async groomOplog(job: SnapshotJob, kept: readonly SnapshotRecord[]): Promise<void> {
+    const oplog = this.deps.oplog;
+    if (oplog === undefined) return;
+    const complete = kept
+      .filter((r) => r.state === 'complete' && r.manifest.syncId === job.syncId)
+      .map((r) => ({
+        opTime: r.manifest.opTime,
+        opWallTime: r.manifest.opWallTime,
+        syncId: r.manifest.syncId,
+      }));
+    const windowMs = job.schedule.pointInTimeWindowHours * 3_600_000;
+    const through = oplogGroomPoint(complete, windowMs, this.now());
+    if (through === undefined) return;
+    try {
+      const deleted = await oplog.deleteOplogThrough(job.jobId, job.syncId, through);
+      if (deleted > 0) {
+        this.deps.log({
+          event: 'oplog-groomed',
+          jobId: job.jobId,
+          syncId: job.syncId,
+          through,
+          slices: deleted,
+        });
+      }
+    } catch (err) {
+      this.deps.log({ event: 'oplog-groom-failed', jobId: job.jobId, reason: String(err) });
+    }
   }
 
   private async groomQuietly(store: SnapshotStore, jobId: string): Promise<void> {

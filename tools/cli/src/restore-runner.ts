@@ -14,8 +14,8 @@ import {
   formatOpTime,
   restorableWindow,
   storedPosition,
-  type OpTime,
   type RestorableWindow,
+  type StoredOplogRange,
 } from '@tidemark/domain';
 import { openSliceEntries } from '@tidemark/head-database';
 import { MongoApplyTarget, MongoHeadWriter } from '@tidemark/head-database-mongo';
@@ -162,13 +162,19 @@ export async function jobRestorableWindow(
   jobId: string,
 ): Promise<{ snapshots: SnapshotManifest[]; window: RestorableWindow | undefined }> {
   const snapshots = await completeSnapshots(side, jobId);
-  const newest = new Map<string, OpTime | undefined>();
-  for (const s of snapshots)
-    if (!newest.has(s.syncId)) newest.set(s.syncId, await side.oplog.latestOplogTs(jobId, s.syncId));
-  const window = restorableWindow(snapshots, (syncId) => {
-    const ts = newest.get(syncId);
-    return ts === undefined ? undefined : storedPosition(ts);
-  });
+  const ranges = new Map<string, StoredOplogRange | undefined>();
+  for (const s of snapshots) {
+    if (ranges.has(s.syncId)) continue;
+    const [from, to] = await Promise.all([
+      side.oplog.oldestOplogTs(jobId, s.syncId),
+      side.oplog.latestOplogTs(jobId, s.syncId),
+    ]);
+    ranges.set(
+      s.syncId,
+      from === undefined || to === undefined ? undefined : { from, to: storedPosition(to) },
+    );
+  }
+  const window = restorableWindow(snapshots, (syncId) => ranges.get(syncId));
   return { snapshots, window };
 }
 

@@ -26,6 +26,13 @@ export interface OplogStore {
   findCovering(jobId: string, syncId: string, p: OpTime): Promise<OplogSliceMeta | undefined>;
   /** The greatest `lastTs` of the sync's stored oplog slices; `undefined` when none is stored. */
   latestOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined>;
+  /** The smallest `prevTs` of the sync's stored oplog slices: where its stored oplog starts (undefined: none). */
+  oldestOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined>;
+  /**
+   * Deletes the sync's oplog slices that end at or before `ts` (`lastTs <= ts`), metadata before payload; the slice
+   * covering `ts` and every later one stay. Returns how many slices went. Idempotent.
+   */
+  deleteOplogThrough(jobId: string, syncId: string, ts: OpTime): Promise<number>;
   /** Entries stored in oplog slices whose first entry is after `p` (an estimate of the apply backlog). */
   countEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number>;
   /** Metadata of the sync's slices of one kind, in no particular order. */
