@@ -28,7 +28,7 @@ import {
   ARCHIVE_TERMINATOR,
   COLLECTION_TYPE,
   DumpFormatError,
-  PARTIAL_SUFFIX,
+  partialPath,
   checkDocumentFraming,
   dumpNamespaceName,
   metadataJson,
@@ -82,7 +82,7 @@ export class DumpArchiveTarget implements RestoreTarget {
     private readonly options: DumpArchiveTargetOptions = {},
   ) {
     this.file = path.resolve(file);
-    this.partial = this.file + PARTIAL_SUFFIX;
+    this.partial = partialPath(this.file);
     const version = options.serverVersion ?? '7.0.0';
     if (!/^\d+\.\d+\.\d+$/.test(version)) {
       throw new DumpFormatError(

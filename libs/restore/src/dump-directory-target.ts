@@ -17,7 +17,7 @@ import {
   DUMP_RECORD_FILE,
   DumpFormatError,
   METADATA_SUFFIX,
-  PARTIAL_SUFFIX,
+  partialPath,
   checkDocumentFraming,
   collectionFileBase,
   dumpNamespaceName,
@@ -70,8 +70,15 @@ export class DumpDirectoryTarget implements RestoreTarget {
   filesOf(ns: string): NamespaceFiles {
     const { db, collection } = dumpNamespaceName(ns);
     const dbDir = path.join(this.root, db);
-    const base = path.join(dbDir, collectionFileBase(collection));
-    const files = { db, collection, dbDir, bson: base + BSON_SUFFIX, metadata: base + METADATA_SUFFIX };
+    // The suffix goes on before joining: a collection named ".." must give "...bson", not "<DIR>.bson".
+    const base = collectionFileBase(collection);
+    const files = {
+      db,
+      collection,
+      dbDir,
+      bson: path.join(dbDir, base + BSON_SUFFIX),
+      metadata: path.join(dbDir, base + METADATA_SUFFIX),
+    };
     // Belt and braces: the checks above already keep every name inside DIR.
     for (const file of [files.bson, files.metadata]) {
       if (path.dirname(file) !== dbDir || path.dirname(dbDir) !== this.root) {
@@ -127,7 +134,7 @@ export class DumpDirectoryTarget implements RestoreTarget {
       }
       await fsp.mkdir(files.dbDir, { recursive: true });
       // A `.partial` left by a crashed write is truncated: its content never counted.
-      const handle = await fsp.open(files.bson + PARTIAL_SUFFIX, 'w');
+      const handle = await fsp.open(partialPath(files.bson), 'w');
       this.open.set(key, { files, handle, hash: new Sha256(), documents: 0, finished: false });
       await fsyncDir(files.dbDir);
       await fsyncDir(this.root);
@@ -161,8 +168,8 @@ export class DumpDirectoryTarget implements RestoreTarget {
       await state.handle.close();
       const uuid = this.options.collectionUuid?.(ns) ?? newCollectionUuid();
       const json = metadataJson(ns, files.collection, uuid);
-      await fsp.rename(files.bson + PARTIAL_SUFFIX, files.bson);
-      await writeFileDurably(files.metadata, Buffer.from(json, 'utf8'), files.metadata + PARTIAL_SUFFIX);
+      await fsp.rename(partialPath(files.bson), files.bson);
+      await writeFileDurably(files.metadata, Buffer.from(json, 'utf8'), partialPath(files.metadata));
       state.finished = true;
       this.written.set(ns.targetNs, {
         documents: state.documents,

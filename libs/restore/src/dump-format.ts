@@ -4,6 +4,7 @@
  * Tidemark's reader. docs/format.md, "Restore dumps", describes it byte by byte.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { EJSON, type Document } from 'bson';
 import { TidemarkError, namespaceNameProblems, parseNamespace } from '@tidemark/domain';
 import type { RestoreNamespace } from './ports';
@@ -23,6 +24,27 @@ export const BSON_SUFFIX = '.bson';
 export const METADATA_SUFFIX = '.metadata.json';
 /** Suffix of a file being written; it gets its final name (without the suffix) only once it is whole and synced. */
 export const PARTIAL_SUFFIX = '.partial';
+/** The longest file name (in bytes) most filesystems take. */
+const MAX_FILE_NAME = 255;
+
+/**
+ * The name a file is written under before it gets its final one: `<name>.partial`, or when that is longer than a
+ * file name may be (a truncated 238-byte collection name plus `.metadata.json.partial`), the name cut short,
+ * `~`, 16 hex digits of its SHA-256, and `.partial`. Never ends in `.bson` or `.metadata.json`, so mongorestore
+ * never takes it for a collection.
+ */
+export function partialPath(file: string): string {
+  const dir = path.dirname(file);
+  const name = path.basename(file);
+  if (Buffer.byteLength(name + PARTIAL_SUFFIX) <= MAX_FILE_NAME) return path.join(dir, name + PARTIAL_SUFFIX);
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  const keep = Buffer.from(name)
+    .subarray(0, 200)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
+  return path.join(dir, `${keep}~${hash}${PARTIAL_SUFFIX}`);
+}
+
 /**
  * Tidemark's record of a directory dump, at the top of DIR: `{"state":"writing"}` from `begin`, and once every
  * namespace is written `{"state":"complete","namespaces":{...}}`. mongorestore ignores it (a top-level file that is
