@@ -14,10 +14,9 @@
  * whole. One stream: every write goes through one lock, in call order.
  */
 import { once } from 'node:events';
-import { promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { BSON, Long } from 'bson';
 import { KeyedMutex, fsyncDir } from '@tidemark/util';
@@ -68,7 +67,6 @@ export class DumpArchiveTarget implements RestoreTarget {
   private readonly partial: string;
   private readonly lock = new KeyedMutex();
   private readonly namespaces = new Map<string, ArchiveNamespace>();
-  private handle: fsp.FileHandle | undefined;
   private out: Writable | undefined;
   private fileStream: Writable | undefined;
   private streamError: Error | undefined;
@@ -119,7 +117,7 @@ export class DumpArchiveTarget implements RestoreTarget {
   }
 
   async begin(namespaces: readonly RestoreNamespace[]): Promise<void> {
-    if (this.handle !== undefined) throw new Error('DumpArchiveTarget.begin called twice');
+    if (this.out !== undefined) throw new Error('DumpArchiveTarget.begin called twice');
     for (const ns of namespaces) {
       const { db, collection } = dumpNamespaceName(ns.targetNs);
       if (this.namespaces.has(ns.targetNs))
@@ -127,8 +125,8 @@ export class DumpArchiveTarget implements RestoreTarget {
       this.namespaces.set(ns.targetNs, { ns, db, collection, crc: new Crc64Ecma(), state: 'planned' });
     }
     await fsp.mkdir(path.dirname(this.file), { recursive: true });
-    this.handle = await fsp.open(this.partial, 'w');
-    const fileStream = this.handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
+    const fileStream = createWriteStream(this.partial, { highWaterMark: 1 << 20 });
+    await Promise.race([once(fileStream, 'open'), once(fileStream, 'error')]);
     let out: Writable = fileStream;
     if (this.options.gzip === true) {
       const gzip = createGzip();
@@ -222,16 +220,21 @@ export class DumpArchiveTarget implements RestoreTarget {
           { where: this.file },
         );
       }
-      const { out, fileStream, handle } = this;
-      if (out === undefined || fileStream === undefined || handle === undefined) {
+      const { out, fileStream } = this;
+      if (out === undefined || fileStream === undefined)
         throw new Error('DumpArchiveTarget.end before begin');
-      }
+      // With gzip, the file stream ends once the gzip stream has flushed into it; it closes its descriptor after.
+      const closed = Promise.race([once(fileStream, 'close'), once(fileStream, 'error')]);
       out.end();
-      // With gzip, the file stream ends once the gzip stream has flushed into it.
-      await finished(fileStream);
+      await closed;
       if (this.streamError !== undefined) throw this.streamError;
-      await handle.sync();
-      await handle.close();
+      // fsync through a descriptor of our own: it flushes the file's data whoever wrote it.
+      const handle = await fsp.open(this.partial, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fsp.rename(this.partial, this.file);
       await fsyncDir(path.dirname(this.file));
       this.ended = true;

@@ -9,7 +9,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { BSON, type Document } from 'bson';
+import { BSON, EJSON, type Document } from 'bson';
 import { Sha256 } from '@tidemark/util';
 import { Crc64Ecma } from './crc64';
 import {
@@ -58,6 +58,7 @@ export interface DumpNamespaceSummary {
   readonly sha256: string;
   /** The index names, in the metadata's order. */
   readonly indexes: readonly string[];
+  /** The collection options as canonical Extended JSON v2 (as the Python checker prints them). */
   readonly options: Document;
   readonly uuid: string | undefined;
 }
@@ -80,7 +81,7 @@ export async function summarizeDump(location: string): Promise<Record<string, Du
         bytes: a.hash.byteLength,
         sha256: a.hash.digestHex(),
         indexes: (a.metadata?.indexes ?? []).map((i) => String(i['name'])),
-        options: a.metadata?.options ?? {},
+        options: EJSON.serialize(a.metadata?.options ?? {}, { relaxed: false }),
         uuid: a.metadata?.uuid,
       };
     }
