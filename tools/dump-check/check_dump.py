@@ -23,13 +23,16 @@ import urllib.parse
 
 import bson
 from bson import json_util
-from bson.codec_options import CodecOptions
+from bson.codec_options import CodecOptions, DatetimeConversion
 
 MAGIC = 0x8199E26D
 TERMINATOR = 0xFFFFFFFF
 MAX_BSON = 16 * 1024 * 1024
-CANONICAL = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL)
-DECODE = CodecOptions(unicode_decode_error_handler="strict")
+CANONICAL = json_util.JSONOptions(
+    json_mode=json_util.JSONMode.CANONICAL, datetime_conversion=DatetimeConversion.DATETIME_AUTO
+)
+# Any valid BSON date, even outside Python's datetime range (years 1 to 9999), decodes.
+DECODE = CodecOptions(unicode_decode_error_handler="strict", datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 
 
 class DumpError(Exception):
