@@ -52,7 +52,8 @@ export interface DumpArchiveTargetOptions {
   readonly collectionUuid?: (ns: RestoreNamespace) => string;
 }
 
-const TERMINATOR_BYTES = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+const TERMINATOR_BYTES = Buffer.alloc(4);
+TERMINATOR_BYTES.writeUInt32LE(ARCHIVE_TERMINATOR);
 
 interface ArchiveNamespace {
   readonly ns: RestoreNamespace;
