@@ -168,6 +168,24 @@ describe('DumpDirectoryTarget', () => {
     assert.equal((await summarizeDump(dir))['db.c']!.documents, 5);
   });
 
+  it('adds namespaces to a complete dump already in DIR: the record lists both restores', async () => {
+    const dir = freshDir();
+    await writeThrough(new DumpDirectoryTarget(dir), [
+      { ns: restoreNamespace('db.a'), docs: plainDocuments(0, 2) },
+    ]);
+    await writeThrough(new DumpDirectoryTarget(dir), [
+      { ns: restoreNamespace('db.b'), docs: plainDocuments(5, 3) },
+    ]);
+    const summary = await summarizeDump(dir);
+    assert.deepEqual(
+      Object.entries(summary).map(([ns, s]) => [ns, s.documents]),
+      [
+        ['db.a', 2],
+        ['db.b', 3],
+      ],
+    );
+  });
+
   it('refuses a document whose framing is wrong, writing none of its batch', async () => {
     const dir = freshDir();
     const ns = restoreNamespace('db.c');

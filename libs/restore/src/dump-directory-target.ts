@@ -56,7 +56,7 @@ export class DumpDirectoryTarget implements RestoreTarget {
   private readonly root: string;
   private readonly lock = new KeyedMutex();
   private readonly open = new Map<string, OpenNamespace>();
-  private readonly written = new Map<string, { documents: number; bytes: number; sha256: string }>();
+  private readonly written = new Map<string, RecordEntry>();
   private planned: readonly RestoreNamespace[] | undefined;
 
   constructor(
@@ -108,6 +108,11 @@ export class DumpDirectoryTarget implements RestoreTarget {
     }
     this.planned = namespaces;
     await fsp.mkdir(this.root, { recursive: true });
+    // A complete dump already in DIR keeps its other namespaces: their record entries carry over to this one's.
+    const planned = new Set(namespaces.map((n) => n.targetNs));
+    for (const [ns, entry] of Object.entries(await readCompleteRecord(this.root))) {
+      if (!planned.has(ns)) this.written.set(ns, entry);
+    }
     await writeFileDurably(
       path.join(this.root, DUMP_RECORD_FILE),
       Buffer.from(`${JSON.stringify({ state: 'writing', namespaces: namespaces.map((n) => n.targetNs) })}\n`),
@@ -201,6 +206,21 @@ export class DumpDirectoryTarget implements RestoreTarget {
     if (state.finished) throw new Error(`DumpDirectoryTarget.${call}: ${ns.targetNs} is already finished`);
     return state;
   }
+}
+
+type RecordEntry = { documents: number; bytes: number; sha256: string };
+
+/** The namespaces of a complete dump record in `dir`; none when there is no record or it is not complete. */
+async function readCompleteRecord(dir: string): Promise<Record<string, RecordEntry>> {
+  let record: unknown;
+  try {
+    record = JSON.parse(await fsp.readFile(path.join(dir, DUMP_RECORD_FILE), 'utf8'));
+  } catch {
+    return {};
+  }
+  const r = record as { state?: unknown; namespaces?: unknown } | null;
+  if (r?.state !== 'complete' || typeof r.namespaces !== 'object' || r.namespaces === null) return {};
+  return r.namespaces as Record<string, RecordEntry>;
 }
 
 /** The buffers after the first `n` bytes. */
