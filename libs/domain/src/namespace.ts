@@ -80,10 +80,12 @@ export function namespaceSelected(ns: string, filters: NamespaceFilters): boolea
 /** Characters MongoDB does not allow in database names. */
 const INVALID_DB_CHARS = /[/\\. "$*<>:|?\0]/;
 
-/** Problems with one filter entry, as sentences; empty when the entry is valid. */
-function entryProblems(list: 'include' | 'exclude', entry: string): string[] {
-  const where = `${list} entry "${entry}"`;
-  const { db, collection } = parseNamespace(entry);
+/**
+ * What is wrong with a namespace's names by MongoDB's naming rules, as sentences each starting with `where`; empty
+ * when they are valid. A database name is never empty and has none of `/\. "$*<>:|?` or NUL; a collection name
+ * (when given) is never empty and has neither `$` nor NUL.
+ */
+export function namespaceNameProblems(where: string, db: string, collection: string | undefined): string[] {
   const problems: string[] = [];
   if (db === '') problems.push(`${where}: database name is empty`);
   else if (INVALID_DB_CHARS.test(db))
@@ -92,6 +94,14 @@ function entryProblems(list: 'include' | 'exclude', entry: string): string[] {
   else if (collection !== undefined && /[$\0]/.test(collection)) {
     problems.push(`${where}: collection name contains "$" or a null character`);
   }
+  return problems;
+}
+
+/** Problems with one filter entry, as sentences; empty when the entry is valid. */
+function entryProblems(list: 'include' | 'exclude', entry: string): string[] {
+  const where = `${list} entry "${entry}"`;
+  const { db, collection } = parseNamespace(entry);
+  const problems = namespaceNameProblems(where, db, collection);
   if (list === 'include' && EXCLUDED_DATABASES.includes(db)) {
     problems.push(`${where}: database "${db}" is never backed up`);
   }

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TidemarkError, checkRecordVersion } from '@tidemark/domain';
+import { fsyncDir } from '@tidemark/util';
 import {
   BlockMissingError,
   type SnapshotRecord,
@@ -408,15 +409,6 @@ async function unlinkDurably(file: string): Promise<void> {
     throw err;
   }
   await fsyncDir(path.dirname(file));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 function parseJsonObject(text: string, where: string): Record<string, unknown> {

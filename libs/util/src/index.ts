@@ -1,6 +1,7 @@
 /**
  * @tidemark/util: small infrastructure helpers with no domain knowledge: one backoff policy and the named
- * policies, one retrier, a queue bounded in items and bytes, SHA-256 checksums, sleeping and timeouts.
+ * policies, one retrier, a queue bounded in items and bytes, SHA-256 checksums, sleeping and timeouts,
+ * durable file writes.
  */
 export * from './backoff';
 export * from './backoff-policies';
@@ -14,3 +15,4 @@ export * from './raw-bson-elements';
 export * from './integer-setting';
 export * from './json-request';
 export * from './keyed-mutex';
+export * from './durable-file';

@@ -31,6 +31,7 @@ import {
 import { layout, ports } from './layout';
 import { ensurePostgresCluster, postgresUrl, startPostgres, waitPostgres } from './postgresql';
 import { isAlive, portInUse, stopProcess, type StartedProcess } from './process';
+import { ensureDumpCheckPython } from './python-venv';
 import { ensureMoto, S3_BUCKET, S3_CREDENTIALS, startS3, waitS3 } from './s3';
 
 type Log = (msg: string) => void;
@@ -128,6 +129,8 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     want.kafka ? ensureKafkaJars(l, log) : undefined,
     want.source || want.backup ? ensureFerretdb(l, log) : undefined,
     want.s3 ? ensureMoto(l, log) : undefined,
+    // Not a server: the Python the dump specs check dumps with (tools/dump-check).
+    ensureDumpCheckPython(l, log),
     want.sourcePg ? ensurePostgresCluster(l, 'source', env) : undefined,
     want.backupPg ? ensurePostgresCluster(l, 'backup', env) : undefined,
   ]);

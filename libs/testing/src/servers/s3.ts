@@ -1,13 +1,12 @@
 /**
  * The S3-compatible server for the S3 snapshot store: moto's server (Apache-2.0) from PyPI, in a virtualenv in the
- * cache. (MinIO's server is AGPL and is not used; S3Proxy 2.6 rejects the AWS SDK v3's default flexible checksums.)
+ * cache (`python-venv.ts`). (MinIO's server is AGPL and is not used; S3Proxy 2.6 rejects the AWS SDK v3's default flexible checksums.)
  * moto keeps objects in memory: they last as long as the server process.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Layout } from './layout';
-import { run, startDetached, waitFor, type StartedProcess } from './process';
-import { SERVER_VERSIONS } from './versions';
+import { startDetached, waitFor, type StartedProcess } from './process';
+import { MOTO_VENV, ensurePythonVenv, pythonVenvDir } from './python-venv';
 
 export const S3_CREDENTIALS = {
   accessKeyId: 'tidemark',
@@ -17,26 +16,11 @@ export const S3_CREDENTIALS = {
 export const S3_BUCKET = 'tidemark-snapshots';
 
 export function motoVenv(l: Layout): string {
-  return path.join(l.cache, `moto-${SERVER_VERSIONS.moto}`);
+  return pythonVenvDir(l, MOTO_VENV);
 }
 
 export async function ensureMoto(l: Layout, log: (m: string) => void): Promise<string> {
-  const venv = motoVenv(l);
-  const server = path.join(venv, 'bin', 'moto_server');
-  const done = path.join(venv, '.complete');
-  if (fs.existsSync(done) && fs.existsSync(server)) return server;
-  log(`installing moto ${SERVER_VERSIONS.moto} (S3 server) from PyPI (first run only)`);
-  fs.rmSync(venv, { recursive: true, force: true });
-  const python = process.env['PYTHON'] ?? 'python3';
-  await run('moto venv', python, ['-m', 'venv', venv]);
-  await run('moto install', path.join(venv, 'bin', 'pip'), [
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    `moto[server]==${SERVER_VERSIONS.moto}`,
-  ]);
-  fs.writeFileSync(done, new Date().toISOString());
-  return server;
+  return path.join(await ensurePythonVenv(l, MOTO_VENV, log), 'bin', 'moto_server');
 }
 
 export function startS3(l: Layout, port: number): StartedProcess {

@@ -6,4 +6,6 @@ export const SERVER_VERSIONS = {
   ferretdb: 'v1.24.2',
   /** moto's S3 server (Apache-2.0), from PyPI. */
   moto: '5.2.5',
+  /** pymongo (Apache-2.0), from PyPI: its `bson` package decodes dumps in the independent dump checker. */
+  pymongo: '4.20.0',
 } as const;

@@ -1,0 +1,66 @@
+/**
+ * Python tools from PyPI, each in a virtualenv of its own in the cache (`<cache>/<name>`), installed once with
+ * pinned requirements and marked complete only after pip succeeded: moto's S3 server, and pymongo for the
+ * independent dump checker (`tools/dump-check/check_dump.py`). `infra up` prepares both; a spec that needs one calls
+ * its `ensure*`, which returns at once when it is there.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Layout } from './layout';
+import { run } from './process';
+import { SERVER_VERSIONS } from './versions';
+
+export interface PythonVenv {
+  /** Directory name in the cache; carries the pinned version, so an upgrade makes a new one. */
+  readonly name: string;
+  /** What the log says is being installed. */
+  readonly what: string;
+  /** pip requirements, each pinned with `==`. */
+  readonly requirements: readonly string[];
+}
+
+export function pythonVenvDir(l: Layout, venv: PythonVenv): string {
+  return path.join(l.cache, venv.name);
+}
+
+/** Creates the virtualenv and installs its requirements unless a complete one is there; returns its directory. */
+export async function ensurePythonVenv(
+  l: Layout,
+  venv: PythonVenv,
+  log: (m: string) => void,
+): Promise<string> {
+  const dir = pythonVenvDir(l, venv);
+  const done = path.join(dir, '.complete');
+  if (fs.existsSync(done)) return dir;
+  log(`installing ${venv.what} from PyPI (first run only)`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const python = process.env['PYTHON'] ?? 'python3';
+  await run(`${venv.name} venv`, python, ['-m', 'venv', dir]);
+  await run(`${venv.name} install`, path.join(dir, 'bin', 'pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    ...venv.requirements,
+  ]);
+  fs.writeFileSync(done, new Date().toISOString());
+  return dir;
+}
+
+/** moto's S3 server (Apache-2.0). */
+export const MOTO_VENV: PythonVenv = {
+  name: `moto-${SERVER_VERSIONS.moto}`,
+  what: `moto ${SERVER_VERSIONS.moto} (S3 server)`,
+  requirements: [`moto[server]==${SERVER_VERSIONS.moto}`],
+};
+
+/** pymongo (Apache-2.0), whose `bson` package the independent dump checker decodes with. */
+export const DUMP_CHECK_VENV: PythonVenv = {
+  name: `dump-check-pymongo-${SERVER_VERSIONS.pymongo}`,
+  what: `pymongo ${SERVER_VERSIONS.pymongo} (dump checker)`,
+  requirements: [`pymongo==${SERVER_VERSIONS.pymongo}`],
+};
+
+/** The Python that runs `tools/dump-check/check_dump.py`, installed first when needed. */
+export async function ensureDumpCheckPython(l: Layout, log: (m: string) => void): Promise<string> {
+  return path.join(await ensurePythonVenv(l, DUMP_CHECK_VENV, log), 'bin', 'python');
+}
