@@ -8,6 +8,8 @@ import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient } from './job-api-client';
 import { connectMongo } from '@tidemark/mongo';
 import {
+  DumpArchiveTarget,
+  DumpDirectoryTarget,
   parseRename,
   parseRestorePoint,
   validateSelection,
@@ -29,6 +31,9 @@ export const RESTORE_HELP = `  tidemark restore --snapshot ID --to URI [--includ
   tidemark restore --job ID --at T --to URI [same options]
                                    the state at T (ISO instant with a timezone, or an oplog position t:i): the
                                    newest snapshot at or before T plus the stored oplog up to T
+  tidemark restore --snapshot ID --dump DIR | --archive FILE [--gzip] [--include/--exclude/--rename ...] [--drop]
+                                   a dump mongorestore reads (a directory of .bson and .metadata.json files, or
+                                   its archive format), written atomically (docs/format.md, "Restore dumps")
 `;
 
 type Usage = (message: string) => Error;
@@ -68,6 +73,9 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
       job: 'string',
       at: 'string',
       to: 'string',
+      dump: 'string',
+      archive: 'string',
+      gzip: 'boolean',
       include: 'string',
       exclude: 'string',
       rename: 'string',
@@ -87,8 +95,19 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
     throw usage('restore needs either --snapshot ID or --job ID --at T');
   if (jobId !== undefined && at === undefined) throw usage('restore --job needs --at T');
   if (snapshotId !== undefined && at !== undefined) throw usage('--at goes with --job, not --snapshot');
-  if (to === undefined) throw usage('restore needs --to URI (the deployment to write into)');
-  if (!/^mongodb(\+srv)?:\/\//.test(to)) throw usage('--to must be a mongodb:// or mongodb+srv:// URI');
+  const dump = once(parsed, 'dump', usage);
+  const archive = once(parsed, 'archive', usage);
+  const outputs = [to, dump, archive].filter((o) => o !== undefined).length;
+  if (outputs !== 1) {
+    throw usage('restore needs exactly one of --to URI (a deployment), --dump DIR or --archive FILE');
+  }
+  if (to !== undefined && !/^mongodb(\+srv)?:\/\//.test(to)) {
+    throw usage('--to must be a mongodb:// or mongodb+srv:// URI');
+  }
+  if (to === undefined && at !== undefined) {
+    throw usage('--dump and --archive write a snapshot (--snapshot ID); a point in time needs --to URI');
+  }
+  if (parsed.flag('gzip') && archive === undefined) throw usage('--gzip goes with --archive FILE');
   const selection: RestoreSelection = {
     include: parsed.values('include'),
     exclude: parsed.values('exclude'),
@@ -100,17 +119,24 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
 
   const api = new JobApiClient();
   const job = await api.get(jobId ?? (await api.getSnapshot(snapshotId!)).jobId);
-  refuseSource(job, to, parsed.flag('to-source'));
+  if (to !== undefined) refuseSource(job, to, parsed.flag('to-source'));
   const side = await openBackupSide(job);
   try {
-    const targetClient = await connectMongo(to, { appName: 'tidemark-restore' });
+    const targetClient =
+      to === undefined ? undefined : await connectMongo(to, { appName: 'tidemark-restore' });
     try {
+      const target =
+        targetClient !== undefined
+          ? deploymentTarget(targetClient)
+          : dump !== undefined
+            ? new DumpDirectoryTarget(dump)
+            : new DumpArchiveTarget(archive!, { gzip: parsed.flag('gzip') });
       const outcome = await runRestore(side, {
         job,
         ...(snapshotId === undefined ? {} : { snapshotId }),
         ...(point === undefined ? {} : { point }),
-        target: deploymentTarget(targetClient),
-        targetClient,
+        target,
+        ...(targetClient === undefined ? {} : { targetClient }),
         selection,
         drop: parsed.flag('drop'),
         onProgress: (p) => process.stderr.write(progressLine(p)),
@@ -141,7 +167,7 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
       }
       return 0;
     } finally {
-      await targetClient.close();
+      await targetClient?.close();
     }
   } finally {
     await side.close();
