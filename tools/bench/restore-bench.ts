@@ -44,12 +44,8 @@ import {
   type SnapshotManifest,
 } from '@tidemark/snapshots';
 
-const env = process.env;
-const num = (name: string, dflt: number) => {
-  const v = Number(env[name] ?? dflt);
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number`);
-  return v;
-};
+import { f, hr, log, MB, phasesFromEnv, positiveFromEnv } from './bench-support';
+const num = positiveFromEnv;
 const RESTORE_MB = num('TIDEMARK_BENCH_RESTORE_MB', 10);
 const REPLAY_ENTRIES = Math.round(num('TIDEMARK_BENCH_REPLAY_ENTRIES', 5000));
 // 40 MB: below it the V8 heap is still growing into its steady size (10 MB: 146 MiB, 40 MB: 196 MiB, 160 MB: 209 MiB).
@@ -57,10 +53,7 @@ const MEMORY_MB = num('TIDEMARK_BENCH_MEMORY_MB', 40);
 /** Rounds of insertMany and restore, alternating; the better of each is kept. */
 const ROUNDS = Math.round(num('TIDEMARK_BENCH_ROUNDS', 3));
 /** Which phases run (TIDEMARK_BENCH_PHASES, comma-separated; default all): restore, replay, memory. */
-const PHASES = new Set((env['TIDEMARK_BENCH_PHASES'] ?? 'restore,replay,memory').split(','));
-for (const p of PHASES)
-  if (!['restore', 'replay', 'memory'].includes(p))
-    throw new RangeError(`TIDEMARK_BENCH_PHASES: unknown phase ${p} (restore, replay, memory)`);
+const PHASES = phasesFromEnv(['restore', 'replay', 'memory']);
 /** The restore's tuning (`RestoreTuning`): TIDEMARK_BENCH_RESTORE_INSERTS batches in flight, ..._NAMESPACES at once. */
 const TUNING = {
   insertConcurrency: Math.round(num('TIDEMARK_BENCH_RESTORE_INSERTS', 4)),
@@ -70,10 +63,6 @@ const JOB = 'benchrestore';
 const SYNC = `${JOB}-s1`;
 const NAMESPACES = ['shop.orders', 'shop.events'];
 const s = `${Date.now().toString(36).slice(-6)}${randomBytes(2).toString('hex')}`;
-const MB = 1e6;
-const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '?');
-const hr = () => process.hrtime.bigint();
 const since = (t0: bigint) => Number(hr() - t0) / 1e9;
 
 /** ~600-byte documents, `_id` strings in order, half per namespace. */

@@ -58,12 +58,9 @@ import {
   type StoreKind,
 } from '@tidemark/snapshots';
 
+import { f, hr, log, MB, phasesFromEnv, positiveFromEnv } from './bench-support';
 const env = process.env;
-const num = (name: string, dflt: number) => {
-  const v = Number(env[name] ?? dflt);
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number`);
-  return v;
-};
+const num = positiveFromEnv;
 const THROUGHPUT_MB = num('TIDEMARK_BENCH_THROUGHPUT_MB', 10);
 // 10 MB by default: on this two-core machine a 100 MB dedup run (TIDEMARK_BENCH_SNAPSHOT_MB=100) takes well over
 // the ~10 minutes a default run may take (README.md, "Snapshot benchmark").
@@ -89,10 +86,7 @@ const DEDUP_CHUNKING: ChunkingOptions | undefined =
 const CHANGE_WRITERS = 4;
 const PATTERNS = (CHANGE === 'both' ? ['random', 'clustered'] : [CHANGE]) as Pattern[];
 /** Which phases run (TIDEMARK_BENCH_PHASES, comma-separated; default all): throughput, dedup, memory. */
-const PHASES = new Set((env['TIDEMARK_BENCH_PHASES'] ?? 'throughput,dedup,memory').split(','));
-for (const p of PHASES)
-  if (!['throughput', 'dedup', 'memory'].includes(p))
-    throw new RangeError(`TIDEMARK_BENCH_PHASES: unknown phase ${p} (throughput, dedup, memory)`);
+const PHASES = phasesFromEnv(['throughput', 'dedup', 'memory']);
 type Pattern = 'random' | 'clustered';
 /** Bytes of plain data held in memory for the in-memory chunking/encoding rates. */
 const SAMPLE_BYTES = 16 * 1024 * 1024;
@@ -106,11 +100,7 @@ const S3_PREFIX = `bench/snap-${s}`;
 
 /** Document `i`'s `_id`: a string, in insertion order. */
 const docId = (i: number) => `d${String(i).padStart(9, '0')}`;
-const hr = () => process.hrtime.bigint();
 const since = (t0: bigint) => Number(hr() - t0) / 1e6;
-const MB = 1e6;
-const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '?');
 
 /** A head database of the bench's own: two collections of ~600-byte documents, and its head record. */
 class BenchHead {

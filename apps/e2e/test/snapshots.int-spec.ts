@@ -478,27 +478,21 @@ describe('snapshots while a writer runs equal the source at their position (all 
         }),
       );
       const full = restoreDbs[0]!;
-      const again = await cli(
-        'restore',
-        '--snapshot',
-        taken[0]!.snapshotId,
-        '--to',
-        target,
-        '--rename',
-        `${db}=${full}`,
-      );
+      const restoreFirstInto = (into: string, ...more: string[]) =>
+        cli(
+          'restore',
+          '--snapshot',
+          taken[0]!.snapshotId,
+          '--to',
+          target,
+          '--rename',
+          `${db}=${into}`,
+          ...more,
+        );
+      const again = await restoreFirstInto(full);
       assert.equal(again.code, 1);
       assert.match(again.stderr, /already holds documents.*nothing was written.*--drop/s);
-      const dropped = await cli(
-        'restore',
-        '--snapshot',
-        taken[0]!.snapshotId,
-        '--to',
-        target,
-        '--rename',
-        `${db}=${full}`,
-        '--drop',
-      );
+      const dropped = await restoreFirstInto(full, '--drop');
       assert.equal(dropped.code, 0, dropped.stderr);
       await assertRestored(full, taken[0]!.at!, 'restored again with --drop');
       // The job's own source is refused without --to-source.
