@@ -357,6 +357,41 @@ describe('snapshots while a writer runs equal the source at their position (all 
         }),
       );
 
+      // A queryable snapshot: mounted into scratch databases on the backup side, listed, then unmounted (dropped).
+      {
+        const snap = taken.find((t) => t.kind === 'blockstore')!;
+        const mounted = await cli('snapshot', 'mount', snap.snapshotId, '--ttl', '30', '--json');
+        assert.equal(mounted.code, 0, mounted.stderr);
+        const m = JSON.parse(mounted.stdout) as {
+          mountId: string;
+          uri: string;
+          databases: Record<string, string>;
+        };
+        const scratch = m.databases[db]!;
+        const reader = await new MongoClient(m.uri).connect();
+        try {
+          for (const ns of namespaces) {
+            const expected = stateAt(initial.get(ns)!, oplog, ns, snap.at!);
+            const differ = differences(
+              expected,
+              await namespaceState(reader, `${scratch}${ns.slice(db.length)}`),
+            );
+            assert.deepEqual(differ.slice(0, 3), [], `mount ${m.mountId}, ${ns}: ${differ.length} differ`);
+          }
+        } finally {
+          await reader.close();
+        }
+        const listed = await cli('snapshot', 'mounts', '--json');
+        assert.ok(
+          (JSON.parse(listed.stdout) as Array<{ mountId: string }>).some((x) => x.mountId === m.mountId),
+        );
+        const gone = await cli('snapshot', 'unmount', m.mountId);
+        assert.equal(gone.code, 0, gone.stderr);
+        const { databases } = await backup.db('admin').admin().listDatabases({ nameOnly: true });
+        assert.ok(!databases.some((d) => d.name === scratch), 'unmount dropped the scratch database');
+        console.log(`mount ${m.mountId} of ${snap.snapshotId}: equal at ${opText(snap.at!)}, then unmounted`);
+      }
+
       // Points in time on the job whose two snapshots lie furthest apart: at its first snapshot, right after it,
       // between the two, at the second, and at the source's newest entry.
       const spread = (id: string) => {

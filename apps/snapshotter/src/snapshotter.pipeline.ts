@@ -3,7 +3,7 @@
  * `jobs`, read only; the heads; the apply fence; the blockstore and the s3 store's metadata), the S3 bucket and the
  * file system (the snapshot stores of `@tidemark/snapshot-stores`), and Kafka:
  * - every `TIDEMARK_SNAPSHOT_TICK_MS` the schedule is checked for every active job (snapshot when due, retention,
- *   grooming; the stored oplog groomed past the job's point-in-time window);
+ *   grooming; the stored oplog groomed past the job's point-in-time window; expired snapshot mounts dropped);
  * - `tidemark.commands` is read with the bus's consumer loop (group `tidemark-snapshotter`): TAKE_SNAPSHOT,
  *   VERIFY_SNAPSHOT, DELETE_SNAPSHOT and TERMINATE are the snapshotter's; other actions are the agent's and are
  *   committed untouched; a command that does not decode is dead-lettered to `tidemark.commands.dlq`. A command is
@@ -27,6 +27,8 @@ import { MongoApplyFence, MongoHeadRegistry, MongoHeadSource } from '@tidemark/h
 import { MongoSnapshotJobSource } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
+import { reapMounts } from '@tidemark/restore';
+import { MongoMountRegistry, MongoScratchAdmin } from '@tidemark/restore-mongo';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import {
@@ -160,10 +162,19 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
     await this.consumer.start();
     this.connections.add('commands-consumer', async () => this.consumer?.stop());
 
+    const mounts = new MongoMountRegistry(backup, config.metaDb);
+    const scratch = new MongoScratchAdmin(backup);
+    const reap = async () => {
+      const reaped = await reapMounts(mounts, scratch, new Date());
+      if (reaped.length > 0) this.logger.event({ event: 'mounts-expired', mounts: reaped });
+    };
     const round = () => {
-      this.lastRound = worker.tick().catch((err: unknown) => {
-        this.logger.event({ event: 'snapshot-schedule-failed', reason: String(err) });
-      });
+      this.lastRound = worker
+        .tick()
+        .then(reap)
+        .catch((err: unknown) => {
+          this.logger.event({ event: 'snapshot-schedule-failed', reason: String(err) });
+        });
     };
     this.timer = setInterval(round, settings.tickMs);
     this.timer.unref();

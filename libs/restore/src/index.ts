@@ -11,6 +11,7 @@ export * from './restore-point';
 export * from './stored-oplog';
 export * from './restore-point-in-time';
 export * from './deployment-target';
+export * from './mount';
 export * from './dump-format';
 export * from './dump-directory-target';
 export * from './dump-archive-target';

@@ -7,6 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SnapshotView } from '@tidemark/jobs';
 import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient, JobApiError } from './job-api-client';
+import { listMounts, mountSnapshot, unmountSnapshot } from './snapshot-mount';
+
+/** How long a mount lives unless `--ttl` says otherwise. */
+const DEFAULT_MOUNT_TTL_MINUTES = 120;
 
 export const SNAPSHOT_HELP = `  tidemark snapshot take JOB [--timeout SECONDS] [--json]
                                    take a snapshot now (active jobs only) and wait until it is complete
@@ -16,6 +20,10 @@ export const SNAPSHOT_HELP = `  tidemark snapshot take JOB [--timeout SECONDS] [
                                    re-read every block and checksum; exit 0 when intact, 1 naming the damage
   tidemark snapshot delete ID [--timeout SECONDS]
                                    delete a snapshot (its blocks go when nothing else references them)
+  tidemark snapshot mount ID [--ttl MINUTES] [--json]
+                                   restore it into scratch databases on the backup side (default 120 minutes, then
+                                   dropped) and print a connection string that can only read them
+  tidemark snapshot unmount MOUNT_ID | tidemark snapshot mounts [--json]
 `;
 
 type Usage = (message: string) => Error;
@@ -137,6 +145,64 @@ export async function runSnapshotCommand(argv: readonly string[], usage: Usage):
           (s) => s.state === 'deleted',
         );
         out(`${snapshotId}: deleted\n`);
+        return 0;
+      }
+      case 'mount': {
+        const parsed = parseCommand(args, { ttl: 'string' }, usage);
+        const snapshotId = onlyArgument(parsed, sub, 'snapshot id', usage);
+        const [ttlText, ...more] = parsed.values('ttl');
+        if (more.length > 0) throw usage('--ttl may be given once');
+        const ttl = ttlText === undefined ? DEFAULT_MOUNT_TTL_MINUTES : Number(ttlText);
+        if (!Number.isSafeInteger(ttl) || ttl < 1)
+          throw usage('--ttl must be a whole number of minutes >= 1');
+        const m = await mountSnapshot(api, snapshotId, ttl);
+        if (m.warning !== undefined) process.stderr.write(`tidemark: warning: ${m.warning}\n`);
+        if (asJson) {
+          json({
+            mountId: m.mount.mountId,
+            snapshotId,
+            uri: m.uri,
+            readOnly: m.readOnly,
+            databases: m.mount.databases,
+            expiresAt: m.mount.expiresAt.toISOString(),
+            documents: m.documents,
+          });
+        } else {
+          out(
+            `mounted ${snapshotId} as ${m.mount.mountId} until ${m.mount.expiresAt.toISOString()} (${m.documents} documents)\n` +
+              Object.entries(m.mount.databases)
+                .map(([from, to]) => `  ${from} -> ${to}\n`)
+                .join('') +
+              `${m.uri}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'unmount': {
+        const parsed = parseCommand(args, {}, usage);
+        const mountId = onlyArgument(parsed, sub, 'mount id', usage);
+        if (!(await unmountSnapshot(mountId))) {
+          process.stderr.write(`tidemark: no mount ${mountId}\n`);
+          return 1;
+        }
+        out(`${mountId}: unmounted (its databases dropped)\n`);
+        return 0;
+      }
+      case 'mounts': {
+        parseCommand(args, {}, usage);
+        const mounts = await listMounts();
+        if (asJson) json(mounts);
+        else
+          out(
+            mounts.length === 0
+              ? 'no mounts\n'
+              : mounts
+                  .map(
+                    (m) =>
+                      `${m.mountId}  ${m.snapshotId}  until ${m.expiresAt.toISOString()}  ${Object.values(m.databases).join(', ')}\n`,
+                  )
+                  .join(''),
+          );
         return 0;
       }
       default:
