@@ -1,15 +1,21 @@
 /**
  * `tidemark restore ...`: a snapshot, or a point in time, written into a MongoDB deployment (see `RESTORE_HELP`).
  * The restore runs in this process, reading the snapshot store and the oplog store directly (`restore-runner.ts`);
- * job-state's API says which job a snapshot belongs to and where its store is. Exit codes: 0 the restore completed,
- * 1 it failed or was refused (the reason, and what was written), 2 wrong usage.
+ * job-state's API says which job a snapshot belongs to and where its store is, and records the restore
+ * (`restore-record.ts`: registered before anything is written, progress, a user's cancel, the end). Exit codes:
+ * 0 the restore completed, 1 it failed, was cancelled or was refused (the reason, and what was written), 2 wrong
+ * usage.
  */
+import { redactUri, type JobView } from '@tidemark/jobs';
 import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient } from './job-api-client';
+import { RESTORE_ADMIN_COMMANDS, RESTORE_ADMIN_HELP, runRestoreAdminCommand } from './restore-admin-command';
+import { RestoreRecord } from './restore-record';
 import { connectMongo } from '@tidemark/mongo';
 import {
   parseRename,
   parseRestorePoint,
+  RestoreCancelledError,
   validateSelection,
   type RestoreProgress,
   type RestoreSelection,
@@ -20,6 +26,7 @@ import {
   refuseSource,
   runRestore,
   type RestoreOutcome,
+  type RestoreRun,
 } from './restore-runner';
 
 export const RESTORE_HELP = `  tidemark restore --snapshot ID --to URI [--include NS]... [--exclude NS]... [--rename FROM=TO]...
@@ -29,7 +36,8 @@ export const RESTORE_HELP = `  tidemark restore --snapshot ID --to URI [--includ
   tidemark restore --job ID --at T --to URI [same options]
                                    the state at T (ISO instant with a timezone, or an oplog position t:i): the
                                    newest snapshot at or before T plus the stored oplog up to T
-`;
+                                   (job-state records each restore: its id is printed first, and --json has it)
+${RESTORE_ADMIN_HELP}`;
 
 type Usage = (message: string) => Error;
 
@@ -61,6 +69,8 @@ function summary(o: RestoreOutcome): string {
 }
 
 export async function runRestoreCommand(argv: readonly string[], usage: Usage): Promise<number> {
+  if ((RESTORE_ADMIN_COMMANDS as readonly string[]).includes(argv[0] ?? ''))
+    return runRestoreAdminCommand(argv, usage);
   const parsed = parseCommand(
     argv,
     {
@@ -101,45 +111,89 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
   const api = new JobApiClient();
   const job = await api.get(jobId ?? (await api.getSnapshot(snapshotId!)).jobId);
   refuseSource(job, to, parsed.flag('to-source'));
+  const record = await RestoreRecord.begin(api, {
+    ...(snapshotId === undefined ? { jobId: job.id, point: at! } : { snapshotId }),
+    target: redactUri(to),
+    include: [...selection.include],
+    exclude: [...selection.exclude],
+    renames: [...parsed.values('rename')],
+    drop: parsed.flag('drop'),
+  });
+  process.stderr.write(
+    `restore ${record.id} recorded in job-state (tidemark restore cancel ${record.id} stops it)\n`,
+  );
+  let outcome: RestoreOutcome;
+  try {
+    outcome = await restoreWithStores(job, to, {
+      ...(snapshotId === undefined ? {} : { snapshotId }),
+      ...(point === undefined ? {} : { point }),
+      selection,
+      drop: parsed.flag('drop'),
+      signal: record.signal,
+      onProgress: (p) => {
+        record.onProgress(p);
+        process.stderr.write(progressLine(p));
+      },
+    });
+  } catch (err) {
+    const ended = await record.finish({ error: err });
+    if (asJson) {
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            id: record.id,
+            state: ended?.state ?? (err instanceof RestoreCancelledError ? 'cancelled' : 'failed'),
+            snapshotId: ended?.snapshotId ?? snapshotId ?? null,
+            at: ended?.at ?? null,
+            namespaces: ended?.namespaces ?? {},
+            reason: err instanceof Error ? err.message : String(err),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    }
+    throw err;
+  }
+  await record.finish({ end: outcome });
+  if (asJson) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          id: record.id,
+          state: 'complete',
+          snapshotId: outcome.snapshotId,
+          at: outcome.at,
+          namespaces: Object.fromEntries(
+            Object.entries(outcome.namespaces).map(([ns, n]) => [
+              ns,
+              { documents: n.documents, bytes: n.bytes },
+            ]),
+          ),
+          documents: outcome.documents,
+          entries: outcome.entries,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    process.stdout.write(summary(outcome));
+  }
+  return 0;
+}
+
+/** Opens the backup side and the target, runs the restore, and closes both. */
+async function restoreWithStores(
+  job: JobView,
+  to: string,
+  run: Pick<RestoreRun, 'snapshotId' | 'point' | 'selection' | 'drop' | 'signal' | 'onProgress'>,
+): Promise<RestoreOutcome> {
   const side = await openBackupSide(job);
   try {
     const targetClient = await connectMongo(to, { appName: 'tidemark-restore' });
     try {
-      const outcome = await runRestore(side, {
-        job,
-        ...(snapshotId === undefined ? {} : { snapshotId }),
-        ...(point === undefined ? {} : { point }),
-        target: deploymentTarget(targetClient),
-        targetClient,
-        selection,
-        drop: parsed.flag('drop'),
-        onProgress: (p) => process.stderr.write(progressLine(p)),
-      });
-      if (asJson) {
-        process.stdout.write(
-          `${JSON.stringify(
-            {
-              id: `${outcome.snapshotId}@${outcome.at.opTime}`,
-              state: 'complete',
-              snapshotId: outcome.snapshotId,
-              at: outcome.at,
-              namespaces: Object.fromEntries(
-                Object.entries(outcome.namespaces).map(([ns, n]) => [
-                  ns,
-                  { documents: n.documents, bytes: n.bytes },
-                ]),
-              ),
-              documents: outcome.documents,
-              entries: outcome.entries,
-            },
-            null,
-            2,
-          )}\n`,
-        );
-      } else {
-        process.stdout.write(summary(outcome));
-      }
-      return 0;
+      return await runRestore(side, { job, ...run, target: deploymentTarget(targetClient), targetClient });
     } finally {
       await targetClient.close();
     }
