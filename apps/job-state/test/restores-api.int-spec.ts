@@ -6,12 +6,17 @@
  *   bad bodies and unknown ids get 404 / 409 / 400 with the reason;
  * - progress, a user's cancel (also through the CLI) and the finish are recorded in `<meta>.restores`; a finished
  *   restore refuses changes; the list is newest first;
- * - each change is a `RestoreEvent` on `tidemark.restores` (PROGRESSED throttled), with no credentials in the bytes.
+ * - each change is a `RestoreEvent` on `tidemark.restores` (PROGRESSED throttled), with no credentials in the bytes;
+ * - a real `tidemark restore --snapshot ... --json` (a filesystem snapshot into the backup-side server) records
+ *   itself: its `--json` carries the restore id, and job-state shows it complete with its documents.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { BSON, MongoClient } from 'mongodb';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import {
   createKafka,
@@ -21,7 +26,9 @@ import {
   restoreEventOf,
 } from '@tidemark/bus';
 import { opTime, type RestoreEvent } from '@tidemark/domain';
-import type { JobView, RestoreView, SnapshotView } from '@tidemark/jobs';
+import { RESTORE_ID, type JobView, type RestoreView, type SnapshotView } from '@tidemark/jobs';
+import { FileSystemSnapshotStore } from '@tidemark/snapshot-stores';
+import { MemoryApplyFence, MemoryHeadSource, SnapshotTaker } from '@tidemark/snapshots';
 import type { RunningService } from '@tidemark/service-shell';
 import { getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
@@ -274,5 +281,99 @@ describe('restores API and CLI (job-state in-process, real Kafka and MongoDB)', 
     assert.deepEqual(mine[1]!.opTime, opTime(1_700_000_000, 9));
     assert.equal(mine[1]!.point, '1700000000:9');
     assert.equal(mine[1]!.entries, 4);
+  });
+
+  it('a CLI restore of a real snapshot registers itself, reports, and ends complete; --json has its id', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'tidemark-restores-api-'));
+    const backup = await MongoClient.connect(endpoints.backup.uri);
+    const targetDb = `it_restored_${suffix}`;
+    try {
+      const created = await postJson<JobView>(api('/jobs'), {
+        project: 'shop',
+        source: { uri: endpoints.source.uri },
+        include: ['shop'],
+        snapshotStore: { kind: 'filesystem', path: root },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const fsJob = created.body;
+      const head = new MemoryHeadSource();
+      const docs = Array.from({ length: 300 }, (_, i) => BSON.serialize({ _id: i, name: `user${i}` }));
+      head.setNamespace(fsJob.id, `${fsJob.id}-s1`, 'shop.users', docs);
+      head.setApplied(fsJob.id, `${fsJob.id}-s1`, { t: 1_700_000_100, i: 1 });
+      const sid = `${fsJob.id}-20261203T110000Z-fs01`;
+      const taker = new SnapshotTaker({
+        head,
+        fence: new MemoryApplyFence(),
+        store: new FileSystemSnapshotStore({ root }),
+      });
+      const taken = await taker.take({
+        jobId: fsJob.id,
+        syncId: `${fsJob.id}-s1`,
+        snapshotId: sid,
+        owner: 'spec',
+        encoding: { codec: 'gzip' },
+      });
+      assert.equal(taken.state, 'complete');
+      await new KafkaSnapshotEventPublisher(producer, topics.snapshots).publish({
+        event: 'completed',
+        jobId: fsJob.id,
+        snapshotId: sid,
+        syncId: `${fsJob.id}-s1`,
+        store: 'filesystem',
+        opTime: opTime(1_700_000_100, 1),
+        takenAt: new Date(),
+        completedAt: new Date(),
+        logicalBytes: 1,
+        storedBytes: 1,
+        namespaceCount: 1,
+        documentCount: docs.length,
+        at: new Date(),
+      });
+      await eventually('the filesystem snapshot folded', async () => {
+        const res = await getJson<SnapshotView>(api(`/snapshots/${sid}`));
+        return res.status === 200 && res.body.state === 'complete' ? res.body : undefined;
+      });
+
+      const run = await cli(
+        'restore',
+        '--snapshot',
+        sid,
+        '--to',
+        endpoints.backup.uri,
+        '--rename',
+        `shop=${targetDb}`,
+        '--json',
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as {
+        id: string;
+        state: string;
+        snapshotId: string;
+        namespaces: Record<string, { documents: number }>;
+      };
+      assert.match(out.id, RESTORE_ID);
+      assert.equal(out.state, 'complete');
+      assert.equal(out.snapshotId, sid);
+      assert.deepEqual(out.namespaces[`${targetDb}.users`]?.documents, docs.length);
+      assert.match(run.stderr, new RegExp(`restore ${out.id} recorded in job-state`));
+      assert.equal(await backup.db(targetDb).collection('users').countDocuments(), docs.length);
+
+      const shown = await getJson<RestoreView>(api(`/restores/${out.id}`));
+      assert.equal(shown.status, 200);
+      assert.equal(shown.body.state, 'complete');
+      assert.equal(shown.body.documents, docs.length);
+      assert.deepEqual(shown.body.namespaces, {
+        [`${targetDb}.users`]: { documents: docs.length, done: true },
+      });
+      assert.deepEqual(shown.body.renames, [`shop=${targetDb}`]);
+      assert.doesNotMatch(shown.body.target, /@/);
+      const mine = await eventsOf(out.id, 2);
+      assert.equal(mine[0]!.event, 'started');
+      assert.equal(mine.at(-1)!.event, 'completed');
+    } finally {
+      await backup.db(targetDb).dropDatabase();
+      await backup.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
