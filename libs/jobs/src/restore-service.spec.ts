@@ -169,6 +169,18 @@ describe('RestoreService', () => {
     );
   });
 
+  it('a STARTED event that cannot be published refuses the restore and records it failed', async () => {
+    const { service, events } = await world();
+    events.failNext = true;
+    await assert.rejects(
+      service.begin(begin({ snapshotId: SNAP })),
+      /restore not started: .* nothing was written/,
+    );
+    const [recorded] = await service.list();
+    assert.equal(recorded?.state, 'failed');
+    assert.equal(recorded?.reason, 'its STARTED event could not be published');
+  });
+
   it('a publish that fails fails the call (retriable) with the change stored', async () => {
     const { service, events } = await world();
     const r = await service.begin(begin({ snapshotId: SNAP }));

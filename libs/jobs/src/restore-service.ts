@@ -6,7 +6,8 @@
  * `progressed` at most once per restore every `progressEventIntervalMs`).
  *
  * Publishing follows the write: when it fails, the call fails (retriable) with the change stored. Finishing or
- * cancelling again publishes the event again (events carry the whole summary, so a duplicate is harmless).
+ * cancelling again publishes the event again (events carry the whole summary, so a duplicate is harmless). A
+ * restore whose STARTED event cannot be published is recorded failed and refused (nothing was written yet).
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -120,7 +121,21 @@ export class RestoreService {
         now,
       });
       if (await this.options.restores.insert(entry)) {
-        await this.publish(entry, 'started');
+        try {
+          await this.publish(entry, 'started');
+        } catch (err) {
+          // Nothing was written yet: the record ends failed, and the CLI, refused, writes nothing.
+          const failed = withFinish(
+            entry,
+            { state: 'failed', reason: 'its STARTED event could not be published' },
+            now,
+          );
+          if (failed !== undefined) await this.options.restores.replace(failed, entry.revision);
+          throw new TidemarkError(
+            `restore not started: its STARTED event could not be published on the bus; nothing was written, run it again`,
+            { retriable: true, cause: err },
+          );
+        }
         return entry;
       }
       if (attempt >= this.maxAttempts)
