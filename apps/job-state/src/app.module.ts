@@ -7,10 +7,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { KafkaCommandPublisher, producerFor } from '@tidemark/bus';
+import { KafkaCommandPublisher, KafkaRestoreEventPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { JobService, StoreBackupData } from '@tidemark/jobs';
-import { MongoJobRepository, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
+import { JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
+import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
@@ -30,6 +30,7 @@ import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { JobActionsController } from './jobs/job-actions.controller';
+import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
@@ -42,6 +43,8 @@ export interface JobStateSettings {
   readonly oplogStoreDb: string;
   /** `TIDEMARK_EFFECTS_FLUSH_MS`, default 10 s. */
   readonly effectsFlushMs: number;
+  /** `TIDEMARK_RESTORE_PROGRESS_EVENT_MS`, default 5 s: least time between two PROGRESSED events of a restore. */
+  readonly restoreProgressEventMs: number;
 }
 
 @Module({})
@@ -56,6 +59,7 @@ export class AppModule {
       controllers: [
         JobsController,
         SnapshotsController,
+        RestoresController,
         JobActionsController,
         JobStatusController,
         AgentJobsController,
@@ -87,6 +91,22 @@ export class AppModule {
               ),
               backupUri: c.endpoints.backup.uri,
               snapshots,
+            });
+          },
+        },
+        {
+          // Restores run in the CLI; job-state records them and publishes their events (tidemark.restores).
+          provide: RestoreService,
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
+            const restores = new MongoRestoreCatalog(client, c.metaDb, classifyMongoError);
+            await restores.init();
+            return new RestoreService({
+              jobs: new MongoJobRepository(client, c.metaDb, classifyMongoError),
+              snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
+              restores,
+              events: new KafkaRestoreEventPublisher(producer, c.topics.restores),
+              progressEventIntervalMs: settings.restoreProgressEventMs,
             });
           },
         },

@@ -3,6 +3,7 @@
  * and `tidemark.alerts` with the bus's consumer loop (`bus/job-events.consumer.ts`). `main.ts` runs it; the
  * integration tests run it in-process with their own topic prefix and databases.
  */
+import { DEFAULT_PROGRESS_EVENT_MS } from '@tidemark/jobs';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import {
   bootstrapService,
@@ -23,6 +24,13 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
     },
     oplogStoreDb: env['TIDEMARK_OPLOG_STORE_DB'] || DEFAULT_OPLOG_STORE_DB,
     effectsFlushMs: intFromEnv(env, 'TIDEMARK_EFFECTS_FLUSH_MS', DEFAULT_EFFECTS_FLUSH_MS, 100, 3_600_000),
+    restoreProgressEventMs: intFromEnv(
+      env,
+      'TIDEMARK_RESTORE_PROGRESS_EVENT_MS',
+      DEFAULT_PROGRESS_EVENT_MS,
+      0,
+      3_600_000,
+    ),
   };
   return bootstrapService({
     name: 'job-state',

@@ -11,11 +11,12 @@ import { schemaRegistry, SchemaRegistry } from './schemas';
 describe('workspace schemas', () => {
   const registry = schemaRegistry();
 
-  it('are the six records of the design, one per file, namespace tidemark.<area>', () => {
+  it('are the seven records of the design, one per file, namespace tidemark.<area>', () => {
     assert.deepEqual(registry.recordNames(), [
       'tidemark.alerts.AlertRaised',
       'tidemark.commands.JobCommand',
       'tidemark.phases.PhaseChanged',
+      'tidemark.restores.RestoreEvent',
       'tidemark.slices.SliceProduced',
       'tidemark.slices.SliceStored',
       'tidemark.snapshots.SnapshotEvent',

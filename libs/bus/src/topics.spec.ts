@@ -30,6 +30,7 @@ describe('topic declarations', () => {
         'tidemark.phases',
         'tidemark.commands',
         'tidemark.snapshots',
+        'tidemark.restores',
         'tidemark.alerts',
         'tidemark.slices.initial.dlq',
         'tidemark.slices.oplog.dlq',
@@ -80,7 +81,14 @@ describe('topic declarations', () => {
     for (const t of [topics.slicesInitial, topics.slicesOplog]) {
       assert.ok(t.maxMessageBytes >= DEFAULT_SLICE_LIMITS.maxSliceBytes + overhead, t.name);
     }
-    for (const t of [topics.slicesStored, topics.phases, topics.commands, topics.snapshots, topics.alerts]) {
+    for (const t of [
+      topics.slicesStored,
+      topics.phases,
+      topics.commands,
+      topics.snapshots,
+      topics.restores,
+      topics.alerts,
+    ]) {
       assert.equal(t.maxMessageBytes, 1 * MiB, t.name);
     }
     assert.ok(

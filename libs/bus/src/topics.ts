@@ -208,6 +208,23 @@ const snapshots = recordTopic({
   deadLetter: 'tidemark.snapshots.dlq',
 });
 
+const restores = recordTopic({
+  base: 'tidemark.restores',
+  description:
+    'The life of each restore: started, progressed (throttled), cancel requested, completed, failed, cancelled.',
+  value: 'tidemark.restores.RestoreEvent',
+  keyKind: 'job',
+  keyDescription: JOB_KEY,
+  keyOf: (r) => jobKey(r.jobId),
+  partitionClass: 'control',
+  retentionMs: 30 * DAY_MS,
+  maxMessageBytes: CONTROL_TOPIC_MAX_MESSAGE_BYTES,
+  cleanupPolicy: 'delete',
+  producers: ['job-state'],
+  consumers: [],
+  deadLetter: undefined,
+});
+
 const alerts = recordTopic({
   base: 'tidemark.alerts',
   description: 'Alerts for operators (resync required, slice rejected, ...).',
@@ -232,6 +249,7 @@ export const TOPIC_SPECS = Object.freeze({
   phases,
   commands,
   snapshots,
+  restores,
   alerts,
   slicesInitialDlq: deadLetterTopic(slicesInitial, ['job-state']),
   slicesOplogDlq: deadLetterTopic(slicesOplog, ['job-state']),

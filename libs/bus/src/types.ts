@@ -190,6 +190,106 @@ export interface PhaseChanged {
   details: Record<string, string>;
 }
 
+/** Symbols of enum tidemark.restores.RestoreEventKind, in schema order. */
+export const AVRO_RESTORE_EVENT_KIND_SYMBOLS = [
+  'STARTED',
+  'PROGRESSED',
+  'CANCEL_REQUESTED',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+] as const;
+
+/**
+ * STARTED: the restore was registered, before anything was written. PROGRESSED: new progress (at most one event per restore every few seconds). CANCEL_REQUESTED: a user asked to cancel it; it stops between batches. COMPLETED: every namespace was written (and the oplog replayed to the point). FAILED: it stopped on an error (reason says why and what was written). CANCELLED: it stopped on the user's request (reason says what was written).
+ * Avro enum `tidemark.restores.RestoreEventKind`.
+ */
+export type AvroRestoreEventKind = (typeof AVRO_RESTORE_EVENT_KIND_SYMBOLS)[number];
+
+/** Symbols of enum tidemark.restores.RestoreKind, in schema order. */
+export const AVRO_RESTORE_KIND_SYMBOLS = ['SNAPSHOT', 'POINT_IN_TIME'] as const;
+
+/**
+ * SNAPSHOT: one snapshot as it is. POINT_IN_TIME: the newest snapshot at or before a time T plus the stored oplog up to T.
+ * Avro enum `tidemark.restores.RestoreKind`.
+ */
+export type AvroRestoreKind = (typeof AVRO_RESTORE_KIND_SYMBOLS)[number];
+
+/**
+ * One target namespace of a restore.
+ * Avro record `tidemark.restores.RestoreNamespaceProgress`.
+ */
+export interface RestoreNamespaceProgress {
+  /** The target namespace (db.coll, after renames). */
+  namespace: string;
+  /** Documents written into it so far. */
+  documents: bigint;
+  /** True once every document and index of it is written. */
+  done: boolean;
+}
+
+/**
+ * Something happened to one restore (a snapshot, or a point in time, written into a target deployment): it started, made progress, was asked to cancel, or ended (completed, failed, cancelled). job-state publishes one each time it records a change of the restore; each carries the restore's whole summary, not a delta, so folding one twice changes nothing. Keyed by job id. Never carries credentials: target is the URI without them. Its format version is its schema fingerprint (single-object encoding), so it carries no version field.
+ * Avro record `tidemark.restores.RestoreEvent`.
+ */
+export interface RestoreEvent {
+  /** What happened. */
+  event: AvroRestoreEventKind;
+  /** Id of the restore in job-state. */
+  restoreId: string;
+  /** The backup job whose data is restored. */
+  jobId: string;
+  /** What is restored. */
+  kind: AvroRestoreKind;
+  /**
+   * The snapshot restored; null for a point-in-time restore until it completed.
+   * Default for readers of older data: `null`.
+   */
+  snapshotId: string | null;
+  /**
+   * POINT_IN_TIME: T as the user gave it (an ISO instant or an oplog position t:i); null for SNAPSHOT.
+   * Default for readers of older data: `null`.
+   */
+  point: string | null;
+  /**
+   * The oplog position the target is at (t << 32 | i as an unsigned 64-bit value, stored in two's-complement form: BigInt.asIntN(64, v)); for SNAPSHOT the snapshot's position from the start, for POINT_IN_TIME once COMPLETED; null otherwise.
+   * Default for readers of older data: `null`.
+   */
+  opTs: bigint | null;
+  /**
+   * Wall time of the oplog entry at opTs, when known. For display only: positions are compared by opTs.
+   * Default for readers of older data: `null`.
+   */
+  opWallTime: Date | null;
+  /** The target deployment's URI with user, password and secret options removed. */
+  target: string;
+  /** Namespaces (db or db.coll) selected with --include; empty: all. */
+  include: string[];
+  /** Namespaces (db or db.coll) left out with --exclude. */
+  exclude: string[];
+  /** Renames, each FROM=TO (both db or both db.coll). */
+  renames: string[];
+  /** True when existing target namespaces are dropped first (--drop). */
+  drop: boolean;
+  /** True once a user asked to cancel the restore. */
+  cancelRequested: boolean;
+  /** Documents written so far. */
+  documents: bigint;
+  /** BSON bytes of the documents written so far. */
+  bytes: bigint;
+  /** Oplog entries replayed so far (POINT_IN_TIME; 0 for SNAPSHOT). */
+  entries: bigint;
+  /** Progress per target namespace, sorted by namespace. */
+  namespaces: RestoreNamespaceProgress[];
+  /**
+   * FAILED and CANCELLED: why, and what was written; null otherwise.
+   * Default for readers of older data: `null`.
+   */
+  reason: string | null;
+  /** When the event happened. */
+  at: Date;
+}
+
 /** Symbols of enum tidemark.slices.SliceKind, in schema order. */
 export const AVRO_SLICE_KIND_SYMBOLS = ['INITIAL', 'OPLOG', 'CATALOG'] as const;
 
@@ -423,6 +523,7 @@ export interface RecordTypes {
   'tidemark.alerts.AlertRaised': AlertRaised;
   'tidemark.commands.JobCommand': JobCommand;
   'tidemark.phases.PhaseChanged': PhaseChanged;
+  'tidemark.restores.RestoreEvent': RestoreEvent;
   'tidemark.slices.SliceProduced': SliceProduced;
   'tidemark.slices.SliceStored': SliceStored;
   'tidemark.snapshots.SnapshotEvent': SnapshotEvent;
@@ -438,6 +539,7 @@ export const CURRENT_SCHEMAS: {
   'tidemark.alerts.AlertRaised': { version: 1, fingerprint: 'd5e6fe784f549958' },
   'tidemark.commands.JobCommand': { version: 2, fingerprint: '871fef96df38a5d1' },
   'tidemark.phases.PhaseChanged': { version: 1, fingerprint: '3308c64fa846cc87' },
+  'tidemark.restores.RestoreEvent': { version: 1, fingerprint: 'e685a74f8955ef33' },
   'tidemark.slices.SliceProduced': { version: 1, fingerprint: '1075fa1e1c881cb1' },
   'tidemark.slices.SliceStored': { version: 1, fingerprint: '2468b19ff04083c5' },
   'tidemark.snapshots.SnapshotEvent': { version: 1, fingerprint: '2de993a90e35ed26' },

@@ -22,5 +22,7 @@ export * from './ports/phase-reporter';
 export * from './alert';
 export * from './snapshot-event';
 export * from './ports/snapshot-event-publisher';
+export * from './restore-event';
+export * from './ports/restore-event-publisher';
 export * from './snapshot-id';
 export * from './restorable-window';

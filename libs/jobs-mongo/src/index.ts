@@ -9,3 +9,4 @@ export * from './mongo-job-repository';
 export * from './mongo-job-phase-reader';
 export * from './mongo-snapshot-catalog';
 export * from './mongo-snapshot-job-source';
+export * from './mongo-restore-catalog';

@@ -21,3 +21,7 @@ export * from './memory-backup-data';
 export * from './store-backup-data';
 export * from './snapshot-catalog';
 export * from './memory-snapshot-catalog';
+export * from './restore-catalog';
+export * from './restore-input';
+export * from './restore-service';
+export * from './memory-restore-catalog';

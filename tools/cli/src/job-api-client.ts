@@ -5,7 +5,7 @@
  */
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { SnapshotRetention } from '@tidemark/domain';
-import type { JobStatus, JobView, SnapshotView } from '@tidemark/jobs';
+import type { JobStatus, JobView, RestoreView, SnapshotView } from '@tidemark/jobs';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 export class JobApiError extends Error {
@@ -27,6 +27,33 @@ export interface CreateJobRequest {
   /** Only the fields given; job-state fills in the rest from its defaults. */
   schedule?: { intervalMinutes?: number; retention?: SnapshotRetention };
   snapshotStore?: { kind: string; path?: string; encryptionKeyFile?: string };
+}
+
+/** `POST /api/v1/restores`: `snapshotId`, or `jobId` and `point`; the target without credentials. */
+export interface BeginRestoreRequest {
+  snapshotId?: string;
+  jobId?: string;
+  point?: string;
+  target: string;
+  include: string[];
+  exclude: string[];
+  renames: string[];
+  drop: boolean;
+}
+
+export interface RestoreProgressReport {
+  documents: number;
+  bytes: number;
+  entries: number;
+  namespaces: Record<string, { documents: number; done: boolean }>;
+}
+
+export interface FinishRestoreRequest {
+  state: 'complete' | 'failed' | 'cancelled';
+  reason?: string;
+  progress?: RestoreProgressReport;
+  snapshotId?: string;
+  at?: { opTime: string; wallTime: string | null };
 }
 
 export class JobApiClient {
@@ -85,6 +112,33 @@ export class JobApiClient {
 
   deleteSnapshot(snapshotId: string): Promise<{ snapshotId: string; requestId: string }> {
     return this.call('DELETE', `/api/v1/snapshots/${encodeURIComponent(snapshotId)}`);
+  }
+
+  /** Registers a restore before it writes anything (docs/api.md, "Restores"). */
+  beginRestore(request: BeginRestoreRequest): Promise<RestoreView> {
+    return this.call('POST', '/api/v1/restores', request);
+  }
+
+  reportRestoreProgress(id: string, progress: RestoreProgressReport): Promise<RestoreView> {
+    return this.call('POST', `/api/v1/restores/${encodeURIComponent(id)}/progress`, progress);
+  }
+
+  finishRestore(id: string, request: FinishRestoreRequest): Promise<RestoreView> {
+    return this.call('POST', `/api/v1/restores/${encodeURIComponent(id)}/finish`, request);
+  }
+
+  cancelRestore(id: string): Promise<RestoreView> {
+    return this.call('POST', `/api/v1/restores/${encodeURIComponent(id)}/cancel`, {});
+  }
+
+  getRestore(id: string): Promise<RestoreView> {
+    return this.call('GET', `/api/v1/restores/${encodeURIComponent(id)}`);
+  }
+
+  /** Restores newest first, of one job or of all. */
+  async listRestores(jobId?: string): Promise<RestoreView[]> {
+    const query = jobId === undefined ? '' : `?job=${encodeURIComponent(jobId)}`;
+    return (await this.call<{ restores: RestoreView[] }>('GET', `/api/v1/restores${query}`)).restores;
   }
 
   act(id: string, action: string, body?: unknown): Promise<JobView> {

@@ -1,17 +1,25 @@
 /**
  * `tidemark restore ...`: a snapshot, or a point in time, written into a MongoDB deployment (see `RESTORE_HELP`).
  * The restore runs in this process, reading the snapshot store and the oplog store directly (`restore-runner.ts`);
- * job-state's API says which job a snapshot belongs to and where its store is. Exit codes: 0 the restore completed,
- * 1 it failed or was refused (the reason, and what was written), 2 wrong usage.
+ * job-state's API says which job a snapshot belongs to and where its store is, and records the restore
+ * (`restore-record.ts`: registered before anything is written, progress, a user's cancel, the end). Exit codes:
+ * 0 the restore completed, 1 it failed, was cancelled or was refused (the reason, and what was written), 2 wrong
+ * usage.
  */
+import { redactUri, type JobView } from '@tidemark/jobs';
 import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient } from './job-api-client';
+import { RESTORE_ADMIN_COMMANDS, RESTORE_ADMIN_HELP, runRestoreAdminCommand } from './restore-admin-command';
+import { RestoreRecord } from './restore-record';
 import { connectMongo } from '@tidemark/mongo';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   DumpArchiveTarget,
   DumpDirectoryTarget,
   parseRename,
   parseRestorePoint,
+  RestoreCancelledError,
   validateSelection,
   type RestoreProgress,
   type RestoreSelection,
@@ -22,6 +30,7 @@ import {
   refuseSource,
   runRestore,
   type RestoreOutcome,
+  type RestoreRun,
 } from './restore-runner';
 
 export const RESTORE_HELP = `  tidemark restore --snapshot ID --to URI [--include NS]... [--exclude NS]... [--rename FROM=TO]...
@@ -34,7 +43,8 @@ export const RESTORE_HELP = `  tidemark restore --snapshot ID --to URI [--includ
   tidemark restore --snapshot ID --dump DIR | --archive FILE [--gzip] [--include/--exclude/--rename ...] [--drop]
                                    a dump mongorestore reads (a directory of .bson and .metadata.json files, or
                                    its archive format), written atomically (docs/format.md, "Restore dumps")
-`;
+                                   (job-state records each restore: its id is printed first, and --json has it)
+${RESTORE_ADMIN_HELP}`;
 
 type Usage = (message: string) => Error;
 
@@ -66,6 +76,8 @@ function summary(o: RestoreOutcome): string {
 }
 
 export async function runRestoreCommand(argv: readonly string[], usage: Usage): Promise<number> {
+  if ((RESTORE_ADMIN_COMMANDS as readonly string[]).includes(argv[0] ?? ''))
+    return runRestoreAdminCommand(argv, usage);
   const parsed = parseCommand(
     argv,
     {
@@ -97,8 +109,7 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
   if (snapshotId !== undefined && at !== undefined) throw usage('--at goes with --job, not --snapshot');
   const dump = once(parsed, 'dump', usage);
   const archive = once(parsed, 'archive', usage);
-  const outputs = [to, dump, archive].filter((o) => o !== undefined).length;
-  if (outputs !== 1) {
+  if ([to, dump, archive].filter((o) => o !== undefined).length !== 1) {
     throw usage('restore needs exactly one of --to URI (a deployment), --dump DIR or --archive FILE');
   }
   if (to !== undefined && !/^mongodb(\+srv)?:\/\//.test(to)) {
@@ -108,6 +119,12 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
     throw usage('--dump and --archive write a snapshot (--snapshot ID); a point in time needs --to URI');
   }
   if (parsed.flag('gzip') && archive === undefined) throw usage('--gzip goes with --archive FILE');
+  const output: RestoreOutput =
+    to !== undefined
+      ? { kind: 'deployment', uri: to }
+      : dump !== undefined
+        ? { kind: 'dump', path: resolvePath(dump) }
+        : { kind: 'archive', path: resolvePath(archive!), gzip: parsed.flag('gzip') };
   const selection: RestoreSelection = {
     include: parsed.values('include'),
     exclude: parsed.values('exclude'),
@@ -120,54 +137,104 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
   const api = new JobApiClient();
   const job = await api.get(jobId ?? (await api.getSnapshot(snapshotId!)).jobId);
   if (to !== undefined) refuseSource(job, to, parsed.flag('to-source'));
+  const record = await RestoreRecord.begin(api, {
+    ...(snapshotId === undefined ? { jobId: job.id, point: at! } : { snapshotId }),
+    target: output.kind === 'deployment' ? redactUri(output.uri) : pathToFileURL(output.path).href,
+    include: [...selection.include],
+    exclude: [...selection.exclude],
+    renames: [...parsed.values('rename')],
+    drop: parsed.flag('drop'),
+  });
+  process.stderr.write(
+    `restore ${record.id} recorded in job-state (tidemark restore cancel ${record.id} stops it)\n`,
+  );
+  let outcome: RestoreOutcome;
+  try {
+    outcome = await restoreWithStores(job, output, {
+      ...(snapshotId === undefined ? {} : { snapshotId }),
+      ...(point === undefined ? {} : { point }),
+      selection,
+      drop: parsed.flag('drop'),
+      signal: record.signal,
+      onProgress: (p) => {
+        record.onProgress(p);
+        process.stderr.write(progressLine(p));
+      },
+    });
+  } catch (err) {
+    const ended = await record.finish({ error: err });
+    if (asJson) {
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            id: record.id,
+            state: ended?.state ?? (err instanceof RestoreCancelledError ? 'cancelled' : 'failed'),
+            snapshotId: ended?.snapshotId ?? snapshotId ?? null,
+            at: ended?.at ?? null,
+            namespaces: ended?.namespaces ?? {},
+            reason: err instanceof Error ? err.message : String(err),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    }
+    throw err;
+  }
+  await record.finish({ end: outcome });
+  if (asJson) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          id: record.id,
+          state: 'complete',
+          snapshotId: outcome.snapshotId,
+          at: outcome.at,
+          namespaces: Object.fromEntries(
+            Object.entries(outcome.namespaces).map(([ns, n]) => [
+              ns,
+              { documents: n.documents, bytes: n.bytes },
+            ]),
+          ),
+          documents: outcome.documents,
+          entries: outcome.entries,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    process.stdout.write(summary(outcome));
+  }
+  return 0;
+}
+
+/** Where a restore writes: a deployment, or a dump directory or archive file. */
+type RestoreOutput =
+  | { readonly kind: 'deployment'; readonly uri: string }
+  | { readonly kind: 'dump'; readonly path: string }
+  | { readonly kind: 'archive'; readonly path: string; readonly gzip: boolean };
+
+/** Opens the backup side and the target, runs the restore, and closes both. */
+async function restoreWithStores(
+  job: JobView,
+  output: RestoreOutput,
+  run: Pick<RestoreRun, 'snapshotId' | 'point' | 'selection' | 'drop' | 'signal' | 'onProgress'>,
+): Promise<RestoreOutcome> {
   const side = await openBackupSide(job);
   try {
-    const targetClient =
-      to === undefined ? undefined : await connectMongo(to, { appName: 'tidemark-restore' });
-    try {
+    if (output.kind !== 'deployment') {
       const target =
-        targetClient !== undefined
-          ? deploymentTarget(targetClient)
-          : dump !== undefined
-            ? new DumpDirectoryTarget(dump)
-            : new DumpArchiveTarget(archive!, { gzip: parsed.flag('gzip') });
-      const outcome = await runRestore(side, {
-        job,
-        ...(snapshotId === undefined ? {} : { snapshotId }),
-        ...(point === undefined ? {} : { point }),
-        target,
-        ...(targetClient === undefined ? {} : { targetClient }),
-        selection,
-        drop: parsed.flag('drop'),
-        onProgress: (p) => process.stderr.write(progressLine(p)),
-      });
-      if (asJson) {
-        process.stdout.write(
-          `${JSON.stringify(
-            {
-              id: `${outcome.snapshotId}@${outcome.at.opTime}`,
-              state: 'complete',
-              snapshotId: outcome.snapshotId,
-              at: outcome.at,
-              namespaces: Object.fromEntries(
-                Object.entries(outcome.namespaces).map(([ns, n]) => [
-                  ns,
-                  { documents: n.documents, bytes: n.bytes },
-                ]),
-              ),
-              documents: outcome.documents,
-              entries: outcome.entries,
-            },
-            null,
-            2,
-          )}\n`,
-        );
-      } else {
-        process.stdout.write(summary(outcome));
-      }
-      return 0;
+        output.kind === 'dump'
+          ? new DumpDirectoryTarget(output.path)
+          : new DumpArchiveTarget(output.path, { gzip: output.gzip });
+      return await runRestore(side, { job, ...run, target });
+    }
+    const targetClient = await connectMongo(output.uri, { appName: 'tidemark-restore' });
+    try {
+      return await runRestore(side, { job, ...run, target: deploymentTarget(targetClient), targetClient });
     } finally {
-      await targetClient?.close();
+      await targetClient.close();
     }
   } finally {
     await side.close();

@@ -10,17 +10,27 @@ import {
   JobConflictError,
   JobNotFoundError,
   JobValidationError,
+  RestoreNotAllowedError,
+  RestoreNotFoundError,
+  RestoreValidationError,
   SnapshotNotAllowedError,
   SnapshotNotFoundError,
 } from '@tidemark/jobs';
 
 export function httpStatusOf(err: TidemarkError): number {
-  if (err instanceof JobNotFoundError || err instanceof SnapshotNotFoundError) return HttpStatus.NOT_FOUND;
-  if (err instanceof JobValidationError) return HttpStatus.BAD_REQUEST;
+  if (
+    err instanceof JobNotFoundError ||
+    err instanceof SnapshotNotFoundError ||
+    err instanceof RestoreNotFoundError
+  )
+    return HttpStatus.NOT_FOUND;
+  if (err instanceof JobValidationError || err instanceof RestoreValidationError)
+    return HttpStatus.BAD_REQUEST;
   if (
     err instanceof IllegalTransitionError ||
     err instanceof JobConflictError ||
-    err instanceof SnapshotNotAllowedError
+    err instanceof SnapshotNotAllowedError ||
+    err instanceof RestoreNotAllowedError
   )
     return HttpStatus.CONFLICT;
   if (err.retriable) return HttpStatus.SERVICE_UNAVAILABLE;
@@ -49,7 +59,8 @@ export class JobErrorsFilter implements ExceptionFilter {
       message: err.message,
       error: ERROR_NAMES[status],
     };
-    if (err instanceof JobValidationError) body['problems'] = err.problems;
+    if (err instanceof JobValidationError || err instanceof RestoreValidationError)
+      body['problems'] = err.problems;
     host.switchToHttp().getResponse<JsonResponse>().status(status).json(body);
   }
 }

@@ -1,0 +1,76 @@
+/**
+ * Restores through job-state (docs/api.md, "Restores"). A restore runs in the CLI; job-state records it
+ * (`RestoreService` of `@tidemark/jobs`) and publishes its events on `tidemark.restores`.
+ * - `POST /api/v1/restores`: 201 with the restore `running` (the CLI registers it before writing anything);
+ *   400 listing every problem, 404 for an unknown job or snapshot, 409 for a snapshot that is not complete;
+ * - `POST /api/v1/restores/:id/progress`, `POST /api/v1/restores/:id/finish`: the CLI's reports; 409 for a
+ *   finished restore or progress that goes back;
+ * - `POST /api/v1/restores/:id/cancel`: 202, the user's request (the CLI stops between batches); 409 once finished;
+ * - `GET /api/v1/restores/:id`; `GET /api/v1/restores?job=ID&limit=N`: newest first (all jobs without `job`).
+ */
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseFilters } from '@nestjs/common';
+import {
+  MAX_RESTORE_PAGE,
+  parseBeginRestoreRequest,
+  parseFinishRestoreRequest,
+  parseRestoreProgressRequest,
+  RestoreService,
+  RestoreValidationError,
+  restoreView,
+  type RestoreView,
+} from '@tidemark/jobs';
+import { JobErrorsFilter } from './job-errors.filter';
+
+@Controller('api/v1/restores')
+@UseFilters(JobErrorsFilter)
+export class RestoresController {
+  constructor(@Inject(RestoreService) private readonly restores: RestoreService) {}
+
+  @Post()
+  async begin(@Body() body: unknown): Promise<RestoreView> {
+    return restoreView(await this.restores.begin(parseBeginRestoreRequest(body)));
+  }
+
+  @Get()
+  async list(
+    @Query('job') job?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ restores: RestoreView[] }> {
+    const entries = await this.restores.list({
+      ...(job === undefined ? {} : { jobId: job }),
+      limit: parseLimit(limit),
+    });
+    return { restores: entries.map(restoreView) };
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string): Promise<RestoreView> {
+    return restoreView(await this.restores.get(id));
+  }
+
+  @Post(':id/progress')
+  @HttpCode(200)
+  async progress(@Param('id') id: string, @Body() body: unknown): Promise<RestoreView> {
+    return restoreView(await this.restores.progress(id, parseRestoreProgressRequest(body)));
+  }
+
+  @Post(':id/finish')
+  @HttpCode(200)
+  async finish(@Param('id') id: string, @Body() body: unknown): Promise<RestoreView> {
+    return restoreView(await this.restores.finish(id, parseFinishRestoreRequest(body)));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  async cancel(@Param('id') id: string): Promise<RestoreView> {
+    return restoreView(await this.restores.requestCancel(id));
+  }
+}
+
+function parseLimit(limit: string | undefined): number {
+  if (limit === undefined) return MAX_RESTORE_PAGE;
+  const n = Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_RESTORE_PAGE)
+    throw new RestoreValidationError([`limit must be a whole number from 1 to ${MAX_RESTORE_PAGE}`]);
+  return n;
+}

@@ -1,0 +1,48 @@
+/** `MongoRestoreCatalog` passes the `RestoreCatalog` contract on the backup-side server, and checks its format version. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { resolveEndpoints } from '@tidemark/config';
+import { UnknownFormatVersionError } from '@tidemark/domain';
+import { describeRestoreCatalog, sampleRestoreEntry } from '@tidemark/jobs-contract';
+import { classifyMongoError } from '@tidemark/mongo';
+import { uniqueDbName } from '@tidemark/testing';
+import { MongoRestoreCatalog, RESTORES_COLLECTION } from './mongo-restore-catalog';
+
+let client: MongoClient;
+const databases: string[] = [];
+
+before(async () => {
+  client = await new MongoClient(resolveEndpoints().backup.uri).connect();
+});
+after(async () => {
+  for (const db of databases) await client.db(db).dropDatabase();
+  await client.close();
+});
+
+async function freshCatalog(): Promise<MongoRestoreCatalog> {
+  const db = uniqueDbName('t_restores');
+  databases.push(db);
+  const catalog = new MongoRestoreCatalog(client, db, classifyMongoError);
+  await catalog.init();
+  return catalog;
+}
+
+describeRestoreCatalog('MongoRestoreCatalog (backup-side server)', freshCatalog);
+
+describe('MongoRestoreCatalog format version', () => {
+  it('writes v: 1 and refuses to read a document of an unknown version', async () => {
+    const catalog = await freshCatalog();
+    const entry = sampleRestoreEntry('r-job00001-20261203T100000Z-vvvv', 'job00001', new Date());
+    await catalog.insert(entry);
+    const coll = client.db(databases.at(-1)!).collection<{ _id: string; v?: number }>(RESTORES_COLLECTION);
+    assert.equal((await coll.findOne({ _id: entry.restoreId }))?.v, 1);
+    await coll.updateOne({ _id: entry.restoreId }, { $set: { v: 99 } });
+    await assert.rejects(catalog.get(entry.restoreId), UnknownFormatVersionError);
+    assert.equal(
+      await catalog.replace({ ...entry, revision: 2 }, 1),
+      false,
+      'an unknown version is not overwritten',
+    );
+  });
+});

@@ -1,0 +1,4 @@
+import { describeRestoreCatalog } from './restore-catalog.contract';
+import { MemoryRestoreCatalog } from './memory-restore-catalog';
+
+describeRestoreCatalog('memory', async () => new MemoryRestoreCatalog());

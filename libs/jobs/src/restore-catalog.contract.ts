@@ -1,0 +1,100 @@
+/**
+ * The one conformance suite of the {@link RestoreCatalog} port (`@tidemark/jobs-contract`): the in-memory catalog's
+ * spec and `MongoRestoreCatalog`'s run it. `factory` gives a fresh, empty catalog per call.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { opTime } from '@tidemark/domain';
+import {
+  newRestoreEntry,
+  withFinish,
+  withProgress,
+  type RestoreCatalog,
+  type RestoreEntry,
+} from './restore-catalog';
+
+export function sampleRestoreEntry(restoreId: string, jobId: string, startedAt: Date): RestoreEntry {
+  return newRestoreEntry({
+    restoreId,
+    jobId,
+    kind: 'snapshot',
+    snapshotId: `${jobId}-20261203T100000Z-abcd`,
+    point: undefined,
+    at: { opTime: opTime(1_700_000_000, 7), wallTime: new Date('2023-11-14T22:13:20.000Z') },
+    target: 'mongodb://target:27017/?replicaSet=rs0',
+    selection: { include: ['shop'], exclude: ['shop.logs'], renames: ['shop=shop2'] },
+    drop: true,
+    now: startedAt,
+  });
+}
+
+export function describeRestoreCatalog(name: string, factory: () => Promise<RestoreCatalog>): void {
+  describe(`RestoreCatalog contract: ${name}`, () => {
+    const t0 = new Date('2026-12-03T10:00:00.000Z');
+    const later = (s: number) => new Date(t0.getTime() + s * 1000);
+
+    it('inserts once per id, and reads back exactly what was written; unknown ids are undefined', async () => {
+      const catalog = await factory();
+      const entry = sampleRestoreEntry('r-job00001-20261203T100000Z-aaaa', 'job00001', t0);
+      assert.equal(await catalog.insert(entry), true);
+      assert.equal(await catalog.insert({ ...entry, drop: false }), false);
+      assert.deepEqual(await catalog.get(entry.restoreId), entry);
+      assert.equal(await catalog.get('r-job00001-20261203T100000Z-zzzz'), undefined);
+    });
+
+    it('replaces only at the expected revision, keeping progress, the finish and a point-in-time position', async () => {
+      const catalog = await factory();
+      const entry = sampleRestoreEntry('r-job00001-20261203T100000Z-bbbb', 'job00001', t0);
+      await catalog.insert(entry);
+      const progressed = withProgress(
+        entry,
+        {
+          documents: 5,
+          bytes: 500,
+          entries: 2,
+          namespaces: { 'shop2.orders': { documents: 5, done: false } },
+        },
+        later(1),
+      )!;
+      assert.equal(await catalog.replace(progressed, entry.revision + 5), false);
+      assert.equal(await catalog.replace(progressed, entry.revision), true);
+      assert.deepEqual(await catalog.get(entry.restoreId), progressed);
+      const failed = withFinish(
+        progressed,
+        { state: 'failed', reason: 'E11000: 5 documents written' },
+        later(2),
+      )!;
+      assert.equal(await catalog.replace(failed, entry.revision), false, 'a stale revision is refused');
+      assert.equal(await catalog.replace(failed, progressed.revision), true);
+      assert.deepEqual(await catalog.get(entry.restoreId), failed);
+      const pit = newRestoreEntry({
+        ...sampleRestoreEntry('r-job00001-20261203T100000Z-cccc', 'job00001', t0),
+        kind: 'point-in-time',
+        snapshotId: undefined,
+        point: '1700000000:9',
+        at: undefined,
+        now: t0,
+      });
+      await catalog.insert(pit);
+      assert.deepEqual(await catalog.get(pit.restoreId), pit);
+      assert.equal(
+        await catalog.replace({ ...pit, restoreId: 'r-job00001-20261203T100000Z-none' }, pit.revision),
+        false,
+        'an unknown id is not created by replace',
+      );
+    });
+
+    it('lists newest first, per job or all, at most limit', async () => {
+      const catalog = await factory();
+      const a = sampleRestoreEntry('r-job00001-20261203T100000Z-a001', 'job00001', t0);
+      const b = sampleRestoreEntry('r-job00002-20261203T100001Z-b001', 'job00002', later(1));
+      const c = sampleRestoreEntry('r-job00001-20261203T100002Z-c001', 'job00001', later(2));
+      for (const e of [a, b, c]) await catalog.insert(e);
+      const ids = (es: RestoreEntry[]) => es.map((e) => e.restoreId);
+      assert.deepEqual(ids(await catalog.list({ limit: 10 })), [c.restoreId, b.restoreId, a.restoreId]);
+      assert.deepEqual(ids(await catalog.list({ jobId: 'job00001', limit: 10 })), [c.restoreId, a.restoreId]);
+      assert.deepEqual(ids(await catalog.list({ limit: 1 })), [c.restoreId]);
+      assert.deepEqual(await catalog.list({ jobId: 'job00009', limit: 10 }), []);
+    });
+  });
+}
