@@ -1,5 +1,7 @@
 import { MongoServerError, Timestamp, type Collection, type Filter, type MongoClient } from 'mongodb';
 import {
+  TidemarkError,
+  formatOpTime,
   checkRecordVersion,
   compareOpTime,
   documentLocation,
@@ -76,6 +78,9 @@ const headId = (jobId: string, syncId: string) => `${jobId}/${syncId}`;
  * there"), upserts set `v` only on insert, and a replacement writes the current version whole only over a
  * document of a version this build reads.
  */
+/** Updates of the applied position before a stored position behind it is given up on for this turn. */
+const SET_APPLIED_ATTEMPTS = 5;
+
 export class MongoHeadRegistry implements HeadRegistry {
   private readonly heads: Collection<HeadDoc>;
   private readonly built: Collection<BuiltDoc>;
@@ -197,28 +202,38 @@ export class MongoHeadRegistry implements HeadRegistry {
     return false;
   }
 
+  /**
+   * Moves the applied position forward to `ts` (never back) and returns the stored one. The update is read back and
+   * repeated while the stored position is behind `ts`: a server whose updates of one document are not atomic
+   * (FerretDB 1.24 rewrites the whole document) can let a concurrent `$set` of another field (a mark, the missing
+   * catalog) write the previous position back. If it is still behind after the attempts, the failure is retriable:
+   * the next turn starts from the stored position again (applying is idempotent).
+   */
   async setAppliedTs(jobId: string, syncId: string, ts: OpTime): Promise<OpTime> {
-    await this.heads.updateOne(
-      {
-        _id: headId(jobId, syncId),
-        $and: [
-          HEAD_VERSIONS.readable,
-          { $or: [{ appliedTs: { $exists: false } }, { appliedTs: { $lt: toTs(ts) } }] },
-        ],
-      },
-      { $set: { appliedTs: toTs(ts), appliedAt: new Date() } },
+    const id = headId(jobId, syncId);
+    let stored: OpTime | undefined;
+    for (let attempt = 1; attempt <= SET_APPLIED_ATTEMPTS; attempt++) {
+      await this.heads.updateOne(
+        {
+          _id: id,
+          $and: [
+            HEAD_VERSIONS.readable,
+            { $or: [{ appliedTs: { $exists: false } }, { appliedTs: { $lt: toTs(ts) } }] },
+          ],
+        },
+        { $set: { appliedTs: toTs(ts), appliedAt: new Date() } },
+      );
+      const doc = await this.heads.findOne({ _id: id }, { projection: { appliedTs: 1, v: 1 } });
+      if (doc) checkRecordVersion(HEAD_RECORD_FORMAT, doc, this.where(HEADS, doc._id));
+      if (!doc?.appliedTs) throw new Error(`head ${id} has no applied position after setting it`);
+      stored = fromTs(doc.appliedTs);
+      if (compareOpTime(stored, ts) >= 0) return stored;
+    }
+    throw new TidemarkError(
+      `head ${id}: the applied position stayed at ${formatOpTime(stored!)} after ${SET_APPLIED_ATTEMPTS} updates ` +
+        `to ${formatOpTime(ts)} (a concurrent write to the head record?)`,
+      { retriable: true },
     );
-    const doc = await this.heads.findOne(
-      { _id: headId(jobId, syncId) },
-      { projection: { appliedTs: 1, v: 1 } },
-    );
-    if (doc) checkRecordVersion(HEAD_RECORD_FORMAT, doc, this.where(HEADS, doc._id));
-    if (!doc?.appliedTs)
-      throw new Error(`head ${headId(jobId, syncId)} has no applied position after setting it`);
-    const stored = fromTs(doc.appliedTs);
-    if (compareOpTime(stored, ts) < 0)
-      throw new Error(`head ${headId(jobId, syncId)}: position did not advance`);
-    return stored;
   }
 
   async remove(jobId: string, syncId: string): Promise<void> {

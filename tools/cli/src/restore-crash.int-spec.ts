@@ -2,7 +2,8 @@
  * A restore SIGKILLed part-way, then the same restore again: it is refused, naming the namespaces the killed one
  * left and `--drop`, and writes nothing; with `--drop` it ends with exactly the snapshot's documents. Real servers: a
  * filesystem snapshot store, the backup-side FerretDB as the target, the restore in its own process
- * (`testing/restore-child.ts`, the CLI's composition).
+ * (`testing/restore-child.ts`, the CLI's composition). And a target server that goes away midway: the restore fails
+ * with the reason and says what it wrote.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,11 @@ import * as path from 'node:path';
 import { BSON, MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { FileSystemSnapshotStore } from '@tidemark/snapshot-stores';
+import type { JobView } from '@tidemark/jobs';
+import { RestoreFailedError } from '@tidemark/restore';
 import { MemoryApplyFence, MemoryHeadSource, SnapshotTaker } from '@tidemark/snapshots';
+import { startScratchFerretdb } from '@tidemark/testing';
+import { deploymentTarget, openBackupSide, runRestore } from './restore-runner';
 
 const CHILD = path.join(__dirname, 'testing', 'restore-child.ts');
 const JOB = `rk${randomBytes(3).toString('hex')}`;
@@ -65,7 +70,7 @@ async function contents(
   return { count, hash: hash.digest('hex') };
 }
 
-describe('a restore killed part-way, then run again', () => {
+describe('restores broken part-way: the restore killed, the target gone', () => {
   let root: string;
   let client: MongoClient;
   let snapshotId: string;
@@ -138,6 +143,48 @@ describe('a restore killed part-way, then run again', () => {
     assert.match(dropped.stdout, new RegExp(`complete ${DOCS}`));
     for (const coll of ['orders', 'events']) {
       assert.deepEqual(await contents(client, target, coll), expected.get(coll), coll);
+    }
+  });
+
+  it('a target that goes away midway fails the restore with the reason and says what was written', async () => {
+    const scratch = await startScratchFerretdb({ name: `restore-target-${JOB}`, oplogBytes: 1 << 20 });
+    const target = await new MongoClient(scratch.uri, { serverSelectionTimeoutMS: 2000 }).connect();
+    const job = {
+      id: JOB,
+      source: { uri: 'mongodb://source.invalid:27017/' },
+      snapshotStore: { kind: 'filesystem', path: root },
+    } as unknown as JobView;
+    const side = await openBackupSide(job);
+    let stopping: Promise<void> | undefined;
+    try {
+      await assert.rejects(
+        runRestore(side, {
+          job,
+          snapshotId,
+          target: deploymentTarget(target),
+          targetClient: target,
+          selection: { include: [], exclude: [], renames: [] },
+          drop: false,
+          progressIntervalMs: 0,
+          onProgress: (p) => {
+            if (p.documents >= 2000) stopping ??= scratch.stop();
+          },
+        }),
+        (err: unknown) => {
+          assert.ok(err instanceof RestoreFailedError, String(err));
+          assert.ok(
+            err.written.documents >= 2000 && err.written.documents < DOCS,
+            `${err.written.documents} written`,
+          );
+          assert.match(err.message, /^restore failed: .+\. \d+ documents written; /);
+          console.log(err.message);
+          return true;
+        },
+      );
+    } finally {
+      await target.close().catch(() => undefined);
+      await side.close();
+      await (stopping ?? scratch.stop());
     }
   });
 });
