@@ -2,8 +2,9 @@
  * The applied position against concurrent writes to the same head record, on the real backup-side server: while other
  * clients `$set` other fields of the record (the missing catalog, as the head-builder does), the position is moved
  * forward step by step and must never be reported or left behind. FerretDB 1.24 rewrites the whole document on every
- * update, so a concurrent `$set` can write an older position back; `setAppliedTs` reads back and repeats (a CI run
- * failed an apply with "position did not advance" before it did).
+ * update, so when the position lived in the head record a concurrent `$set` wrote an older one back (two CI runs
+ * failed on it: an apply turn with "position did not advance", then a snapshot labelled with an older position than
+ * its data); it now lives in a document of its own (`head_positions`).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,8 +56,8 @@ describe('MongoHeadRegistry.setAppliedTs under concurrent writes to the head rec
       done = true;
       await Promise.all(writers);
     }
-    // (A rewrite that lands after the last update returned can still put an older position back on such a server:
-    // the next turn then re-applies from there, which is idempotent. Not asserted.)
+    // The position lives in a document of its own: no rewrite of the head record can put an older one back later.
+    assert.deepEqual((await applier!.get('j1', 'j1-s1'))?.appliedTs, { t: start.t, i: 200 });
     console.log(`${writes} concurrent writes to the head record`);
   });
 });

@@ -22,12 +22,14 @@ export const DEFAULT_META_DB = 'tidemark_meta';
 export const HEAD_RECORD_FORMAT = recordFormat('head record', 1);
 /** Format of a `head_databases` document. */
 export const HEAD_DATABASE_FORMAT = recordFormat('head database record', 1);
+export const HEAD_POSITION_FORMAT = recordFormat('head applied position', 1);
 /** Format of a `built_slices` document. */
 export const BUILT_SLICE_FORMAT = recordFormat('built-slice mark', 1);
 
 const HEADS = 'heads';
 const BUILT_SLICES = 'built_slices';
 const HEAD_DATABASES = 'head_databases';
+const HEAD_POSITIONS = 'head_positions';
 const DUPLICATE_KEY = 11000;
 const HEAD_VERSIONS = versionFilters(HEAD_RECORD_FORMAT);
 const BUILT_VERSIONS = versionFilters(BUILT_SLICE_FORMAT);
@@ -43,6 +45,21 @@ interface HeadDoc extends Omit<HeadRecord, 'appliedTs' | 'scan'> {
   v?: number;
   appliedTs?: Timestamp;
   scan?: TsCatalog;
+}
+
+/**
+ * A head's applied position, in a document of its own (`_id` as the head record's): only the holder of the job's
+ * apply lease updates it, so no write to the head record (marks, catalogs) can rewrite it. A server whose updates of a
+ * document are not atomic (FerretDB 1.24 rewrites the whole document) put an older position back when both lived in
+ * one document. Head records written before this keep their `appliedTs`, read when no position document exists.
+ */
+interface PositionDoc {
+  _id: string;
+  v: number;
+  jobId: string;
+  syncId: string;
+  appliedTs: Timestamp;
+  appliedAt: Date;
 }
 
 /** One recorded head database: `_id` is `<jobId>/<syncId>/<headDb>`, inserted once (a duplicate is a no-op). */
@@ -85,6 +102,7 @@ export class MongoHeadRegistry implements HeadRegistry {
   private readonly heads: Collection<HeadDoc>;
   private readonly built: Collection<BuiltDoc>;
   private readonly databases: Collection<HeadDatabaseDoc>;
+  private readonly positions: Collection<PositionDoc>;
 
   constructor(
     client: MongoClient,
@@ -94,6 +112,7 @@ export class MongoHeadRegistry implements HeadRegistry {
     this.heads = db.collection<HeadDoc>(HEADS);
     this.built = db.collection<BuiltDoc>(BUILT_SLICES);
     this.databases = db.collection<HeadDatabaseDoc>(HEAD_DATABASES);
+    this.positions = db.collection<PositionDoc>(HEAD_POSITIONS);
   }
 
   async init(): Promise<void> {
@@ -104,7 +123,15 @@ export class MongoHeadRegistry implements HeadRegistry {
 
   async get(jobId: string, syncId: string): Promise<HeadRecord | undefined> {
     const doc = await this.heads.findOne({ _id: headId(jobId, syncId) });
-    return doc ? this.toRecord(doc) : undefined;
+    return doc ? this.withPosition(this.toRecord(doc), doc._id) : undefined;
+  }
+
+  /** The record with its applied position from its position document, when there is one. */
+  private async withPosition(record: HeadRecord, id: string): Promise<HeadRecord> {
+    const position = await this.positions.findOne({ _id: id });
+    if (position === null) return record;
+    checkRecordVersion(HEAD_POSITION_FORMAT, position, this.where(HEAD_POSITIONS, id));
+    return { ...record, appliedTs: fromTs(position.appliedTs) };
   }
 
   /**
@@ -134,7 +161,8 @@ export class MongoHeadRegistry implements HeadRegistry {
 
   async listForJob(jobId: string): Promise<HeadRecord[]> {
     const out: HeadRecord[] = [];
-    for await (const doc of this.heads.find({ jobId })) out.push(this.toRecord(doc));
+    for await (const doc of this.heads.find({ jobId }))
+      out.push(await this.withPosition(this.toRecord(doc), doc._id));
     return out;
   }
 
@@ -145,11 +173,22 @@ export class MongoHeadRegistry implements HeadRegistry {
     catalog: HeadCatalog,
   ): Promise<void> {
     const scan: TsCatalog = { ...catalog, startTs: toTs(catalog.startTs), endTs: toTs(catalog.endTs) };
-    await this.upsertHead(headId(jobId, syncId), { jobId, syncId, syncNo, scan });
-    await this.heads.updateOne(
-      { _id: headId(jobId, syncId), $and: [HEAD_VERSIONS.readable, { appliedTs: { $exists: false } }] },
-      { $set: { appliedTs: toTs(catalog.startTs), appliedAt: new Date() } },
-    );
+    const id = headId(jobId, syncId);
+    await this.upsertHead(id, { jobId, syncId, syncNo, scan });
+    // The position starts at the transfer's start, once: a repeated catalog (a redelivered slice) leaves it.
+    const legacy = (await this.heads.findOne({ _id: id }, { projection: { appliedTs: 1 } }))?.appliedTs;
+    try {
+      await this.positions.insertOne({
+        _id: id,
+        v: HEAD_POSITION_FORMAT.current,
+        jobId,
+        syncId,
+        appliedTs: legacy ?? toTs(catalog.startTs),
+        appliedAt: new Date(),
+      });
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+    }
   }
 
   async recordMissingCatalog(
@@ -213,19 +252,30 @@ export class MongoHeadRegistry implements HeadRegistry {
     const id = headId(jobId, syncId);
     let stored: OpTime | undefined;
     for (let attempt = 1; attempt <= SET_APPLIED_ATTEMPTS; attempt++) {
-      await this.heads.updateOne(
-        {
-          _id: id,
-          $and: [
-            HEAD_VERSIONS.readable,
-            { $or: [{ appliedTs: { $exists: false } }, { appliedTs: { $lt: toTs(ts) } }] },
-          ],
-        },
+      if ((await this.positions.findOne({ _id: id }, { projection: { _id: 1 } })) === null) {
+        // A head recorded before positions had documents of their own: start from its record's position.
+        const head = await this.get(jobId, syncId);
+        if (head === undefined) throw new Error(`head ${id} does not exist`);
+        try {
+          await this.positions.insertOne({
+            _id: id,
+            v: HEAD_POSITION_FORMAT.current,
+            jobId,
+            syncId,
+            appliedTs: toTs(head.appliedTs ?? ts),
+            appliedAt: new Date(),
+          });
+        } catch (err) {
+          if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+        }
+      }
+      await this.positions.updateOne(
+        { _id: id, v: HEAD_POSITION_FORMAT.current, appliedTs: { $lt: toTs(ts) } },
         { $set: { appliedTs: toTs(ts), appliedAt: new Date() } },
       );
-      const doc = await this.heads.findOne({ _id: id }, { projection: { appliedTs: 1, v: 1 } });
-      if (doc) checkRecordVersion(HEAD_RECORD_FORMAT, doc, this.where(HEADS, doc._id));
-      if (!doc?.appliedTs) throw new Error(`head ${id} has no applied position after setting it`);
+      const doc = await this.positions.findOne({ _id: id });
+      if (doc === null) throw new Error(`head ${id} has no applied position after setting it`);
+      checkRecordVersion(HEAD_POSITION_FORMAT, doc, this.where(HEAD_POSITIONS, id));
       stored = fromTs(doc.appliedTs);
       if (compareOpTime(stored, ts) >= 0) return stored;
     }
@@ -239,6 +289,7 @@ export class MongoHeadRegistry implements HeadRegistry {
   async remove(jobId: string, syncId: string): Promise<void> {
     await this.built.deleteMany({ jobId, syncId });
     await this.databases.deleteMany({ jobId, syncId });
+    await this.positions.deleteOne({ _id: headId(jobId, syncId) });
     await this.heads.deleteOne({ _id: headId(jobId, syncId) });
   }
 
