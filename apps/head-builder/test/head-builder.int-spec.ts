@@ -140,6 +140,11 @@ describe('head-builder service', () => {
       .collection('heads')
       .findOne({ _id: `${jobId}/${syncId}` as never });
     assert.ok(head?.['buildCompleteAt'] instanceof Date);
-    assert.equal(EJSON.stringify(head?.['appliedTs']), EJSON.stringify({ $timestamp: { t: 100, i: 1 } }));
+    // The applied position lives in a document of its own (docs/format.md, "Head records").
+    const position = await backup
+      .db(env.TIDEMARK_META_DB)
+      .collection('head_positions')
+      .findOne({ _id: `${jobId}/${syncId}` as never });
+    assert.equal(EJSON.stringify(position?.['appliedTs']), EJSON.stringify({ $timestamp: { t: 100, i: 1 } }));
   });
 });

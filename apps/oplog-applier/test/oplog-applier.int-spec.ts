@@ -214,8 +214,15 @@ class Harness {
     return lease?.['owner'];
   }
 
+  /** The applied position: its own document in `head_positions` (docs/format.md, "Head records"). */
   async appliedTs(jobId: string): Promise<OpTime | undefined> {
-    const at = (await this.head(jobId))?.['appliedTs'] as Timestamp | undefined;
+    const position = await (
+      await this.mongo()
+    )
+      .db(this.metaDb)
+      .collection<Document & { _id: string }>('head_positions')
+      .findOne({ _id: `${jobId}/${jobId}-s1` });
+    const at = position?.['appliedTs'] as Timestamp | undefined;
     return at === undefined ? undefined : { t: at.t, i: at.i };
   }
 
@@ -344,7 +351,7 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
       await h.mongo()
     )
       .db(h.metaDb)
-      .collection<Document & { _id: string }>('heads')
+      .collection<Document & { _id: string }>('head_positions')
       .updateOne({ _id: `${job}/${job}-s1` }, { $set: { appliedTs: new Timestamp({ t: T0 + 5, i: 0 }) } });
     await h.start();
     for (const s of [r1, s1, s2, s3]) await h.claim(s);
