@@ -32,8 +32,8 @@ import {
   restorePointInTime,
   restoreSnapshot,
   storedOplogEntries,
-  type NamespaceAdmin,
 } from '@tidemark/restore';
+import { MongoNamespaceAdmin } from '@tidemark/restore-mongo';
 import { FileSystemSnapshotStore } from '@tidemark/snapshot-stores';
 import { decodeSlicePayload, encodeSlicePayload, oplogSliceId, oplogSliceMeta } from '@tidemark/slices';
 import {
@@ -107,21 +107,6 @@ async function snapshotOf(
   return { store, manifest: record.manifest };
 }
 
-function admin(client: MongoClient): NamespaceAdmin {
-  const split = (ns: string) => ({ db: ns.slice(0, ns.indexOf('.')), coll: ns.slice(ns.indexOf('.') + 1) });
-  return {
-    countDocuments: (ns) =>
-      client.db(split(ns).db).collection(split(ns).coll).countDocuments({}, { limit: 1 }),
-    dropNamespace: async (ns) => {
-      await client
-        .db(split(ns).db)
-        .collection(split(ns).coll)
-        .drop()
-        .catch(() => undefined);
-    },
-  };
-}
-
 const renameTo = (db: string) => ({ include: [], exclude: [], renames: [{ from: 'shop', to: db }] });
 
 /** A child process mode: restore the snapshot under argv root into db, print VmHWM. */
@@ -134,7 +119,7 @@ async function childRestore(root: string, snapshotId: string, db: string): Promi
     await restoreSnapshot({
       snapshot: record.manifest,
       documents: (ns) => readNamespace(store, record.manifest, ns),
-      target: new DeploymentTarget(new MongoHeadWriter(client), admin(client)),
+      target: new DeploymentTarget(new MongoHeadWriter(client), new MongoNamespaceAdmin(client)),
       selection: renameTo(db),
       tuning: TUNING,
     });
@@ -250,7 +235,7 @@ async function main(): Promise<void> {
         const result = await restoreSnapshot({
           snapshot: manifest,
           documents: (ns) => readNamespace(store, manifest, ns),
-          target: new DeploymentTarget(new MongoHeadWriter(client), admin(client)),
+          target: new DeploymentTarget(new MongoHeadWriter(client), new MongoNamespaceAdmin(client)),
           selection: renameTo(restoreDb),
           tuning: TUNING,
         });
@@ -319,7 +304,7 @@ async function main(): Promise<void> {
             after,
           ),
         applier: (mapNamespace) => new OplogApplier(applyTarget, { mapNamespace }),
-        target: new DeploymentTarget(new MongoHeadWriter(client), admin(client)),
+        target: new DeploymentTarget(new MongoHeadWriter(client), new MongoNamespaceAdmin(client)),
         selection: renameTo(replayDb),
         now: new Date(8_000_000_000_000),
       });

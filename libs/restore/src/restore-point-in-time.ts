@@ -17,7 +17,7 @@ import {
   type OplogPosition,
   type RestorableWindow,
 } from '@tidemark/domain';
-import type { RestoreProgress, RestoreSnapshot } from './ports';
+import type { RestoreSnapshot } from './ports';
 import { planNamespaces, namespaceMapping, SELECT_ALL } from './namespace-plan';
 import {
   ProgressReporter,
@@ -101,7 +101,7 @@ export async function restorePointInTime(request: PointInTimeRequest): Promise<P
   const ledger = new RestoreLedger(plan);
   const reporter = new ProgressReporter(
     ledger,
-    request.onProgress as ((p: RestoreProgress) => void) | undefined,
+    request.onProgress,
     request.progressIntervalMs ?? 1000,
     request.clock ?? Date.now,
   );

@@ -6,7 +6,7 @@
  * `TIDEMARK_OPLOG_STORE_DB`); the target is written through `MongoHeadWriter`, and a point-in-time restore replays
  * through `OplogApplier` over `MongoApplyTarget`, the code that keeps the head database.
  */
-import { MongoClient, MongoServerError } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import {
   DEFAULT_SLICE_LIMITS,
@@ -33,6 +33,7 @@ import {
   type RestoreSnapshot,
   type RestoreTarget,
 } from '@tidemark/restore';
+import { MongoNamespaceAdmin } from '@tidemark/restore-mongo';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import { decodeSlicePayload } from '@tidemark/slices';
@@ -180,25 +181,7 @@ export async function jobRestorableWindow(
 
 /** A MongoDB deployment as a restore target: `MongoHeadWriter` plus counting and dropping. */
 export function deploymentTarget(client: MongoClient): RestoreTarget {
-  const split = (ns: string) => {
-    const dot = ns.indexOf('.');
-    return { db: ns.slice(0, dot), coll: ns.slice(dot + 1) };
-  };
-  return new DeploymentTarget(new MongoHeadWriter(client), {
-    countDocuments: async (ns) => {
-      const { db, coll } = split(ns);
-      return client.db(db).collection(coll).countDocuments({}, { limit: 1_000_000 });
-    },
-    dropNamespace: async (ns) => {
-      const { db, coll } = split(ns);
-      try {
-        await client.db(db).collection(coll).drop();
-      } catch (err) {
-        if (err instanceof MongoServerError && err.code === 26) return; // NamespaceNotFound
-        throw err;
-      }
-    },
-  });
+  return new DeploymentTarget(new MongoHeadWriter(client), new MongoNamespaceAdmin(client));
 }
 
 export interface RestoreRun {
@@ -224,8 +207,6 @@ export interface RestoreOutcome {
   readonly bytes: number;
   readonly entries: number;
 }
-
-const asSnapshot = (m: SnapshotManifest): RestoreSnapshot => m;
 
 /** Runs a snapshot restore (`snapshotId`) or a point-in-time restore (`point`) into `target`. */
 export async function runRestore(side: BackupSide, run: RestoreRun): Promise<RestoreOutcome> {
@@ -262,7 +243,7 @@ export async function runRestore(side: BackupSide, run: RestoreRun): Promise<Res
   const applyTarget = new MongoApplyTarget(run.targetClient, { readYourWrites: true });
   const result = await restorePointInTime({
     ...common,
-    snapshots: snapshots.map(asSnapshot),
+    snapshots,
     window,
     point: run.point,
     documents,
