@@ -226,15 +226,17 @@ describe('snapshots while a writer runs equal the source at their position (all 
           [],
           `${where}: ${differ.length} documents differ from the source replayed to the position (${expected.size} expected, ${actual.size} in the snapshot)`,
         );
-        // The control: the last delete left out of the replay (one document too many), and the comparison sees it.
-        const last = oplog.filter((e) => e.ns === ns.namespace && atOrBefore(e, at) && e.op === 'd').at(-1);
+        // The control: the namespace's last entry before the position left out of the replay (an insert, an update or
+        // a delete: nothing later undoes it), and the comparison sees the difference. (Only deletes were left out
+        // before; a snapshot taken before the writer's first delete then had no control, and a CI run failed on it.)
+        const last = oplog.filter((e) => e.ns === ns.namespace && atOrBefore(e, at)).at(-1);
         if (last !== undefined) {
           const control = stateAt(initial.get(ns.namespace)!, oplog, ns.namespace, at, last);
           assert.notDeepEqual(differences(control, actual), [], `${where}: the control replay matched too`);
           controls++;
         }
       }
-      assert.ok(controls > 0, `${kind} ${snapshotId}: no delete before the position to leave out`);
+      assert.ok(controls > 0, `${kind} ${snapshotId}: no entry before the position to leave out`);
       const verified = await verifySnapshot(store, record!);
       assert.ok(verified.ok, `${kind} ${snapshotId}: ${JSON.stringify(verified.damage.slice(0, 2))}`);
       console.log(
