@@ -10,7 +10,6 @@ import {
   checkRecordVersion,
   documentLocation,
   recordFormat,
-  TidemarkError,
   versionFilters,
   type RestoreKind,
 } from '@tidemark/domain';
@@ -22,6 +21,7 @@ import {
   type StoreErrorClassifier,
 } from '@tidemark/jobs';
 
+import { guardCatalogCall } from './catalog-guard';
 export const RESTORES_COLLECTION = 'restores';
 export const RESTORE_CATALOG_FORMAT = recordFormat('restore catalog entry', 1);
 const READABLE = versionFilters(RESTORE_CATALOG_FORMAT).readable as Filter<RestoreDocument>;
@@ -152,17 +152,8 @@ export class MongoRestoreCatalog implements RestoreCatalog {
     };
   }
 
-  private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof TidemarkError) throw err;
-      const verdict = this.classify(err);
-      throw new TidemarkError(`restore catalog: ${what} failed: ${verdict.reason}`, {
-        retriable: verdict.retriable,
-        cause: err,
-      });
-    }
+  private guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return guardCatalogCall('restore catalog', this.classify, what, op);
   }
 }
 

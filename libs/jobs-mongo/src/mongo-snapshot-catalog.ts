@@ -9,7 +9,6 @@ import {
   checkRecordVersion,
   documentLocation,
   recordFormat,
-  TidemarkError,
   versionFilters,
   type SnapshotStoreKind,
 } from '@tidemark/domain';
@@ -21,6 +20,7 @@ import {
   type StoreErrorClassifier,
 } from '@tidemark/jobs';
 
+import { guardCatalogCall } from './catalog-guard';
 export const SNAPSHOT_CATALOG_COLLECTION = 'snapshot_catalog';
 export const SNAPSHOT_CATALOG_FORMAT = recordFormat('snapshot catalog entry', 1);
 const READABLE = versionFilters(SNAPSHOT_CATALOG_FORMAT).readable as Filter<CatalogDocument>;
@@ -149,17 +149,8 @@ export class MongoSnapshotCatalog implements SnapshotCatalog {
     };
   }
 
-  private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof TidemarkError) throw err;
-      const verdict = this.classify(err);
-      throw new TidemarkError(`snapshot catalog: ${what} failed: ${verdict.reason}`, {
-        retriable: verdict.retriable,
-        cause: err,
-      });
-    }
+  private guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return guardCatalogCall('snapshot catalog', this.classify, what, op);
   }
 }
 
