@@ -29,6 +29,7 @@ import {
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
+import { RestoreReaper } from './jobs/restore-reaper';
 import { JobActionsController } from './jobs/job-actions.controller';
 import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
@@ -45,6 +46,10 @@ export interface JobStateSettings {
   readonly effectsFlushMs: number;
   /** `TIDEMARK_RESTORE_PROGRESS_EVENT_MS`, default 5 s: least time between two PROGRESSED events of a restore. */
   readonly restoreProgressEventMs: number;
+  /** `TIDEMARK_RESTORE_ABANDON_MS`, default 2 min: a running restore not heard from for longer is recorded failed. */
+  readonly restoreAbandonMs: number;
+  /** `TIDEMARK_RESTORE_REAP_MS`, default 30 s: how often abandoned restores are looked for. */
+  readonly restoreReapMs: number;
 }
 
 @Module({})
@@ -73,8 +78,13 @@ export class AppModule {
         },
         {
           provide: JobService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
-          useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: async (
+            client: MongoClient,
+            producer: Producer,
+            c: ServiceConfig,
+            logger: JsonLogger,
+          ) => {
             const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             const heads = new MongoHeadRegistry(client, c.metaDb);
             const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
@@ -97,8 +107,13 @@ export class AppModule {
         {
           // Restores run in the CLI; job-state records them and publishes their events (tidemark.restores).
           provide: RestoreService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
-          useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: async (
+            client: MongoClient,
+            producer: Producer,
+            c: ServiceConfig,
+            logger: JsonLogger,
+          ) => {
             const restores = new MongoRestoreCatalog(client, c.metaDb, classifyMongoError);
             await restores.init();
             return new RestoreService({
@@ -107,6 +122,8 @@ export class AppModule {
               restores,
               events: new KafkaRestoreEventPublisher(producer, c.topics.restores),
               progressEventIntervalMs: settings.restoreProgressEventMs,
+              abandonAfterMs: settings.restoreAbandonMs,
+              warn: (line) => logger.event({ event: 'restore-abandon-pending', reason: line }),
             });
           },
         },
@@ -140,6 +157,12 @@ export class AppModule {
           inject: [JobService, SERVICE_LOGGER],
           useFactory: (jobs: JobService, logger: JsonLogger) =>
             new EffectsFlusher(jobs, logger, settings.effectsFlushMs),
+        },
+        {
+          provide: RestoreReaper,
+          inject: [RestoreService, SERVICE_LOGGER],
+          useFactory: (restores: RestoreService, logger: JsonLogger) =>
+            new RestoreReaper(restores, logger, settings.restoreReapMs),
         },
       ],
     };

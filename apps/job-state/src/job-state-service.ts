@@ -3,7 +3,7 @@
  * and `tidemark.alerts` with the bus's consumer loop (`bus/job-events.consumer.ts`). `main.ts` runs it; the
  * integration tests run it in-process with their own topic prefix and databases.
  */
-import { DEFAULT_PROGRESS_EVENT_MS } from '@tidemark/jobs';
+import { DEFAULT_PROGRESS_EVENT_MS, DEFAULT_RESTORE_ABANDON_MS } from '@tidemark/jobs';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import {
   bootstrapService,
@@ -13,6 +13,7 @@ import {
 } from '@tidemark/service-shell';
 import { AppModule, type JobStateSettings } from './app.module';
 import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
+import { DEFAULT_RESTORE_REAP_MS } from './jobs/restore-reaper';
 
 export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadServiceConfig('job-state', env);
@@ -31,6 +32,14 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
       0,
       3_600_000,
     ),
+    restoreAbandonMs: intFromEnv(
+      env,
+      'TIDEMARK_RESTORE_ABANDON_MS',
+      DEFAULT_RESTORE_ABANDON_MS,
+      1_000,
+      86_400_000,
+    ),
+    restoreReapMs: intFromEnv(env, 'TIDEMARK_RESTORE_REAP_MS', DEFAULT_RESTORE_REAP_MS, 100, 3_600_000),
   };
   return bootstrapService({
     name: 'job-state',

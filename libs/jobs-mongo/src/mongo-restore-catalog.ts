@@ -17,6 +17,7 @@ import {
   compareRestoresNewestFirst,
   type RestoreCatalog,
   type RestoreEntry,
+  type RestoreListQuery,
   type RestoreState,
   type StoreErrorClassifier,
 } from '@tidemark/jobs';
@@ -70,6 +71,7 @@ export class MongoRestoreCatalog implements RestoreCatalog {
     await this.guard('create the restore catalog indexes', async () => {
       await this.restores.createIndex({ jobId: 1, startedAt: -1 }, { name: 'job-newest' });
       await this.restores.createIndex({ startedAt: -1 }, { name: 'newest' });
+      await this.restores.createIndex({ state: 1, startedAt: -1 }, { name: 'state-newest' });
     });
   }
 
@@ -103,15 +105,14 @@ export class MongoRestoreCatalog implements RestoreCatalog {
     });
   }
 
-  async list(query: { readonly jobId?: string; readonly limit: number }): Promise<RestoreEntry[]> {
+  async list(query: RestoreListQuery): Promise<RestoreEntry[]> {
+    const filter: Filter<RestoreDocument> = {};
+    if (query.jobId !== undefined) filter.jobId = query.jobId;
+    if (query.state !== undefined) filter.state = query.state;
     const docs = await this.guard(
-      `list restores${query.jobId === undefined ? '' : ` of job ${query.jobId}`}`,
-      () =>
-        this.restores
-          .find(query.jobId === undefined ? {} : { jobId: query.jobId })
-          .sort({ startedAt: -1, _id: -1 })
-          .limit(query.limit)
-          .toArray(),
+      `list restores${query.jobId === undefined ? '' : ` of job ${query.jobId}`}` +
+        `${query.state === undefined ? '' : ` in state ${query.state}`}`,
+      () => this.restores.find(filter).sort({ startedAt: -1, _id: -1 }).limit(query.limit).toArray(),
     );
     return docs.map((d) => this.fromDocument(d)).sort(compareRestoresNewestFirst);
   }

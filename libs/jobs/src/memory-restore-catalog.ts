@@ -1,5 +1,11 @@
 /** A real in-memory {@link RestoreCatalog} for unit specs (passes `describeRestoreCatalog`). */
-import { compareRestoresNewestFirst, type RestoreCatalog, type RestoreEntry } from './restore-catalog';
+import {
+  compareRestoresNewestFirst,
+  matchesRestoreQuery,
+  type RestoreCatalog,
+  type RestoreEntry,
+  type RestoreListQuery,
+} from './restore-catalog';
 
 export class MemoryRestoreCatalog implements RestoreCatalog {
   private readonly entries = new Map<string, RestoreEntry>();
@@ -22,9 +28,9 @@ export class MemoryRestoreCatalog implements RestoreCatalog {
     return true;
   }
 
-  async list(query: { readonly jobId?: string; readonly limit: number }): Promise<RestoreEntry[]> {
+  async list(query: RestoreListQuery): Promise<RestoreEntry[]> {
     return [...this.entries.values()]
-      .filter((e) => query.jobId === undefined || e.jobId === query.jobId)
+      .filter((e) => matchesRestoreQuery(e, query))
       .sort(compareRestoresNewestFirst)
       .slice(0, query.limit)
       .map((e) => structuredClone(e));

@@ -96,5 +96,20 @@ export function describeRestoreCatalog(name: string, factory: () => Promise<Rest
       assert.deepEqual(ids(await catalog.list({ limit: 1 })), [c.restoreId]);
       assert.deepEqual(await catalog.list({ jobId: 'job00009', limit: 10 }), []);
     });
+
+    it('lists by state, alone or with a job', async () => {
+      const catalog = await factory();
+      const a = sampleRestoreEntry('r-job00001-20261203T100000Z-a002', 'job00001', t0);
+      const b = sampleRestoreEntry('r-job00002-20261203T100001Z-b002', 'job00002', later(1));
+      const c = sampleRestoreEntry('r-job00001-20261203T100002Z-c002', 'job00001', later(2));
+      for (const e of [a, b, c]) await catalog.insert(e);
+      const failed = withFinish(b, { state: 'failed', reason: 'target gone' }, later(3))!;
+      assert.equal(await catalog.replace(failed, b.revision), true);
+      const ids = (es: RestoreEntry[]) => es.map((e) => e.restoreId);
+      assert.deepEqual(ids(await catalog.list({ state: 'running', limit: 10 })), [c.restoreId, a.restoreId]);
+      assert.deepEqual(ids(await catalog.list({ state: 'failed', limit: 10 })), [b.restoreId]);
+      assert.deepEqual(ids(await catalog.list({ state: 'running', jobId: 'job00002', limit: 10 })), []);
+      assert.deepEqual(ids(await catalog.list({ state: 'complete', limit: 10 })), []);
+    });
   });
 }

@@ -5,8 +5,12 @@
  *
  * ```
  * running ──finish──▶ complete | failed | cancelled      (a finished restore is never reopened)
- *    └── cancel request: sets `cancelRequested` (the state stays running until the CLI stops and finishes it)
+ *    ├── cancel request: sets `cancelRequested` (the state stays running until the CLI stops and finishes it)
+ *    └── no word from the CLI for the abandon time (`isAbandoned`) ──▶ failed (`withAbandon`)
  * ```
+ * The CLI reports at least every heartbeat (progress or not: `withHeartbeat` moves `updatedAt`), so a running entry
+ * whose `updatedAt` is older than the abandon time belongs to a process that was killed or cut off; job-state
+ * records it failed, and a CLI that comes back sees that and stops.
  * Progress only moves forward (documents, bytes, entries, each namespace's documents; a namespace once done stays
  * done). The functions here are pure; {@link RestoreService} stores their results and publishes the events.
  */
@@ -73,6 +77,20 @@ export interface RestoreEntry {
   readonly revision: number;
 }
 
+export interface RestoreListQuery {
+  readonly jobId?: string;
+  readonly state?: RestoreState;
+  readonly limit: number;
+}
+
+/** Whether `entry` matches `query`'s job and state (not its limit). */
+export function matchesRestoreQuery(entry: RestoreEntry, query: RestoreListQuery): boolean {
+  return (
+    (query.jobId === undefined || entry.jobId === query.jobId) &&
+    (query.state === undefined || entry.state === query.state)
+  );
+}
+
 /**
  * Where restores are recorded. Every write is durable when it resolves; "not found" is `undefined`.
  * `insert` refuses (false) a taken id; `replace` is a compare-and-set on `revision` (resolves false, storing
@@ -82,8 +100,8 @@ export interface RestoreCatalog {
   insert(entry: RestoreEntry): Promise<boolean>;
   get(restoreId: string): Promise<RestoreEntry | undefined>;
   replace(entry: RestoreEntry, expectedRevision: number): Promise<boolean>;
-  /** Restores newest first (by `startedAt`, then id), of one job or of all; at most `limit`. */
-  list(query: { readonly jobId?: string; readonly limit: number }): Promise<RestoreEntry[]>;
+  /** Restores newest first (by `startedAt`, then id), of one job or of all, in one state or any; at most `limit`. */
+  list(query: RestoreListQuery): Promise<RestoreEntry[]>;
 }
 
 /** No restore has this id. Not retriable; the API answers 404. */
@@ -186,6 +204,33 @@ export function withProgress(
   if (JSON.stringify(sortedProgress(progress)) === JSON.stringify(sortedProgress(entry.progress)))
     return undefined;
   return { ...entry, progress: sortedProgress(progress), updatedAt: now, revision: entry.revision + 1 };
+}
+
+/** The running entry, heard from at `now` (its progress unchanged). Throws for a finished restore. */
+export function withHeartbeat(entry: RestoreEntry, now: Date): RestoreEntry {
+  refuseEnded(entry, 'report progress');
+  return { ...entry, updatedAt: now, revision: entry.revision + 1 };
+}
+
+/** A running restore not heard from for longer than `abandonAfterMs` at `now`: its process is gone. */
+export function isAbandoned(entry: RestoreEntry, now: Date, abandonAfterMs: number): boolean {
+  return entry.state === 'running' && now.getTime() - entry.updatedAt.getTime() > abandonAfterMs;
+}
+
+/** The abandoned entry recorded failed, with a reason saying what happened and what to do. */
+export function withAbandon(entry: RestoreEntry, now: Date): RestoreEntry | undefined {
+  const written = `${entry.progress.documents} documents and ${entry.progress.entries} oplog entries were reported written`;
+  return withFinish(
+    entry,
+    {
+      state: 'failed',
+      reason:
+        `no word from the restoring process since ${entry.updatedAt.toISOString()}: it was killed or lost its ` +
+        `connection to job-state (${written}); run the same restore again, with --drop where the target was ` +
+        'partly written',
+    },
+    now,
+  );
 }
 
 /** The entry with the user's cancel request; undefined when it was already requested. */

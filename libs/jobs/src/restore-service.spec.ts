@@ -51,6 +51,7 @@ async function world() {
     events,
     clock,
     progressEventIntervalMs: 5_000,
+    abandonAfterMs: 120_000,
   });
   return { service, events, advance };
 }
@@ -197,5 +198,74 @@ describe('RestoreService', () => {
     assert.equal((await service.get(r.restoreId)).state, 'complete');
     await service.finish(r.restoreId, { state: 'complete' });
     assert.equal(events.events.at(-1)!.event, 'completed');
+  });
+
+  it('a restore not heard from for the abandon time is recorded failed on read, with a FAILED event', async () => {
+    const { service, events, advance } = await world();
+    const r = await service.begin(begin({ snapshotId: SNAP }));
+    await service.progress(r.restoreId, progress(5));
+    advance(60_000);
+    // A heartbeat: the same progress, so no PROGRESSED event, but the CLI was heard from.
+    await service.progress(r.restoreId, progress(5));
+    advance(100_000);
+    assert.equal(
+      (await service.get(r.restoreId)).state,
+      'running',
+      '100 s after the last report: still running',
+    );
+    advance(20_001);
+    const seen = await service.get(r.restoreId);
+    assert.equal(seen.state, 'failed');
+    assert.match(seen.reason ?? '', /no word from the restoring process since 2026-12-03T10:01:00\.000Z/);
+    assert.match(seen.reason ?? '', /5 documents and 0 oplog entries were reported written.*--drop/);
+    assert.deepEqual(
+      events.events.map((e) => e.event),
+      ['started', 'progressed', 'failed'],
+    );
+    assert.equal((await service.get(r.restoreId)).state, 'failed');
+    assert.equal(events.events.length, 3, 'recorded once, published once');
+    // The CLI comes back: its reports and its finish are refused, so it stops.
+    await assert.rejects(service.progress(r.restoreId, progress(6)), RestoreNotAllowedError);
+    await assert.rejects(service.finish(r.restoreId, { state: 'complete' }), RestoreNotAllowedError);
+  });
+
+  it('reapAbandoned ends every abandoned running restore and leaves live and finished ones alone', async () => {
+    const { service, events, advance } = await world();
+    const lost = await service.begin(begin({ snapshotId: SNAP }));
+    const done = await service.begin(begin({ snapshotId: SNAP }));
+    await service.finish(done.restoreId, { state: 'complete', progress: progress(3, true) });
+    advance(110_000);
+    const live = await service.begin(begin({ jobId: JOB, point: '1700000000:9' }));
+    advance(15_000);
+    const ended = await service.reapAbandoned();
+    assert.deepEqual(
+      ended.map((e) => [e.restoreId, e.state]),
+      [[lost.restoreId, 'failed']],
+    );
+    assert.equal((await service.get(live.restoreId)).state, 'running');
+    assert.equal((await service.get(done.restoreId)).state, 'complete');
+    assert.deepEqual(await service.reapAbandoned(), [], 'nothing left to reap');
+    assert.equal(events.events.filter((e) => e.event === 'failed').length, 1);
+    advance(120_001);
+    const states = new Map((await service.list({ jobId: JOB })).map((e) => [e.restoreId, e.state]));
+    assert.deepEqual(
+      [states.get(lost.restoreId), states.get(done.restoreId), states.get(live.restoreId)],
+      ['failed', 'complete', 'failed'],
+      'a list settles abandoned entries too',
+    );
+  });
+
+  it('an abandoned restore whose FAILED event cannot be published is recorded failed; the warning says so', async () => {
+    const { service, events, advance } = await world();
+    const r = await service.begin(begin({ snapshotId: SNAP }));
+    advance(120_001);
+    events.failNext = true;
+    const seen = await service.get(r.restoreId);
+    assert.equal(
+      seen.state,
+      'running',
+      'the read returns what it read when the change could not be completed',
+    );
+    assert.equal((await service.get(r.restoreId)).state, 'failed', 'the record itself was written');
   });
 });

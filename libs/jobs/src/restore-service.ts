@@ -8,6 +8,10 @@
  * Publishing follows the write: when it fails, the call fails (retriable) with the change stored. Finishing or
  * cancelling again publishes the event again (events carry the whole summary, so a duplicate is harmless). A
  * restore whose STARTED event cannot be published is recorded failed and refused (nothing was written yet).
+ *
+ * A running restore not heard from for `abandonAfterMs` (the CLI reports at least every few seconds) is recorded
+ * failed with `withAbandon`'s reason and a `failed` event, by whoever sees it first: a read of it (`get`, `list`) or
+ * job-state's periodic `reapAbandoned`. So a killed `tidemark restore` never stays `running`.
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -25,9 +29,12 @@ import {
   RestoreNotAllowedError,
   RestoreNotFoundError,
   RestoreValidationError,
+  isAbandoned,
   restoreEvent,
+  withAbandon,
   withCancelRequest,
   withFinish,
+  withHeartbeat,
   withProgress,
   type RestoreCatalog,
   type RestoreEntry,
@@ -48,9 +55,17 @@ export interface RestoreServiceOptions {
   readonly progressEventIntervalMs?: number;
   /** Compare-and-set attempts before giving up (retriable); default 8. */
   readonly maxAttempts?: number;
+  /** A running restore not heard from for longer is recorded failed; default {@link DEFAULT_RESTORE_ABANDON_MS}. */
+  readonly abandonAfterMs?: number;
+  /** Told when recording an abandoned restore failed could not complete (it is tried again on the next read). */
+  readonly warn?: (line: string) => void;
 }
 
 export const DEFAULT_PROGRESS_EVENT_MS = 5_000;
+/** Two minutes: the CLI reports at least every {@link RESTORE_HEARTBEAT_MS}, so this is many missed reports. */
+export const DEFAULT_RESTORE_ABANDON_MS = 120_000;
+/** Longest time between two reports of a running CLI restore, progress or not. */
+export const RESTORE_HEARTBEAT_MS = 10_000;
 /** Largest page of {@link RestoreService.list}. */
 export const MAX_RESTORE_PAGE = 1_000;
 
@@ -72,6 +87,7 @@ export class RestoreService {
   private readonly clock: () => Date;
   private readonly progressEventIntervalMs: number;
   private readonly maxAttempts: number;
+  private readonly abandonAfterMs: number;
   private readonly writes = new KeyedMutex();
   /** When each running restore's last `progressed` event went out (this replica). */
   private readonly progressPublishedAt = new Map<string, number>();
@@ -80,6 +96,7 @@ export class RestoreService {
     this.clock = options.clock ?? (() => new Date());
     this.progressEventIntervalMs = options.progressEventIntervalMs ?? DEFAULT_PROGRESS_EVENT_MS;
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.abandonAfterMs = options.abandonAfterMs ?? DEFAULT_RESTORE_ABANDON_MS;
   }
 
   /**
@@ -143,9 +160,18 @@ export class RestoreService {
     }
   }
 
-  /** Records progress (never backwards); publishes `progressed` at most once per interval. */
+  /**
+   * Records progress (never backwards), or only that the CLI was heard from when nothing moved; publishes
+   * `progressed` at most once per interval, and only for progress that moved.
+   */
   async progress(restoreId: string, progress: RestoreEntryProgress): Promise<RestoreEntry> {
-    const { entry, changed } = await this.update(restoreId, (e, now) => withProgress(e, progress, now));
+    let moved = false;
+    const { entry } = await this.update(restoreId, (e, now) => {
+      const next = withProgress(e, progress, now);
+      moved = next !== undefined;
+      return next ?? withHeartbeat(e, now);
+    });
+    const changed = moved;
     const last = this.progressPublishedAt.get(restoreId);
     const now = this.clock().getTime();
     if (changed && (last === undefined || now - last >= this.progressEventIntervalMs)) {
@@ -173,20 +199,57 @@ export class RestoreService {
     return entry;
   }
 
+  /** The restore as recorded; an abandoned one is recorded failed first. */
   async get(restoreId: string): Promise<RestoreEntry> {
     const entry = await this.options.restores.get(restoreId);
     if (entry === undefined) throw new RestoreNotFoundError(restoreId);
-    return entry;
+    return this.settled(entry);
+  }
+
+  /** Records every abandoned running restore failed (job-state calls it periodically); returns those it ended. */
+  async reapAbandoned(): Promise<RestoreEntry[]> {
+    const running = await this.options.restores.list({ state: 'running', limit: MAX_RESTORE_PAGE });
+    const ended: RestoreEntry[] = [];
+    for (const entry of running) {
+      const now = await this.settled(entry);
+      if (now.state !== 'running' && entry.state === 'running') ended.push(now);
+    }
+    return ended;
   }
 
   /** Restores newest first, of one job (which must exist) or of all. */
   async list(query: { readonly jobId?: string; readonly limit?: number } = {}): Promise<RestoreEntry[]> {
     if (query.jobId !== undefined && (await this.options.jobs.get(query.jobId)) === undefined)
       throw new JobNotFoundError(query.jobId);
-    return this.options.restores.list({
+    const entries = await this.options.restores.list({
       ...(query.jobId === undefined ? {} : { jobId: query.jobId }),
       limit: Math.min(query.limit ?? MAX_RESTORE_PAGE, MAX_RESTORE_PAGE),
     });
+    return Promise.all(entries.map((e) => this.settled(e)));
+  }
+
+  /**
+   * `entry`, or, when it is abandoned, the entry recorded failed (and its `failed` event published). When that
+   * cannot be done now the entry is returned as read, with a warning; the next read or sweep tries again.
+   */
+  private async settled(entry: RestoreEntry): Promise<RestoreEntry> {
+    if (!isAbandoned(entry, this.clock(), this.abandonAfterMs)) return entry;
+    try {
+      const { entry: next, changed } = await this.update(entry.restoreId, (e, now) =>
+        isAbandoned(e, now, this.abandonAfterMs) ? withAbandon(e, now) : undefined,
+      );
+      if (changed) {
+        this.progressPublishedAt.delete(entry.restoreId);
+        await this.publish(next, 'failed');
+      }
+      return next;
+    } catch (err) {
+      this.options.warn?.(
+        `restore ${entry.restoreId}: could not record it failed as abandoned ` +
+          `(${err instanceof Error ? err.message : String(err)}); trying again on the next read`,
+      );
+      return entry;
+    }
   }
 
   private update(
@@ -195,7 +258,8 @@ export class RestoreService {
   ): Promise<{ entry: RestoreEntry; changed: boolean }> {
     return this.writes.run(restoreId, async () => {
       for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-        const entry = await this.get(restoreId);
+        const entry = await this.options.restores.get(restoreId);
+        if (entry === undefined) throw new RestoreNotFoundError(restoreId);
         const next = change(entry, this.clock());
         if (next === undefined) return { entry, changed: false };
         if (await this.options.restores.replace(next, entry.revision)) return { entry: next, changed: true };

@@ -6,6 +6,7 @@
  * 0 the restore completed, 1 it failed, was cancelled or was refused (the reason, and what was written), 2 wrong
  * usage.
  */
+import { TidemarkError } from '@tidemark/domain';
 import { redactUri, type JobView } from '@tidemark/jobs';
 import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient } from './job-api-client';
@@ -172,16 +173,28 @@ export async function runRestoreCommand(argv: readonly string[], usage: Usage): 
             snapshotId: ended?.snapshotId ?? snapshotId ?? null,
             at: ended?.at ?? null,
             namespaces: ended?.namespaces ?? {},
-            reason: err instanceof Error ? err.message : String(err),
+            reason: record.abandoned
+              ? (ended?.reason ?? '')
+              : err instanceof Error
+                ? err.message
+                : String(err),
           },
           null,
           2,
         )}\n`,
       );
     }
+    // Stopped because job-state had recorded the restore failed (abandoned): say that, not "cancelled".
+    if (record.abandoned && ended?.reason) throw new TidemarkError(ended.reason, { retriable: false });
     throw err;
   }
-  await record.finish({ end: outcome });
+  const recorded = await record.finish({ end: outcome });
+  if (record.abandoned) {
+    process.stderr.write(
+      `restore ${record.id} completed, but job-state had already recorded it ${recorded?.state ?? 'ended'} ` +
+        `(${recorded?.reason ?? 'abandoned'}): its record and events do not show this completion\n`,
+    );
+  }
   if (asJson) {
     process.stdout.write(
       `${JSON.stringify(

@@ -25,7 +25,7 @@ import { RestoreRecord, type RestoreRecordApi } from './restore-record';
 const JOB = 'job00001';
 const SNAP = `${JOB}-20261203T090000Z-q1w2`;
 
-async function jobState() {
+async function jobState(options: { abandonAfterMs?: number } = {}) {
   const jobs = new MemoryJobRepository();
   await jobs.insert(
     newJobRecord({ project: 'p', sourceUri: 'mongodb://src/', include: [], exclude: [] }, JOB, new Date()),
@@ -43,6 +43,7 @@ async function jobState() {
     restores: new MemoryRestoreCatalog(),
     events: { publish: async (e) => void events.push(e) },
     progressEventIntervalMs: 0,
+    ...options,
   });
   let down = false;
   const guard = () => {
@@ -151,5 +152,52 @@ describe('RestoreRecord (the CLI side of a recorded restore)', () => {
     );
     setDown(true);
     await assert.rejects(RestoreRecord.begin(api, request), /ECONNREFUSED/);
+  });
+
+  it('reports unchanged progress on a heartbeat, so job-state never takes a live restore for abandoned', async () => {
+    const { service, api } = await jobState({ abandonAfterMs: 150 });
+    const record = await RestoreRecord.begin(api, request, {
+      intervalMs: 20,
+      heartbeatMs: 50,
+      warn: () => {},
+    });
+    record.onProgress(progress(2));
+    await sleep(400);
+    assert.deepEqual(await service.reapAbandoned(), []);
+    assert.equal((await service.get(record.id)).state, 'running');
+    assert.equal(record.signal.aborted, false);
+    await record.finish({ error: new RestoreCancelledError(written) });
+  });
+
+  it('a restore cut off past the abandon time is recorded failed; back in touch, the CLI stops and says so', async () => {
+    const { service, events, api, setDown } = await jobState({ abandonAfterMs: 150 });
+    const warnings: string[] = [];
+    const record = await RestoreRecord.begin(api, request, {
+      intervalMs: 20,
+      heartbeatMs: 50,
+      warn: (l) => warnings.push(l),
+    });
+    record.onProgress(progress(2));
+    await sleep(60);
+    setDown(true);
+    await sleep(300);
+    const [ended] = await service.reapAbandoned();
+    assert.equal(ended?.restoreId, record.id);
+    assert.equal(ended?.state, 'failed');
+    assert.equal(record.signal.aborted, false, 'still cut off: the CLI does not know yet');
+    setDown(false);
+    await sleep(100);
+    assert.equal(record.signal.aborted, true, 'back in touch: it stops');
+    assert.equal(record.abandoned, true);
+    assert.ok(
+      warnings.some((w) => /job-state recorded it failed \(no word from the restoring process/.test(w)),
+    );
+    const view = await record.finish({ error: new RestoreCancelledError(written) });
+    assert.equal(view?.state, 'failed', 'the finish returns the record as job-state has it');
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['started', 'progressed', 'failed'],
+      'no cancelled event: the CLI does not try to finish what job-state ended',
+    );
   });
 });

@@ -1,12 +1,14 @@
 /**
  * A CLI restore as job-state records it (docs/api.md, "Restores"): registered before anything is written, its
- * progress reported (at most once per `intervalMs`, only when it changed), job-state asked on the same beat whether
- * a user asked to cancel it (then `signal` aborts, and the restore stops between batches), and finished complete,
- * failed or cancelled with the reason. Reports and polls that fail do not stop the restore (a warning says so once);
+ * progress reported (at most once per `intervalMs` when it changed, and at least every `heartbeatMs` even when it
+ * did not, so job-state knows the process lives), job-state asked on the same beat whether a user asked to cancel
+ * it (then `signal` aborts, and the restore stops between batches) or whether it recorded the restore ended while
+ * this process was cut off (abandoned: then `signal` aborts too, and nothing more is reported), and finished
+ * complete, failed or cancelled with the reason. Reports and polls that fail do not stop the restore (a warning says so once);
  * the finish is retried a few times, and a finish that cannot be recorded is reported on stderr.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RestoreView } from '@tidemark/jobs';
+import { NO_PROGRESS, RESTORE_HEARTBEAT_MS, type RestoreView } from '@tidemark/jobs';
 import { RestoreCancelledError, type RestoreProgress } from '@tidemark/restore';
 import type {
   BeginRestoreRequest,
@@ -48,6 +50,9 @@ export class RestoreRecord {
   private readonly controller = new AbortController();
   private latest: RestoreProgressReport | undefined;
   private reported = '';
+  private reportedAt = Date.now();
+  /** job-state recorded the restore ended (abandoned) while this process ran: its view then. */
+  private endedElsewhere: RestoreView | undefined;
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> = Promise.resolve();
   private warned = false;
@@ -57,13 +62,14 @@ export class RestoreRecord {
     readonly view: RestoreView,
     private readonly warn: (line: string) => void,
     private readonly intervalMs: number,
+    private readonly heartbeatMs: number,
   ) {}
 
   /** Registers the restore; throws (nothing written yet) when job-state refuses it or cannot be reached. */
   static async begin(
     api: RestoreRecordApi,
     request: BeginRestoreRequest,
-    options: { warn?: (line: string) => void; intervalMs?: number } = {},
+    options: { warn?: (line: string) => void; intervalMs?: number; heartbeatMs?: number } = {},
   ): Promise<RestoreRecord> {
     const view = await api.beginRestore(request);
     const record = new RestoreRecord(
@@ -71,10 +77,12 @@ export class RestoreRecord {
       view,
       options.warn ?? ((line) => process.stderr.write(`${line}\n`)),
       options.intervalMs ?? 1000,
+      options.heartbeatMs ?? RESTORE_HEARTBEAT_MS,
     );
     record.timer = setInterval(() => {
       record.beat = record.beat.then(() => record.report());
     }, record.intervalMs);
+    record.timer.unref(); // the restore keeps the process alive, not its reports
     return record;
   }
 
@@ -82,7 +90,12 @@ export class RestoreRecord {
     return this.view.id;
   }
 
-  /** Aborted once a user asked job-state to cancel the restore. */
+  /** Whether job-state recorded the restore ended (abandoned) while this process was still running it. */
+  get abandoned(): boolean {
+    return this.endedElsewhere !== undefined;
+  }
+
+  /** Aborted once a user asked job-state to cancel the restore, or job-state recorded it ended. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }
@@ -96,6 +109,7 @@ export class RestoreRecord {
   async finish(result: { end: RestoreEnd } | { error: unknown }): Promise<RestoreView | undefined> {
     clearInterval(this.timer);
     await this.beat;
+    if (this.endedElsewhere !== undefined) return this.endedElsewhere;
     let request: FinishRestoreRequest;
     if ('end' in result) {
       const e = result.end;
@@ -139,19 +153,35 @@ export class RestoreRecord {
     }
   }
 
-  /** One beat: report new progress, then ask whether the user wants it cancelled. */
+  /**
+   * One beat: ask whether job-state already recorded the restore ended or the user wants it cancelled, then report
+   * new progress (or the same, once a heartbeat is due).
+   */
   private async report(): Promise<void> {
+    if (this.endedElsewhere !== undefined) return;
     try {
-      const latest = this.latest;
-      const text = latest === undefined ? '' : JSON.stringify(latest);
-      if (latest !== undefined && text !== this.reported) {
-        await this.api.reportRestoreProgress(this.id, latest);
-        this.reported = text;
-      }
+      // The record first: a report to a restore job-state has ended would only be refused.
       const view = await this.api.getRestore(this.id);
+      if (view.state !== 'running') {
+        this.endedElsewhere = view;
+        this.warn(
+          `restore ${this.id}: job-state recorded it ${view.state}${view.reason ? ` (${view.reason})` : ''}; ` +
+            'stopping after the current batch',
+        );
+        this.controller.abort();
+        return;
+      }
       if (view.cancelRequested && !this.controller.signal.aborted) {
         this.warn(`restore ${this.id}: cancel requested; stopping after the current batch`);
         this.controller.abort();
+      }
+      const latest = this.latest;
+      const text = latest === undefined ? '' : JSON.stringify(latest);
+      const now = Date.now();
+      if ((latest !== undefined && text !== this.reported) || now - this.reportedAt >= this.heartbeatMs) {
+        await this.api.reportRestoreProgress(this.id, latest ?? NO_PROGRESS);
+        this.reported = text;
+        this.reportedAt = now;
       }
     } catch (err) {
       if (!this.warned) {
