@@ -97,11 +97,12 @@ export async function runEventsCommand(argv: readonly string[], usage: Usage): P
   const kafka = createKafka({ brokers: resolveEndpoints().kafka.brokers, clientId: 'tidemark-events-tail' });
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`tidemark: ${signal}: stopping\n`);
+    if (!abort.signal.aborted) process.stderr.write(`tidemark: ${signal}: stopping\n`);
     abort.abort();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: a second signal (Ctrl-C pressed twice) must not kill the process before it left Kafka.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const result = await tailEvents({
       kafka,

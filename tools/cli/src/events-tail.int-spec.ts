@@ -24,7 +24,6 @@ import {
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
-const MAIN = path.join(ROOT, 'tools', 'cli', 'src', 'main.ts');
 const prefix = `it-tail-${randomBytes(4).toString('hex')}`;
 const topics = resolveTopics({ prefix, env: {} });
 const JOB = `jt${randomBytes(3).toString('hex')}`;
@@ -37,17 +36,20 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs the CLI; `onStderr` sees its stderr as it grows and may act on the child (e.g. signal it). */
+/**
+ * Runs `tidemark events tail` through the CLI's entry point (`bin/tidemark.js`, which runs the command in a child
+ * process); `onStderr` sees its stderr as it grows and may act on the process (e.g. signal it). `group` starts it in
+ * a process group of its own, as a shell runs a foreground job, so the test can send what Ctrl-C sends.
+ */
 function tail(
   args: string[],
-  options: { direct?: boolean; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: { group?: boolean; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
 ): Promise<Run> {
-  const argv = options.direct ? ['--import', 'tsx', MAIN] : [BIN];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...argv, 'events', 'tail', '--prefix', prefix, ...args], {
+    const child = spawn(process.execPath, [BIN, 'events', 'tail', '--prefix', prefix, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json') },
+      detached: options.group === true,
     });
     let stdout = '';
     let stderr = '';
@@ -197,33 +199,31 @@ describe('tidemark events tail (real Kafka)', () => {
     );
   });
 
-  it('--from latest shows what arrives after it is ready, and SIGTERM stops it cleanly without committing an offset', async () => {
-    let next: PublishedEvent | undefined;
-    let signalled = false;
+  /**
+   * Starts a tail from latest, publishes one event once it says it is reading, then stops it with `stop`; returns
+   * the run and the event.
+   */
+  async function tailLatestThenStop(
+    stop: (child: ReturnType<typeof spawn>) => void,
+    group: boolean,
+  ): Promise<{ run: Run; event: PublishedEvent }> {
+    let event: Promise<PublishedEvent> | undefined;
     const run = await tail(['--json', '--from', 'latest', '--job', JOB], {
-      direct: true,
+      group,
       onStderr: (text, child) => {
-        if (next === undefined && text.includes('reading ')) {
-          next = {} as PublishedEvent; // once
-          void send(topics.phases, fixtureEvent('tidemark.phases.PhaseChanged', JOB)).then(async (p) => {
-            next = p;
-            // Give the tail time to print it, then stop it as a service manager would.
-            await sleep(3000);
-            signalled = child.kill('SIGTERM');
-          });
-        }
+        if (event !== undefined || !text.includes('reading ')) return;
+        event = send(topics.phases, fixtureEvent('tidemark.phases.PhaseChanged', JOB)).then(async (p) => {
+          await sleep(3000); // time to print it
+          stop(child);
+          return p;
+        });
       },
     });
-    assert.ok(signalled, 'the child was signalled');
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /SIGTERM: stopping/);
-    assert.match(run.stderr, /stopped by signal/);
-    assert.deepEqual(
-      jsonLines(run.stdout).map((l) => where(l as never)),
-      [where(next!)],
-    );
+    assert.ok(event !== undefined, `the tail never said it was reading: ${run.stderr}`);
+    return { run, event: await event };
+  }
 
-    // No tail group holds offsets of the test's topics.
+  async function assertNoTailOffsets(): Promise<void> {
     const admin = kafka.kafka.admin();
     await admin.connect();
     try {
@@ -239,6 +239,30 @@ describe('tidemark events tail (real Kafka)', () => {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  it('--from latest shows what arrives after it is ready; SIGTERM to `tidemark` stops it cleanly, committing nothing', async () => {
+    const { run, event } = await tailLatestThenStop((child) => child.kill('SIGTERM'), false);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /SIGTERM: stopping/);
+    assert.match(run.stderr, /1 event\(s\) shown .*stopped by signal/);
+    assert.deepEqual(
+      jsonLines(run.stdout).map((l) => where(l as never)),
+      [where(event)],
+    );
+    await assertNoTailOffsets();
+  });
+
+  it('Ctrl-C (SIGINT to the foreground process group) stops it cleanly too', async () => {
+    const { run, event } = await tailLatestThenStop((child) => process.kill(-child.pid!, 'SIGINT'), true);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /SIGINT: stopping/);
+    assert.match(run.stderr, /stopped by signal/);
+    assert.deepEqual(
+      jsonLines(run.stdout).map((l) => where(l as never)),
+      [where(event)],
+    );
+    await assertNoTailOffsets();
   });
 
   it('refuses a missing topic and wrong usage with a clear error', async () => {
