@@ -90,3 +90,5 @@ export class TestKafka {
     await deleteTopics(this.kafka, mine);
   }
 }
+
+export * from './fixture-events';

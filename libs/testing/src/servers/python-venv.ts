@@ -1,9 +1,11 @@
 /**
  * Python tools from PyPI, each in a virtualenv of its own in the cache (`<cache>/<name>`), installed once with
- * pinned requirements and marked complete only after pip succeeded: moto's S3 server, and pymongo for the
- * independent dump checker (`tools/dump-check/check_dump.py`). `infra up` prepares both; a spec that needs one calls
+ * pinned requirements and marked complete only after pip succeeded: moto's S3 server, pymongo for the
+ * independent dump checker (`tools/dump-check/check_dump.py`), and kafka-python with fastavro for the example
+ * audit consumer (`examples/audit-consumer/consume.py`). `infra up` prepares both; a spec that needs one calls
  * its `ensure*`, which returns at once when it is there.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Layout } from './layout';
@@ -59,6 +61,34 @@ export const DUMP_CHECK_VENV: PythonVenv = {
   what: `pymongo ${SERVER_VERSIONS.pymongo} (dump checker)`,
   requirements: [`pymongo==${SERVER_VERSIONS.pymongo}`],
 };
+
+/**
+ * The example audit consumer's requirements (`examples/audit-consumer/requirements.txt`, the one place its pins are
+ * written: a user installs the same file). Each line must pin with `==`; the cache directory is named by the file's
+ * hash, so changing a pin installs a new virtualenv.
+ */
+export function auditConsumerVenv(l: Layout): PythonVenv {
+  const file = path.join(l.root, 'examples', 'audit-consumer', 'requirements.txt');
+  const text = fs.readFileSync(file, 'utf8');
+  const requirements = text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line.length > 0);
+  for (const r of requirements)
+    if (!/^[A-Za-z0-9_.-]+==[A-Za-z0-9_.+-]+$/.test(r))
+      throw new Error(`${file}: "${r}" is not pinned with ==`);
+  const hash = createHash('sha256').update(requirements.join('\n')).digest('hex').slice(0, 12);
+  return {
+    name: `audit-consumer-${hash}`,
+    what: `${requirements.join(', ')} (example audit consumer)`,
+    requirements,
+  };
+}
+
+/** The Python that runs `examples/audit-consumer/consume.py`, installed first when needed. */
+export async function ensureAuditConsumerPython(l: Layout, log: (m: string) => void): Promise<string> {
+  return path.join(await ensurePythonVenv(l, auditConsumerVenv(l), log), 'bin', 'python');
+}
 
 /** The Python that runs `tools/dump-check/check_dump.py`, installed first when needed. */
 export async function ensureDumpCheckPython(l: Layout, log: (m: string) => void): Promise<string> {
