@@ -52,6 +52,8 @@ export interface JobActivity {
   readonly done: Promise<void>;
   /** Last acknowledged oplog slice position. */
   shippedTs(): OpTime;
+  /** Newest source oplog position the job's tail has seen (for capture lag). */
+  sourceTs(): OpTime;
   /** Resolves with the transfer result (initial syncs only). */
   readonly transfer: Promise<TransferResult> | undefined;
 }
@@ -76,6 +78,18 @@ export class AgentSupervisor {
   /** What `jobId` is doing, if anything. */
   activity(jobId: string): JobActivity | undefined {
     return this.jobs.get(jobId)?.activity;
+  }
+
+  /**
+   * Where each running job's capture is: the newest source position its tail has seen and the newest shipped
+   * (acknowledged) oplog slice end, for the capture lag.
+   */
+  capturePositions(): { jobId: string; sourceTs: OpTime; shippedTs: OpTime }[] {
+    return [...this.jobs.entries()].map(([jobId, { activity }]) => ({
+      jobId,
+      sourceTs: activity.sourceTs(),
+      shippedTs: activity.shippedTs(),
+    }));
   }
 
   /** START / RESTART / RESYNC (see the module comment). */
@@ -119,6 +133,7 @@ export class AgentSupervisor {
       kind: 'initial-sync',
       done,
       shippedTs: started.tail.shippedTs,
+      sourceTs: started.tail.sourceTs,
       transfer,
     };
     transfer.catch(() => undefined);
@@ -146,6 +161,7 @@ export class AgentSupervisor {
       kind: 'tail',
       done: tail.done.then((end) => this.ended(job, end)),
       shippedTs: tail.shippedTs,
+      sourceTs: tail.sourceTs,
       transfer: undefined,
     };
     this.track(job.jobId, activity, controller);
