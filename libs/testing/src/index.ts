@@ -24,5 +24,6 @@ export * from './fixtures/oplog-entries';
 export * from './until';
 export * from './http';
 export { ensurePromtool, promtoolBinary } from './servers/promtool';
+export * from './prometheus-rules';
 export { postgresBinDir } from './servers/postgresql';
 export * from './service-process';

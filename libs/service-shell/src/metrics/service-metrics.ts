@@ -250,7 +250,10 @@ export class ServiceMetrics implements StageMetrics {
     return this.jobsRead;
   }
 
-  /** A source that failed during a scrape: its series are left out of this scrape, the failure is counted. */
+  /**
+   * A source that failed during a scrape: its series are left out of this scrape, the failure is counted in
+   * `tidemark_errors_total` (visible from the next scrape: the counters of one scrape are read side by side).
+   */
   private collectFailed(what: string, err: unknown): void {
     this.failure(err, true);
     this.onCollectError(what, describeError(err));
