@@ -81,21 +81,20 @@ export class ServiceMetrics implements StageMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
-    const self = this;
-    new Gauge({
+    const lag: Gauge<'topic' | 'partition'> = new Gauge({
       name: METRIC_NAMES.consumerLag,
       help: "Messages the service's consumer group has still to read: the partition's high watermark minus the group's committed offset, read on each scrape.",
       labelNames: ['topic', 'partition'],
       registers,
-      async collect() {
-        if (self.lagSource === undefined) return;
-        this.reset();
+      collect: async () => {
+        if (this.lagSource === undefined) return;
+        lag.reset();
         try {
-          for (const p of await self.lagSource()) {
-            this.set({ topic: p.topic, partition: String(p.partition) }, Number(p.lag));
+          for (const p of await this.lagSource()) {
+            lag.set({ topic: p.topic, partition: String(p.partition) }, Number(p.lag));
           }
         } catch (err) {
-          self.collectFailed('consumer lag', err);
+          this.collectFailed('consumer lag', err);
         }
       },
     });
@@ -128,28 +127,28 @@ export class ServiceMetrics implements StageMetrics {
       labelNames: ['class', 'retriable'],
       registers,
     });
-    new Gauge({
+    const captureLag: Gauge<'job_id'> = new Gauge({
       name: METRIC_NAMES.captureLag,
       help: "Seconds the job's capture is behind its source: the source's newest oplog time minus the newest shipped oplog slice's end (agent).",
       labelNames: ['job_id'],
       registers,
-      collect() {
-        if (self.captureSource === undefined) return;
-        this.reset();
-        for (const p of self.captureSource()) {
-          this.set({ job_id: p.jobId }, Math.max(0, p.sourceTs.t - p.shippedTs.t));
+      collect: () => {
+        if (this.captureSource === undefined) return;
+        captureLag.reset();
+        for (const p of this.captureSource()) {
+          captureLag.set({ job_id: p.jobId }, Math.max(0, p.sourceTs.t - p.shippedTs.t));
         }
       },
     });
-    new Gauge({
+    const sourceTime: Gauge<'job_id'> = new Gauge({
       name: METRIC_NAMES.sourceOplogTime,
       help: "The newest oplog time (Unix seconds) the agent has seen on the job's source.",
       labelNames: ['job_id'],
       registers,
-      collect() {
-        if (self.captureSource === undefined) return;
-        this.reset();
-        for (const p of self.captureSource()) this.set({ job_id: p.jobId }, p.sourceTs.t);
+      collect: () => {
+        if (this.captureSource === undefined) return;
+        sourceTime.reset();
+        for (const p of this.captureSource()) sourceTime.set({ job_id: p.jobId }, p.sourceTs.t);
       },
     });
     this.storedTime = new Gauge({
@@ -165,28 +164,27 @@ export class ServiceMetrics implements StageMetrics {
       buckets: PHASE_BUCKETS,
       registers,
     });
-    const jobs = new Gauge({
+    const jobs: Gauge<'state'> = new Gauge({
       name: METRIC_NAMES.jobs,
       help: 'Backup jobs by state (job-state).',
       labelNames: ['state'],
       registers,
-      async collect() {
-        const counts = await self.jobCounts();
+      collect: async () => {
+        const counts = await this.jobCounts();
         if (counts === undefined) return;
-        this.reset();
-        for (const [state, n] of Object.entries(counts.byState)) this.set({ state }, n);
+        jobs.reset();
+        for (const [state, n] of Object.entries(counts.byState)) jobs.set({ state }, n);
       },
     });
-    new Gauge({
+    const resync: Gauge = new Gauge({
       name: METRIC_NAMES.jobsResyncRequired,
       help: 'Backup jobs whose current sync raised RESYNC_REQUIRED: the source oplog no longer holds their position (job-state).',
       registers,
-      async collect() {
-        const counts = await self.jobCounts();
-        if (counts !== undefined) this.set(counts.resyncRequired);
+      collect: async () => {
+        const counts = await this.jobCounts();
+        if (counts !== undefined) resync.set(counts.resyncRequired);
       },
     });
-    void jobs;
   }
 
   // StageMetrics
