@@ -34,7 +34,12 @@ import { ALERT_CODES } from '@tidemark/domain';
 import { connectMongo } from '@tidemark/mongo';
 import {
   alertRuleMetricNames,
+  findSamples,
+  parseMetricsText,
+  scrapeMetrics,
   startServiceProcess,
+  sumSamples,
+  type MetricSample,
   uniqueDbName,
   type ServiceProcess,
 } from '@tidemark/testing';
@@ -54,50 +59,20 @@ const sharedEnv: NodeJS.ProcessEnv = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
-/** One sample of the exposition text. */
-interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-/** Parses the Prometheus text format (the subset prom-client writes: no timestamps, escaped quotes only). */
-function parseSamples(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m !== null, `not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
+/** One scrape of a service, or of a `ServiceMetrics` in the spec. */
 class Scrape {
-  constructor(readonly samples: Sample[]) {}
+  constructor(readonly samples: MetricSample[]) {}
 
   static async of(service: ServiceProcess): Promise<Scrape> {
-    const res = await fetch(`${service.url}/metrics`);
-    assert.equal(res.status, 200);
-    const contentType = res.headers.get('content-type') ?? '';
-    assert.match(contentType, /^text\/plain;/);
-    assert.match(contentType, /version=0\.0\.4/);
-    return new Scrape(parseSamples(await res.text()));
+    return new Scrape(await scrapeMetrics(service.url));
   }
 
-  /** Samples of `name` whose labels include `labels`. */
-  find(name: string, labels: Record<string, string> = {}): Sample[] {
-    return this.samples.filter(
-      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-    );
+  find(name: string, labels: Record<string, string> = {}): MetricSample[] {
+    return findSamples(this.samples, name, labels);
   }
 
-  /** The sum of those samples (0 when there are none). */
   sum(name: string, labels: Record<string, string> = {}): number {
-    return this.find(name, labels).reduce((n, s) => n + s.value, 0);
+    return sumSamples(this.samples, name, labels);
   }
 }
 
@@ -311,7 +286,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
     const group = `${prefix}.tidemark-slice-ingest`;
     const metrics = new ServiceMetrics('slice-ingest');
     metrics.watchConsumerLag(() => consumerLag(admin, group, [topics.slicesInitial.name, oplog]));
-    const scrape = new Scrape(parseSamples(await metrics.scrape()));
+    const scrape = new Scrape(parseMetricsText(await metrics.scrape()));
     assert.equal(scrape.sum(METRIC_NAMES.consumerLag, { topic: oplog, partition: '1' }), N);
     assert.equal(scrape.sum(METRIC_NAMES.consumerLag), N, 'nothing on the other partitions');
     // The same from the bus directly: high watermark minus the committed offset (or the low one, if none).

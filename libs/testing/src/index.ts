@@ -25,5 +25,6 @@ export * from './until';
 export * from './http';
 export { ensurePromtool, promtoolBinary } from './servers/promtool';
 export * from './prometheus-rules';
+export * from './metrics-scrape';
 export { postgresBinDir } from './servers/postgresql';
 export * from './service-process';
