@@ -11,7 +11,14 @@
  * - `stop` / `stopAll` abort the work and wait until it has settled.
  */
 import { randomUUID } from 'node:crypto';
-import { ALERT_CODES, describeError, formatOpTime, type Alert, type OpTime } from '@tidemark/domain';
+import {
+  ALERT_CODES,
+  describeError,
+  formatOpTime,
+  type Alert,
+  type OpTime,
+  type StageMetrics,
+} from '@tidemark/domain';
 import type { AgentSettings } from './agent-settings';
 import { failureAlert, publishAlertOrLog } from './alerts';
 import { InitialSync, type TransferResult } from './initial-sync';
@@ -40,6 +47,8 @@ export interface AgentSupervisorDeps {
   readonly clock?: Clock;
   readonly logger?: AgentLogger;
   readonly newId?: () => string;
+  /** Counts a failed transfer and the tails' failures by error class. */
+  readonly metrics?: Pick<StageMetrics, 'failure'>;
 }
 
 /** What a job is doing. */
@@ -101,6 +110,7 @@ export class AgentSupervisor {
     const started = await sync.start(job, controller.signal);
     const transfer = started.transfer.catch(async (err: unknown) => {
       if (!controller.signal.aborted) {
+        this.deps.metrics?.failure(err, false);
         this.logger.event({
           event: 'transfer-failed',
           jobId: job.jobId,

@@ -68,6 +68,7 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
       publisher: this.publisher,
       settings: env.settings,
       logger,
+      metrics,
     });
     metrics.watchCapture(() => this.supervisor.capturePositions());
   }
