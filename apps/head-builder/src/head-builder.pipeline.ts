@@ -26,8 +26,10 @@ import {
   KAFKA,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
+  SERVICE_METRICS,
   type PipelineHealth,
   type ServiceConfig,
+  type ServiceMetrics,
 } from '@tidemark/service-shell';
 
 export const HEAD_BUILDER_PIPELINE = Symbol('tidemark.head-builder.pipeline');
@@ -41,6 +43,7 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
     @Inject(BACKUP_MONGO) private readonly backup: MongoClient,
     @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
     @Inject(ConnectionRegistry) private readonly connections: ConnectionRegistry,
+    @Inject(SERVICE_METRICS) private readonly metrics: ServiceMetrics,
   ) {}
 
   get problems(): string[] {
@@ -68,14 +71,19 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
       producer,
       isRetriable: isRetriableError,
       log: (level, fields) => this.logger.eventAt(level, fields),
+      metrics: this.metrics,
       handle: async (claim) => {
+        const kind = SLICE_KIND_FROM_AVRO[claim.kind];
         const outcome = await builder.onSliceStored({
           jobId: claim.jobId,
           syncId: claim.syncId,
           sliceId: claim.sliceId,
-          kind: SLICE_KIND_FROM_AVRO[claim.kind],
+          kind,
         });
         if (outcome.kind !== 'ignored') this.logger.event({ event: 'slice-built', ...outcome });
+        if (outcome.kind === 'built') {
+          this.metrics.slices(kind, 'built', 1, outcome.docs, Number(claim.compressedBytes));
+        }
       },
     });
     await this.consumer.start();

@@ -23,7 +23,15 @@ import { resolveEndpoints } from '@tidemark/config';
 import type { SliceMeta } from '@tidemark/domain';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { Catalog } from '@tidemark/slices';
-import { catalogSlice, indexesOn, initialSlice, ServiceStack, uniqueDbName } from '@tidemark/testing';
+import {
+  catalogSlice,
+  indexesOn,
+  initialSlice,
+  scrapeMetrics,
+  ServiceStack,
+  sumSamples,
+  uniqueDbName,
+} from '@tidemark/testing';
 
 const s = `${Date.now().toString(36).slice(-6)}`;
 const jobId = `hb${s}`;
@@ -118,6 +126,16 @@ describe('head-builder service', () => {
     assert.equal(raw.length, 50);
     const want = new Set(docs.map((d) => d.toString('hex')));
     for (const d of raw) assert.ok(want.has(d.toString('hex')), 'every document arrives byte for byte');
+    // /metrics: two initial slices built with their 50 documents; the redelivered claim built nothing.
+    const built = { kind: 'initial', outcome: 'built' };
+    let metrics = await scrapeMetrics(stack.urlOf('head-builder'));
+    // Counted once the claim's handling returns, just after its documents are written.
+    for (let k = 0; k < 50 && sumSamples(metrics, 'tidemark_slices_total', built) < 2; k++) {
+      await new Promise((r) => setTimeout(r, 200));
+      metrics = await scrapeMetrics(stack.urlOf('head-builder'));
+    }
+    assert.equal(sumSamples(metrics, 'tidemark_slices_total', built), 2);
+    assert.equal(sumSamples(metrics, 'tidemark_slice_documents_total', built), 50);
 
     // Phases on tidemark.phases.
     const consumer = kafka.consumer({ groupId: `t-hb-check-${s}` });

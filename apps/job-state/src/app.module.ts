@@ -9,7 +9,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { KafkaCommandPublisher, KafkaRestoreEventPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
+import { countJobs, JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
 import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -21,10 +21,12 @@ import {
   KAFKA,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
+  SERVICE_METRICS,
   kafkaCheck,
   mongoCheck,
   type JsonLogger,
   type ServiceConfig,
+  type ServiceMetrics,
 } from '@tidemark/service-shell';
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
@@ -35,7 +37,7 @@ import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { COMMAND_PRODUCER, EVENTS_CONSUMER } from './tokens';
+import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
 export interface JobStateSettings {
@@ -130,13 +132,14 @@ export class AppModule {
         {
           // Closed before its dead-letter producer at shutdown (the registry closes newest first).
           provide: EVENTS_CONSUMER,
-          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, JobService, SERVICE_CONFIG],
+          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, JobService, SERVICE_CONFIG, SERVICE_METRICS],
           useFactory: async (
             kafka: Kafka,
             registry: ConnectionRegistry,
             logger: JsonLogger,
             jobs: JobService,
             c: ServiceConfig,
+            metrics: ServiceMetrics,
           ) => {
             const producer = await connectedProducer(kafka, registry, 'dead-letter-producer');
             const consumer = jobEventsConsumer({
@@ -146,10 +149,21 @@ export class AppModule {
               producer,
               jobs,
               log: (level, fields) => logger.eventAt(level, fields),
+              metrics,
             });
             registry.add('events-consumer', () => consumer.stop());
             await consumer.start();
             return consumer;
+          },
+        },
+        {
+          // Jobs by state and jobs needing a resync, counted on each scrape of /metrics.
+          provide: JOB_METRICS,
+          inject: [BACKUP_MONGO, SERVICE_CONFIG, SERVICE_METRICS],
+          useFactory: (client: MongoClient, c: ServiceConfig, metrics: ServiceMetrics) => {
+            const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
+            metrics.watchJobs(() => countJobs(jobs));
+            return jobs;
           },
         },
         {

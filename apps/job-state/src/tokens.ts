@@ -4,3 +4,5 @@
 export const EVENTS_CONSUMER = Symbol('job-state.events-consumer');
 /** The idempotent kafkajs producer of commands and job-state's own phase reports. */
 export const COMMAND_PRODUCER = Symbol('job-state.command-producer');
+/** The jobs repository `/metrics` counts jobs by state and jobs needing a resync through. */
+export const JOB_METRICS = Symbol('job-state.job-metrics');

@@ -37,8 +37,10 @@ import {
   KAFKA,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
+  SERVICE_METRICS,
   type PipelineHealth,
   type ServiceConfig,
+  type ServiceMetrics,
 } from '@tidemark/service-shell';
 import type { ApplySettings } from './apply-settings';
 import { busPorts } from './bus-ports';
@@ -57,6 +59,7 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
     @Inject(BACKUP_MONGO) private readonly backup: MongoClient,
     @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
     @Inject(ConnectionRegistry) private readonly connections: ConnectionRegistry,
+    @Inject(SERVICE_METRICS) private readonly metrics: ServiceMetrics,
   ) {}
 
   get problems(): string[] {
@@ -100,6 +103,7 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
         alerts: bus.alerts,
         isRetriable: isRetriableError,
         log: (e) => this.logger.event(e),
+        metrics: this.metrics,
       },
       {
         owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
@@ -117,6 +121,7 @@ export class OplogApplierPipeline implements OnApplicationBootstrap, PipelineHea
       producer,
       isRetriable: isRetriableError,
       log: (level, fields) => this.logger.eventAt(level, fields),
+      metrics: this.metrics,
       handle: async (claim) => {
         if (claim.kind !== 'INITIAL') scheduler.wake(claim.jobId);
       },

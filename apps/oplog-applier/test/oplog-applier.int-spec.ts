@@ -6,7 +6,8 @@
  * `MongoOplogStore`, and the job is put in phase `applying-oplogs` in job-state's `jobs` collection. Proves:
  * - the head ends with exactly the expected documents, BSON types and field order included, and `appliedTs` is
  *   the last slice's `lastTs`; when nothing was missing one FETCH_MISSING_DOCUMENTS command with `batches=0`
- *   is published, after PhaseChanged{FETCHING_MISSING_DOCUMENTS, missingDocuments=0};
+ *   is published, after PhaseChanged{FETCHING_MISSING_DOCUMENTS, missingDocuments=0}; `/metrics` counts the
+ *   applied slices and entries (and, in the second test, the stopped job's error by class);
  * - redelivery changes nothing: overlapping slices stored again (as a restarted agent cuts them), the position
  *   rolled back as a crash between applying and storing it leaves it, the app restarted: the head is byte for
  *   byte the same, the position returns to the same place, no second command is sent;
@@ -49,9 +50,12 @@ import {
   insert,
   oplogSlice,
   remove,
+  scrapeMetrics,
+  sumSamples,
   ts,
   until,
   type HttpAnswer,
+  type MetricSample,
   type TestSlice,
 } from '@tidemark/testing';
 import { TestKafka, type TopicReader } from '@tidemark/bus-testing';
@@ -235,6 +239,10 @@ class Harness {
     return getJson(`${this.app!.url}/readyz`);
   }
 
+  metrics(): Promise<MetricSample[]> {
+    return scrapeMetrics(this.app!.url);
+  }
+
   async cleanup(): Promise<void> {
     await this.stop().catch(() => undefined);
     await this.bus.cleanup([`${this.prefix}.tidemark-oplog-applier`]);
@@ -339,6 +347,11 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
       phasesOf(phases, job).some((p) => same(appliedOf(p), at(30, 0))),
     );
     assert.equal((await h.readyz()).status, 200);
+    // Its metrics: the 7 entries of the 3 slices applied (the apply rate's counter), no failure.
+    const metrics = await h.metrics();
+    assert.equal(sumSamples(metrics, 'tidemark_oplog_entries_applied_total'), 7);
+    assert.equal(sumSamples(metrics, 'tidemark_slices_total', { kind: 'oplog', outcome: 'applied' }), 3);
+    assert.equal(sumSamples(metrics, 'tidemark_errors_total'), 0);
 
     // Redelivery: a restarted agent's overlapping slices, the same slices again, and a crash that left the
     // position behind the data (applied, not yet stored).
@@ -424,6 +437,8 @@ describe('oplog-applier against real Kafka and the backup MongoDB', () => {
     const ready = await h.readyz();
     assert.equal(ready.status, 503);
     assert.match(JSON.stringify(ready.body), new RegExp(`job ${bad} .*apply stopped.*frobnicate`));
+    const failed = { class: 'UnknownOplogCommandError', retriable: 'false' };
+    assert.equal(sumSamples(await h.metrics(), 'tidemark_errors_total', failed), 1, 'counted by class, once');
 
     // The scan runs every 60 s here: only the claim check can make the next slice apply now.
     const next = oplogSlice(good, at(10, 0), at(20, 0), [insert(at(11), NS, { _id: new Int32(7) })]);

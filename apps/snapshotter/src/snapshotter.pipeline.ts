@@ -48,8 +48,10 @@ import {
   KAFKA,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
+  SERVICE_METRICS,
   type PipelineHealth,
   type ServiceConfig,
+  type ServiceMetrics,
 } from '@tidemark/service-shell';
 import type { SnapshotSettings } from './snapshot-settings';
 
@@ -71,6 +73,7 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
     @Inject(BACKUP_MONGO) private readonly backup: MongoClient,
     @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
     @Inject(ConnectionRegistry) private readonly connections: ConnectionRegistry,
+    @Inject(SERVICE_METRICS) private readonly metrics: ServiceMetrics,
   ) {}
 
   get problems(): string[] {
@@ -133,6 +136,7 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
       isRetriable: (err) =>
         isRetriableError(err) || err instanceof SnapshotUnavailableError || err instanceof StoreLockBusyError,
       log: (level, fields) => this.logger.eventAt(level, fields),
+      metrics: this.metrics,
       handle: async (command) => {
         if (!MINE.has(command.action)) return;
         const param = (name: string): string => {

@@ -228,6 +228,29 @@ describe('CommittingConsumer', () => {
     await consumer.stop();
   });
 
+  it('counts each failed message by error class: retried (dead letter failed) and fatal (partition halted)', async () => {
+    const failures: string[] = [];
+    const metrics = {
+      failure: (err: unknown, retriable: boolean) =>
+        void failures.push(`${(err as Error).name}:${retriable}`),
+    };
+    const recorder = new Recorder();
+    recorder.failSend = true;
+    const retried = await started(recorder, { metrics });
+    await recorder.deliver(Buffer.from('garbage'));
+    await retried.stop();
+    const second = new Recorder();
+    const fatal = await started(second, {
+      metrics,
+      handle: async () => {
+        throw new TypeError('a bug');
+      },
+    });
+    await second.deliver(defaultCodec().encode('tidemark.slices.SliceStored', claim));
+    assert.deepEqual(failures, ['TidemarkError:true', 'TypeError:false']);
+    await fatal.stop();
+  });
+
   it('halts the partition on a fatal handler error, commits nothing and reports it', async () => {
     const recorder = new Recorder();
     const consumer = await started(recorder, {

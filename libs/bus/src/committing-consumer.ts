@@ -23,7 +23,13 @@
  * itself, with {@link deadLetter}, and resolves.
  */
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
-import { describeError, isRetriable as isRetriableByDefault, SchemaMismatchError } from '@tidemark/domain';
+import {
+  describeError,
+  isRetriable as isRetriableByDefault,
+  NO_STAGE_METRICS,
+  SchemaMismatchError,
+  type StageMetrics,
+} from '@tidemark/domain';
 import { TopicConfigError } from './bus-errors';
 import { defaultCodec, type AvroCodec } from './codec';
 import { deadLetter } from './dead-letter';
@@ -130,6 +136,8 @@ export interface CommittingConsumerOptions<T, O = void> {
   readonly backoff?: PartitionBackoff;
   /** The group's session timeout, ms. Default 30 s. */
   readonly sessionTimeout?: number;
+  /** Counts each failed message, retried or halting its partition, by the error's class. Default: nothing. */
+  readonly metrics?: Pick<StageMetrics, 'failure'>;
 }
 
 /** How often the loop heartbeats while a handler runs (kafkajs sends one only when its interval is due). */
@@ -308,7 +316,9 @@ export class CommittingConsumer<T = ConsumedMessage, O = void> {
     const key = `${topic}/${partition}`;
     const error = describeError(err);
     const isRetriable = this.options.isRetriable ?? isRetriableByDefault;
-    if (isRetriable(err)) {
+    const retriable = isRetriable(err);
+    (this.options.metrics ?? NO_STAGE_METRICS).failure(err, retriable);
+    if (retriable) {
       const delayMs = this.backoff.next(key);
       const attempt = this.backoff.failuresOf(key);
       this.options.log('warn', {

@@ -40,6 +40,7 @@ export * from './op-time-long';
 export * from './phase-mapping';
 export * from './slice-mapping';
 export * from './committing-consumer';
+export * from './consumer-lag';
 export * from './partition-backoff';
 export * from './alert-mapping';
 export * from './snapshot-mapping';

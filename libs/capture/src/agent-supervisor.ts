@@ -11,7 +11,14 @@
  * - `stop` / `stopAll` abort the work and wait until it has settled.
  */
 import { randomUUID } from 'node:crypto';
-import { ALERT_CODES, describeError, formatOpTime, type Alert, type OpTime } from '@tidemark/domain';
+import {
+  ALERT_CODES,
+  describeError,
+  formatOpTime,
+  type Alert,
+  type OpTime,
+  type StageMetrics,
+} from '@tidemark/domain';
 import type { AgentSettings } from './agent-settings';
 import { failureAlert, publishAlertOrLog } from './alerts';
 import { InitialSync, type TransferResult } from './initial-sync';
@@ -40,6 +47,8 @@ export interface AgentSupervisorDeps {
   readonly clock?: Clock;
   readonly logger?: AgentLogger;
   readonly newId?: () => string;
+  /** Counts a failed transfer and the tails' failures by error class. */
+  readonly metrics?: Pick<StageMetrics, 'failure'>;
 }
 
 /** What a job is doing. */
@@ -52,6 +61,8 @@ export interface JobActivity {
   readonly done: Promise<void>;
   /** Last acknowledged oplog slice position. */
   shippedTs(): OpTime;
+  /** Newest source oplog position the job's tail has seen (for capture lag). */
+  sourceTs(): OpTime;
   /** Resolves with the transfer result (initial syncs only). */
   readonly transfer: Promise<TransferResult> | undefined;
 }
@@ -78,6 +89,18 @@ export class AgentSupervisor {
     return this.jobs.get(jobId)?.activity;
   }
 
+  /**
+   * Where each running job's capture is: the newest source position its tail has seen and the newest shipped
+   * (acknowledged) oplog slice end, for the capture lag.
+   */
+  capturePositions(): { jobId: string; sourceTs: OpTime; shippedTs: OpTime }[] {
+    return [...this.jobs.entries()].map(([jobId, { activity }]) => ({
+      jobId,
+      sourceTs: activity.sourceTs(),
+      shippedTs: activity.shippedTs(),
+    }));
+  }
+
   /** START / RESTART / RESYNC (see the module comment). */
   async startSync(job: JobSpec): Promise<JobActivity> {
     await this.stop(job.jobId);
@@ -87,6 +110,7 @@ export class AgentSupervisor {
     const started = await sync.start(job, controller.signal);
     const transfer = started.transfer.catch(async (err: unknown) => {
       if (!controller.signal.aborted) {
+        this.deps.metrics?.failure(err, false);
         this.logger.event({
           event: 'transfer-failed',
           jobId: job.jobId,
@@ -119,6 +143,7 @@ export class AgentSupervisor {
       kind: 'initial-sync',
       done,
       shippedTs: started.tail.shippedTs,
+      sourceTs: started.tail.sourceTs,
       transfer,
     };
     transfer.catch(() => undefined);
@@ -146,6 +171,7 @@ export class AgentSupervisor {
       kind: 'tail',
       done: tail.done.then((end) => this.ended(job, end)),
       shippedTs: tail.shippedTs,
+      sourceTs: tail.sourceTs,
       transfer: undefined,
     };
     this.track(job.jobId, activity, controller);

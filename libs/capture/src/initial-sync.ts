@@ -13,7 +13,7 @@
  *
  * The tail keeps running after the transfer; the caller owns it through the returned `tail` and the signal.
  */
-import { MIN_OP_TIME, phaseReport, type OpTime } from '@tidemark/domain';
+import { MIN_OP_TIME, phaseReport, type OpTime, type StageMetrics } from '@tidemark/domain';
 import {
   encodeCatalog,
   encodeSlicePayload,
@@ -49,6 +49,8 @@ export interface InitialSyncDeps {
   readonly clock?: Clock;
   readonly logger?: AgentLogger;
   readonly newId?: () => string;
+  /** Counts the tail's failures by error class (passed on to its `TailKeeper`). */
+  readonly metrics?: Pick<StageMetrics, 'failure'>;
 }
 
 /** What a finished transfer delivered. */

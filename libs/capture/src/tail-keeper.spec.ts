@@ -87,4 +87,40 @@ describe('TailKeeper', () => {
     assert.equal(publisher.alerts[0]!.code, 'OPLOG_TAIL_FAILED');
     assert.match(publisher.alerts[0]!.message, /authentication failed/);
   });
+
+  it('counts its failures by error class: restarts retriable, a gap and a stop fatal', async () => {
+    const failures: string[] = [];
+    const metrics = {
+      failure: (err: unknown, retriable: boolean) =>
+        void failures.push(`${(err as Error).name}:${retriable}`),
+    };
+    // A restart, then a stop no retry can fix.
+    const source = new MemorySource();
+    const start = source.append('n', '', {}).ts;
+    source.failNextTail(0, new TransientError('connection reset'));
+    source.failNextTail(0, new TypeError('a bug'));
+    const publisher = new MemoryPublisher();
+    const failed = new TailKeeper({ source, publisher, settings, metrics }).start(
+      job,
+      start,
+      new AbortController().signal,
+    );
+    assert.equal(await failed.done, 'failed');
+    // A gap.
+    const gapped = new MemorySource();
+    const lost = gapped.append('i', 'shop.a', { _id: 1 }).ts;
+    gapped.append('i', 'shop.a', { _id: 2 });
+    gapped.truncateBefore({ t: lost.t, i: lost.i + 1 });
+    const tail = new TailKeeper({ source: gapped, publisher, settings, metrics }).start(
+      job,
+      lost,
+      new AbortController().signal,
+    );
+    assert.equal(await tail.done, 'resync-required');
+    assert.deepEqual(failures, [
+      `${new TransientError('x').name}:true`,
+      'TypeError:false',
+      'OplogGapError:false',
+    ]);
+  });
 });

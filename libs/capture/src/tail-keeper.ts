@@ -13,6 +13,7 @@ import {
   OplogGapError,
   type Alert,
   type OpTime,
+  type StageMetrics,
 } from '@tidemark/domain';
 import { hasRetriableFlag, sleep } from '@tidemark/util';
 import { failureAlert, publishAlertOrLog, resyncRequiredAlert } from './alerts';
@@ -37,6 +38,8 @@ export interface TailKeeperDeps extends OplogShipperDeps {
   readonly source: SourceReader;
   readonly logger?: AgentLogger;
   readonly newId?: () => string;
+  /** Counts each failure of the tail by error class: a restart (retriable), a gap or a stop (fatal). */
+  readonly metrics?: Pick<StageMetrics, 'failure'>;
 }
 
 export class TailKeeper {
@@ -62,6 +65,8 @@ export class TailKeeper {
           return 'stopped';
         } catch (err) {
           if (signal.aborted) return 'stopped';
+          const retriable = !(err instanceof OplogGapError) && hasRetriableFlag(err);
+          this.deps.metrics?.failure(err, retriable);
           if (err instanceof OplogGapError) {
             logger.event({
               event: 'tail-gap',
@@ -72,7 +77,7 @@ export class TailKeeper {
             await this.alert(resyncRequiredAlert(newId(), err, job.syncId), logger);
             return 'resync-required';
           }
-          if (!hasRetriableFlag(err)) {
+          if (!retriable) {
             logger.event({
               event: 'tail-failed',
               jobId: job.jobId,

@@ -19,6 +19,7 @@ export * from './ports/head-store';
 export * from './ports/apply-target';
 export * from './ports/oplog-batch';
 export * from './ports/phase-reporter';
+export * from './ports/stage-metrics';
 export * from './alert';
 export * from './snapshot-event';
 export * from './ports/snapshot-event-publisher';

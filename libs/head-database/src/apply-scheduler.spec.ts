@@ -7,7 +7,7 @@ import { ApplyScheduler, applyLeaseName } from './apply-scheduler';
 import { MemoryJobPhaseReader } from './memory-job-phase-reader';
 import { MemoryFenceStore } from './memory-fence-store';
 import { MemoryLeaseStore } from './memory-lease-store';
-import type { Alert } from '@tidemark/domain';
+import type { Alert, StageMetrics } from '@tidemark/domain';
 import type { ApplyJob } from './ports';
 import { until } from '@tidemark/testing';
 
@@ -68,6 +68,16 @@ function setup(
   const alerts: Alert[] = [];
   let alertFailures = 0;
   const log: Record<string, unknown>[] = [];
+  const counted = { slices: 0, docs: 0, applied: 0, failures: [] as string[] };
+  const metrics: StageMetrics = {
+    slices: (kind, outcome, count, docs) => {
+      assert.deepEqual([kind, outcome], ['oplog', 'applied']);
+      counted.slices += count;
+      counted.docs += docs;
+    },
+    entriesApplied: (n) => void (counted.applied += n),
+    failure: (err, retriable) => void counted.failures.push(`${(err as Error).name}:${retriable}`),
+  };
   const scheduler = new ApplyScheduler(
     {
       jobs,
@@ -85,6 +95,7 @@ function setup(
       },
       isRetriable,
       log: (e) => void log.push(e),
+      metrics,
     },
     {
       owner: options.owner ?? 'me',
@@ -100,6 +111,7 @@ function setup(
     loop,
     alerts,
     log,
+    counted,
     scheduler,
     failAlerts: (n: number) => void (alertFailures = n),
   };
@@ -179,6 +191,25 @@ describe('ApplyScheduler', () => {
     await s.scheduler.tick();
     assert.deepEqual(s.scheduler.problems, []);
     assert.equal(s.loop.calls.filter((c) => c === 'a').length, 2);
+  });
+
+  it('counts the slices and entries each turn applied, and failed turns by error class', async () => {
+    const s = setup();
+    s.jobs.set(job('a'));
+    let turn = 0;
+    s.loop.behaviour = async () => {
+      turn += 1;
+      if (turn === 2) throw new TidemarkError('network blip', { retriable: true });
+      if (turn === 3) throw new UnknownOplogCommandError({ command: 'frobnicate', ts: { t: 7, i: 4 } });
+      return { slices: 3, entries: 40 };
+    };
+    for (let k = 0; k < 3; k++) await s.scheduler.tick();
+    assert.deepEqual(s.counted, {
+      slices: 3,
+      docs: 40,
+      applied: 40,
+      failures: ['TidemarkError:true', 'UnknownOplogCommandError:false'],
+    });
   });
 
   it('retries a retriable failure at the next tick, without an alert', async () => {

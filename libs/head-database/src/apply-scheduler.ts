@@ -34,6 +34,7 @@ import {
   describeError,
   formatOpTime,
   type Alert,
+  type StageMetrics,
 } from '@tidemark/domain';
 import { ApplyTurnError, type ApplyLoop, type ApplyStop, type LeaseGuard } from './apply-loop';
 import type { AlertPublisher, ApplyJob, FenceStore, JobPhaseReader, LeaseStore } from './ports';
@@ -48,6 +49,8 @@ export interface ApplySchedulerPorts {
   /** Whether repeating a failed turn can succeed (the app's error tables). */
   readonly isRetriable: (err: unknown) => boolean;
   readonly log: (event: Record<string, unknown>) => void;
+  /** Counts the slices and entries each turn applied, and each failed turn by its error's class. Default: nothing. */
+  readonly metrics?: StageMetrics;
 }
 
 export interface ApplySchedulerOptions {
@@ -226,6 +229,8 @@ export class ApplyScheduler {
     this.turning = job.jobId;
     try {
       const turn = await this.ports.loop.applyPending(job, this.guard(job.jobId));
+      this.ports.metrics?.slices('oplog', 'applied', turn.slices, turn.entries, 0);
+      this.ports.metrics?.entriesApplied(turn.entries);
       if (
         turn.slices > 0 ||
         turn.missingRequested !== undefined ||
@@ -262,7 +267,9 @@ export class ApplyScheduler {
       return;
     }
     const reason = describeError(cause);
-    if (this.ports.isRetriable(cause)) {
+    const retriable = this.ports.isRetriable(cause);
+    this.ports.metrics?.failure(cause, retriable);
+    if (retriable) {
       this.ports.log({ event: 'apply-retry', jobId: job.jobId, syncId: job.syncId, reason });
       return;
     }

@@ -13,6 +13,7 @@ export * from './create-job-input';
 export * from './job-actions';
 export * from './phase-fold';
 export * from './alert-fold';
+export * from './job-counts';
 export * from './views';
 export * from './job-service';
 export * from './memory-job-repository';

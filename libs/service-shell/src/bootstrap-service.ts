@@ -5,10 +5,16 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JsonLogger } from './json-logger';
 import { resolveListenAddress } from './listen-address';
+import { MetricsModule } from './metrics/metrics.module';
 import type { ServiceName } from './service-name';
+
+/** The module `bootstrapService` creates: the app's module and the metrics. */
+@Module({})
+class ServiceRootModule {}
 
 export interface BootstrapOptions {
   readonly name: ServiceName;
@@ -33,7 +39,12 @@ export async function bootstrapService(options: BootstrapOptions): Promise<Runni
   const { name, module, configure } = options;
   const listen = resolveListenAddress(name, options.env ?? process.env, options.port);
   const logger = new JsonLogger(name);
-  const app = await NestFactory.create(module, {
+  // Every service serves GET /metrics (`MetricsModule`, global: the app injects SERVICE_METRICS to feed it).
+  const root: DynamicModule = {
+    module: ServiceRootModule,
+    imports: [module, MetricsModule.forService(name)],
+  };
+  const app = await NestFactory.create(root, {
     logger,
     // Startup failures reject here instead of aborting the process, so the caller decides the exit code.
     abortOnError: false,

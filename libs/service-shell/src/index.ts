@@ -30,3 +30,13 @@ export type { DependencyCheck, DependencyCheckProvider } from './health/dependen
 export { isRetriableError } from './retriable';
 export { pipelineCheck, type PipelineHealth } from './health/pipeline-check';
 export { PipelineStageModule, connectedProducer, type PipelineStage } from './pipeline-stage.module';
+export { MetricsModule } from './metrics/metrics.module';
+export {
+  ServiceMetrics,
+  METRIC_NAMES,
+  METRIC_PREFIX,
+  errorClass,
+  type CapturePosition,
+  type PartitionLagSample,
+} from './metrics/service-metrics';
+export { PhaseTimer, type PhaseEnded } from './metrics/phase-timer';

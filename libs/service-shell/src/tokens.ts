@@ -17,3 +17,5 @@ export const SOURCE_MONGO = Symbol('tidemark.source-mongo');
 export const BACKUP_MONGO = Symbol('tidemark.backup-mongo');
 /** `S3Client`; the snapshot bucket was ensured at start-up. */
 export const S3_CLIENT = Symbol('tidemark.s3-client');
+/** The service's `ServiceMetrics` (its Prometheus registry, served on `GET /metrics`). */
+export const SERVICE_METRICS = Symbol('tidemark.service-metrics');

@@ -1,7 +1,8 @@
 /**
  * Every service boots as a child process exactly as deployed (`node --import tsx apps/<app>/src/main.ts`)
  * against the real servers, with a topic prefix, meta database and bucket of its own: it logs the ready line,
- * serves /healthz, reports /readyz 200 with its dependencies checked, and on SIGTERM closes its connections and
+ * serves /healthz, reports /readyz 200 with its dependencies checked, serves /metrics (every Tidemark metric
+ * declared, process metrics, its group's lag on every partition it consumes), and on SIGTERM closes its connections and
  * exits with code 0 within 10 s.
  *
  * `TIDEMARK_BOOT_SERVICES=agent,job-state` limits the run (each app's `int-test` target sets it).
@@ -14,9 +15,10 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { MongoClient } from 'mongodb';
-import { createKafka, deleteTopics } from '@tidemark/bus';
+import { createKafka, deleteTopics, resolveTopics, topicList } from '@tidemark/bus';
 import { resolveEndpoints } from '@tidemark/config';
 import { createS3Client, pingS3 } from '@tidemark/s3';
+import { METRIC_NAMES } from '../src/metrics/service-metrics';
 import { SERVICE_NAMES, type ServiceName } from '../src/service-name';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -48,6 +50,7 @@ const services = SERVICE_NAMES.filter((n) => only.length === 0 || only.includes(
 
 const suffix = randomBytes(4).toString('hex');
 const prefix = `it-boot-${suffix}`;
+const bootTopics = resolveTopics({ prefix, env: {} });
 const metaDb = `tidemark_meta_boot_${suffix}`;
 const bucket = `tidemark-boot-${suffix}`;
 const endpoints = resolveEndpoints();
@@ -129,7 +132,7 @@ describe('service shells boot, report ready and exit cleanly on SIGTERM', () => 
   });
 
   for (const service of services) {
-    it(`${service}: ready line, /healthz, /readyz 200, SIGTERM -> exit 0`, async () => {
+    it(`${service}: ready line, /healthz, /readyz 200, /metrics, SIGTERM -> exit 0`, async () => {
       const child = start(service);
       try {
         const ready = await until(`${service} ready line`, READY_TIMEOUT_MS, () => {
@@ -158,6 +161,25 @@ describe('service shells boot, report ready and exit cleanly on SIGTERM', () => 
         for (const check of EXPECTED[service].checks)
           assert.ok(check in body.checks, `${service} checks ${check}`);
         assert.ok(Object.values(body.checks).every((v) => v === 'ok'));
+
+        // GET /metrics: every Tidemark metric declared, the process metrics, and the group's lag on each
+        // partition of every topic the service consumes.
+        const metrics = await fetch(`${base}/metrics`);
+        assert.equal(metrics.status, 200);
+        const text = await metrics.text();
+        for (const name of Object.values(METRIC_NAMES)) {
+          assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), `${service} declares ${name}`);
+        }
+        assert.match(
+          text,
+          new RegExp(`^tidemark_process_cpu_user_seconds_total\\{service="${service}"\\} `, 'm'),
+        );
+        for (const topic of topicList(bootTopics).filter((t) => t.consumers.includes(service))) {
+          for (let p = 0; p < topic.partitions; p++) {
+            const sample = `tidemark_consumer_lag{topic="${topic.name}",partition="${p}",service="${service}"}`;
+            assert.ok(text.includes(`${sample} `), `${service}: ${sample}\n${text}`);
+          }
+        }
 
         const signalled = Date.now();
         child.proc.kill('SIGTERM');

@@ -23,5 +23,8 @@ export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';
 export * from './until';
 export * from './http';
+export { ensurePromtool, promtoolBinary } from './servers/promtool';
+export * from './prometheus-rules';
+export * from './metrics-scrape';
 export { postgresBinDir } from './servers/postgresql';
 export * from './service-process';

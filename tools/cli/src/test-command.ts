@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ensureFerretdb,
+  ensurePromtool,
   infraDown,
   infraStatus,
   infraUp,
@@ -110,6 +111,10 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
     log('servers are not up: starting them (tidemark infra up)');
     await infraUp(log);
     started = true;
+  }
+  if (files.some((f) => f.endsWith(`${path.sep}alert-rules.int-spec.ts`))) {
+    // Built once into the cache (minutes on a fresh machine), before the specs, not while they compete for the CPU.
+    await ensurePromtool(layout(), log);
   }
   const unitCount = files.filter((f) => !f.endsWith('.int-spec.ts')).length;
   const solo = files.filter(isSolo);

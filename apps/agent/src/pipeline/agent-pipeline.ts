@@ -12,6 +12,7 @@ import {
   CommandHandler,
   recoverJobs,
   failureAlert,
+  type SlicePublisher,
   type StartupSnapshot,
 } from '@tidemark/capture';
 import { KafkaSlicePublisher, producerFor } from '@tidemark/bus';
@@ -21,12 +22,15 @@ import {
   KAFKA,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
+  SERVICE_METRICS,
   type JsonLogger,
   type ServiceConfig,
+  type ServiceMetrics,
 } from '@tidemark/service-shell';
 import { AGENT_STARTUP, sleep } from '@tidemark/util';
 import type { AgentEnv } from './agent-env';
 import { commandConsumer, type CommandConsumer } from './command-consumer';
+import { MeteredSlicePublisher } from './metered-slice-publisher';
 import { SourceRegistry } from './source-registry';
 
 /** Injection token of the agent's `AgentEnv`. */
@@ -36,7 +40,7 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
   private readonly stopping = new AbortController();
   private readonly sources: SourceRegistry;
   private readonly producer: Producer;
-  private readonly publisher: KafkaSlicePublisher;
+  private readonly publisher: SlicePublisher;
   readonly supervisor: AgentSupervisor;
   private consumer: CommandConsumer | undefined;
   private running: Promise<void> | undefined;
@@ -49,18 +53,24 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(SERVICE_LOGGER) private readonly logger: JsonLogger,
     @Inject(AGENT_ENV) private readonly env: AgentEnv,
+    @Inject(SERVICE_METRICS) private readonly metrics: ServiceMetrics,
   ) {
     this.started = new Promise((resolve) => (this.markStarted = resolve));
     this.started.catch(() => undefined);
     this.sources = new SourceRegistry({ appName: config.mongoAppName, credentials: env.sourceCredentials });
     this.producer = producerFor(kafka);
-    this.publisher = new KafkaSlicePublisher(this.producer, config.topics);
+    this.publisher = new MeteredSlicePublisher(
+      new KafkaSlicePublisher(this.producer, config.topics),
+      metrics,
+    );
     this.supervisor = new AgentSupervisor({
       sourceFor: (uri) => this.sources.sourceFor(uri),
       publisher: this.publisher,
       settings: env.settings,
       logger,
+      metrics,
     });
+    metrics.watchCapture(() => this.supervisor.capturePositions());
   }
 
   onApplicationBootstrap(): void {
@@ -117,6 +127,7 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
       handler,
       producer: this.producer,
       log: (level, fields) => this.logger.eventAt(level, fields),
+      metrics: this.metrics,
       onUndecodable: (source, reason) =>
         this.publisher.publishAlert(
           failureAlert(

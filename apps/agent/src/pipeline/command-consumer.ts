@@ -20,6 +20,7 @@ import {
   type JobCommand,
   type RecordTopic,
 } from '@tidemark/bus';
+import type { StageMetrics } from '@tidemark/domain';
 import { AGENT_COMMAND_RETRY, hasRetriableFlag } from '@tidemark/util';
 
 export interface CommandConsumerOptions {
@@ -29,6 +30,8 @@ export interface CommandConsumerOptions {
   /** Connected producer for dead letters. */
   readonly producer: Producer;
   readonly log: ConsumerLog;
+  /** Counts failed commands by error class. */
+  readonly metrics?: Pick<StageMetrics, 'failure'>;
   /** Raised after a command that cannot be decoded was dead-lettered, before it is committed. */
   readonly onUndecodable: (source: string, reason: string) => Promise<void>;
 }
@@ -56,6 +59,7 @@ export function commandConsumer(kafka: Kafka, options: CommandConsumerOptions): 
     commits: floorPolicy(new CommitFloor()),
     isRetriable: hasRetriableFlag,
     log: options.log,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     partitionsConsumedConcurrently: topic.partitions,
     backoff: new PartitionBackoff(AGENT_COMMAND_RETRY),
     // Fetching missing documents can take long; the loop heartbeats meanwhile, and the session allows more.

@@ -23,7 +23,7 @@ import {
 } from '@tidemark/bus';
 import type { Alert, PhaseReport, SnapshotEvent } from '@tidemark/domain';
 import type { JobService } from '@tidemark/jobs';
-import { isRetriableError } from '@tidemark/service-shell';
+import { isRetriableError, type ServiceMetrics } from '@tidemark/service-shell';
 
 /** The topics job-state folds, resolved (prefix applied). */
 export interface EventTopics {
@@ -46,6 +46,8 @@ export interface JobEventsConsumerDeps {
   readonly producer: Producer;
   readonly jobs: Pick<JobService, 'foldPhase' | 'foldAlert' | 'foldSnapshot'>;
   readonly log: ConsumerLog;
+  /** Phase durations (from each folded phase report) and failed messages by error class. */
+  readonly metrics: Pick<ServiceMetrics, 'phaseReported' | 'failure'>;
 }
 
 export function jobEventsConsumer(deps: JobEventsConsumerDeps): CommittingConsumer<JobEvent> {
@@ -65,12 +67,15 @@ export function jobEventsConsumer(deps: JobEventsConsumerDeps): CommittingConsum
     topics: [phases, alerts, snapshots],
     decode,
     handle: async (event) => {
-      if (event.kind === 'phase') await deps.jobs.foldPhase(event.report);
-      else if (event.kind === 'snapshot') await deps.jobs.foldSnapshot(event.event);
+      if (event.kind === 'phase') {
+        await deps.jobs.foldPhase(event.report);
+        deps.metrics.phaseReported(event.report);
+      } else if (event.kind === 'snapshot') await deps.jobs.foldSnapshot(event.event);
       else await deps.jobs.foldAlert(event.alert);
     },
     producer: deps.producer,
     isRetriable: isRetriableError,
     log: deps.log,
+    metrics: deps.metrics,
   });
 }

@@ -27,7 +27,7 @@ import {
   type SliceMessage,
   type SliceRejected,
 } from '@tidemark/ingest';
-import type { JsonLogger } from '@tidemark/service-shell';
+import type { JsonLogger, ServiceMetrics } from '@tidemark/service-shell';
 
 const CONTEXT = 'SliceIngest';
 
@@ -47,6 +47,8 @@ export interface SliceIngestHandlerDeps {
   readonly ingestor: SliceIngestor<SliceProduced>;
   readonly topics: Pick<Topics, 'slicesInitial' | 'slicesOplog' | 'alerts'>;
   readonly logger: JsonLogger;
+  /** Counts each settled slice (kind, outcome, documents, bytes) and when a job's oplog slice was last stored. */
+  readonly metrics: Pick<ServiceMetrics, 'slices' | 'oplogSliceStored'>;
   readonly hooks?: SliceIngestHooks;
 }
 
@@ -73,6 +75,20 @@ export class SliceIngestHandler {
     if (outcome.kind === 'rejected') await this.deadLetterAndAlert(consumed, outcome);
     await this.deps.hooks?.beforeCommit?.(message, outcome);
     this.logOutcome(message, outcome);
+    this.count(consumed, outcome);
+  }
+
+  /** Metrics of a settled slice; a rejected one counts under its topic's kind, with its message's size. */
+  private count(message: ConsumedMessage, outcome: IngestOutcome): void {
+    const { metrics, topics } = this.deps;
+    if (outcome.kind === 'rejected') {
+      const kind = message.topic === topics.slicesOplog.name ? 'oplog' : 'initial';
+      metrics.slices(kind, 'rejected', 1, 0, message.value?.length ?? 0);
+      return;
+    }
+    const { meta } = outcome;
+    metrics.slices(meta.kind, outcome.kind, 1, meta.docCount, meta.compressedBytes);
+    if (meta.kind === 'oplog') metrics.oplogSliceStored(meta.jobId, new Date());
   }
 
   /** Dead letter first (the evidence), then the alert (the consequence); both acknowledged before the commit. */

@@ -26,8 +26,10 @@ import {
   KAFKA,
   KAFKA_ADMIN,
   SERVICE_LOGGER,
+  SERVICE_METRICS,
   type JsonLogger,
   type ServiceConfig,
+  type ServiceMetrics,
 } from '@tidemark/service-shell';
 import { decodeCatalog, decodeSlicePayload } from '@tidemark/slices';
 import { PARTITION_RETRY } from '@tidemark/util';
@@ -62,13 +64,14 @@ export function sliceIngestProviders(
     },
     {
       provide: SLICE_INGEST_CONSUMER,
-      inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, OPLOG_STORE, INGEST_PRODUCER],
+      inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, OPLOG_STORE, INGEST_PRODUCER, SERVICE_METRICS],
       useFactory: async (
         kafka: Kafka,
         registry: ConnectionRegistry,
         logger: JsonLogger,
         oplogStore: MongoOplogStore,
         producer: Producer,
+        metrics: ServiceMetrics,
       ) => {
         const ingestor = new SliceIngestor({
           codec: busSliceCodec(),
@@ -84,6 +87,7 @@ export function sliceIngestProviders(
           ingestor,
           topics: { slicesInitial, slicesOplog, alerts },
           logger,
+          metrics,
           hooks,
         });
         const consumer = new CommittingConsumer({
@@ -97,6 +101,7 @@ export function sliceIngestProviders(
           producer,
           isRetriable: isRetriableError,
           log: (level, fields) => logger.eventAt(level, fields),
+          metrics,
           partitionsConsumedConcurrently: settings.concurrency,
           backoff: new PartitionBackoff(
             PARTITION_RETRY.with({ initialMs: settings.retryInitialMs, maxMs: settings.retryMaxMs }),

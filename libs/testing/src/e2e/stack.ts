@@ -61,6 +61,13 @@ export class ServiceStack {
     return `http://127.0.0.1:${this.ports.get('job-state') ?? 0}`;
   }
 
+  /** Base URL of a started service (its probes and `/metrics`). */
+  urlOf(name: StackService): string {
+    const port = this.ports.get(name);
+    if (port === undefined) throw new Error(`${name} was never started`);
+    return `http://127.0.0.1:${port}`;
+  }
+
   async startAll(services: readonly StackService[] = SERVICE_NAMES): Promise<void> {
     for (const s of services) await this.start(s);
   }

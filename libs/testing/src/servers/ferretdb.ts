@@ -15,23 +15,12 @@ import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ENV, readInfraState } from '@tidemark/config';
 import type { Layout } from './layout';
+import { goEnv, downloadGoModule } from './go-build';
 import { run, startDetached, waitFor, type StartedProcess } from './process';
 import { SERVER_VERSIONS } from './versions';
 
 export const REPLICA_SET = 'rs0';
 const MODULE = 'github.com/FerretDB/FerretDB';
-
-function goEnv(l: Layout): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    GOMODCACHE: path.join(l.cache, 'go', 'mod'),
-    GOCACHE: path.join(l.cache, 'go', 'build'),
-    GOFLAGS: '-modcacherw -buildvcs=false',
-    GOTOOLCHAIN: 'local',
-    GOTELEMETRY: 'off',
-    CGO_ENABLED: '0',
-  };
-}
 
 export function ferretdbBinary(l: Layout): string {
   return path.join(l.cache, 'bin', `ferretdb-${SERVER_VERSIONS.ferretdb}`);
@@ -43,19 +32,10 @@ export async function ensureFerretdb(l: Layout, log: (m: string) => void): Promi
   if (fs.existsSync(bin)) return bin;
   log(`building FerretDB ${SERVER_VERSIONS.ferretdb} from the Go module proxy (first run only)`);
   const env = goEnv(l);
-  // `go telemetry off` is per user; GOTELEMETRY=off keeps this build from writing telemetry counters.
-  const info = JSON.parse(
-    await run(
-      'ferretdb download',
-      'go',
-      ['mod', 'download', '-json', `${MODULE}@${SERVER_VERSIONS.ferretdb}`],
-      { env },
-    ),
-  ) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new Error(`ferretdb download: ${info.Error ?? 'no module directory reported'}`);
+  const moduleDir = await downloadGoModule(l, MODULE, SERVER_VERSIONS.ferretdb);
   const src = path.join(l.cache, `ferretdb-src-${SERVER_VERSIONS.ferretdb}`);
   fs.rmSync(src, { recursive: true, force: true });
-  fs.cpSync(info.Dir, src, { recursive: true });
+  fs.cpSync(moduleDir, src, { recursive: true });
   for (const f of walk(src)) fs.chmodSync(f, fs.statSync(f).isDirectory() ? 0o755 : 0o644);
   fs.writeFileSync(path.join(src, 'build', 'version', 'version.txt'), `${SERVER_VERSIONS.ferretdb}\n`);
   fs.mkdirSync(path.dirname(bin), { recursive: true });
