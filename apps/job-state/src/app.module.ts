@@ -80,13 +80,8 @@ export class AppModule {
         },
         {
           provide: JobService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
-          useFactory: async (
-            client: MongoClient,
-            producer: Producer,
-            c: ServiceConfig,
-            logger: JsonLogger,
-          ) => {
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
             const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             const heads = new MongoHeadRegistry(client, c.metaDb);
             const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
