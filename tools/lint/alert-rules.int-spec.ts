@@ -2,7 +2,7 @@
  * `promtool check rules` accepts `deploy/prometheus/tidemark-alerts.yml`, and `promtool test rules` passes its unit
  * tests (`tidemark-alerts.test.yml`: each alert fires on the series it is meant for and stays quiet otherwise).
  * promtool is built from the Go module proxy into the cache on first use (`ensurePromtool` of @tidemark/testing,
- * several minutes on two cores), like FerretDB. An integration spec: it needs the module proxy the first time.
+ * about 2 minutes on two cores), like FerretDB. An integration spec: it needs the module proxy the first time.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
