@@ -23,9 +23,20 @@ export const WRAPPED_VALUES = {
   bsonRegExp: true,
 } as const;
 
+/** Where `serializesTo` serializes: reused, so checking a document allocates nothing (grown on demand). */
+let scratch = Buffer.allocUnsafe(1024 * 1024);
+
 function serializesTo(doc: Document, raw: Buffer): boolean {
-  const again = BSON.serialize(doc);
-  return again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw);
+  if (scratch.length < raw.length + 1) scratch = Buffer.allocUnsafe(raw.length * 2);
+  let end: number;
+  try {
+    end = BSON.serializeWithBufferAndIndex(doc, scratch);
+  } catch {
+    // Longer than the scratch buffer (so not `raw`), or a value the library refuses: the plain call says which.
+    const again = BSON.serialize(doc);
+    return again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw);
+  }
+  return end + 1 === raw.length && scratch.compare(raw, 0, raw.length, 0, raw.length) === 0;
 }
 
 /**
