@@ -4,8 +4,9 @@
  *  1. snapshot restore: a snapshot of TIDEMARK_BENCH_RESTORE_MB (default 10) MB (~600-byte documents, half in each of
  *     two collections) taken into a filesystem store, restored with `restoreSnapshot` through `DeploymentTarget`
  *     (the CLI's path), against a plain unordered `insertMany` of the same documents (decoded beforehand, batches of
- *     1000, one batch at a time) into the same target: docs/s and MB/s, and their ratio. Two rounds, alternating, the
- *     better of each is kept;
+ *     1000, one batch at a time) into the same target: docs/s and MB/s, and their ratio. TIDEMARK_BENCH_ROUNDS
+ *     rounds (default 3), alternating; the ratio of the better of each, and the median of the rounds' own ratios
+ *     (each round's pair ran back to back, under the same load);
  *  2. point-in-time replay: TIDEMARK_BENCH_REPLAY_ENTRIES (default 5000) oplog entries (inserts, then whole-document
  *     updates and deletes of them, MongoDB's format) stored as slices in an oplog store of the bench's own, replayed by
  *     `restorePointInTime` onto a restored empty snapshot, against the head's applier (`OplogApplier` over
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
       const decoded = new Map([...docs].map(([ns, list]) => [ns, list.map((d) => BSON.deserialize(d))]));
       let bestPlain = Infinity;
       let bestRestore = Infinity;
+      const paired: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         const plainDb = fresh(`plain${round}`);
         let t0 = hr();
@@ -241,7 +243,11 @@ async function main(): Promise<void> {
         });
         const restore = since(t0);
         if (result.documents !== total) throw new Error(`restored ${result.documents} of ${total}`);
-        log(`round ${round}: insertMany ${f(plain)} s, restore ${f(restore)} s`);
+        log(
+          `round ${round}: insertMany ${f(plain)} s, restore ${f(restore)} s, ratio ${f(plain / restore, 3)} ` +
+            `(load average ${os.loadavg()[0]!.toFixed(2)})`,
+        );
+        paired.push(plain / restore);
         bestPlain = Math.min(bestPlain, plain);
         bestRestore = Math.min(bestRestore, restore);
       }
@@ -250,6 +256,16 @@ async function main(): Promise<void> {
         `${f(total / bestRestore, 0)} docs/s, ${f(bytes / MB / bestRestore)} MB/s`,
         `insertMany ${f(total / bestPlain, 0)} docs/s, ${f(bytes / MB / bestPlain)} MB/s`,
         f(bestPlain / bestRestore, 3),
+      ]);
+      const sorted = [...paired].sort((a, b) => a - b);
+      rows.push([
+        `  median of ${ROUNDS} paired rounds`,
+        '',
+        '',
+        f(
+          sorted[Math.floor((sorted.length - 1) / 2)]! / 2 + sorted[Math.ceil((sorted.length - 1) / 2)]! / 2,
+          3,
+        ),
       ]);
     }
     // 2. point-in-time replay vs the head's applier
