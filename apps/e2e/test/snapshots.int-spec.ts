@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
+import { compareOpTime } from '@tidemark/domain';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import { readNamespace, verifySnapshot, type SnapshotStore, type StoreKind } from '@tidemark/snapshots';
@@ -32,7 +33,7 @@ import {
   type TestSource,
   type WriterStats,
 } from '@tidemark/testing';
-import { JobApi, suffix, type JobStatus } from './helpers';
+import { JobApi, parseTs, suffix, type JobStatus } from './helpers';
 import { readDump, summarizeDump } from '@tidemark/restore';
 import {
   atOrBefore,
@@ -155,8 +156,28 @@ describe('snapshots while a writer runs equal the source at their position (all 
         }
       }
       console.log(`three jobs active after ${Date.now() - t0} ms`);
+      const applied = async (jobId: string) =>
+        (await api.call<JobStatus>('GET', `/api/v1/jobs/${jobId}/status`)).appliedOpTime;
+      /** Each job's applied position when its latest snapshot had completed (no snapshot is past it). */
+      let snapshotted: (string | null)[] = [];
       for (let round = 0; round < SNAPSHOTS; round++) {
         await sleep(1500); // the writer moves the source on between snapshots
+        // ... and each head applies past its last snapshot (however loaded the machine), so every snapshot of a
+        // job is of another position.
+        for (const [k, jobId] of jobIds.entries()) {
+          const before = snapshotted[k];
+          if (before === undefined || before === null) continue;
+          const waitFrom = Date.now();
+          for (;;) {
+            const now = await applied(jobId);
+            if (now !== null && compareOpTime(parseTs(now), parseTs(before)) > 0) break;
+            assert.ok(
+              Date.now() - waitFrom < 180_000,
+              `job ${jobId}: applied position still ${now} 180 s after its snapshot at or before ${before}`,
+            );
+            await sleep(500);
+          }
+        }
         const views = await Promise.all(
           KINDS.map(async (kind, k) => {
             const result = await cli('snapshot', 'take', jobIds[k]!, '--json', '--timeout', '120');
@@ -168,6 +189,7 @@ describe('snapshots while a writer runs equal the source at their position (all 
           assert.equal(view.state, 'complete');
           taken.push({ kind: KINDS[k]!, jobId: jobIds[k]!, snapshotId: view.id });
         }
+        snapshotted = await Promise.all(jobIds.map(applied));
       }
     } finally {
       writer.abort();
