@@ -34,7 +34,9 @@ function serializesTo(doc: Document, raw: Buffer): boolean {
   } catch {
     // Longer than the scratch buffer (so not `raw`), or a value the library refuses: the plain call says which.
     const again = BSON.serialize(doc);
-    return again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw);
+    return (
+      again.length === raw.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(raw)
+    );
   }
   return end + 1 === raw.length && scratch.compare(raw, 0, raw.length, 0, raw.length) === 0;
 }
