@@ -4,7 +4,9 @@
 // KEDA's published CRDs (vendored in crds/), with unknown fields refused as the API server would prune them.
 //
 //	k8s-check DIR...            render each kustomization DIR (kustomize's krusty API) and validate what it renders
-//	k8s-check -o OUT DIR...     the same, and also write each rendering to OUT/<n>-<base name of DIR>.yaml
+//	k8s-check -o OUT DIR...     the same, and also write each rendering to OUT/<n>-<base name of DIR>.yaml, and its
+//	                            objects as one JSON array to OUT/<n>-<base name of DIR>.json (for checks in other
+//	                            languages)
 //
 // It prints one line per rendering ("<dir>: N objects valid (kinds)") and one line per problem, and exits 1 if any
 // object is invalid, 2 on a usage or rendering error. No cluster is contacted.
@@ -13,6 +15,7 @@ package main
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -63,7 +66,7 @@ func main() {
 		}
 		if *out != "" {
 			name := fmt.Sprintf("%d-%s.yaml", i, filepath.Base(filepath.Clean(dir)))
-			if err := os.WriteFile(filepath.Join(*out, name), rendered, 0o644); err != nil {
+			if err := writeRendering(filepath.Join(*out, name), rendered); err != nil {
 				fmt.Fprintln(os.Stderr, "k8s-check:", err)
 				os.Exit(2)
 			}
@@ -81,6 +84,26 @@ func main() {
 	if invalid {
 		os.Exit(1)
 	}
+}
+
+// writeRendering writes the YAML stream to path and its objects as a JSON array beside it (.json for .yaml).
+func writeRendering(path string, rendered []byte) error {
+	if err := os.WriteFile(path, rendered, 0o644); err != nil {
+		return err
+	}
+	var objects []json.RawMessage
+	for _, doc := range splitDocuments(rendered) {
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		objects = append(objects, j)
+	}
+	all, err := json.Marshal(objects)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(strings.TrimSuffix(path, ".yaml")+".json", all, 0o644)
 }
 
 // render builds a kustomization from disk the way `kustomize build DIR` does, with kustomize's default options.
