@@ -84,6 +84,14 @@ describe('deploy/k8s manifests', { timeout: 30 * 60_000 }, () => {
     return found;
   };
 
+  /** The apps' environment in `overlay`: its ConfigMap, plus stand-ins for the Secret's keys. */
+  const appEnv = (overlay: string): Record<string, string> => ({
+    ...one(overlay, 'ConfigMap', 'tidemark-endpoints').data,
+    SOURCE_MONGODB_URI: 'mongodb://source-0.example:27017/?replicaSet=rs0',
+    BACKUP_MONGODB_URI: 'mongodb://backup-0.example:27017/?replicaSet=rs0',
+    TIDEMARK_HOME: path.join(out, 'no-home'),
+  });
+
   for (const overlay of ['dev', 'prod']) {
     it(`${overlay}: a Deployment per app with the apps' port, probes, grace period, resources and own ServiceAccount`, () => {
       for (const service of SERVICE_NAMES) {
@@ -132,13 +140,7 @@ describe('deploy/k8s manifests', { timeout: 30 * 60_000 }, () => {
     });
 
     it(`${overlay}: the ConfigMap is a configuration every app accepts (with the Secret's keys filled in)`, () => {
-      const config = one(overlay, 'ConfigMap', 'tidemark-endpoints').data!;
-      const env = {
-        ...config,
-        SOURCE_MONGODB_URI: 'mongodb://source-0.example:27017/?replicaSet=rs0',
-        BACKUP_MONGODB_URI: 'mongodb://backup-0.example:27017/?replicaSet=rs0',
-        TIDEMARK_HOME: path.join(out, 'no-home'),
-      };
+      const env = appEnv(overlay);
       for (const service of SERVICE_NAMES) {
         const c = loadServiceConfig(service, env);
         assert.equal(c.topicPrefix, '');
@@ -168,28 +170,25 @@ describe('deploy/k8s manifests', { timeout: 30 * 60_000 }, () => {
   it("prod: a KEDA ScaledObject per consuming stage on its group and topics, bounded by the topics' partitions", () => {
     const scaled = objects('prod', 'ScaledObject');
     assert.deepEqual(scaled.map((s) => s.metadata.name).sort(), Object.keys(SCALED_STAGES).sort());
-    const env = {
-      ...one('prod', 'ConfigMap', 'tidemark-endpoints').data,
-      SOURCE_MONGODB_URI: 'mongodb://source-0.example:27017/?replicaSet=rs0',
-      BACKUP_MONGODB_URI: 'mongodb://backup-0.example:27017/?replicaSet=rs0',
-      TIDEMARK_HOME: path.join(out, 'no-home'),
-    };
+    const env = appEnv('prod');
     for (const so of scaled) {
       const stage = so.metadata.name as ServiceName;
       assert.equal(so.spec.scaleTargetRef.name, stage);
       assert.ok(so.spec.minReplicaCount >= 1, `${stage}: never scaled to zero`);
       const group = loadServiceConfig(stage, env).consumerGroup;
-      const topics = so.spec.triggers.map((t: { type: string; metadata: Record<string, string> }) => {
-        assert.equal(t.type, 'kafka', stage);
-        assert.equal(t.metadata['consumerGroup'], group, stage);
-        assert.equal(t.metadata['allowIdleConsumers'], 'false', stage);
-        assert.equal(
-          t.metadata['bootstrapServers'],
-          env.KAFKA_BROKERS,
-          `${stage}: scaler and apps on one Kafka`,
-        );
-        return t.metadata['topic'];
-      });
+      const topics: string[] = so.spec.triggers.map(
+        (t: { type: string; metadata: Record<string, string> }) => {
+          assert.equal(t.type, 'kafka', stage);
+          assert.equal(t.metadata['consumerGroup'], group, stage);
+          assert.equal(t.metadata['allowIdleConsumers'], 'false', stage);
+          assert.equal(
+            t.metadata['bootstrapServers'],
+            env['KAFKA_BROKERS'],
+            `${stage}: scaler and apps on one Kafka`,
+          );
+          return t.metadata['topic'];
+        },
+      );
       assert.deepEqual(topics, SCALED_STAGES[stage], stage);
       for (const base of topics) {
         const spec = specOf(base);
