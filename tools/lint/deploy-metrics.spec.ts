@@ -1,5 +1,5 @@
 /**
- * The deployment's metrics wiring, checked offline: every Deployment in `deploy/k8s/` annotates its pods for
+ * The deployment's metrics wiring, checked offline: every Deployment in `deploy/k8s/base/` annotates its pods for
  * Prometheus (`prometheus.io/scrape`, `prometheus.io/port`, `prometheus.io/path: /metrics`) on the port its
  * container declares and listens on (`PORT`), and every metric the alerting rules (`deploy/prometheus/`) use is one
  * the services declare (`METRIC_NAMES` of @tidemark/service-shell). That each also appears in a real scrape is
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { DEFAULT_PORTS, METRIC_NAMES, SERVICE_NAMES } from '@tidemark/service-shell';
 import { alertRuleMetricNames } from '@tidemark/testing';
 
-const K8S = path.resolve(__dirname, '..', '..', 'deploy', 'k8s');
+const K8S = path.resolve(__dirname, '..', '..', 'deploy', 'k8s', 'base');
 
 /** The first match of `re` in `text`, group 1; fails the test when absent. */
 function field(text: string, re: RegExp, what: string): string {

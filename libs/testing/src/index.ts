@@ -24,6 +24,7 @@ export * from './fixtures/oplog-entries';
 export * from './until';
 export * from './http';
 export { ensurePromtool, promtoolBinary } from './servers/promtool';
+export { ensureK8sCheck, k8sCheckBinary, k8sCheckPaths } from './servers/k8s-check';
 export * from './prometheus-rules';
 export * from './metrics-scrape';
 export { postgresBinDir } from './servers/postgresql';

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ensureFerretdb,
+  ensureK8sCheck,
   ensurePromtool,
   infraDown,
   infraStatus,
@@ -115,6 +116,10 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
   if (files.some((f) => f.endsWith(`${path.sep}alert-rules.int-spec.ts`))) {
     // Built once into the cache (minutes on a fresh machine), before the specs, not while they compete for the CPU.
     await ensurePromtool(layout(), log);
+  }
+  if (files.some((f) => f.endsWith(`${path.sep}k8s-manifests.int-spec.ts`))) {
+    // The same for the manifests' validator (tools/k8s-check): 80 s with empty caches here.
+    await ensureK8sCheck(layout(), log);
   }
   const unitCount = files.filter((f) => !f.endsWith('.int-spec.ts')).length;
   const solo = files.filter(isSolo);
