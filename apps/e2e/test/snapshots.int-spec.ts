@@ -160,10 +160,22 @@ describe('snapshots while a writer runs equal the source at their position (all 
         (await api.call<JobStatus>('GET', `/api/v1/jobs/${jobId}/status`)).appliedOpTime;
       /** Each job's applied position when its latest snapshot had completed (no snapshot is past it). */
       let snapshotted: (string | null)[] = [];
+      // The first snapshots too come after the writer's first entries (each snapshot needs one to leave out).
+      const firstWrites = Date.now();
+      for (;;) {
+        const written = await sourceOplog(source.client, namespaces);
+        if (written.length >= 10) {
+          const last = written.reduce((a, b) => (compareOpTime(a, b) >= 0 ? a : b));
+          snapshotted = jobIds.map(() => `${last.t}:${last.i}`);
+          break;
+        }
+        assert.ok(Date.now() - firstWrites < 120_000, `the writer wrote ${written.length} entries in 120 s`);
+        await sleep(500);
+      }
       for (let round = 0; round < SNAPSHOTS; round++) {
         await sleep(1500); // the writer moves the source on between snapshots
-        // ... and each head applies past its last snapshot (however loaded the machine), so every snapshot of a
-        // job is of another position.
+        // ... and each head applies past its last snapshot, the first past the writer's first entries (however
+        // loaded the machine), so every snapshot of a job is of another position, after some writes.
         for (const [k, jobId] of jobIds.entries()) {
           const before = snapshotted[k];
           if (before === undefined || before === null) continue;
