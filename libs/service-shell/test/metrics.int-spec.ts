@@ -41,6 +41,7 @@ import {
   sumSamples,
   type MetricSample,
   uniqueDbName,
+  until,
   type ServiceProcess,
 } from '@tidemark/testing';
 import { METRIC_NAMES, ServiceMetrics } from '../src/metrics/service-metrics';
@@ -76,23 +77,9 @@ class Scrape {
   }
 }
 
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-  seen?: () => string,
-): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${seen === undefined ? '' : `: ${seen()}`}`,
-      );
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** `until` of @tidemark/testing, polling every 500 ms (each probe scrapes services). */
+const poll = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, seen?: () => string) =>
+  until(what, probe, timeoutMs, { intervalMs: 500, ...(seen === undefined ? {} : { seen }) });
 
 async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${route}`, {
@@ -169,7 +156,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
     const initial = { kind: 'initial' };
     const catalog = { kind: 'catalog' };
     let lastSeen = '';
-    await until(
+    await poll(
       'the transfer stored',
       180_000,
       async () => {
@@ -201,7 +188,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
       .db(db)
       .collection<{ _id: string }>('items')
       .insertMany([{ _id: 'w1' }, { _id: 'w2' }, { _id: 'w3' }]);
-    const withOplog = await until('the live writes stored in an oplog slice', 120_000, async () => {
+    const withOplog = await poll('the live writes stored in an oplog slice', 120_000, async () => {
       const s = await Scrape.of(ingest!);
       return s.sum(METRIC_NAMES.sliceDocuments, { kind: 'oplog', outcome: 'stored' }) >= 3 ? s : undefined;
     });
@@ -219,7 +206,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
     assert.ok(agentScrape.sum(METRIC_NAMES.slices, { kind: 'oplog', outcome: 'published' }) >= 1);
 
     // slice-ingest's group: a lag sample for every partition of both slice topics, drained to 0.
-    const drained = await until('slice-ingest lag at 0', 60_000, async () => {
+    const drained = await poll('slice-ingest lag at 0', 60_000, async () => {
       const s = await Scrape.of(ingest!);
       return s.find(METRIC_NAMES.consumerLag).length > 0 && s.sum(METRIC_NAMES.consumerLag) === 0
         ? s
@@ -265,7 +252,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
         at: new Date(),
       }),
     );
-    await until('the resync-required job counted', 30_000, async () =>
+    await poll('the resync-required job counted', 30_000, async () =>
       (await Scrape.of(jobState!)).sum(METRIC_NAMES.jobsResyncRequired) === 1 ? true : undefined,
     );
 
@@ -285,7 +272,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
   it('the lag of a stopped group is the number of messages produced since: N on their partition', async () => {
     await agent?.stop();
     agent = undefined;
-    await until('slice-ingest drained', 60_000, async () =>
+    await poll('slice-ingest drained', 60_000, async () =>
       (await Scrape.of(ingest!)).sum(METRIC_NAMES.consumerLag) === 0 ? true : undefined,
     );
     await ingest?.stop();
