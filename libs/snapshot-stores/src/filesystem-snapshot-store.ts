@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TidemarkError, checkRecordVersion } from '@tidemark/domain';
-import { fsyncDir } from '@tidemark/util';
+import { fsyncDir, isProgrammingError } from '@tidemark/util';
 import {
   BlockMissingError,
   type SnapshotRecord,
@@ -350,7 +350,7 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof TidemarkError || err instanceof RangeError || err instanceof TypeError) throw err;
+      if (err instanceof TidemarkError || isProgrammingError(err)) throw err;
       throw fsFailure(operation, location, err);
     }
   }

@@ -5,6 +5,7 @@
  */
 import { MongoError, MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { TidemarkError } from '@tidemark/domain';
+import { isProgrammingError } from '@tidemark/util';
 import { SnapshotStoreUnavailableError, type StoreErrorClassifier } from './store-errors';
 
 export const DUPLICATE_KEY = 11000;
@@ -37,7 +38,7 @@ export async function mongoGuard<T>(
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof TidemarkError || err instanceof RangeError || err instanceof TypeError) throw err;
+    if (err instanceof TidemarkError || isProgrammingError(err)) throw err;
     const verdict = classify(err);
     throw new SnapshotStoreUnavailableError(operation, location, verdict.reason, {
       retriable: verdict.retriable,
