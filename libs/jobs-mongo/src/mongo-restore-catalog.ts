@@ -11,6 +11,7 @@ import {
   documentLocation,
   recordFormat,
   versionFilters,
+  type RestoreEventKind,
   type RestoreKind,
 } from '@tidemark/domain';
 import {
@@ -24,7 +25,8 @@ import {
 
 import { guardCatalogCall } from './catalog-guard';
 export const RESTORES_COLLECTION = 'restores';
-export const RESTORE_CATALOG_FORMAT = recordFormat('restore catalog entry', 1);
+/** 2 adds the outbox (`unpublished`, `owed`); a format-1 document reads with nothing owed. */
+export const RESTORE_CATALOG_FORMAT = recordFormat('restore catalog entry', 2, [1, 2]);
 const READABLE = versionFilters(RESTORE_CATALOG_FORMAT).readable as Filter<RestoreDocument>;
 const MAJORITY = { writeConcern: { w: 'majority' as const } };
 const DUPLICATE_KEY = 11000;
@@ -54,6 +56,10 @@ interface RestoreDocument {
   updatedAt: Date;
   endedAt: Date | null;
   revision: number;
+  /** Absent in format 1. */
+  unpublished?: { kind: RestoreEventKind; at: Date }[];
+  /** How many events are owed (`unpublished.length`), indexed, for the outbox's flush. Absent in format 1. */
+  owed?: number;
 }
 
 export class MongoRestoreCatalog implements RestoreCatalog {
@@ -72,6 +78,7 @@ export class MongoRestoreCatalog implements RestoreCatalog {
       await this.restores.createIndex({ jobId: 1, startedAt: -1 }, { name: 'job-newest' });
       await this.restores.createIndex({ startedAt: -1 }, { name: 'newest' });
       await this.restores.createIndex({ state: 1, startedAt: -1 }, { name: 'state-newest' });
+      await this.restores.createIndex({ owed: 1 }, { name: 'owed' });
     });
   }
 
@@ -109,9 +116,11 @@ export class MongoRestoreCatalog implements RestoreCatalog {
     const filter: Filter<RestoreDocument> = {};
     if (query.jobId !== undefined) filter.jobId = query.jobId;
     if (query.state !== undefined) filter.state = query.state;
+    if (query.unpublished === true) filter.owed = { $gt: 0 };
     const docs = await this.guard(
       `list restores${query.jobId === undefined ? '' : ` of job ${query.jobId}`}` +
-        `${query.state === undefined ? '' : ` in state ${query.state}`}`,
+        `${query.state === undefined ? '' : ` in state ${query.state}`}` +
+        `${query.unpublished === true ? ' owing events' : ''}`,
       () => this.restores.find(filter).sort({ startedAt: -1, _id: -1 }).limit(query.limit).toArray(),
     );
     return docs.map((d) => this.fromDocument(d)).sort(compareRestoresNewestFirst);
@@ -150,6 +159,7 @@ export class MongoRestoreCatalog implements RestoreCatalog {
       updatedAt: d.updatedAt,
       endedAt: d.endedAt ?? undefined,
       revision: d.revision,
+      unpublished: (d.unpublished ?? []).map((u) => ({ kind: u.kind, at: u.at })),
     };
   }
 
@@ -188,5 +198,7 @@ function toDocument(e: RestoreEntry): RestoreDocument {
     updatedAt: e.updatedAt,
     endedAt: e.endedAt ?? null,
     revision: e.revision,
+    unpublished: e.unpublished.map((u) => ({ kind: u.kind, at: u.at })),
+    owed: e.unpublished.length,
   };
 }

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { opTime } from '@tidemark/domain';
 import {
   newRestoreEntry,
+  withEvent,
   withFinish,
   withProgress,
+  withPublished,
   type RestoreCatalog,
   type RestoreEntry,
 } from './restore-catalog';
@@ -110,6 +112,38 @@ export function describeRestoreCatalog(name: string, factory: () => Promise<Rest
       assert.deepEqual(ids(await catalog.list({ state: 'failed', limit: 10 })), [b.restoreId]);
       assert.deepEqual(ids(await catalog.list({ state: 'running', jobId: 'job00002', limit: 10 })), []);
       assert.deepEqual(ids(await catalog.list({ state: 'complete', limit: 10 })), []);
+    });
+
+    it('keeps the outbox: owed events read back in order, and list finds the restores that owe any', async () => {
+      const catalog = await factory();
+      const a = withEvent(
+        sampleRestoreEntry('r-job00001-20261203T100000Z-a003', 'job00001', t0),
+        'started',
+        t0,
+      );
+      const b = sampleRestoreEntry('r-job00002-20261203T100001Z-b003', 'job00002', later(1));
+      for (const e of [a, b]) await catalog.insert(e);
+      const ids = (es: RestoreEntry[]) => es.map((e) => e.restoreId);
+      assert.deepEqual(await catalog.get(a.restoreId), a);
+      assert.deepEqual(ids(await catalog.list({ unpublished: true, limit: 10 })), [a.restoreId]);
+      const ended = withEvent(
+        withFinish(a, { state: 'cancelled', reason: 'asked to' }, later(2))!,
+        'cancelled',
+        later(2),
+      );
+      assert.equal(await catalog.replace(ended, a.revision), true);
+      assert.deepEqual((await catalog.get(a.restoreId))?.unpublished, [
+        { kind: 'started', at: t0 },
+        { kind: 'cancelled', at: later(2) },
+      ]);
+      const published = withPublished(ended, ended.unpublished)!;
+      assert.equal(await catalog.replace(published, ended.revision), true);
+      assert.deepEqual(await catalog.get(a.restoreId), published);
+      assert.deepEqual(await catalog.list({ unpublished: true, limit: 10 }), []);
+      assert.deepEqual(ids(await catalog.list({ unpublished: false, limit: 10 })), [
+        b.restoreId,
+        a.restoreId,
+      ]);
     });
   });
 }

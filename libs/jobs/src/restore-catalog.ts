@@ -75,11 +75,24 @@ export interface RestoreEntry {
   readonly endedAt: Date | undefined;
   /** Counts the entry's writes (compare-and-set). */
   readonly revision: number;
+  /**
+   * The restore's outbox: events of changes recorded with the change, oldest first, not yet confirmed published.
+   * A crash or a bus outage between the write and the publish leaves them here, and job-state publishes them later.
+   */
+  readonly unpublished: readonly UnpublishedRestoreEvent[];
+}
+
+/** An event a recorded change owes the bus: which event, and when the change happened. */
+export interface UnpublishedRestoreEvent {
+  readonly kind: RestoreEventKind;
+  readonly at: Date;
 }
 
 export interface RestoreListQuery {
   readonly jobId?: string;
   readonly state?: RestoreState;
+  /** Only restores with events still to publish (`unpublished` not empty). */
+  readonly unpublished?: boolean;
   readonly limit: number;
 }
 
@@ -87,7 +100,8 @@ export interface RestoreListQuery {
 export function matchesRestoreQuery(entry: RestoreEntry, query: RestoreListQuery): boolean {
   return (
     (query.jobId === undefined || entry.jobId === query.jobId) &&
-    (query.state === undefined || entry.state === query.state)
+    (query.state === undefined || entry.state === query.state) &&
+    (query.unpublished !== true || entry.unpublished.length > 0)
   );
 }
 
@@ -155,7 +169,32 @@ export function newRestoreEntry(fields: {
     updatedAt: now,
     endedAt: undefined,
     revision: 1,
+    unpublished: [],
   };
+}
+
+/**
+ * `entry` owing the bus `kind` (at `at`), appended to its outbox in the same write as the change it reports. A kind
+ * already waiting is not added again (a repeated cancel request owes one event), so the outbox stays small.
+ */
+export function withEvent(entry: RestoreEntry, kind: RestoreEventKind, at: Date): RestoreEntry {
+  if (entry.unpublished.some((u) => u.kind === kind)) return entry;
+  return { ...entry, unpublished: [...entry.unpublished, { kind, at }] };
+}
+
+/**
+ * `entry` without the events in `published` (matched by kind and time); undefined when none of them is still
+ * there. Only the revision moves: publishing is not news from the restoring process (`updatedAt` stays).
+ */
+export function withPublished(
+  entry: RestoreEntry,
+  published: readonly UnpublishedRestoreEvent[],
+): RestoreEntry | undefined {
+  const done = (u: UnpublishedRestoreEvent) =>
+    published.some((p) => p.kind === u.kind && p.at.getTime() === u.at.getTime());
+  const left = entry.unpublished.filter((u) => !done(u));
+  if (left.length === entry.unpublished.length) return undefined;
+  return { ...entry, unpublished: left, revision: entry.revision + 1 };
 }
 
 function refuseEnded(entry: RestoreEntry, what: string): void {

@@ -18,7 +18,10 @@ const FAILED_SNAP = `${JOB}-20261203T080000Z-f1f1`;
 class RecordingPublisher implements RestoreEventPublisher {
   readonly events: RestoreEvent[] = [];
   failNext = false;
+  /** Every publish fails while set (the bus is down). */
+  down = false;
   async publish(event: RestoreEvent): Promise<void> {
+    if (this.down) throw new Error('broker down');
     if (this.failNext) {
       this.failNext = false;
       throw new Error('broker down');
@@ -44,16 +47,21 @@ async function world() {
   });
   await snapshots.put({ ...requestedEntry(JOB, FAILED_SNAP, 'blockstore', now), state: 'failed' });
   const events = new RecordingPublisher();
-  const service = new RestoreService({
-    jobs,
-    snapshots,
-    restores: new MemoryRestoreCatalog(),
-    events,
-    clock,
-    progressEventIntervalMs: 5_000,
-    abandonAfterMs: 120_000,
-  });
-  return { service, events, advance };
+  const restores = new MemoryRestoreCatalog();
+  const warnings: string[] = [];
+  /** A job-state replica (or the same one after a restart) over the same catalog and bus. */
+  const replica = () =>
+    new RestoreService({
+      jobs,
+      snapshots,
+      restores,
+      events,
+      clock,
+      progressEventIntervalMs: 5_000,
+      abandonAfterMs: 120_000,
+      warn: (line) => warnings.push(line),
+    });
+  return { service: replica(), replica, restores, events, advance, warnings };
 }
 
 const begin = (body: Record<string, unknown>) =>
@@ -255,17 +263,78 @@ describe('RestoreService', () => {
     );
   });
 
-  it('an abandoned restore whose FAILED event cannot be published is recorded failed; the warning says so', async () => {
-    const { service, events, advance } = await world();
+  it('an abandoned restore whose FAILED event cannot be published is recorded failed, the event owed', async () => {
+    const { service, events, advance, warnings } = await world();
     const r = await service.begin(begin({ snapshotId: SNAP }));
     advance(120_001);
     events.failNext = true;
     const seen = await service.get(r.restoreId);
-    assert.equal(
-      seen.state,
-      'running',
-      'the read returns what it read when the change could not be completed',
+    assert.equal(seen.state, 'failed', 'the read returns the record as written');
+    assert.deepEqual(
+      seen.unpublished.map((u) => u.kind),
+      ['failed'],
     );
-    assert.equal((await service.get(r.restoreId)).state, 'failed', 'the record itself was written');
+    assert.match(
+      warnings.join('\n'),
+      /is recorded failed .*but its failed event could not be published .*owed/,
+    );
+    assert.equal(await service.flushUnpublished(), 1);
+    assert.deepEqual(
+      events.events.map((e) => e.event),
+      ['started', 'failed'],
+    );
+    assert.deepEqual((await service.get(r.restoreId)).unpublished, []);
+  });
+
+  it('events of changes made while the bus is down are published later, in order, with their own times, by any replica', async () => {
+    const { service, replica, events, advance } = await world();
+    const r = await service.begin(begin({ snapshotId: SNAP }));
+    events.down = true;
+    advance(1_000);
+    await assert.rejects(service.requestCancel(r.restoreId), /cancel-requested event could not be published/);
+    advance(1_000);
+    await assert.rejects(
+      service.finish(r.restoreId, { state: 'cancelled', reason: 'asked to', progress: progress(7) }),
+      /is recorded cancelled .*but its cancel-requested event could not be published/,
+    );
+    await assert.rejects(
+      replica().flushUnpublished(),
+      /1 of 1 restores still owe events: .*could not be published/,
+    );
+    assert.deepEqual(
+      (await service.get(r.restoreId)).unpublished.map((u) => u.kind),
+      ['cancel-requested', 'cancelled'],
+    );
+    events.down = false;
+    // A replica that never saw these calls (another one, or this one after a restart) publishes what is owed.
+    const other = replica();
+    assert.equal(await other.flushUnpublished(), 1);
+    assert.deepEqual(
+      events.events.map((e) => [e.event, e.at.toISOString()]),
+      [
+        ['started', '2026-12-03T10:00:00.000Z'],
+        ['cancel-requested', '2026-12-03T10:00:01.000Z'],
+        ['cancelled', '2026-12-03T10:00:02.000Z'],
+      ],
+    );
+    assert.equal(events.events.at(-1)!.documents, 7, 'a late event carries the summary');
+    assert.equal(await other.flushUnpublished(), 0, 'nothing owed any more');
+    assert.equal(events.events.length, 3);
+    assert.equal((await service.get(r.restoreId)).updatedAt.toISOString(), '2026-12-03T10:00:02.000Z');
+  });
+
+  it('a refused start owes its STARTED and FAILED events until the bus answers', async () => {
+    const { service, events } = await world();
+    events.down = true;
+    await assert.rejects(service.begin(begin({ snapshotId: SNAP })), /restore not started/);
+    events.down = false;
+    assert.equal(await service.flushUnpublished(), 1);
+    assert.deepEqual(
+      events.events.map((e) => [e.event, e.reason]),
+      [
+        ['started', 'its STARTED event could not be published'],
+        ['failed', 'its STARTED event could not be published'],
+      ],
+    );
   });
 });

@@ -5,8 +5,14 @@
  * compare-and-set on the entry's revision, and then published as a `RestoreEvent` (`RestoreEventPublisher`;
  * `progressed` at most once per restore every `progressEventIntervalMs`).
  *
- * Publishing follows the write: when it fails, the call fails (retriable) with the change stored. Finishing or
- * cancelling again publishes the event again (events carry the whole summary, so a duplicate is harmless). A
+ * Events of state changes (started, cancel-requested, completed, failed, cancelled) go through the restore's outbox:
+ * the change and the event it owes are one write (`withEvent`), the event is published after it, and then taken
+ * out of the outbox (`withPublished`). When publishing fails the call fails (retriable) with the change and its
+ * event stored; repeating the call, or job-state's periodic {@link RestoreService.flushUnpublished}, publishes what
+ * is still owed, so a crash or a bus outage between the write and the publish loses no event. An event published
+ * late carries the restore's summary as of its publication; its `event` and `at` are those of the change. A
+ * duplicate (the outbox cleared after a crash that followed the publish) is harmless: events carry the whole
+ * summary. `progressed` events stay out of the outbox: they are throttled and the next one supersedes them. A
  * restore whose STARTED event cannot be published is recorded failed and refused (nothing was written yet).
  *
  * A running restore not heard from for `abandonAfterMs` (the CLI reports at least every few seconds) is recorded
@@ -32,6 +38,8 @@ import {
   isAbandoned,
   restoreEvent,
   withAbandon,
+  withEvent,
+  withPublished,
   withCancelRequest,
   withFinish,
   withHeartbeat,
@@ -40,6 +48,7 @@ import {
   type RestoreEntry,
   type RestoreEntryProgress,
   type RestoreFinish,
+  type UnpublishedRestoreEvent,
 } from './restore-catalog';
 import type { BeginRestoreInput } from './restore-input';
 import type { SnapshotCatalog } from './snapshot-catalog';
@@ -125,7 +134,7 @@ export class RestoreService {
     if ((await this.options.jobs.get(jobId)) === undefined) throw new JobNotFoundError(jobId);
     for (let attempt = 1; ; attempt++) {
       const now = this.clock();
-      const entry = newRestoreEntry({
+      const fresh = newRestoreEntry({
         restoreId: newRestoreId(jobId, now),
         jobId,
         kind: input.snapshotId === undefined ? 'point-in-time' : 'snapshot',
@@ -137,23 +146,27 @@ export class RestoreService {
         drop: input.drop,
         now,
       });
+      const entry = withEvent(fresh, 'started', now);
       if (await this.options.restores.insert(entry)) {
+        let published: RestoreEntry;
         try {
-          await this.publish(entry, 'started');
+          published = await this.publishOwed(entry);
         } catch (err) {
-          // Nothing was written yet: the record ends failed, and the CLI, refused, writes nothing.
+          // Nothing was written yet: the record ends failed (both events stay owed), and the CLI, refused, writes
+          // nothing.
           const failed = withFinish(
             entry,
             { state: 'failed', reason: 'its STARTED event could not be published' },
             now,
           );
-          if (failed !== undefined) await this.options.restores.replace(failed, entry.revision);
+          if (failed !== undefined)
+            await this.options.restores.replace(withEvent(failed, 'failed', now), entry.revision);
           throw new TidemarkError(
             `restore not started: its STARTED event could not be published on the bus; nothing was written, run it again`,
             { retriable: true, cause: err },
           );
         }
-        return entry;
+        return published;
       }
       if (attempt >= this.maxAttempts)
         throw new TidemarkError(`could not draw a free restore id for job ${jobId}`, { retriable: true });
@@ -166,7 +179,7 @@ export class RestoreService {
    */
   async progress(restoreId: string, progress: RestoreEntryProgress): Promise<RestoreEntry> {
     let moved = false;
-    const { entry } = await this.update(restoreId, (e, now) => {
+    let { entry } = await this.update(restoreId, (e, now) => {
       const next = withProgress(e, progress, now);
       moved = next !== undefined;
       return next ?? withHeartbeat(e, now);
@@ -175,6 +188,7 @@ export class RestoreService {
     const last = this.progressPublishedAt.get(restoreId);
     const now = this.clock().getTime();
     if (changed && (last === undefined || now - last >= this.progressEventIntervalMs)) {
+      entry = await this.publishOwed(entry); // what is owed goes first, so events keep their order
       await this.publish(entry, 'progressed');
       this.progressPublishedAt.set(restoreId, now);
     }
@@ -183,20 +197,21 @@ export class RestoreService {
 
   /** A user's request to cancel: the CLI sees `cancelRequested`, stops between batches and finishes it cancelled. */
   async requestCancel(restoreId: string): Promise<RestoreEntry> {
-    const { entry } = await this.update(restoreId, (e, now) => withCancelRequest(e, now));
-    await this.publish(entry, 'cancel-requested');
-    return entry;
+    const { entry } = await this.update(restoreId, (e, now) => {
+      const next = withCancelRequest(e, now);
+      return next && withEvent(next, 'cancel-requested', now);
+    });
+    return this.publishOwed(entry);
   }
 
   /** Ends the restore: complete, failed or cancelled (with the reason). Repeating the same finish is harmless. */
   async finish(restoreId: string, finish: RestoreFinish): Promise<RestoreEntry> {
-    const { entry } = await this.update(restoreId, (e, now) => withFinish(e, finish, now));
+    const { entry } = await this.update(restoreId, (e, now) => {
+      const next = withFinish(e, finish, now);
+      return next && withEvent(next, endEvent(next), now);
+    });
     this.progressPublishedAt.delete(restoreId);
-    await this.publish(
-      entry,
-      entry.state === 'complete' ? 'completed' : entry.state === 'failed' ? 'failed' : 'cancelled',
-    );
-    return entry;
+    return this.publishOwed(entry);
   }
 
   /** The restore as recorded; an abandoned one is recorded failed first. */
@@ -217,6 +232,32 @@ export class RestoreService {
     return ended;
   }
 
+  /**
+   * Publishes the events restores still owe the bus (job-state calls it at start-up and periodically), each restore
+   * on its own; returns how many restores were cleared. Throws, after trying them all, when some still owe events.
+   */
+  async flushUnpublished(): Promise<number> {
+    const owing = await this.options.restores.list({ unpublished: true, limit: MAX_RESTORE_PAGE });
+    let cleared = 0;
+    const failed: unknown[] = [];
+    for (const entry of owing) {
+      try {
+        await this.publishOwed(entry);
+        cleared++;
+      } catch (err) {
+        failed.push(err);
+      }
+    }
+    if (failed.length > 0) {
+      const first = failed[0] instanceof Error ? failed[0].message : String(failed[0]);
+      throw new TidemarkError(`${failed.length} of ${owing.length} restores still owe events: ${first}`, {
+        retriable: true,
+        cause: failed[0],
+      });
+    }
+    return cleared;
+  }
+
   /** Restores newest first, of one job (which must exist) or of all. */
   async list(query: { readonly jobId?: string; readonly limit?: number } = {}): Promise<RestoreEntry[]> {
     if (query.jobId !== undefined && (await this.options.jobs.get(query.jobId)) === undefined)
@@ -234,21 +275,26 @@ export class RestoreService {
    */
   private async settled(entry: RestoreEntry): Promise<RestoreEntry> {
     if (!isAbandoned(entry, this.clock(), this.abandonAfterMs)) return entry;
+    let next: RestoreEntry;
     try {
-      const { entry: next, changed } = await this.update(entry.restoreId, (e, now) =>
-        isAbandoned(e, now, this.abandonAfterMs) ? withAbandon(e, now) : undefined,
-      );
-      if (changed) {
-        this.progressPublishedAt.delete(entry.restoreId);
-        await this.publish(next, 'failed');
-      }
-      return next;
+      const updated = await this.update(entry.restoreId, (e, now) => {
+        const failed = isAbandoned(e, now, this.abandonAfterMs) ? withAbandon(e, now) : undefined;
+        return failed && withEvent(failed, 'failed', now);
+      });
+      next = updated.entry;
+      if (updated.changed) this.progressPublishedAt.delete(entry.restoreId);
     } catch (err) {
       this.options.warn?.(
         `restore ${entry.restoreId}: could not record it failed as abandoned ` +
           `(${err instanceof Error ? err.message : String(err)}); trying again on the next read`,
       );
       return entry;
+    }
+    try {
+      return await this.publishOwed(next);
+    } catch (err) {
+      this.options.warn?.(err instanceof Error ? err.message : String(err));
+      return next; // recorded failed; its event stays owed
     }
   }
 
@@ -270,16 +316,41 @@ export class RestoreService {
     });
   }
 
-  private async publish(entry: RestoreEntry, kind: RestoreEventKind): Promise<void> {
+  /**
+   * Publishes the events `entry` owes, oldest first, then takes them out of its outbox; returns the entry as it is
+   * then. A failed publish throws (the events stay owed); a failed clearing only means they go out again later.
+   */
+  private async publishOwed(entry: RestoreEntry): Promise<RestoreEntry> {
+    const owed: readonly UnpublishedRestoreEvent[] = entry.unpublished;
+    if (owed.length === 0) return entry;
+    for (const event of owed) await this.publish(entry, event.kind, event.at);
     try {
-      await this.options.events.publish(restoreEvent(entry, kind, this.clock()));
+      return (await this.update(entry.restoreId, (e) => withPublished(e, owed))).entry;
+    } catch (err) {
+      this.options.warn?.(
+        `restore ${entry.restoreId}: its events went out but could not be marked published ` +
+          `(${err instanceof Error ? err.message : String(err)}); they will be published again`,
+      );
+      return entry;
+    }
+  }
+
+  private async publish(entry: RestoreEntry, kind: RestoreEventKind, at?: Date): Promise<void> {
+    try {
+      await this.options.events.publish(restoreEvent(entry, kind, at ?? this.clock()));
     } catch (err) {
       throw new TidemarkError(
         `restore ${entry.restoreId} is recorded ${entry.state}` +
           `${entry.at === undefined ? '' : ` at ${formatOpTime(entry.at.opTime)}`}, but its ${kind} event ` +
-          `could not be published on the bus; repeat the request`,
+          `could not be published on the bus yet; it stays owed and job-state publishes it once the bus answers ` +
+          `(repeating the request publishes it now)`,
         { retriable: true, cause: err },
       );
     }
   }
+}
+
+/** The event of an ended restore's end. */
+function endEvent(entry: RestoreEntry): RestoreEventKind {
+  return entry.state === 'complete' ? 'completed' : entry.state === 'failed' ? 'failed' : 'cancelled';
 }

@@ -1,8 +1,11 @@
 /**
  * Records abandoned restores failed (`RestoreService.reapAbandoned`): a `tidemark restore` killed or cut off from
  * job-state stops reporting, and after the abandon time (`TIDEMARK_RESTORE_ABANDON_MS`, default 2 min) its record
- * is ended failed with a FAILED event, even when nobody reads it. Every `TIDEMARK_RESTORE_REAP_MS` (default 30 s).
+ * is ended failed with a FAILED event, even when nobody reads it. Then publishes the events restores still owe the
+ * bus (`RestoreService.flushUnpublished`: changes recorded while Kafka was unreachable, or just before a crash).
+ * Every `TIDEMARK_RESTORE_REAP_MS` (default 30 s).
  */
+import { describeError } from '@tidemark/domain';
 import type { RestoreService } from '@tidemark/jobs';
 import type { JsonLogger } from '@tidemark/service-shell';
 import { PeriodicTask } from './periodic-task';
@@ -21,6 +24,12 @@ export class RestoreReaper extends PeriodicTask {
             jobId: r.jobId,
             reason: r.reason,
           });
+        }
+        try {
+          const flushed = await restores.flushUnpublished();
+          if (flushed > 0) logger.event({ event: 'restore-events-flushed', restores: flushed });
+        } catch (err) {
+          logger.event({ event: 'restore-events-pending', reason: describeError(err) });
         }
       },
       logger,
