@@ -8,6 +8,7 @@
  *   tidemark snapshot take|list|verify|delete ...   a job's snapshots (snapshot-command.ts)
  *   tidemark restore --snapshot ID | --job ID --at T --to URI ...   restores (restore-command.ts)
  *   tidemark events tail [--topic T]... [--job ID] [--from ...] [--json]   the topics' events (events-command.ts)
+ *   tidemark topics ensure [--prefix P] [--replication-factor N] [--json]   create and check every topic (topics-command.ts)
  */
 import { DEFAULT_API_URL } from '@tidemark/config';
 import {
@@ -20,6 +21,7 @@ import {
 } from '@tidemark/testing';
 import { parseCommand } from './args';
 import { EVENTS_HELP, runEventsCommand } from './events-command';
+import { runTopicsCommand, TOPICS_HELP } from './topics-command';
 import { JOB_HELP, runJobCommand } from './job-command';
 import { RESTORE_HELP, runRestoreCommand } from './restore-command';
 import { SNAPSHOT_HELP, runSnapshotCommand } from './snapshot-command';
@@ -42,7 +44,7 @@ Usage:
   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N] [--containers]
                                    run the specs; starts the servers when integration specs need them
                                    (--containers, or TIDEMARK_CONTAINERS=true: as containers, removed afterwards)
-${JOB_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}  tidemark --help                  this text
+${JOB_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
 
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
 S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
@@ -198,6 +200,8 @@ async function main(argv: string[]): Promise<number> {
       return runRestoreCommand(args, usage);
     case 'events':
       return runEventsCommand(args, usage);
+    case 'topics':
+      return runTopicsCommand(args, usage);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)}; see tidemark --help`);
   }
