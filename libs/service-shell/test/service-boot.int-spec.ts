@@ -1,22 +1,29 @@
 /**
- * Every service boots as a child process exactly as deployed (`node --import tsx apps/<app>/src/main.ts`)
- * against the real servers, with a topic prefix, meta database and bucket of its own: it logs the ready line,
- * serves /healthz, reports /readyz 200 with its dependencies checked, serves /metrics (every Tidemark metric
- * declared, process metrics, its group's lag on every partition it consumes), and on SIGTERM closes its connections and
- * exits with code 0 within 10 s.
+ * Every service boots as a child process against the real servers, with a topic prefix, meta database and bucket of
+ * its own: it logs the ready line, serves /healthz, reports /readyz 200 with its dependencies checked, serves
+ * /metrics (every Tidemark metric declared, process metrics, its group's lag on every partition it consumes), and on
+ * SIGTERM closes its connections and exits with code 0 within 10 s. In two forms:
+ * - `source`: as in development, `node --import tsx apps/<app>/src/main.ts` in the workspace;
+ * - `bundle`: as the image runs it, `node --enable-source-maps dist/apps/<app>/main.js` from a folder made by
+ *   `tools/build/runtime-folder.mjs` (the Dockerfile's steps: production dependencies only, the esbuild bundles,
+ *   the schemas; no TypeScript, no tsx, no workspace sources), outside the workspace.
  *
- * `TIDEMARK_BOOT_SERVICES=agent,job-state` limits the run (each app's `int-test` target sets it).
+ * `TIDEMARK_BOOT_SERVICES=agent,job-state` limits the services (each app's `int-test` target sets it),
+ * `TIDEMARK_BOOT_FORMS=source` the forms (default both).
  */
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { MongoClient } from 'mongodb';
 import { createKafka, deleteTopics, resolveTopics, topicList } from '@tidemark/bus';
-import { resolveEndpoints } from '@tidemark/config';
+import { resolveEndpoints, tidemarkHome } from '@tidemark/config';
 import { createS3Client, pingS3 } from '@tidemark/s3';
 import { METRIC_NAMES } from '../src/metrics/service-metrics';
 import { SERVICE_NAMES, type ServiceName } from '../src/service-name';
@@ -48,6 +55,31 @@ for (const name of only) {
 }
 const services = SERVICE_NAMES.filter((n) => only.length === 0 || only.includes(n));
 
+/** How a service is started: the Node arguments and the folder they run in. */
+interface Form {
+  readonly name: 'source' | 'bundle';
+  args(service: ServiceName): string[];
+  cwd(): string;
+}
+let bundleFolder: string | undefined;
+const FORMS: readonly Form[] = [
+  { name: 'source', args: (s) => ['--import', 'tsx', `apps/${s}/src/main.ts`], cwd: () => ROOT },
+  {
+    name: 'bundle',
+    args: (s) => ['--enable-source-maps', `dist/apps/${s}/main.js`],
+    cwd: () => {
+      if (bundleFolder === undefined) throw new Error('the runtime folder was not built');
+      return bundleFolder;
+    },
+  },
+];
+const formsWanted = (process.env['TIDEMARK_BOOT_FORMS'] ?? 'source,bundle').split(',').map((f) => f.trim());
+for (const f of formsWanted) {
+  if (!FORMS.some((form) => form.name === f)) throw new Error(`TIDEMARK_BOOT_FORMS: unknown form ${f}`);
+}
+const forms = FORMS.filter((f) => formsWanted.includes(f.name));
+const SOURCE = FORMS[0]!;
+
 const suffix = randomBytes(4).toString('hex');
 const prefix = `it-boot-${suffix}`;
 const bootTopics = resolveTopics({ prefix, env: {} });
@@ -62,11 +94,13 @@ interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', `apps/${service}/src/main.ts`], {
-    cwd: ROOT,
+function start(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}, form: Form = SOURCE): Child {
+  const proc = spawn(process.execPath, form.args(service), {
+    cwd: form.cwd(),
     env: {
       ...process.env,
+      // The servers' addresses: a bundle outside the workspace finds them through the same home.
+      TIDEMARK_HOME: tidemarkHome(),
       PORT: '0',
       HOST: '127.0.0.1',
       TIDEMARK_TOPIC_PREFIX: prefix,
@@ -131,9 +165,32 @@ describe('service shells boot, report ready and exit cleanly on SIGTERM', () => 
     s3.destroy();
   });
 
-  for (const service of services) {
+  for (const form of forms) {
+    describe(`${form.name} form`, () => {
+      if (form.name === 'bundle') {
+        before(async () => {
+          bundleFolder = await mkdtemp(path.join(tmpdir(), 'tidemark-runtime-'));
+          const started = Date.now();
+          await promisify(execFile)(
+            process.execPath,
+            [path.join(ROOT, 'tools', 'build', 'runtime-folder.mjs'), bundleFolder],
+            { cwd: ROOT, timeout: 300_000 },
+          );
+          console.log(
+            `runtime folder (npm ci --omit=dev, bundles, schemas) made in ${Date.now() - started} ms`,
+          );
+        });
+        after(async () => {
+          if (bundleFolder !== undefined) await rm(bundleFolder, { recursive: true, force: true });
+        });
+      }
+      for (const service of services) bootsAndStops(service, form);
+    });
+  }
+
+  function bootsAndStops(service: ServiceName, form: Form): void {
     it(`${service}: ready line, /healthz, /readyz 200, /metrics, SIGTERM -> exit 0`, async () => {
-      const child = start(service);
+      const child = start(service, {}, form);
       try {
         const ready = await until(`${service} ready line`, READY_TIMEOUT_MS, () => {
           const line = child.lines.find((l) => l['event'] === 'ready');

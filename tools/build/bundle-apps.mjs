@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * Builds Tidemark's services for production: each `apps/<app>/src/main.ts` bundled by esbuild with the workspace
+ * libraries (`@tidemark/*`, through tsconfig.base.json's paths) into one CommonJS file,
+ * `<out>/apps/<app>/main.js` (+ source map), for Node 20. npm packages stay outside the bundle (`require`d from
+ * `node_modules`, installed with `npm ci --omit=dev`); so does `schemas/`, read at run time from `<out>/../schemas`
+ * (or `TIDEMARK_SCHEMAS_DIR`). Run as `node --enable-source-maps <out>/apps/<app>/main.js`: no TypeScript loader.
+ *
+ *   node tools/build/bundle-apps.mjs [--out DIR] [app ...]     default: every service, into dist/
+ *
+ * Used by the Nx `build` target of each app, by `docker/Dockerfile`, and by `tools/build/bundles.int-spec.ts`.
+ */
+import { build } from 'esbuild';
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SERVICES = [
+  'job-state',
+  'agent',
+  'slice-ingest',
+  'head-builder',
+  'oplog-applier',
+  'snapshotter',
+];
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Bundles `apps` into `out`; resolves to `[{ app, file, bytes }]`, rejects on any esbuild error. */
+export async function bundleApps(apps = SERVICES, out = path.join(ROOT, 'dist')) {
+  for (const app of apps) {
+    if (!SERVICES.includes(app))
+      throw new Error(`unknown service ${JSON.stringify(app)}: one of ${SERVICES.join(', ')}`);
+  }
+  const built = [];
+  for (const app of apps) {
+    const file = path.join(out, 'apps', app, 'main.js');
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: [path.join('apps', app, 'src', 'main.ts')],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      packages: 'external',
+      tsconfig: 'tsconfig.base.json',
+      sourcemap: true,
+      sourcesContent: false,
+      logLevel: 'warning',
+      // Nest's decorators run as TypeScript's experimentalDecorators (tsconfig); no decorator metadata is emitted
+      // (emitDecoratorMetadata is off in development too), so every injection names its token.
+      keepNames: true,
+    });
+    built.push({ app, file, bytes: statSync(file).size });
+  }
+  return built;
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  let out = path.join(ROOT, 'dist');
+  const apps = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--out') {
+      if (args[i + 1] === undefined) {
+        process.stderr.write('bundle-apps: --out needs a directory\n');
+        process.exit(2);
+      }
+      out = path.resolve(args[++i]);
+    } else apps.push(args[i]);
+  }
+  bundleApps(apps.length > 0 ? apps : SERVICES, out).then(
+    (built) => {
+      for (const b of built)
+        process.stdout.write(`${path.relative(process.cwd(), b.file)}\t${(b.bytes / 1024).toFixed(0)} KiB\n`);
+    },
+    (err) => {
+      process.stderr.write(`bundle-apps: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
