@@ -6,9 +6,13 @@
  * `node_modules`, installed with `npm ci --omit=dev`); so does `schemas/`, read at run time from `<out>/../schemas`
  * (or `TIDEMARK_SCHEMAS_DIR`). Run as `node --enable-source-maps <out>/apps/<app>/main.js`: no TypeScript loader.
  *
- *   node tools/build/bundle-apps.mjs [--out DIR] [app ...]     default: every service, into dist/
+ *   node tools/build/bundle-apps.mjs [--out DIR] [app ...]     default: every service and tool, into dist/
  *
- * Used by the Nx `build` target of each app, by `docker/Dockerfile`, and by `tools/build/bundles.int-spec.ts`.
+ * Also `topics` (`tools/cli/src/topics-main.ts`, `tidemark topics ensure` alone) into `<out>/tools/topics/main.js`,
+ * which the job-state image carries for the Kubernetes Job that declares the topics.
+ *
+ * Used by the Nx `build` target of each app, by `runtime-folder.mjs` (the Dockerfile's build), and so by
+ * `libs/service-shell/test/service-boot.int-spec.ts`.
  */
 import { build } from 'esbuild';
 import { statSync } from 'node:fs';
@@ -23,20 +27,26 @@ export const SERVICES = [
   'oplog-applier',
   'snapshotter',
 ];
+/** Programs other than the services: name → entry and output (relative to the workspace and to `out`). */
+export const TOOLS = {
+  topics: { entry: 'tools/cli/src/topics-main.ts', output: 'tools/topics/main.js' },
+};
+const BUILDABLE = [...SERVICES, ...Object.keys(TOOLS)];
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Bundles `apps` into `out`; resolves to `[{ app, file, bytes }]`, rejects on any esbuild error. */
-export async function bundleApps(apps = SERVICES, out = path.join(ROOT, 'dist')) {
+/** Bundles `apps` (services and tools) into `out`; resolves to `[{ app, file, bytes }]`; rejects on any error. */
+export async function bundleApps(apps = BUILDABLE, out = path.join(ROOT, 'dist')) {
   for (const app of apps) {
-    if (!SERVICES.includes(app))
-      throw new Error(`unknown service ${JSON.stringify(app)}: one of ${SERVICES.join(', ')}`);
+    if (!BUILDABLE.includes(app))
+      throw new Error(`unknown program ${JSON.stringify(app)}: one of ${BUILDABLE.join(', ')}`);
   }
   const built = [];
   for (const app of apps) {
-    const file = path.join(out, 'apps', app, 'main.js');
+    const tool = Object.hasOwn(TOOLS, app) ? TOOLS[app] : undefined;
+    const file = path.join(out, tool?.output ?? path.join('apps', app, 'main.js'));
     await build({
       absWorkingDir: ROOT,
-      entryPoints: [path.join('apps', app, 'src', 'main.ts')],
+      entryPoints: [tool?.entry ?? path.join('apps', app, 'src', 'main.ts')],
       outfile: file,
       bundle: true,
       platform: 'node',
@@ -69,7 +79,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
       out = path.resolve(args[++i]);
     } else apps.push(args[i]);
   }
-  bundleApps(apps.length > 0 ? apps : SERVICES, out).then(
+  bundleApps(apps.length > 0 ? apps : BUILDABLE, out).then(
     (built) => {
       for (const b of built)
         process.stdout.write(`${path.relative(process.cwd(), b.file)}\t${(b.bytes / 1024).toFixed(0)} KiB\n`);

@@ -6,6 +6,7 @@
  *
  *   <out>/package.json, package-lock.json, node_modules/   production dependencies only
  *   <out>/dist/apps/<service>/main.js(.map)                one bundle per service
+ *   <out>/dist/tools/topics/main.js(.map)                  `tidemark topics` alone (the topics Job)
  *   <out>/schemas/<area>/*.avsc, history/                  no golden fixtures
  *
  * Each service then starts as the image's CMD does: `node --enable-source-maps dist/apps/<service>/main.js`, from
@@ -17,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleApps, SERVICES } from './bundle-apps.mjs';
+import { bundleApps } from './bundle-apps.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,7 +32,7 @@ export async function makeRuntimeFolder(out) {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, npm_config_update_notifier: 'false', NODE_ENV: 'production' },
   });
-  const built = await bundleApps(SERVICES, path.join(out, 'dist'));
+  const built = await bundleApps(undefined, path.join(out, 'dist'));
   const schemas = path.join(ROOT, 'schemas');
   cpSync(schemas, path.join(out, 'schemas'), {
     recursive: true,

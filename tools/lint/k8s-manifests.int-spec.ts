@@ -123,6 +123,29 @@ describe('deploy/k8s manifests', { timeout: 30 * 60_000 }, () => {
       }
     });
 
+    it(`${overlay}: the topics Job runs the job-state image's topics bundle, with the apps' configuration, non-root, within the backends' egress`, () => {
+      const job = one(overlay, 'Job', 'tidemark-topics');
+      const pod = job.spec.template.spec;
+      const [c] = pod.containers;
+      assert.match(c.image, /^tidemark\/job-state:/);
+      assert.deepEqual(c.command, ['node', '--enable-source-maps', 'dist/tools/topics/main.js', 'ensure']);
+      assert.deepEqual(c.envFrom, [
+        { configMapRef: { name: 'tidemark-endpoints' } },
+        { secretRef: { name: 'tidemark-credentials' } },
+      ]);
+      assert.equal(pod.restartPolicy, 'OnFailure');
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+      assert.equal(pod.automountServiceAccountToken, false);
+      assert.equal(
+        one(overlay, 'ServiceAccount', pod.serviceAccountName).automountServiceAccountToken,
+        false,
+      );
+      const egress = one(overlay, 'NetworkPolicy', 'allow-backends-egress');
+      for (const [k, v] of Object.entries(egress.spec.podSelector.matchLabels as Record<string, string>))
+        assert.equal(job.spec.template.metadata.labels[k], v, `the Job's pods carry ${k}=${v}`);
+    });
+
     it(`${overlay}: no credentials in the manifests, no RBAC, default-deny network policies, everything namespaced`, () => {
       const all = rendered.get(overlay)!;
       assert.deepEqual(

@@ -185,6 +185,30 @@ describe('service shells boot, report ready and exit cleanly on SIGTERM', () => 
         });
       }
       for (const service of services) bootsAndStops(service, form);
+      if (form.name === 'bundle') {
+        it('the topics bundle (the topics Job) creates every topic Tidemark uses, then finds them', async () => {
+          const jobPrefix = `${prefix}.topics-job`;
+          const declared = topicList(resolveTopics({ prefix: jobPrefix, env: {} })).map((t) => t.name);
+          const ensure = () =>
+            promisify(execFile)(
+              process.execPath,
+              [
+                '--enable-source-maps',
+                'dist/tools/topics/main.js',
+                'ensure',
+                '--prefix',
+                jobPrefix,
+                '--json',
+              ],
+              { cwd: form.cwd(), env: { ...process.env, TIDEMARK_HOME: tidemarkHome() }, timeout: 120_000 },
+            );
+          const first = JSON.parse((await ensure()).stdout) as { created: string[]; existing: string[] };
+          assert.deepEqual([...first.created].sort(), [...declared].sort());
+          const again = JSON.parse((await ensure()).stdout) as { created: string[]; existing: string[] };
+          assert.deepEqual(again.created, []);
+          assert.deepEqual([...again.existing].sort(), [...declared].sort());
+        });
+      }
     });
   }
 
