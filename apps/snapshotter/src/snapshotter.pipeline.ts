@@ -9,7 +9,8 @@
  *   committed untouched; a command that does not decode is dead-lettered to `tidemark.commands.dlq`. A command is
  *   committed once its work and its event are durable; a retriable failure (a busy lock, the fence not granted)
  *   is retried after a backoff, so an on-demand snapshot waits for a running one instead of being lost;
- * - every outcome is a `SnapshotEvent` on `tidemark.snapshots`.
+ * - every outcome is a `SnapshotEvent` on `tidemark.snapshots`, and counted in `/metrics` once published
+ *   (`tidemark_snapshot_*`).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -53,6 +54,7 @@ import {
   type ServiceConfig,
   type ServiceMetrics,
 } from '@tidemark/service-shell';
+import { meteredSnapshotEvents } from './metered-snapshot-events';
 import type { SnapshotSettings } from './snapshot-settings';
 
 export const SNAPSHOTTER_PIPELINE = Symbol('tidemark.snapshotter.pipeline');
@@ -119,7 +121,10 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
       keyFor,
       head: new MongoHeadSource(backup, registry),
       fence: new MongoApplyFence(backup, config.metaDb),
-      events: new KafkaSnapshotEventPublisher(producer, config.topics.snapshots),
+      events: meteredSnapshotEvents(
+        new KafkaSnapshotEventPublisher(producer, config.topics.snapshots),
+        this.metrics,
+      ),
       owner,
       timings: { leaseTtlMs: settings.leaseTtlMs, fenceWaitMs: settings.fenceWaitMs },
       log: (e) => this.logger.event(e),

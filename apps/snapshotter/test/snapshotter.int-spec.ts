@@ -302,6 +302,25 @@ describe(
         assert.equal((await getJson<SnapshotView>(api(`/snapshots/${second.id}`))).body.state, 'deleted');
         assert.equal(await store.getSnapshot(id, second.id), undefined);
 
+        // The snapshotter's /metrics counted what it published for this store.
+        const scrape = await (await fetch(`${snapshotter.url}/metrics`)).text();
+        const count = (labels: string) =>
+          Number(
+            new RegExp(`^tidemark_snapshot_events_total\\{${labels}[^}]*\\} (\\d+)$`, 'm').exec(
+              scrape,
+            )?.[1] ?? 0,
+          );
+        const of = (event: string, outcome = 'none') =>
+          count(`event="${event}",store="${kind}",outcome="${outcome}"`);
+        assert.ok(of('completed') >= 3, `${of('completed')} completed ${kind} snapshots counted\n${scrape}`);
+        assert.equal(of('verified', 'intact'), 2);
+        assert.equal(of('verified', 'damaged'), 2);
+        assert.equal(of('deleted'), 1);
+        assert.match(
+          scrape,
+          new RegExp(`^tidemark_snapshot_completed_time_seconds\\{job_id="${id}"[^}]*\\} \\d{10}$`, 'm'),
+        );
+
         assert.equal((await postJson(api(`/jobs/${id}/stop`))).status, 200);
         const refused = await postJson<{ message: string }>(api(`/jobs/${id}/snapshots`));
         assert.equal(refused.status, 409);

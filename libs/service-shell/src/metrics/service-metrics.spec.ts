@@ -26,6 +26,60 @@ describe('ServiceMetrics', () => {
     assert.equal(sample(text, METRIC_NAMES.entriesApplied, { service: 'slice-ingest' }), 0);
   });
 
+  it('counts snapshot events, times and sizes completed snapshots, and keeps the newest completion per job', async () => {
+    const metrics = new ServiceMetrics('snapshotter');
+    const base = {
+      jobId: 'job00001',
+      snapshotId: 'job00001-20261204T010000Z-aaaa',
+      syncId: 'job00001-s1',
+      store: 's3' as const,
+      opTime: { t: 1_800_000_000, i: 1 },
+      takenAt: new Date('2026-12-04T01:00:00.000Z'),
+      logicalBytes: 0,
+      storedBytes: 0,
+      namespaceCount: 2,
+      documentCount: 10,
+      at: new Date('2026-12-04T01:00:00.000Z'),
+    };
+    const completedAt = new Date('2026-12-04T01:00:42.000Z');
+    metrics.snapshotPublished({ ...base, event: 'started' });
+    metrics.snapshotPublished({
+      ...base,
+      event: 'completed',
+      completedAt,
+      logicalBytes: 1000,
+      storedBytes: 300,
+    });
+    metrics.snapshotPublished({ ...base, event: 'verified', verify: { ok: true, damagedBlocks: 0 } });
+    metrics.snapshotPublished({ ...base, event: 'verified', verify: { ok: false, damagedBlocks: 2 } });
+    metrics.snapshotPublished({ ...base, event: 'failed', store: 'filesystem', reason: 'disk full' });
+    // An older snapshot's completion, reported late: the newest completion time stays.
+    metrics.snapshotPublished({
+      ...base,
+      event: 'completed',
+      takenAt: new Date('2026-12-04T00:00:00.000Z'),
+      completedAt: new Date('2026-12-04T00:00:10.000Z'),
+      logicalBytes: 500,
+      storedBytes: 100,
+    });
+    const text = await metrics.scrape();
+    const events = (labels: Record<string, string>) => sample(text, METRIC_NAMES.snapshotEvents, labels);
+    assert.equal(events({ event: 'started', store: 's3', outcome: 'none' }), 1);
+    assert.equal(events({ event: 'completed', store: 's3', outcome: 'none' }), 2);
+    assert.equal(events({ event: 'verified', store: 's3', outcome: 'intact' }), 1);
+    assert.equal(events({ event: 'verified', store: 's3', outcome: 'damaged' }), 1);
+    assert.equal(events({ event: 'failed', store: 'filesystem', outcome: 'none' }), 1);
+    assert.equal(sample(text, `${METRIC_NAMES.snapshotDuration}_count`, { store: 's3' }), 2);
+    assert.equal(sample(text, `${METRIC_NAMES.snapshotDuration}_sum`, { store: 's3' }), 52);
+    assert.equal(sample(text, `${METRIC_NAMES.snapshotDuration}_bucket`, { store: 's3', le: '15' }), 1);
+    assert.equal(sample(text, METRIC_NAMES.snapshotBytes, { store: 's3', kind: 'logical' }), 1500);
+    assert.equal(sample(text, METRIC_NAMES.snapshotBytes, { store: 's3', kind: 'stored' }), 400);
+    assert.equal(
+      sample(text, METRIC_NAMES.snapshotCompletedTime, { job_id: 'job00001' }),
+      completedAt.getTime() / 1000,
+    );
+  });
+
   it('counts slices, documents, bytes and applied entries', async () => {
     const metrics = new ServiceMetrics('oplog-applier');
     metrics.slices('oplog', 'stored', 1, 10, 1000);

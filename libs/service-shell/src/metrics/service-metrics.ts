@@ -13,6 +13,7 @@ import {
   type OpTime,
   type PhaseReport,
   type SliceKind,
+  type SnapshotEvent,
   type StageMetrics,
 } from '@tidemark/domain';
 import type { JobCounts } from '@tidemark/jobs';
@@ -32,6 +33,10 @@ export const METRIC_NAMES = {
   phaseDuration: 'tidemark_phase_duration_seconds',
   jobs: 'tidemark_jobs',
   jobsResyncRequired: 'tidemark_jobs_resync_required',
+  snapshotEvents: 'tidemark_snapshot_events_total',
+  snapshotDuration: 'tidemark_snapshot_duration_seconds',
+  snapshotBytes: 'tidemark_snapshot_bytes_total',
+  snapshotCompletedTime: 'tidemark_snapshot_completed_time_seconds',
 } as const;
 
 /** Prefix of prom-client's default process metrics. */
@@ -53,6 +58,8 @@ export interface CapturePosition {
 
 /** Phase durations: from seconds to a day (an initial sync of a large deployment). */
 const PHASE_BUCKETS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
+/** Snapshot durations: from a second (an incremental snapshot of a small head) to six hours. */
+const SNAPSHOT_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600];
 
 /** An error's class for the `class` label: its name, reduced to a label-safe word. */
 export function errorClass(err: unknown): string {
@@ -69,6 +76,11 @@ export class ServiceMetrics implements StageMetrics {
   private readonly errorsTotal: Counter<'class' | 'retriable'>;
   private readonly storedTime: Gauge<'job_id'>;
   private readonly phaseDuration: Histogram<'phase'>;
+  private readonly snapshotEventsTotal: Counter<'event' | 'store' | 'outcome'>;
+  private readonly snapshotDuration: Histogram<'store'>;
+  private readonly snapshotBytesTotal: Counter<'store' | 'kind'>;
+  private readonly snapshotCompletedTime: Gauge<'job_id'>;
+  private readonly snapshotCompletedSeconds = new Map<string, number>();
   private readonly phases = new PhaseTimer();
   private lagSource: (() => Promise<readonly PartitionLagSample[]>) | undefined;
   private captureSource: (() => readonly CapturePosition[]) | undefined;
@@ -164,6 +176,31 @@ export class ServiceMetrics implements StageMetrics {
       buckets: PHASE_BUCKETS,
       registers,
     });
+    this.snapshotEventsTotal = new Counter({
+      name: METRIC_NAMES.snapshotEvents,
+      help: 'Snapshot events the snapshotter published, by event (started, completed, failed, expired, verified, deleted), store, and for verified the outcome (intact, damaged; otherwise none).',
+      labelNames: ['event', 'store', 'outcome'],
+      registers,
+    });
+    this.snapshotDuration = new Histogram({
+      name: METRIC_NAMES.snapshotDuration,
+      help: 'Seconds from the start of a snapshot to its completion, by store (completed snapshots only).',
+      labelNames: ['store'],
+      buckets: SNAPSHOT_BUCKETS,
+      registers,
+    });
+    this.snapshotBytesTotal = new Counter({
+      name: METRIC_NAMES.snapshotBytes,
+      help: "Bytes of completed snapshots by store: kind logical (the documents' BSON) and stored (blocks the snapshot added to the store); stored / logical is what deduplication and compression leave.",
+      labelNames: ['store', 'kind'],
+      registers,
+    });
+    this.snapshotCompletedTime = new Gauge({
+      name: METRIC_NAMES.snapshotCompletedTime,
+      help: "When (Unix seconds) the job's newest snapshot this snapshotter completed was completed.",
+      labelNames: ['job_id'],
+      registers,
+    });
     const jobs: Gauge<'state'> = new Gauge({
       name: METRIC_NAMES.jobs,
       help: 'Backup jobs by state (job-state).',
@@ -212,6 +249,27 @@ export class ServiceMetrics implements StageMetrics {
   phaseReported(report: Pick<PhaseReport, 'jobId' | 'syncId' | 'phase' | 'at'>): void {
     const ended = this.phases.report(report);
     if (ended !== undefined) this.phaseDuration.observe({ phase: ended.phase }, ended.seconds);
+  }
+
+  /** A snapshot event the snapshotter published: counted, and a completion timed and sized. */
+  snapshotPublished(e: SnapshotEvent): void {
+    const outcome = e.verify === undefined ? 'none' : e.verify.ok ? 'intact' : 'damaged';
+    this.snapshotEventsTotal.inc({ event: e.event, store: e.store, outcome });
+    if (e.event !== 'completed') return;
+    const completedAt = e.completedAt ?? e.at;
+    this.snapshotDuration.observe(
+      { store: e.store },
+      Math.max(0, completedAt.getTime() - e.takenAt.getTime()) / 1000,
+    );
+    this.snapshotBytesTotal.inc({ store: e.store, kind: 'logical' }, e.logicalBytes);
+    this.snapshotBytesTotal.inc({ store: e.store, kind: 'stored' }, e.storedBytes);
+    const seconds = Math.floor(completedAt.getTime() / 1000);
+    // Never backwards: an older snapshot's completion reported after a newer one keeps the newer time.
+    const newest = this.snapshotCompletedSeconds.get(e.jobId);
+    if (newest === undefined || newest < seconds) {
+      this.snapshotCompletedSeconds.set(e.jobId, seconds);
+      this.snapshotCompletedTime.set({ job_id: e.jobId }, seconds);
+    }
   }
 
   /** The consumer group's lag, read on each scrape (the shell registers it for every consuming service). */
