@@ -11,7 +11,8 @@
  * 2. The lag of a stopped group is exact: with the agent and slice-ingest stopped, N messages produced to one
  *    partition of `tidemark.slices.oplog` show as lag N on that partition (read the way `/metrics` reads it:
  *    `consumerLag` of the bus behind `ServiceMetrics`).
- * 3. Every metric the alerting rules (`deploy/prometheus/tidemark-alerts.yml`) use appears in a real scrape.
+ * 3. Every metric the alerting rules (`deploy/prometheus/tidemark-alerts.yml`) use appears in a real scrape (the
+ *    snapshotter's, in the snapshotter's own spec).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -301,7 +302,12 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
 
   it('every metric the alerting rules use appears in a real scrape', () => {
     assert.equal(scrapes.length, 3, 'the scrapes of the first test');
-    const names = alertRuleMetricNames();
+    // The snapshotter is not among the services this spec runs: its metrics are checked in a real scrape by the
+    // snapshotter's own spec, after real snapshots, verifies and a delete.
+    const elsewhere: Record<string, string> = {
+      [METRIC_NAMES.snapshotEvents]: 'apps/snapshotter/test/snapshotter.int-spec.ts',
+    };
+    const names = alertRuleMetricNames().filter((n) => elsewhere[n] === undefined);
     const seen = new Set(scrapes.flatMap((s) => s.samples.map((x) => x.name)));
     assert.deepEqual(
       names.filter((n) => !seen.has(n)),
