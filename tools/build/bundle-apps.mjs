@@ -15,24 +15,23 @@
  * `libs/service-shell/test/service-boot.int-spec.ts`.
  */
 import { build } from 'esbuild';
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SERVICES = [
-  'job-state',
-  'agent',
-  'slice-ingest',
-  'head-builder',
-  'oplog-applier',
-  'snapshotter',
-];
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The services: the apps whose Nx project has a `build` target (the same six as `SERVICE_NAMES` of @tidemark/config). */
+export const SERVICES = readdirSync(path.join(ROOT, 'apps'))
+  .filter((app) => {
+    const project = path.join(ROOT, 'apps', app, 'project.json');
+    return existsSync(project) && JSON.parse(readFileSync(project, 'utf8')).targets?.build !== undefined;
+  })
+  .sort();
 /** Programs other than the services: name → entry and output (relative to the workspace and to `out`). */
 export const TOOLS = {
   topics: { entry: 'tools/cli/src/topics-main.ts', output: 'tools/topics/main.js' },
 };
 const BUILDABLE = [...SERVICES, ...Object.keys(TOOLS)];
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Bundles `apps` (services and tools) into `out`; resolves to `[{ app, file, bytes }]`; rejects on any error. */
 export async function bundleApps(apps = BUILDABLE, out = path.join(ROOT, 'dist')) {

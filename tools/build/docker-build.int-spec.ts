@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { SERVICE_NAMES } from '@tidemark/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SERVICES = ['job-state', 'agent', 'slice-ingest', 'head-builder', 'oplog-applier', 'snapshotter'];
 
 function dockerAnswers(): boolean {
   try {
@@ -25,7 +25,7 @@ const noDocker = dockerAnswers()
   : 'no Docker engine answers (`docker info` failed): images not built here';
 
 describe('docker/Dockerfile', () => {
-  for (const service of SERVICES) {
+  for (const service of SERVICE_NAMES) {
     it(`builds the ${service} image`, { skip: noDocker, timeout: 900_000 }, async () => {
       const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
         execFile(
