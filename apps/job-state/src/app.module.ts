@@ -33,6 +33,7 @@ import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { RestoreReaper } from './jobs/restore-reaper';
 import { JobActionsController } from './jobs/job-actions.controller';
+import { JobSettingsController } from './jobs/job-settings.controller';
 import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
@@ -68,6 +69,7 @@ export class AppModule {
         SnapshotsController,
         RestoresController,
         JobActionsController,
+        JobSettingsController,
         JobStatusController,
         AgentJobsController,
       ],

@@ -8,6 +8,8 @@
  *   from the oplog slices stored through MongoOplogStore; `resume` and `agent/jobs` serve the agent;
  * - stop / restart / terminate send their commands; illegal actions are 409 with the reason; terminate deletes the
  *   retained backups (head databases, head record, oplog-store slices); bad input is 400 with every reason;
+ * - the read limit: set at create, changed with `PATCH /jobs/:id/settings` while the job syncs (served to the agent,
+ *   shown in the status), bad settings 400, unknown jobs 404; the CLI's `--read-limit` and `job set`;
  * - the CLI: `job create --json`, `job status --json` and the human status, `job wait` (state, `--lag-zero` against
  *   the source's newest oplog entry, timeout and blocked failures).
  */
@@ -238,6 +240,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
         syncNo: 1,
         source: { uri: endpoints.source.uri },
         filters: { include: ['app'], exclude: [] },
+        readLimit: null,
       },
     );
 
@@ -403,6 +406,71 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.equal((await postJson(api('/jobs/nosuchjb/start'))).status, 404);
     const { id } = await createJob();
     assert.equal((await postJson(api(`/jobs/${id}/explode`))).status, 404);
+  });
+
+  it('changes the read limit with PATCH /jobs/:id/settings in any state; bad settings are 400, unknown jobs 404', async () => {
+    const patch = async <T>(route: string, body: unknown): Promise<{ status: number; body: T }> => {
+      const res = await fetch(api(route), {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const created = await createJob({ readLimit: 5 });
+    assert.equal(created.readLimit, 5);
+    const started = await postJson<JobView>(api(`/jobs/${created.id}/start`));
+    assert.equal(started.status, 200);
+    const raised = await patch<JobView>(`/jobs/${created.id}/settings`, { readLimit: 50 });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    assert.equal(raised.body.readLimit, 50);
+    assert.equal(raised.body.state, 'initial-sync');
+    const served = (await getJson<AgentJob[]>(api('/agent/jobs'))).body.find((j) => j.id === created.id);
+    assert.equal(served?.readLimit, 50, 'the agent reads the new limit');
+    assert.equal((await getJson<JobStatus>(api(`/jobs/${created.id}/status`))).body.readLimit, 50);
+    const bad = await patch<{ problems: string[] }>(`/jobs/${created.id}/settings`, {
+      readLimit: -1,
+      readlimit: 5,
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.problems.length, 2);
+    assert.equal((await patch(`/jobs/${created.id}/settings`, { readLimit: '5MB/s' })).status, 400);
+    assert.equal((await patch(`/jobs/${created.id}/settings`, {})).status, 400);
+    assert.equal((await patch('/jobs/nosuchjb/settings', { readLimit: 1 })).status, 404);
+    const removed = await patch<JobView>(`/jobs/${created.id}/settings`, { readLimit: null });
+    assert.equal(removed.body.readLimit, null);
+    const zero = await postJson<{ problems: string[] }>(api('/jobs'), {
+      project: 'p',
+      source: { uri: 'mongodb://h/' },
+      readLimit: 0,
+    });
+    assert.equal(zero.status, 400);
+    assert.match(zero.body.problems[0]!, /readLimit must be greater than 0/);
+
+    // The CLI: --read-limit on create, job set, and a refused unit.
+    const viaCli = await cli(
+      'job',
+      'create',
+      '--project',
+      'cli',
+      '--source',
+      endpoints.source.uri,
+      '--read-limit',
+      '500kB/s',
+      '--json',
+    );
+    assert.equal(viaCli.code, 0, viaCli.stderr);
+    const capped = JSON.parse(viaCli.stdout) as JobView;
+    assert.equal(capped.readLimit, 0.5);
+    const set = await cli('job', 'set', capped.id, '--read-limit', '2GB/s');
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /reads at most 2000 MB\/s/);
+    const cleared = await cli('job', 'set', capped.id, '--read-limit', 'none', '--json');
+    assert.equal((JSON.parse(cleared.stdout) as JobView).readLimit, null);
+    const binary = await cli('job', 'set', capped.id, '--read-limit', '5MiB/s');
+    assert.equal(binary.code, 2);
+    assert.match(binary.stderr, /--read-limit "5MiB\/s" is not a read limit/);
+    assert.equal((await cli('job', 'set', capped.id)).code, 2);
   });
 
   it('CLI: job create/status --json, the human status, and job wait (state, --lag-zero, timeout, blocked)', async () => {

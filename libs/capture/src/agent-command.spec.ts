@@ -31,6 +31,10 @@ describe('decodeAgentCommand', () => {
     const none = decodeAgentCommand(record('START', { ...startParams, include: '', exclude: '[]' }));
     assert.ok(none.kind === 'sync');
     assert.deepEqual(none.filters, { include: [], exclude: [] });
+    assert.equal(none.readLimit, undefined, 'no readLimit parameter: uncapped');
+    const capped = decodeAgentCommand(record('RESYNC', { ...startParams, readLimit: '2.5' }));
+    assert.ok(capped.kind === 'sync');
+    assert.equal(capped.readLimit, 2.5);
   });
 
   it('rejects bad sync parameters, naming the parameter', () => {
@@ -42,6 +46,15 @@ describe('decodeAgentCommand', () => {
       [{ ...startParams, include: '{"a":1}' }, /include/],
       [{ ...startParams, include: 'shop' }, /include/],
       [{ ...startParams, include: '["admin"]' }, /never backed up/],
+      [{ ...startParams, readLimit: '0' }, /parameter readLimit must be greater than 0/],
+      [{ ...startParams, readLimit: '-1' }, /parameter readLimit must be a number of MB\/s/],
+      [{ ...startParams, readLimit: 'NaN' }, /parameter readLimit/],
+      [{ ...startParams, readLimit: '5MB/s' }, /parameter readLimit/],
+      [{ ...startParams, readLimit: '1e3' }, /parameter readLimit/],
+      [
+        { ...startParams, readLimit: '99999' },
+        /parameter readLimit must be a number of MB\/s from 0\.01 to 10000/,
+      ],
     ];
     for (const [params, message] of bad) {
       assert.throws(

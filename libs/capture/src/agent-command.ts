@@ -2,14 +2,20 @@
  * The commands the agent acts on, decoded and validated from a `JobCommand` record (tidemark.commands). The
  * parameters (docs/pipeline.md, "Commands"):
  * - START / RESTART / RESYNC: `syncId`, `syncNo`, `sourceUri`, `include`, `exclude` (JSON arrays of `db` or
- *   `db.coll`);
+ *   `db.coll`), `readLimit` (MB/s as a decimal number; absent: uncapped);
  * - STOP / TERMINATE: none;
  * - FETCH_MISSING_DOCUMENTS: `syncId`, `batch` (1-based), `batches` (0 = none missing), `ns`, `ids` (EJSON
  *   canonical array of `_id` values, at most 1000).
  * Other actions (TAKE_SNAPSHOT) are not the agent's.
  */
 import { EJSON } from 'bson';
-import { TidemarkError, validateNamespaceFilters, type NamespaceFilters } from '@tidemark/domain';
+import {
+  TidemarkError,
+  validateNamespaceFilters,
+  validateReadLimit,
+  type NamespaceFilters,
+  type ReadLimit,
+} from '@tidemark/domain';
 
 /** What the agent reads of a `JobCommand` record, declared where it is read; the bus's decoded record satisfies it. */
 export interface JobCommandRecord {
@@ -33,6 +39,8 @@ export interface SyncCommand extends CommandBase {
   readonly syncNo: number;
   readonly sourceUri: string;
   readonly filters: NamespaceFilters;
+  /** MB/s the sync may read; undefined: uncapped. */
+  readonly readLimit: ReadLimit | undefined;
 }
 
 export interface StopCommand extends CommandBase {
@@ -70,6 +78,14 @@ export class CommandRejectedError extends TidemarkError {
 }
 
 export const MAX_IDS_PER_FETCH = 1000;
+
+/** The `readLimit` parameter: absent or empty for none, else a decimal number of MB/s in the domain's bounds. */
+function readLimitParam(text: string | undefined, reject: (reason: string) => never): ReadLimit | undefined {
+  if (text === undefined || text === '') return undefined;
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  const problems = validateReadLimit(value, 'parameter readLimit');
+  return problems.length === 0 ? value : reject(`${problems.join('; ')} (${JSON.stringify(text)})`);
+}
 
 /** Decodes a command; throws {@link CommandRejectedError} naming the first bad parameter. */
 export function decodeAgentCommand(record: JobCommandRecord): AgentCommand {
@@ -113,7 +129,8 @@ export function decodeAgentCommand(record: JobCommandRecord): AgentCommand {
       const syncId = param('syncId');
       const sourceUri = param('sourceUri');
       if (!/^mongodb(\+srv)?:\/\//.test(sourceUri)) reject('parameter sourceUri is not a mongodb:// URI');
-      return { ...base, kind: 'sync', action: record.action, syncId, syncNo, sourceUri, filters };
+      const readLimit = readLimitParam(record.params['readLimit'], reject);
+      return { ...base, kind: 'sync', action: record.action, syncId, syncNo, sourceUri, filters, readLimit };
     }
     case 'STOP':
     case 'TERMINATE':

@@ -34,6 +34,7 @@ const job = (id: string, phase: AgentJob['phase']): AgentJob => ({
   syncNo: 2,
   sourceUri: 'mongodb://src:27017',
   filters: { include: ['shop'], exclude: [] },
+  readLimit: id === 'active' ? 3 : undefined,
 });
 
 describe('recoverJobs', () => {
@@ -75,6 +76,11 @@ describe('recoverJobs', () => {
       ],
     );
     assert.deepEqual(resumed[0]!.job.filters, { include: ['shop'], exclude: [] });
+    assert.deepEqual(
+      resumed.map((r) => r.job.readLimit),
+      [undefined, 3],
+      'each tail resumes at its job’s read limit',
+    );
     assert.equal(publisher.alerts[0]!.code, 'RESUME_POSITION_UNKNOWN');
     assert.deepEqual(
       actions.map((a) => a.action),

@@ -5,6 +5,7 @@
  * - any other job resumes its tail from its newest stored oplog position (`resumeTs`, else the sync's `startTs`);
  *   if the source no longer holds it, the tail raises RESYNC_REQUIRED ("backup requires a resync") and stops;
  * - a job with neither position raises RESUME_POSITION_UNKNOWN.
+ * A resumed tail reads at the job's read limit as job-state lists it.
  * The returned snapshot lets the {@link CommandGate} skip commands the recovery already accounted for.
  */
 import { randomUUID } from 'node:crypto';
@@ -105,6 +106,7 @@ export async function recoverJobs(deps: RecoveryDeps): Promise<{
         syncNo: resume.syncNo,
         filters: job.filters,
         sourceUri: job.sourceUri,
+        readLimit: job.readLimit,
       },
       from,
     );

@@ -17,7 +17,10 @@ describe('agentSettingsFromEnv', () => {
       TIDEMARK_AGENT_SCAN_CONCURRENCY: '4',
       TIDEMARK_SLICE_TARGET_BYTES: '65536',
       TIDEMARK_OPLOG_FLUSH_MS: '250',
+      TIDEMARK_AGENT_SETTINGS_POLL_MS: '500',
     });
+    assert.equal(s.settingsPollMs, 500);
+    assert.equal(DEFAULT_AGENT_SETTINGS.settingsPollMs, 5000);
     assert.equal(s.scanConcurrency, 4);
     assert.equal(s.sliceTargetBytes, 65536);
     assert.equal(s.oplogFlushMs, 250);
@@ -30,5 +33,9 @@ describe('agentSettingsFromEnv', () => {
       /TIDEMARK_SLICE_TARGET_BYTES/,
     );
     assert.throws(() => agentSettingsFromEnv({ TIDEMARK_OPLOG_FLUSH_MS: 'soon' }), /TIDEMARK_OPLOG_FLUSH_MS/);
+    assert.throws(
+      () => agentSettingsFromEnv({ TIDEMARK_AGENT_SETTINGS_POLL_MS: '10' }),
+      /TIDEMARK_AGENT_SETTINGS_POLL_MS must be an integer in \[100, 3600000\]/,
+    );
   });
 });

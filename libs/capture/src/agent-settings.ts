@@ -8,6 +8,7 @@
  * | `TIDEMARK_OPLOG_FLUSH_MS` | 1000 | an oplog range is shipped at most this long after it advanced |
  * | `TIDEMARK_AGENT_PROGRESS_MS` | 1000 | least time between two progress reports of a transfer |
  * | `TIDEMARK_AGENT_OPLOG_QUEUE_BYTES` | 64 MiB | bytes of oplog entries read ahead of Kafka (back-pressure) |
+ * | `TIDEMARK_AGENT_SETTINGS_POLL_MS` | 5000 | how often job-state is asked for the jobs' read limits (a change applies within it) |
  */
 import { DEFAULT_SLICE_LIMITS, TidemarkError, type SliceCodec } from '@tidemark/domain';
 import { integerSetting, OPLOG_SHIPPING_RESTART, type Backoff } from '@tidemark/util';
@@ -27,6 +28,8 @@ export interface AgentSettings {
   readonly scanBatchSize: number;
   /** Backoff of tail restarts after retriable failures (Kafka down, source unreachable). */
   readonly tailRestart: Backoff;
+  /** How often job-state is asked for the jobs' read limits (`pollReadLimits`). */
+  readonly settingsPollMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -42,6 +45,7 @@ export const DEFAULT_AGENT_SETTINGS: AgentSettings = Object.freeze({
   oplogQueueBatches: 1000,
   scanBatchSize: 1000,
   tailRestart: OPLOG_SHIPPING_RESTART,
+  settingsPollMs: 5000,
 });
 
 /** A setting of the environment is not usable. Not retriable: the process must not start with it. */
@@ -73,5 +77,6 @@ export function agentSettingsFromEnv(env: Readonly<Record<string, string | undef
     oplogFlushMs: integer(env, 'TIDEMARK_OPLOG_FLUSH_MS', d.oplogFlushMs, 10, 3_600_000),
     progressIntervalMs: integer(env, 'TIDEMARK_AGENT_PROGRESS_MS', d.progressIntervalMs, 0, 3_600_000),
     oplogQueueBytes: integer(env, 'TIDEMARK_AGENT_OPLOG_QUEUE_BYTES', d.oplogQueueBytes, MiB, 4096 * MiB),
+    settingsPollMs: integer(env, 'TIDEMARK_AGENT_SETTINGS_POLL_MS', d.settingsPollMs, 100, 3_600_000),
   };
 }

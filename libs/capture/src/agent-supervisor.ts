@@ -9,6 +9,9 @@
  * - `resumeTail` stops whatever the job was doing and tails from a stored position (gap-checked by the tail).
  * - A tail that hits a gap raises `RESYNC_REQUIRED` and stops (see {@link TailKeeper}).
  * - `stop` / `stopAll` abort the work and wait until it has settled.
+ * - Every read of a job's source goes through the job's read limit ({@link JobReadLimits}): the scan, the tail and
+ *   missing-document fetches. A job's spec carries its limit as the command (or job-state, at start-up) gave it;
+ *   `readLimits.set` changes it while the work runs.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -17,6 +20,7 @@ import {
   formatOpTime,
   type Alert,
   type OpTime,
+  type ReadLimit,
   type StageMetrics,
 } from '@tidemark/domain';
 import type { AgentSettings } from './agent-settings';
@@ -31,12 +35,15 @@ import {
   type SlicePublisher,
   type SourceReader,
 } from './ports';
+import { JobReadLimits } from './read-limits';
 import type { SyncJob } from './sync-job';
 import { TailKeeper, type TailEnd } from './tail-keeper';
 
-/** A job as the supervisor runs it: the sync and where its source is. */
+/** A job as the supervisor runs it: the sync, where its source is, and how fast it may read it. */
 export interface JobSpec extends SyncJob {
   readonly sourceUri: string;
+  /** MB/s; undefined: uncapped. */
+  readonly readLimit?: ReadLimit | undefined;
 }
 
 export interface AgentSupervisorDeps {
@@ -49,6 +56,8 @@ export interface AgentSupervisorDeps {
   readonly newId?: () => string;
   /** Counts a failed transfer and the tails' failures by error class. */
   readonly metrics?: Pick<StageMetrics, 'failure'>;
+  /** The jobs' read limits (default: a new registry of the supervisor's own). */
+  readonly readLimits?: JobReadLimits;
 }
 
 /** What a job is doing. */
@@ -77,11 +86,14 @@ export class AgentSupervisor {
   private readonly missing: MissingFetch;
   private readonly logger: AgentLogger;
   private readonly newId: () => string;
+  /** Each job's read limit; `set` applies to the job's running work. */
+  readonly readLimits: JobReadLimits;
 
   constructor(private readonly deps: AgentSupervisorDeps) {
     this.logger = deps.logger ?? silentLogger;
     this.newId = deps.newId ?? randomUUID;
     this.missing = new MissingFetch(deps);
+    this.readLimits = deps.readLimits ?? new JobReadLimits({ logger: this.logger });
   }
 
   /** What `jobId` is doing, if anything. */
@@ -104,7 +116,7 @@ export class AgentSupervisor {
   /** START / RESTART / RESYNC (see the module comment). */
   async startSync(job: JobSpec): Promise<JobActivity> {
     await this.stop(job.jobId);
-    const source = lazySource(this.deps.sourceFor, job.sourceUri);
+    const source = this.jobSource(job, 'command');
     const controller = new AbortController();
     const sync = new InitialSync({ ...this.deps, source, clock: this.deps.clock ?? systemClock });
     const started = await sync.start(job, controller.signal);
@@ -155,7 +167,7 @@ export class AgentSupervisor {
   async resumeTail(job: JobSpec, fromTs: OpTime): Promise<JobActivity> {
     await this.stop(job.jobId);
     // Connected on first use: a source that is down now makes the tail retry, not the caller fail.
-    const source = lazySource(this.deps.sourceFor, job.sourceUri);
+    const source = this.jobSource(job, 'recovery');
     const controller = new AbortController();
     const tail = new TailKeeper({ ...this.deps, source }).start(job, fromTs, controller.signal);
     this.logger.event({
@@ -180,7 +192,7 @@ export class AgentSupervisor {
 
   /** FETCH_MISSING_DOCUMENTS: one batch; resolves once its slices (and catalog, after the last) are acknowledged. */
   fetchMissing(batch: FetchMissingBatch, source: SourceReader): Promise<{ catalogPublished: boolean }> {
-    return this.missing.run(batch, source);
+    return this.missing.run(batch, this.readLimits.throttled(source, batch.jobId));
   }
 
   /** STOP / TERMINATE: stops the job's scan and tail; resolves when they have stopped. */
@@ -194,6 +206,13 @@ export class AgentSupervisor {
   /** Stops every job (shutdown). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.jobs.keys()].map((jobId) => this.stop(jobId)));
+  }
+
+  /** The job's source for a new piece of work: connected on first use, paced by the job's (renewed) limit. */
+  private jobSource(job: JobSpec, from: string): SourceReader {
+    this.readLimits.set(job.jobId, job.readLimit, from);
+    this.readLimits.renew(job.jobId);
+    return this.readLimits.throttled(lazySource(this.deps.sourceFor, job.sourceUri), job.jobId);
   }
 
   private track(jobId: string, activity: JobActivity, controller: AbortController): void {

@@ -20,6 +20,7 @@ const sync = (jobId: string, issued: number): AgentCommand => ({
   jobId,
   issuedAt: at(issued),
   syncId: `${jobId}-s9`,
+  readLimit: undefined,
   syncNo: 9,
   sourceUri: 'mongodb://x',
   filters: { include: [], exclude: [] },

@@ -50,6 +50,22 @@ function setup() {
 }
 
 describe('CommandHandler with the AgentSupervisor', () => {
+  it('a sync command sets the job’s read limit (absent: uncapped) before the transfer reads', async () => {
+    const { supervisor, handler } = setup();
+    await handler.handle(command('START', 'jobr0001', { ...start('jobr0001', 1).params, readLimit: '0.05' }));
+    assert.equal(supervisor.readLimits.limitOf('jobr0001'), 0.05);
+    const activity = supervisor.activity('jobr0001')!;
+    await activity.transfer;
+    await handler.handle(command('STOP', 'jobr0001'));
+    await handler.handle(start('jobr0001', 2, 'RESTART'));
+    assert.equal(
+      supervisor.readLimits.limitOf('jobr0001'),
+      undefined,
+      'RESTART without the parameter: uncapped',
+    );
+    await handler.handle(command('STOP', 'jobr0001'));
+  });
+
   it('START begins a transfer (TRANSFERRING published before it resolves) and tails; STOP ends both', async () => {
     const { source, publisher, supervisor, handler } = setup();
     assert.deepEqual(await handler.handle(start('joba0001', 1)), {});

@@ -113,6 +113,7 @@ export class CommandHandler {
           syncNo: command.syncNo,
           filters: command.filters,
           sourceUri: command.sourceUri,
+          readLimit: command.readLimit,
         });
         return {};
       }

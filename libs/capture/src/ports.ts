@@ -12,6 +12,7 @@ import type {
   OpTime,
   Phase,
   PhaseReport,
+  ReadLimit,
   SliceMeta,
 } from '@tidemark/domain';
 
@@ -42,7 +43,8 @@ export type { OplogBatch, RawOplogEntry } from '@tidemark/domain';
  * - `latestOplogTs`: the newest oplog entry's `ts`; undefined for an empty oplog.
  * - `listNamespaces`: every collection the filters select, sorted by namespace; throws `UnsupportedNamespaceError`
  *   when they select a view or a time-series collection (Tidemark backs up neither).
- * - `scan`: every document of `ns` as raw BSON, streamed; aborting the signal ends it with the signal's reason.
+ * - `scan`: every document of `ns` as raw BSON, streamed; aborting the signal ends it with the signal's reason;
+ *   `batchSize` (documents per server batch) is a hint, the source's default when absent.
  * - `tail`: the oplog after `prevTs` (exclusive), gap-checked: throws `OplogGapError` when the source no longer
  *   holds `prevTs`; resumes by itself after transient failures; never ends unless aborted or failed.
  * - `fetchByIds`: the documents of `ns` with these `_id`s as raw BSON (absent ids give nothing), at most 1000 ids.
@@ -52,7 +54,7 @@ export interface SourceReader {
   info(): Promise<SourceFacts>;
   latestOplogTs(): Promise<OpTime | undefined>;
   listNamespaces(filters: NamespaceFilters): Promise<SourceNamespaceInfo[]>;
-  scan(ns: string, options: { signal?: AbortSignal }): AsyncIterable<Buffer>;
+  scan(ns: string, options: { signal?: AbortSignal; batchSize?: number }): AsyncIterable<Buffer>;
   tail(
     jobId: string,
     prevTs: OpTime,
@@ -83,6 +85,8 @@ export interface AgentJob {
   readonly syncNo: number;
   readonly sourceUri: string;
   readonly filters: NamespaceFilters;
+  /** MB/s the agent may read from the job's source; undefined: uncapped. */
+  readonly readLimit: ReadLimit | undefined;
 }
 
 /** Where a job's tail resumes (job-state `GET /api/v1/jobs/:id/resume`). */

@@ -1,7 +1,7 @@
 /**
  * @tidemark/domain: Tidemark's vocabulary as pure TypeScript (no I/O): errors, oplog positions, the job state
- * machine, initial-sync phases and phase reports, backup jobs and namespace filters, slice metadata rules,
- * alerts, snapshot events, stored-format versions, and the ports several features share (`ports/`).
+ * machine, initial-sync phases and phase reports, backup jobs and namespace filters, the job's read limit, slice
+ * metadata rules, alerts, snapshot events, stored-format versions, and the ports several features share (`ports/`).
  */
 export * from './errors';
 export * from './format-version';
@@ -12,6 +12,7 @@ export * from './phase-report';
 export * from './namespace';
 export * from './job';
 export * from './snapshot-schedule';
+export * from './read-limit';
 export * from './slice';
 export * from './ports/oplog-store';
 export * from './head';

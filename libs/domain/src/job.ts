@@ -6,6 +6,7 @@
 import { transition, type JobAction, type JobState, isJobState } from './job-state';
 import { validateNamespaceFilters, type NamespaceFilters } from './namespace';
 import { FIRST_PHASE, LAST_PHASE, isPhase, type Phase } from './phase';
+import { validateReadLimit, type ReadLimit } from './read-limit';
 import {
   validateSnapshotSchedule,
   validateSnapshotStoreSpec,
@@ -50,6 +51,8 @@ export interface BackupJob {
   readonly schedule: SnapshotSchedule;
   /** Where its snapshots go. */
   readonly snapshotStore: SnapshotStoreSpec;
+  /** How fast the agent may read the source, MB/s (`read-limit.ts`); absent: uncapped. */
+  readonly readLimit?: ReadLimit;
   readonly state: JobState;
   /** Phase of the current (or last) sync attempt; undefined before the job first starts. */
   readonly phase: Phase | undefined;
@@ -87,6 +90,7 @@ export function validateBackupJob(job: BackupJob): string[] {
   problems.push(...validateNamespaceFilters(job.namespaces).map((p) => `namespaces: ${p}`));
   problems.push(...validateSnapshotSchedule(job.schedule).map((p) => `schedule: ${p}`));
   problems.push(...validateSnapshotStoreSpec(job.snapshotStore).map((p) => `snapshotStore: ${p}`));
+  problems.push(...validateReadLimit(job.readLimit));
   if (!isJobState(job.state)) problems.push(`state "${String(job.state)}" is not a job state`);
   if (job.phase !== undefined && !isPhase(job.phase))
     problems.push(`phase "${String(job.phase)}" is not a phase`);

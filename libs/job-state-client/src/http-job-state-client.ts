@@ -5,7 +5,7 @@
  * 5xx / 429 answers are retriable; other answers and malformed bodies are not.
  */
 import type { AgentJob, JobStateClient, ResumeInfo } from '@tidemark/capture';
-import { isPhase, parseOpTime, TidemarkError, type OpTime } from '@tidemark/domain';
+import { isPhase, parseOpTime, TidemarkError, validateReadLimit, type OpTime } from '@tidemark/domain';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 /** A job-state request failed. */
@@ -31,6 +31,8 @@ interface WireAgentJob {
   syncNo: number;
   source: { uri: string };
   filters: { include: string[]; exclude: string[] };
+  /** MB/s; null (or absent, from a job-state before read limits): uncapped. */
+  readLimit?: number | null;
 }
 
 interface WireResume {
@@ -53,6 +55,8 @@ export class HttpJobStateClient implements JobStateClient {
     return body.map((j) => {
       if (typeof j.id !== 'string' || typeof j.source?.uri !== 'string')
         throw this.malformed(what, 'a job without id or source');
+      const problems = validateReadLimit(j.readLimit, `job ${j.id}: readLimit`);
+      if (problems.length > 0) throw this.malformed(what, problems.join('; '));
       return {
         id: j.id,
         state: j.state,
@@ -61,6 +65,7 @@ export class HttpJobStateClient implements JobStateClient {
         syncNo: j.syncNo,
         sourceUri: j.source.uri,
         filters: { include: j.filters?.include ?? [], exclude: j.filters?.exclude ?? [] },
+        readLimit: j.readLimit ?? undefined,
       };
     });
   }

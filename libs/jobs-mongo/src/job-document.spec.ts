@@ -90,12 +90,26 @@ describe('job document format version', () => {
   const job = () =>
     newJobRecord({ project: 'p', sourceUri: 'mongodb://s/', include: [], exclude: [] }, 'abcd1234', now);
 
-  it('writes version 2 and reads a version-1 document (or one without v) as the same schedule in minutes', () => {
-    const doc = toJobDocument(job());
+  it('writes version 3 with the read limit, and reads a version-2 document as uncapped', () => {
+    const capped = { ...job(), readLimit: 2.5 };
+    const doc = toJobDocument(capped);
     assert.equal(doc.v, JOB_DOCUMENT_FORMAT.current);
-    assert.equal(JOB_DOCUMENT_FORMAT.current, 2);
-    assert.deepEqual(fromJobDocument(doc), job());
-    const { v: _v, snapshotStore: _s, ...rest } = doc;
+    assert.equal(JOB_DOCUMENT_FORMAT.current, 3);
+    assert.deepEqual(JOB_DOCUMENT_FORMAT.reads, [1, 2, 3]);
+    assert.equal(doc.readLimit, 2.5);
+    const read = BSON.deserialize(BSON.serialize(doc), { useBigInt64: true }) as typeof doc;
+    assert.deepEqual(fromJobDocument(read), capped);
+    const uncapped = toJobDocument(job());
+    assert.equal(uncapped.readLimit, null, 'no limit is stored as null');
+    assert.deepEqual(fromJobDocument(uncapped), job());
+    assert.equal('readLimit' in fromJobDocument(uncapped), false);
+    const { readLimit: _r, ...v2 } = { ...doc, v: 2 };
+    assert.deepEqual(fromJobDocument(v2), job(), 'format 2 knew no limit: uncapped');
+  });
+
+  it('reads a version-1 document (or one without v) as the same schedule in minutes', () => {
+    const doc = toJobDocument(job());
+    const { v: _v, snapshotStore: _s, readLimit: _r, ...rest } = doc;
     const v1 = {
       ...rest,
       schedule: {
@@ -118,7 +132,7 @@ describe('job document format version', () => {
   });
 
   it('refuses a version it does not read before interpreting anything else', () => {
-    const doc = { ...toJobDocument(job()), v: 3, filters: undefined } as unknown as ReturnType<
+    const doc = { ...toJobDocument(job()), v: 4, filters: undefined } as unknown as ReturnType<
       typeof toJobDocument
     >;
     assert.throws(
@@ -126,7 +140,7 @@ describe('job document format version', () => {
       (err: unknown) =>
         err instanceof UnknownFormatVersionError &&
         err.recordKind === 'job' &&
-        err.found === 3 &&
+        err.found === 4 &&
         err.where === 'tidemark_meta.jobs _id "abcd1234"' &&
         !err.retriable,
     );

@@ -93,13 +93,14 @@ type OutboxDocument =
     }
   | { id: string; kind: 'phase'; report: PhaseReportDocument };
 
-/** Format of a `jobs` document. */
 /**
- * Format of a `jobs` document. Version 2 (snapshots): `schedule` in minutes (`intervalMinutes`,
- * `retention.baseMinutes`) and `snapshotStore`; version 1 had `intervalHours`, `retention.snapshots` and no store,
- * and reads as the same schedule in minutes (`scheduleFromV1`) with the blockstore.
+ * Format of a `jobs` document. Version 3: `readLimit` (MB/s, `null` for none); a build that reads only version 2
+ * would drop it when it rewrote the job, so it must refuse the document instead. Versions 1 and 2 read as uncapped.
+ * Version 2 (snapshots): `schedule` in minutes (`intervalMinutes`, `retention.baseMinutes`) and `snapshotStore`;
+ * version 1 had `intervalHours`, `retention.snapshots` and no store, and reads as the same schedule in minutes
+ * (`scheduleFromV1`) with the blockstore.
  */
-export const JOB_DOCUMENT_FORMAT = recordFormat('job', 2, [1, 2]);
+export const JOB_DOCUMENT_FORMAT = recordFormat('job', 3, [1, 2, 3]);
 
 export interface JobDocument {
   _id: string;
@@ -112,6 +113,8 @@ export interface JobDocument {
   schedule: SnapshotSchedule | SnapshotScheduleV1;
   /** Absent in format 1 (the blockstore). */
   snapshotStore?: SnapshotStoreSpec;
+  /** MB/s, `null` for none; absent before format 3 (none). */
+  readLimit?: number | null;
   state: JobRecord['state'];
   phase: Phase | null;
   syncId: string | null;
@@ -302,6 +305,7 @@ export function fromJobDocument(d: JobDocument, where?: string): JobRecord {
     schedule:
       version === 1 ? scheduleFromV1(d.schedule as SnapshotScheduleV1) : (d.schedule as SnapshotSchedule),
     snapshotStore: version === 1 ? DEFAULT_SNAPSHOT_STORE : (d.snapshotStore ?? DEFAULT_SNAPSHOT_STORE),
+    ...(version >= 3 && typeof d.readLimit === 'number' ? { readLimit: d.readLimit } : {}),
     state: d.state,
     phase: d.phase ?? undefined,
     syncId: d.syncId ?? undefined,

@@ -23,13 +23,13 @@ describe('MongoJobRepository format versions (backup-side server)', () => {
     await client.close();
   });
 
-  it('writes v: 2 and reads a job without v as version 1 (hours and a snapshot count, no store)', async () => {
+  it('writes v: 3 and reads a job without v as version 1 (hours and a snapshot count, no store)', async () => {
     const repo = new MongoJobRepository(client, dbName, classifyMongoError);
     await repo.init();
     const jobs = client.db(dbName).collection<{ _id: string; v?: unknown }>(JOBS_COLLECTION);
     assert.equal(await repo.insert(job('aaaa0001')), true);
     assert.equal((await jobs.findOne({ _id: 'aaaa0001' }))?.v, JOB_DOCUMENT_FORMAT.current);
-    assert.equal(JOB_DOCUMENT_FORMAT.current, 2);
+    assert.equal(JOB_DOCUMENT_FORMAT.current, 3);
     assert.deepEqual(await repo.get('aaaa0001'), job('aaaa0001'));
     // What a build before format 2 wrote: no v, the schedule in hours with a count of snapshots, no store.
     await jobs.updateOne(
@@ -56,7 +56,7 @@ describe('MongoJobRepository format versions (backup-side server)', () => {
       snapshotStore: { kind: 'blockstore' },
     });
     assert.equal(await repo.replace({ ...read!, revision: read!.revision + 1 }, read!.revision), true);
-    assert.equal((await jobs.findOne({ _id: 'aaaa0001' }))?.v, 2, 'the next write stores format 2');
+    assert.equal((await jobs.findOne({ _id: 'aaaa0001' }))?.v, 3, 'the next write stores format 3');
   });
 
   it('refuses a job of an unknown version in get and list, and never replaces it', async () => {
@@ -64,16 +64,16 @@ describe('MongoJobRepository format versions (backup-side server)', () => {
     await repo.init();
     const jobs = client.db(dbName).collection<{ _id: string; v?: unknown }>(JOBS_COLLECTION);
     // What a newer job-state might store: the same _id and revision, a layout this build does not know.
-    const future = { ...toJobDocument(job('ffff0001')), v: 3, spec: { source: 'moved' } };
+    const future = { ...toJobDocument(job('ffff0001')), v: 4, spec: { source: 'moved' } };
     await jobs.insertOne(future);
     const refused = (err: unknown) => {
       assert.ok(err instanceof UnknownFormatVersionError, String(err));
       assert.equal(err.recordKind, 'job');
-      assert.equal(err.found, 3);
-      assert.deepEqual(err.known, [1, 2]);
+      assert.equal(err.found, 4);
+      assert.deepEqual(err.known, [1, 2, 3]);
       assert.equal(err.where, `${dbName}.jobs _id "ffff0001"`);
       assert.equal(err.retriable, false);
-      assert.match(err.message, /format version 3 is unknown to this build/);
+      assert.match(err.message, /format version 4 is unknown to this build/);
       return true;
     };
     await assert.rejects(repo.get('ffff0001'), refused);

@@ -76,6 +76,23 @@ describe('parseCreateJobRequest', () => {
     });
   });
 
+  it('takes a read limit in MB/s (absent or null: uncapped) and refuses a bad one with the reason', () => {
+    const base = { project: 'p', source: { uri: 'mongodb://h/' } };
+    assert.equal(parseCreateJobRequest({ ...base, readLimit: 2.5 }).readLimit, 2.5);
+    assert.equal(parseCreateJobRequest(base).readLimit, undefined);
+    assert.equal(parseCreateJobRequest({ ...base, readLimit: null }).readLimit, undefined);
+    for (const [bad, expected] of [
+      [0, /readLimit must be greater than 0/],
+      [-3, /readLimit must be greater than 0/],
+      ['5MB/s', /readLimit must be a number of MB\/s .* got "5MB\/s"/],
+      [1e9, /readLimit must be a number of MB\/s from 0\.01 to 10000/],
+    ] as const) {
+      const problems = problemsOf({ ...base, readLimit: bad });
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, expected);
+    }
+  });
+
   it('takes the snapshot store: the blockstore by default, a filesystem store with its absolute path', () => {
     assert.deepEqual(
       parseCreateJobRequest({

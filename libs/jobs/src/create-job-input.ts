@@ -1,6 +1,6 @@
 /**
- * Creating a job: the request body `{ project, source: { uri }, include?, exclude?, schedule?, snapshotStore? }`
- * checked into a
+ * Creating a job: the request body `{ project, source: { uri }, include?, exclude?, schedule?, snapshotStore?,
+ * readLimit? }` checked into a
  * {@link CreateJobInput}, and the new job (state `inactive`, no sync yet). Every problem is reported at once, as
  * sentences the API returns with 400.
  *
@@ -15,6 +15,8 @@ import {
   validateNamespaceFilters,
   validateSnapshotSchedule,
   validateSnapshotStoreSpec,
+  validateReadLimit,
+  type ReadLimit,
   type SnapshotSchedule,
   type SnapshotStoreSpec,
 } from '@tidemark/domain';
@@ -33,6 +35,8 @@ export interface CreateJobInput {
   readonly schedule?: SnapshotSchedule;
   /** Default {@link DEFAULT_SNAPSHOT_STORE} (the blockstore). */
   readonly snapshotStore?: SnapshotStoreSpec;
+  /** MB/s the agent may read from the source (`@tidemark/domain` `read-limit.ts`); absent: uncapped. */
+  readonly readLimit?: ReadLimit;
 }
 
 /** The sentence for a source URI with credentials in it. */
@@ -86,6 +90,8 @@ export function parseCreateJobRequest(body: unknown): CreateJobInput {
   if (retention !== undefined && !isRecord(retention)) problems.push('schedule.retention must be an object');
   const store = body['snapshotStore'];
   if (store !== undefined && !isRecord(store)) problems.push('snapshotStore must be an object');
+  const readLimit = body['readLimit'];
+  problems.push(...validateReadLimit(readLimit));
   unknownFields('schedule', schedule, SCHEDULE_FIELDS, problems);
   unknownFields('schedule.retention', retention, RETENTION_FIELDS, problems);
   unknownFields('snapshotStore', store, STORE_FIELDS, problems);
@@ -97,6 +103,7 @@ export function parseCreateJobRequest(body: unknown): CreateJobInput {
     exclude,
     ...(isRecord(schedule) ? { schedule: scheduleOf(schedule, isRecord(retention) ? retention : {}) } : {}),
     ...(isRecord(store) ? { snapshotStore: storeOf(store) } : {}),
+    ...(typeof readLimit === 'number' ? { readLimit } : {}),
   };
   const invalid = validateCreateJobInput(input);
   if (invalid.length > 0) throw new JobValidationError(invalid);
@@ -121,6 +128,7 @@ export function validateCreateJobInput(input: CreateJobInput): string[] {
   if (input.snapshotStore !== undefined) {
     problems.push(...validateSnapshotStoreSpec(input.snapshotStore).map((p) => `snapshotStore.${p}`));
   }
+  problems.push(...validateReadLimit(input.readLimit));
   return problems;
 }
 
@@ -135,6 +143,7 @@ export function newJobRecord(input: CreateJobInput, id: string, now: Date): JobR
     namespaces: { include: [...input.include], exclude: [...input.exclude] },
     schedule: input.schedule ?? DEFAULT_SNAPSHOT_SCHEDULE,
     snapshotStore: input.snapshotStore ?? DEFAULT_SNAPSHOT_STORE,
+    ...(input.readLimit === undefined ? {} : { readLimit: input.readLimit }),
     state: 'inactive',
     phase: undefined,
     syncId: undefined,

@@ -1,8 +1,9 @@
 /**
  * @tidemark/jobs (type:feature): backup jobs, as job-state owns them. Creating a job, the user's actions through
- * the domain's state machine (with the commands they send, through an outbox), folding what the pipeline reports
- * (phases, alerts) into the job, and the JSON views of the REST API (docs/api.md). Works through ports only: a
- * `JobRepository`, a `CommandPublisher` and the job's `JobBackupData`; in-memory implementations are included.
+ * the domain's state machine (with the commands they send, through an outbox), changing its settings (the read
+ * limit), folding what the pipeline reports (phases, alerts) into the job, and the JSON views of the REST API
+ * (docs/api.md). Works through ports only: a `JobRepository`, a `CommandPublisher` and the job's `JobBackupData`;
+ * in-memory implementations are included.
  */
 export * from './job-record';
 export * from './messages';
@@ -10,6 +11,7 @@ export * from './job-errors';
 export * from './ports';
 export * from './job-id';
 export * from './create-job-input';
+export * from './job-settings';
 export * from './job-actions';
 export * from './phase-fold';
 export * from './alert-fold';

@@ -106,6 +106,8 @@ function beginSync(job: JobRecord, action: 'start' | 'restart' | 'resync', ctx: 
     sourceUri: job.source.uri,
     include: JSON.stringify(job.namespaces.include),
     exclude: JSON.stringify(job.namespaces.exclude),
+    // The agent paces the new sync from its first read; later changes reach it through GET /api/v1/agent/jobs.
+    ...(job.readLimit === undefined ? {} : { readLimit: String(job.readLimit) }),
     ...reason,
   };
   const starting: OutboxMessage = {

@@ -485,6 +485,7 @@ describe('JobService: status, resume and agent jobs', () => {
         syncNo: 1,
         source: { uri: input.sourceUri },
         filters: { include: input.include, exclude: input.exclude },
+        readLimit: null,
       },
     );
   });
@@ -543,5 +544,37 @@ describe('JobService: snapshots', () => {
     await service.terminate(id);
     assert.deepEqual(await service.listSnapshots(id), [], 'terminate deletes every retained backup');
     assert.ok(publisher.commands().some((c) => c.action === 'TERMINATE' && c.jobId === id));
+  });
+});
+
+describe('JobService: settings (the read limit)', () => {
+  it('creates a capped job and sends its limit with START; changes it in any state without a command', async () => {
+    const { service, publisher } = setup();
+    const { id } = await service.createJob({ ...input, readLimit: 4 });
+    assert.equal((await service.getJob(id)).readLimit, 4);
+    await service.start(id);
+    const start = publisher.sent.find((m) => m.kind === 'command');
+    assert.ok(start?.kind === 'command');
+    assert.equal(start.command.params['readLimit'], '4', 'the sync is paced from its first read');
+
+    const sentBefore = publisher.sent.length;
+    const before = await service.getJob(id);
+    const raised = await service.changeSettings(id, { readLimit: 12.5 });
+    assert.equal(raised.readLimit, 12.5);
+    assert.equal(raised.state, 'initial-sync', 'the sync goes on');
+    assert.equal(raised.revision, before.revision + 1);
+    assert.equal(publisher.sent.length, sentBefore, 'no command: the agent polls GET /api/v1/agent/jobs');
+    assert.equal((await service.agentJobs()).find((j) => j.id === id)?.readLimit, 12.5);
+
+    const same = await service.changeSettings(id, { readLimit: 12.5 });
+    assert.equal(same.revision, raised.revision, 'an unchanged setting writes nothing');
+    const removed = await service.changeSettings(id, { readLimit: null });
+    assert.equal(removed.readLimit, undefined);
+    assert.equal('readLimit' in removed, false);
+    assert.equal((await service.changeSettings(id, {})).revision, removed.revision);
+
+    const stopped = await jobIn(service, 'stopped');
+    assert.equal((await service.changeSettings(stopped, { readLimit: 1 })).readLimit, 1);
+    await assert.rejects(service.changeSettings('nosuchjob', { readLimit: 1 }), JobNotFoundError);
   });
 });

@@ -25,6 +25,7 @@ import {
 import { KeyedMutex } from '@tidemark/util';
 import { foldAlert } from './alert-fold';
 import { newJobRecord, type CreateJobInput } from './create-job-input';
+import { applyJobSettings, type JobSettingsChange } from './job-settings';
 import { applyUserAction, type UserAction } from './job-actions';
 import {
   JobConflictError,
@@ -148,6 +149,16 @@ export class JobService {
     } catch (err) {
       throw new JobEffectsPendingError(id, changed.state, err);
     }
+  }
+
+  /**
+   * Changes the job's settings (the read limit), in any state; resolves the job as stored. Sends nothing: the agent
+   * polls `GET /api/v1/agent/jobs` and applies the new limit to the running sync. Throws {@link JobNotFoundError}.
+   */
+  async changeSettings(id: string, change: JobSettingsChange): Promise<JobRecord> {
+    const job = await this.update(id, (j) => applyJobSettings(j, change));
+    if (job === undefined) throw new JobNotFoundError(id);
+    return job;
   }
 
   /** Folds a `PhaseChanged` report; resolves once the change (and the effects it causes) is durable. */

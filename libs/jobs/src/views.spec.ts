@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { newJobRecord } from './create-job-input';
-import { parseDetailTs, percentOf, redactUri, jobStatus, jobView } from './views';
+import { agentJob, parseDetailTs, percentOf, redactUri, jobStatus, jobView } from './views';
 
 describe('views', () => {
   it('percent: bigint ratio with one decimal, capped at 100, null without a total', () => {
@@ -70,8 +70,29 @@ describe('views', () => {
       lastSnapshot: null,
       snapshots: 0,
       restorableWindow: null,
+      readLimit: null,
     });
     assert.deepEqual(jobView(job).allowedActions, ['start']);
     assert.equal(JSON.parse(JSON.stringify(jobView(job))).createdAt, '1970-01-01T00:00:00.000Z');
+  });
+
+  it('shows the read limit in the job, its status and the agent’s list (null: uncapped)', () => {
+    const job = newJobRecord(
+      { project: 'p', sourceUri: 'mongodb://s/', include: [], exclude: [], readLimit: 2.5 },
+      'abcd1234',
+      new Date(0),
+    );
+    const facts = {
+      head: undefined,
+      latestStoredOplogTs: undefined,
+      entriesAfterApplied: undefined,
+      backupUri: 'b',
+    };
+    assert.equal(jobView(job).readLimit, 2.5);
+    assert.equal(jobStatus(job, facts).readLimit, 2.5);
+    assert.equal(agentJob(job).readLimit, 2.5);
+    const { readLimit: _r, ...uncapped } = job;
+    assert.equal(jobView(uncapped).readLimit, null);
+    assert.equal(agentJob(uncapped).readLimit, null);
   });
 });

@@ -46,6 +46,8 @@ export interface JobView {
   filters: { include: string[]; exclude: string[] };
   schedule: SnapshotSchedule;
   snapshotStore: SnapshotStoreSpec;
+  /** MB/s the agent may read from the source; null: uncapped. */
+  readLimit: number | null;
   state: JobRecord['state'];
   phase: Phase | null;
   syncId: string | null;
@@ -96,6 +98,8 @@ export interface JobStatus {
    * the wall time: the entry's own at a snapshot, the timestamp's second at the stored end); null without a snapshot.
    */
   restorableWindow: { from: PositionView; to: PositionView } | null;
+  /** MB/s the agent may read from the source (the job's setting); null: uncapped. */
+  readLimit: number | null;
 }
 
 /** An oplog position as the API shows it. */
@@ -124,6 +128,8 @@ export interface AgentJob {
   syncNo: number;
   source: { uri: string };
   filters: { include: string[]; exclude: string[] };
+  /** MB/s the agent may read from the job's source; null: uncapped. */
+  readLimit: number | null;
 }
 
 const iso = (d: Date): string => d.toISOString();
@@ -151,7 +157,16 @@ function blockView(b: JobBlock | undefined): BlockView | null {
  */
 export type JobSpecAndState = Pick<
   JobView,
-  'project' | 'source' | 'filters' | 'schedule' | 'snapshotStore' | 'state' | 'phase' | 'syncId' | 'syncNo'
+  | 'project'
+  | 'source'
+  | 'filters'
+  | 'schedule'
+  | 'snapshotStore'
+  | 'readLimit'
+  | 'state'
+  | 'phase'
+  | 'syncId'
+  | 'syncNo'
 >;
 
 export function jobSpecAndState(job: JobRecord): JobSpecAndState {
@@ -161,6 +176,7 @@ export function jobSpecAndState(job: JobRecord): JobSpecAndState {
     filters: { include: [...job.namespaces.include], exclude: [...job.namespaces.exclude] },
     schedule: job.schedule,
     snapshotStore: job.snapshotStore,
+    readLimit: job.readLimit ?? null,
     state: job.state,
     phase: job.phase ?? null,
     syncId: job.syncId ?? null,
@@ -190,6 +206,7 @@ export function agentJob(job: JobRecord): AgentJob {
     syncNo: job.syncNo,
     source: { uri: job.source.uri },
     filters: { include: [...job.namespaces.include], exclude: [...job.namespaces.exclude] },
+    readLimit: job.readLimit ?? null,
   };
 }
 
@@ -335,6 +352,7 @@ export function jobStatus(job: JobRecord, facts: StatusFacts): JobStatus {
     blocked: blockView(job.blocked),
     ...snapshotSummary(facts.snapshots ?? []),
     restorableWindow: windowView(job, facts),
+    readLimit: job.readLimit ?? null,
   };
 }
 

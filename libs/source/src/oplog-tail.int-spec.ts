@@ -194,6 +194,15 @@ describe('OplogTail against the source oplog', () => {
       'nothing at or before prevTs',
     );
     assertBackToBack(prevTs, seen);
+    // What the tail read of the source (the read limit counts it): the selected entries and more (the entry at
+    // prevTs, the other database's insert between them).
+    const entryBytes = seen.batches.reduce((n, b) => n + b.entries.reduce((m, e) => m + e.raw.length, 0), 0);
+    const readBytes = seen.batches.reduce((n, b) => n + (b.readBytes ?? 0), 0);
+    assert.ok(
+      seen.batches.every((b) => typeof b.readBytes === 'number'),
+      'every batch says what it read',
+    );
+    assert.ok(readBytes > entryBytes, `read ${readBytes} bytes for ${entryBytes} bytes of selected entries`);
     // The range reaches past the last write (to the other database): filtered entries still advance it. (Other
     // tests share the source oplog, so the range may also reach beyond it.)
     const newest = (await latestOplogTs(client))!;

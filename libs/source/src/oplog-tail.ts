@@ -23,6 +23,9 @@
  *   out; with `mode: 'poll'` every round is a fresh query sorted by `ts`, so an entry committed late (and stored
  *   after later ones) is read in its place instead of being passed by a long-lived cursor.
  * - **Memory.** One server batch plus at most `maxBatchBytes` of entries; each entry is a copy of its bytes.
+ * - **Bytes read.** Each batch says how many bytes of oplog the tail read from the source since the previous one
+ *   (`readBytes`: every namespace's entries, and in poll mode the whole round, re-read entries included), so the
+ *   agent can hold the job to its read limit.
  */
 import type { MongoClient } from 'mongodb';
 import {
@@ -118,6 +121,8 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
   private horizonMs = 0;
   /** How long the last poll round's query took, ms (see `recentEntries`). */
   private lastRoundMs = 0;
+  /** Bytes read from the source since the last batch handed out (`OplogBatch.readBytes`). */
+  private unreportedBytes = 0;
   private started = false;
 
   constructor(
@@ -231,7 +236,13 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
     let pending: RawOplogEntry[] = [];
     let pendingBytes = 0;
     const take = (): OplogBatch => {
-      const batch: OplogBatch = { entries: pending, lastTs: lastSeen, sourceTs: this.noteSourceTs(lastSeen) };
+      const batch: OplogBatch = {
+        entries: pending,
+        lastTs: lastSeen,
+        sourceTs: this.noteSourceTs(lastSeen),
+        readBytes: this.unreportedBytes,
+      };
+      this.unreportedBytes = 0;
       pending = [];
       pendingBytes = 0;
       this.lastYielded = lastSeen;
@@ -274,6 +285,7 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
           continue;
         }
         const raw = Buffer.from(doc as Uint8Array);
+        if (!this.poll) this.unreportedBytes += raw.length; // a poll round counted what it read
         const header = readOplogEntryHeader(raw);
         if (!confirmed) {
           if (!opTimeEquals(header.ts, from)) {
@@ -344,6 +356,7 @@ export class OplogTail implements AsyncIterable<OplogBatch> {
     try {
       for await (const doc of cursor) {
         const raw = Buffer.from(doc as unknown as Uint8Array);
+        this.unreportedBytes += raw.length;
         const ts = readOplogEntryHeader(raw).ts;
         if (!isAfter(from, ts)) found.push({ ts, raw });
         else if (ts.t + POLL_MARGIN_S < from.t) break;

@@ -27,6 +27,14 @@ export interface CreateJobRequest {
   /** Only the fields given; job-state fills in the rest from its defaults. */
   schedule?: { intervalMinutes?: number; retention?: SnapshotRetention };
   snapshotStore?: { kind: string; path?: string; encryptionKeyFile?: string };
+  /** MB/s; absent: uncapped. */
+  readLimit?: number;
+}
+
+/** `PATCH /api/v1/jobs/:id/settings`: only the settings given change. */
+export interface JobSettingsRequest {
+  /** MB/s, or null to remove the limit. */
+  readLimit?: number | null;
 }
 
 /** `POST /api/v1/restores`: `snapshotId`, or `jobId` and `point`; the target without credentials. */
@@ -141,11 +149,19 @@ export class JobApiClient {
     return (await this.call<{ restores: RestoreView[] }>('GET', `/api/v1/restores${query}`)).restores;
   }
 
+  changeSettings(id: string, settings: JobSettingsRequest): Promise<JobView> {
+    return this.call('PATCH', `/api/v1/jobs/${encodeURIComponent(id)}/settings`, settings);
+  }
+
   act(id: string, action: string, body?: unknown): Promise<JobView> {
     return this.call('POST', `/api/v1/jobs/${encodeURIComponent(id)}/${action}`, body ?? {});
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  private async call<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     let res: JsonAnswer;
     try {
       res = await requestJson(`${this.baseUrl}${path}`, {

@@ -4,7 +4,13 @@
  * job), 2 wrong usage.
  */
 import { resolve as resolvePath } from 'node:path';
-import { isJobState, parseDurationMinutes, parseRetention, type JobState } from '@tidemark/domain';
+import {
+  isJobState,
+  parseDurationMinutes,
+  parseReadLimit,
+  parseRetention,
+  type JobState,
+} from '@tidemark/domain';
 import { parseCommand, type ParsedCommand } from './args';
 import { JobApiClient, JobApiError, type CreateJobRequest } from './job-api-client';
 import { formatJobLine, formatJobList, formatStatus } from './job-format';
@@ -12,11 +18,17 @@ import { waitForJob } from './job-wait';
 
 export const JOB_HELP = `  tidemark job create --project P --source URI [--include NS]... [--exclude NS]...
                     [--store blockstore|s3|filesystem] [--store-path DIR] [--snapshot-interval 6h]
-                    [--retention base=2d,daily=7,weekly=4,monthly=12] [--encryption-key-file F] [--json]
+                    [--retention base=2d,daily=7,weekly=4,monthly=12] [--encryption-key-file F]
+                    [--read-limit 5MB/s] [--json]
                                    define a backup job (inactive); NS is "db" or "db.collection";
                                    the URI has no credentials (the agent holds them per source, docs/services.md);
                                    snapshots every --snapshot-interval (m, h, d, w) into the store (default
-                                   blockstore; filesystem needs --store-path, as the snapshotter sees it)
+                                   blockstore; filesystem needs --store-path, as the snapshotter sees it);
+                                   --read-limit caps how fast the agent reads the source (kB/s, MB/s, GB/s,
+                                   decimal units; default uncapped)
+  tidemark job set ID --read-limit 5MB/s|none [--json]
+                                   change the job's read limit in any state; a running sync follows it
+                                   within one poll of the agent (TIDEMARK_AGENT_SETTINGS_POLL_MS, 5 s)
   tidemark job start|stop|restart|terminate ID [--json]
                                    drive the job's state machine (terminate deletes its retained backups)
   tidemark job resync ID [--reason TEXT] [--json]
@@ -43,6 +55,17 @@ function seconds(text: string, name: string, usage: Usage): number {
   if (!Number.isFinite(value) || value <= 0)
     throw usage(`${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
   return value * 1000;
+}
+
+/** `--read-limit` once, parsed (`null` for `none`); undefined when not given. */
+function readLimitOption(parsed: ParsedCommand, usage: Usage): number | null | undefined {
+  const text = once(parsed, 'read-limit', usage);
+  if (text === undefined) return undefined;
+  try {
+    return parseReadLimit(text, '--read-limit');
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
 }
 
 /** The job id: exactly one positional argument left. */
@@ -123,10 +146,12 @@ export async function runJobCommand(argv: readonly string[], usage: Usage): Prom
             'snapshot-interval': 'string',
             retention: 'string',
             'encryption-key-file': 'string',
+            'read-limit': 'string',
           },
           usage,
         );
         const project = once(parsed, 'project', usage);
+        const readLimit = readLimitOption(parsed, usage);
         const source = once(parsed, 'source', usage);
         const include = [...parsed.values('include')];
         const exclude = [...parsed.values('exclude')];
@@ -139,9 +164,20 @@ export async function runJobCommand(argv: readonly string[], usage: Usage): Prom
           include,
           exclude,
           ...snapshotSettings(parsed, usage),
+          ...(readLimit === undefined || readLimit === null ? {} : { readLimit }),
         });
         if (asJson) json(job);
         else out(`${formatJobLine(job)}start it with: tidemark job start ${job.id}\n`);
+        return 0;
+      }
+      case 'set': {
+        const parsed = parseCommand(args, { 'read-limit': 'string' }, usage);
+        const readLimit = readLimitOption(parsed, usage);
+        const id = jobId(parsed, sub, usage);
+        if (readLimit === undefined) throw usage('job set needs a setting to change: --read-limit');
+        const job = await api.changeSettings(id, { readLimit });
+        if (asJson) json(job);
+        else out(formatJobLine(job));
         return 0;
       }
       case 'start':

@@ -33,6 +33,7 @@ const status: JobStatus = {
   lastSnapshot: null,
   snapshots: 0,
   restorableWindow: null,
+  readLimit: 2.5,
 };
 
 describe('job output', () => {
@@ -56,9 +57,14 @@ describe('job output', () => {
       /lag {7}0 s behind the source, 0 stored oplog entries to apply/,
       /head {6}mongodb:\/\/b:27017\/\n {12}app\.users -> th_abcd1234_2_app\.users/,
       /source {4}MongoDB 7\.0\.12 \(FCV 7\.0\)/,
+      /^ {2}reads {5}at most 2\.5 MB\/s$/m,
       /BLOCKED {3}SLICE_REJECTED: slice x rejected/,
     ]) {
       assert.match(text, expected);
     }
+  });
+
+  it('says a job without a read limit reads uncapped', () => {
+    assert.match(formatStatus({ ...status, readLimit: null }), /^ {2}reads {5}uncapped$/m);
   });
 });

@@ -1,4 +1,5 @@
 /** Human output of the `tidemark job` commands: readable at a glance, no colours, stable column order. */
+import { formatReadLimit } from '@tidemark/domain';
 import type { AlertView, JobStatus, JobView } from '@tidemark/jobs';
 
 const BAR_WIDTH = 24;
@@ -79,6 +80,7 @@ export function formatStatus(s: JobStatus): string {
   const fcv = s.source.featureCompatibilityVersion;
   lines.push(
     `  source    ${version === null ? '-' : `MongoDB ${version}`}${fcv === null ? '' : ` (FCV ${fcv})`}`,
+    `  reads     ${s.readLimit === null ? 'uncapped' : `at most ${formatReadLimit(s.readLimit)}`}`,
   );
   const w = s.restorableWindow;
   const at = (p: { opTime: string; wallTime: string | null }) =>
@@ -120,5 +122,6 @@ export function formatJobLine(j: JobView): string {
   const sync = j.syncId === null ? '' : `, sync ${j.syncId}`;
   const phase = j.phase === null ? '' : `, phase ${j.phase}`;
   const pending = j.pendingEffects ? ' (commands pending; retried automatically)' : '';
-  return `job ${j.id}: ${j.state}${phase}${sync}${pending}\n`;
+  const limit = j.readLimit === null ? '' : `, reads at most ${formatReadLimit(j.readLimit)}`;
+  return `job ${j.id}: ${j.state}${phase}${sync}${limit}${pending}\n`;
 }

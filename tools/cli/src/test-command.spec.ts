@@ -4,14 +4,14 @@ import * as path from 'node:path';
 import { findSpecs, isSolo } from './test-command';
 
 describe('tidemark test: which specs run alone', () => {
-  it('runs *.solo.int-spec.ts files alone, and the fairness spec is one of them', () => {
+  it('runs *.solo.int-spec.ts files alone: the fairness and the read-limit specs', () => {
     assert.equal(isSolo('apps/e2e/test/fairness.solo.int-spec.ts'), true);
     assert.equal(isSolo('apps/e2e/test/backup.int-spec.ts'), false);
     const root = path.resolve(__dirname, '../../..');
     const solo = findSpecs(root, { unit: false, integration: true, only: [] }).filter(isSolo);
-    assert.deepEqual(
-      solo.map((f) => path.relative(root, f)),
-      ['apps/e2e/test/fairness.solo.int-spec.ts'],
-    );
+    assert.deepEqual(solo.map((f) => path.relative(root, f)).sort(), [
+      'apps/agent/test/read-limit.solo.int-spec.ts',
+      'apps/e2e/test/fairness.solo.int-spec.ts',
+    ]);
   });
 });

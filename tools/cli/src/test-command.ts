@@ -60,7 +60,7 @@ async function serversHealthy(): Promise<boolean> {
 
 /**
  * Spec files named `*.solo.int-spec.ts` run alone, after all the others: they measure timing (fairness between
- * jobs) that the load of other suites running beside them on a small machine would distort.
+ * jobs, the read limit's rates) that the load of other suites running beside them on a small machine would distort.
  */
 export function isSolo(file: string): boolean {
   return file.endsWith('.solo.int-spec.ts');

@@ -10,6 +10,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import {
   AgentSupervisor,
   CommandHandler,
+  pollReadLimits,
   recoverJobs,
   failureAlert,
   type SlicePublisher,
@@ -44,6 +45,8 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
   readonly supervisor: AgentSupervisor;
   private consumer: CommandConsumer | undefined;
   private running: Promise<void> | undefined;
+  /** The read-limit poll (`pollReadLimits`), once the recovery is done; ends when the agent stops. */
+  private polling: Promise<void> | undefined;
   /** Resolves once commands are being consumed (for tests and logs). */
   readonly started: Promise<StartupSnapshot>;
   private markStarted!: (snapshot: StartupSnapshot) => void;
@@ -88,6 +91,7 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.event({ event: 'consumer-stop-failed', error: describeError(err) }),
       );
     await this.running; // the start-up sequence stops at its next step
+    await this.polling;
     await this.supervisor.stopAll();
     await this.producer.disconnect().catch(() => undefined);
     await this.sources.closeAll();
@@ -111,6 +115,14 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
     );
     this.logger.event({ event: 'recovery-done', actions });
     if (signal.aborted) return;
+    // Read limits changed through the API reach running syncs within one poll (resumed tails began with theirs).
+    this.polling = pollReadLimits({
+      jobState,
+      limits: this.supervisor.readLimits,
+      intervalMs: this.env.settings.settingsPollMs,
+      signal,
+      logger: this.logger,
+    });
     const handler = new CommandHandler(
       {
         supervisor: this.supervisor,

@@ -17,4 +17,9 @@ export interface OplogBatch {
   readonly lastTs: OpTime;
   /** Newest oplog position known on the source (for lag), at least `lastTs`. */
   readonly sourceTs: OpTime;
+  /**
+   * Bytes of oplog read from the source since the previous batch: every entry the tail read, of every namespace
+   * and re-read ones included (the job's read limit counts them). Absent: only the entries' bytes are known.
+   */
+  readonly readBytes?: number;
 }
