@@ -15,13 +15,7 @@ import {
   type ProjectRecord,
   type Role,
 } from '@tidemark/access';
-import {
-  checkRecordVersion,
-  documentLocation,
-  recordFormat,
-  TidemarkError,
-  versionFilters,
-} from '@tidemark/domain';
+import { checkRecordVersion, documentLocation, recordFormat, TidemarkError } from '@tidemark/domain';
 
 export const PROJECTS_COLLECTION = 'projects';
 export const API_KEYS_COLLECTION = 'api_keys';
@@ -98,7 +92,10 @@ export class MongoAccessStore implements AccessStore {
       const res = await this.projects.deleteOne({ _id: name }, MAJORITY);
       if (res.deletedCount !== 1) return false;
       // Key by key with $set rather than one updateMany with $pull: FerretDB 1.24 ignores a $pull by condition.
-      const keys = await this.keys.find({}, { projection: { grants: 1 } }).limit(MAX_KEYS).toArray();
+      const keys = await this.keys
+        .find({}, { projection: { grants: 1 } })
+        .limit(MAX_KEYS)
+        .toArray();
       for (const k of keys) {
         if (!k.grants.some((g) => g.project === name)) continue;
         await this.keys.updateOne(
