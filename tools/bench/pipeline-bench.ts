@@ -16,7 +16,15 @@
 import * as fs from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { readInfraState, resolveEndpoints } from '@tidemark/config';
-import { loadedTestSource, seedSource, ServiceStack, SERVICE_NAMES } from '@tidemark/testing';
+import {
+  apiCall,
+  ensureProject,
+  ensureTestCredentials,
+  loadedTestSource,
+  seedSource,
+  ServiceStack,
+  SERVICE_NAMES,
+} from '@tidemark/testing';
 
 const DOCS = Number(process.env['BENCH_DOCS'] ?? 100_000);
 const PROBES = Number(process.env['BENCH_LAG_PROBES'] ?? 100);
@@ -27,15 +35,11 @@ const UPDATE_BURST = Number(process.env['BENCH_UPDATE_BURST'] ?? 100);
 const s = `${Date.now().toString(36).slice(-6)}`;
 const db = `bench${s}`;
 
-async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
+// The services get a random admin key and service token for this run; the API calls send the admin key.
+ensureTestCredentials();
+
+function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
+  return apiCall<T>(method, `${base}${path}`, body);
 }
 
 interface Status {
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
     console.log(`plain driver scan: ${docs} documents in ${scanMs} ms; starting the services...`);
     await stack.startAll();
     const base = stack.apiUrl;
+    await ensureProject(base, 'bench');
     const job = await api<{ id: string }>(base, 'POST', '/api/v1/jobs', {
       project: 'bench',
       source: { uri: loaded.uri },

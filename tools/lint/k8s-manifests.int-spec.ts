@@ -120,6 +120,20 @@ describe('deploy/k8s manifests', { timeout: 30 * 60_000 }, () => {
           { configMapRef: { name: 'tidemark-endpoints' } },
           { secretRef: { name: 'tidemark-credentials' } },
         ]);
+        // job-state's admin key and the services' token, required from the Secret by name (docs/api.md, "Access").
+        const required = (
+          {
+            'job-state': ['TIDEMARK_ADMIN_KEY', 'TIDEMARK_SERVICE_TOKEN'],
+            agent: ['TIDEMARK_SERVICE_TOKEN'],
+          } as Record<string, string[]>
+        )[service];
+        for (const name of required ?? []) {
+          assert.deepEqual(
+            c.env.find((e: { name: string }) => e.name === name),
+            { name, valueFrom: { secretKeyRef: { name: 'tidemark-credentials', key: name } } },
+            `${what}: ${name}`,
+          );
+        }
       }
     });
 

@@ -44,7 +44,13 @@ import { connectMongo } from '@tidemark/mongo';
 import { bootstrapService, loadServiceConfig } from '@tidemark/service-shell';
 import { decodeSlicePayload } from '@tidemark/slices';
 import { TestKafka } from '@tidemark/bus-testing';
-import { startServiceProcess, uniqueDbName, type ServiceProcess } from '@tidemark/testing';
+import {
+  apiCall,
+  ensureProject,
+  startServiceProcess,
+  uniqueDbName,
+  type ServiceProcess,
+} from '@tidemark/testing';
 import { AppModule } from '../src/app.module';
 import { AgentPipeline } from '../src/pipeline/agent-pipeline';
 import { TopicReader } from './kafka-reader';
@@ -89,15 +95,9 @@ function startJobState(): Promise<ServiceProcess> {
   return startServiceProcess('job-state', { ...sharedEnv, TIDEMARK_EFFECTS_FLUSH_MS: '500' });
 }
 
-async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
+/** job-state's API with the run's admin key (`key`: another, e.g. the service token for the agent's routes). */
+function api<T>(base: string, method: string, route: string, body?: unknown, key?: string): Promise<T> {
+  return apiCall<T>(method, `${base}${route}`, body, key);
 }
 
 describe('agent app with job-state, Kafka and the source', () => {
@@ -168,6 +168,7 @@ describe('agent app with job-state, Kafka and the source', () => {
         .insertMany(Array.from({ length: 300 }, (_, k) => ({ _id: k, v: `v${k}` })));
     }
     jobState = await startJobState();
+    await ensureProject(jobState.url, 'agent-it');
   });
 
   after(async () => {
@@ -243,7 +244,13 @@ describe('agent app with job-state, Kafka and the source', () => {
         );
       }
       const tailedStartTs = (
-        await api<{ startTs: string }>(jobState.url, 'GET', `/api/v1/jobs/${ids.tailed}/resume`)
+        await api<{ startTs: string }>(
+          jobState.url,
+          'GET',
+          `/api/v1/jobs/${ids.tailed}/resume`,
+          undefined,
+          process.env['TIDEMARK_SERVICE_TOKEN'],
+        )
       ).startTs;
 
       // The agent goes down; a write happens meanwhile; a new agent starts.

@@ -27,7 +27,14 @@ import type { Kafka } from 'kafkajs';
 import { createKafka, deleteTopics, resolveTopics, topicList } from '@tidemark/bus';
 import { resolveEndpoints } from '@tidemark/config';
 import { connectMongo } from '@tidemark/mongo';
-import { loadedTestSource, ServiceStack, until, type TestSource } from '@tidemark/testing';
+import {
+  apiRequest,
+  ensureProject,
+  loadedTestSource,
+  ServiceStack,
+  until,
+  type TestSource,
+} from '@tidemark/testing';
 import { TopicReader } from './kafka-reader';
 
 const suffix = randomBytes(3).toString('hex');
@@ -79,14 +86,7 @@ describe('the read limit on the source', () => {
   const sizes: Record<string, number> = {};
 
   async function api<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${stack.apiUrl}/api/v1${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+    return apiRequest<T>(method, `${stack.apiUrl}/api/v1${route}`, { body, timeoutMs: 15_000 });
   }
 
   async function ok<T>(method: string, route: string, body?: unknown): Promise<T> {
@@ -175,6 +175,7 @@ describe('the read limit on the source', () => {
     stack = new ServiceStack(env, `readlimit-${suffix}`);
     try {
       await stack.startAll(['job-state', 'agent']);
+      await ensureProject(stack.apiUrl, 'loadcap');
     } catch (err) {
       await stack.stopAll().catch(() => undefined);
       await source.stop().catch(() => undefined);

@@ -92,6 +92,7 @@ async function backupAndCompare(
   during: (jobId: string) => Promise<void>,
 ): Promise<void> {
   const source = run.source.client;
+  await run.api.ensureProject('e2e');
   const job = await run.api.call<{ id: string }>('POST', '/api/v1/jobs', {
     project: 'e2e',
     source: { uri: run.source.uri },

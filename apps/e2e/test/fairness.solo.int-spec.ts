@@ -50,6 +50,7 @@ describe('fairness between jobs', () => {
   it('a small job started during a large initial sync completes first and keeps a low lag', async () => {
     const api = new JobApi(stack.apiUrl);
     const uri = source.uri;
+    await api.ensureProject('fair');
     const large = await api.call<{ id: string }>('POST', '/api/v1/jobs', {
       project: 'fair',
       source: { uri },

@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { MongoClient } from 'mongodb';
+import { apiRequest, ensureProject } from '@tidemark/testing';
 
-/** A small JSON client for job-state's REST API (docs/api.md). */
+/** A small JSON client for job-state's REST API (docs/api.md), with the test run's admin key. */
 export class JobApi {
   constructor(readonly baseUrl: string) {}
 
   async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
+    const res = await apiRequest<T>(method, `${this.baseUrl}${path}`, { body, timeoutMs: 15_000 });
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** Creates the project a job is created in, unless it exists. */
+  ensureProject(name: string): Promise<void> {
+    return ensureProject(this.baseUrl, name);
   }
 }
 

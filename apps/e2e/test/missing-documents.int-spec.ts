@@ -192,6 +192,7 @@ describe('missing documents fetched end to end (real Kafka, FerretDB, every pipe
     };
 
     // 1. The transfer, with a writer on the source so that its window holds entries.
+    await api.ensureProject('e2e');
     const job = await api.call<{ id: string }>('POST', '/api/v1/jobs', {
       project: 'e2e',
       source: { uri: source.uri },

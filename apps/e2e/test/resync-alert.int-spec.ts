@@ -48,6 +48,7 @@ describe('resync required after the source oplog rolled over', () => {
 
   it('raises RESYNC_REQUIRED ("backup requires a resync"), does not skip the lost entries, and a resync catches up', async () => {
     const api = new JobApi(stack.apiUrl);
+    await api.ensureProject('roll');
     const job = await api.call<{ id: string }>('POST', '/api/v1/jobs', {
       project: 'roll',
       source: { uri: src.uri },

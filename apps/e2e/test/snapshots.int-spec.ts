@@ -134,6 +134,7 @@ describe('snapshots while a writer runs equal the source at their position (all 
     const t0 = Date.now();
     try {
       for (const kind of KINDS) {
+        await api.ensureProject('e2e');
         const job = await api.call<{ id: string }>('POST', '/api/v1/jobs', {
           project: 'e2e',
           source: { uri: source.uri },

@@ -1,12 +1,16 @@
 /**
- * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, the jobs feature (`@tidemark/jobs`)
+ * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, access control (`@tidemark/access` over
+ * `MongoAccessStore`, enforced on every route by the global `AccessGuard`), the jobs feature (`@tidemark/jobs`)
  * over its adapters (jobs collection, Kafka publisher, head registry / head writer / oplog store), the REST API,
  * the events consumer (the bus's consumer loop folding `tidemark.phases` and `tidemark.alerts`, with its
  * dead-letter producer) and the background effects flusher.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD, Reflector } from '@nestjs/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
+import { AccessService } from '@tidemark/access';
+import { MongoAccessStore } from '@tidemark/access-mongo';
 import { KafkaCommandPublisher, KafkaRestoreEventPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { countJobs, JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
@@ -28,6 +32,10 @@ import {
   type ServiceConfig,
   type ServiceMetrics,
 } from '@tidemark/service-shell';
+import { AccessGuard } from './access/access.guard';
+import { KeysController } from './access/keys.controller';
+import { ProjectsController } from './access/projects.controller';
+import { ResourceProjects } from './access/resource-projects';
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
@@ -53,6 +61,8 @@ export interface JobStateSettings {
   readonly restoreAbandonMs: number;
   /** `TIDEMARK_RESTORE_REAP_MS`, default 30 s: how often abandoned restores are looked for. */
   readonly restoreReapMs: number;
+  /** `TIDEMARK_ADMIN_KEY[_FILE]`, `TIDEMARK_SERVICE_TOKEN[_FILE]` (`accessCredentialsFromEnv`); never logged. */
+  readonly credentials: { readonly adminKey: string; readonly serviceToken: string };
 }
 
 @Module({})
@@ -72,8 +82,35 @@ export class AppModule {
         JobSettingsController,
         JobStatusController,
         AgentJobsController,
+        ProjectsController,
+        KeysController,
       ],
       providers: [
+        {
+          provide: AccessService,
+          inject: [BACKUP_MONGO, SERVICE_CONFIG, JobService],
+          useFactory: async (client: MongoClient, c: ServiceConfig, jobs: JobService) => {
+            const store = new MongoAccessStore(client, c.metaDb, classifyMongoError);
+            await store.init();
+            return new AccessService({
+              store,
+              adminKey: settings.credentials.adminKey,
+              serviceToken: settings.credentials.serviceToken,
+              jobsInProject: (project) => jobs.countJobsInProject(project),
+            });
+          },
+        },
+        {
+          // Every route: its declared access rule (access/route-access.ts), deny by default.
+          provide: APP_GUARD,
+          inject: [Reflector, AccessService, JobService, RestoreService],
+          useFactory: (
+            reflector: Reflector,
+            access: AccessService,
+            jobs: JobService,
+            restores: RestoreService,
+          ) => new AccessGuard(reflector, access, new ResourceProjects(jobs, restores, access)),
+        },
         {
           provide: COMMAND_PRODUCER,
           inject: [KAFKA, ConnectionRegistry],

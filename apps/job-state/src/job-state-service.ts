@@ -3,6 +3,7 @@
  * and `tidemark.alerts` with the bus's consumer loop (`bus/job-events.consumer.ts`). `main.ts` runs it; the
  * integration tests run it in-process with their own topic prefix and databases.
  */
+import { accessCredentialsFromEnv } from '@tidemark/access';
 import { DEFAULT_PROGRESS_EVENT_MS, DEFAULT_RESTORE_ABANDON_MS } from '@tidemark/jobs';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import {
@@ -17,6 +18,8 @@ import { DEFAULT_RESTORE_REAP_MS } from './jobs/restore-reaper';
 
 export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadServiceConfig('job-state', env);
+  // Before anything connects: job-state refuses to start without its admin key and service token.
+  const credentials = accessCredentialsFromEnv(env);
   const settings: JobStateSettings = {
     topics: {
       phases: config.topics.phases,
@@ -40,6 +43,7 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
       86_400_000,
     ),
     restoreReapMs: intFromEnv(env, 'TIDEMARK_RESTORE_REAP_MS', DEFAULT_RESTORE_REAP_MS, 100, 3_600_000),
+    credentials,
   };
   return bootstrapService({
     name: 'job-state',

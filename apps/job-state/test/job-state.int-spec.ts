@@ -20,7 +20,7 @@ import {
 import { TestKafka } from '@tidemark/bus-testing';
 import type { JobStatus, JobView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
-import { getJson, postJson } from '@tidemark/testing';
+import { ensureProject, getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
 import { cleanUp, eventually, phaseChanged, specWorld } from './support';
 
@@ -54,6 +54,7 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
 
   before(async () => {
     service = await startJobState(env);
+    await ensureProject(service.url, 'it');
     kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-job-state-${suffix}` });
     producer = producerFor(kafka);
     await producer.connect();

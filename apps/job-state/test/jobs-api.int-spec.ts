@@ -32,7 +32,7 @@ import { MongoHeadRegistry } from '@tidemark/head-database-mongo';
 import type { JobResume, JobStatus, JobView, AgentJob } from '@tidemark/jobs';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import type { RunningService } from '@tidemark/service-shell';
-import { getJson, postJson } from '@tidemark/testing';
+import { apiRequest, ensureProject, getJson, postJson, testCredentialEnv } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
 import { cleanUp, eventually, phaseChanged, specWorld } from './support';
 
@@ -40,6 +40,8 @@ const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWor
 const sourceDb = `it_jobs_api_${suffix}`;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
+/** The agent's routes take the services' credential (the run's, credentials.ts of @tidemark/testing). */
+const serviceToken = () => process.env['TIDEMARK_SERVICE_TOKEN']!;
 const PHASES: AvroPhase[] = [
   'TRANSFERRING',
   'BUILDING',
@@ -153,11 +155,20 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     return res.body;
   }
   function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return cliWith({}, ...args);
+  }
+  /** The CLI with `env` over the spec's (the run's admin key as TIDEMARK_API_KEY unless `env` says otherwise). */
+  function cliWith(
+    extra: NodeJS.ProcessEnv,
+    ...args: string[]
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, TIDEMARK_API_URL: service.url, ...extra };
+    for (const [k, v] of Object.entries(extra)) if (v === undefined) delete childEnv[k];
     return new Promise((resolve) => {
       execFile(
         process.execPath,
         [CLI, ...args],
-        { cwd: ROOT, env: { ...process.env, TIDEMARK_API_URL: service.url }, timeout: 120_000 },
+        { cwd: ROOT, env: childEnv, timeout: 120_000 },
         (err, stdout, stderr) => {
           const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
           resolve({ code, stdout, stderr });
@@ -168,6 +179,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
 
   before(async () => {
     service = await startJobState({ ...env, TIDEMARK_EFFECTS_FLUSH_MS: '500' });
+    for (const project of ['shop', 'p']) await ensureProject(service.url, project);
     kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-jobs-api-${suffix}` });
     producer = producerFor(kafka);
     await producer.connect();
@@ -229,7 +241,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
         exclude: '[]',
       },
     );
-    const agentJobs = await getJson<AgentJob[]>(api('/agent/jobs'));
+    const agentJobs = await getJson<AgentJob[]>(api('/agent/jobs'), serviceToken());
     assert.deepEqual(
       agentJobs.body.find((j) => j.id === id),
       {
@@ -274,7 +286,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.deepEqual(s.source, { serverVersion: '7.0.12', featureCompatibilityVersion: '7.0' });
     assert.equal(s.blocked, null);
 
-    const resume = await getJson<JobResume>(api(`/jobs/${id}/resume`));
+    const resume = await getJson<JobResume>(api(`/jobs/${id}/resume`), serviceToken());
     assert.deepEqual(resume.body, {
       id,
       syncId: sync,
@@ -367,7 +379,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.deepEqual(await heads.listForJob(id), []);
     assert.equal(await oplogStore.latestOplogTs(id, `${id}-s1`), undefined);
     assert.equal(await oplogStore.latestOplogTs(id, `${id}-s2`), undefined);
-    assert.ok(!(await getJson<AgentJob[]>(api('/agent/jobs'))).body.some((j) => j.id === id));
+    assert.ok(!(await getJson<AgentJob[]>(api('/agent/jobs'), serviceToken())).body.some((j) => j.id === id));
   });
 
   it('resyncs with a reason, also while the initial sync runs (agent restarted mid-transfer)', async () => {
@@ -408,15 +420,70 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.equal((await postJson(api(`/jobs/${id}/explode`))).status, 404);
   });
 
-  it('changes the read limit with PATCH /jobs/:id/settings in any state; bad settings are 400, unknown jobs 404', async () => {
-    const patch = async <T>(route: string, body: unknown): Promise<{ status: number; body: T }> => {
-      const res = await fetch(api(route), {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as T };
+  it('CLI: project create/list/show/delete and key create/list/revoke, --json; no key is an error before any request', async () => {
+    const json = async <T>(...args: string[]): Promise<T> => {
+      const r = await cli(...args, '--json');
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
     };
+    assert.equal((await json<{ name: string }>('project', 'create', 'cli')).name, 'cli');
+    assert.equal((await json<{ name: string }>('project', 'create', 'cli-spare')).name, 'cli-spare');
+    const listed = await json<{ name: string }[]>('project', 'list');
+    assert.ok(['cli', 'cli-spare', 'shop'].every((n) => listed.some((p) => p.name === n)));
+    assert.equal((await json<{ name: string }>('project', 'show', 'cli')).name, 'cli');
+    const dup = await cli('project', 'create', 'cli');
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /409 Conflict: project cli exists already/);
+
+    const key = await json<{ id: string; key: string; grants: Record<string, string> }>(
+      'key',
+      'create',
+      '--grant',
+      'cli=owner',
+      '--grant',
+      'cli-spare=viewer',
+    );
+    assert.match(key.key, /^tmk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(key.grants, { cli: 'owner', 'cli-spare': 'viewer' });
+    const asKey = { TIDEMARK_API_KEY: key.key };
+    const mine = await cliWith(asKey, 'project', 'list', '--json');
+    assert.deepEqual(
+      (JSON.parse(mine.stdout) as { name: string }[]).map((p) => p.name),
+      ['cli', 'cli-spare'],
+    );
+    const hidden = await cliWith(asKey, 'project', 'show', 'shop');
+    assert.equal(hidden.code, 1);
+    assert.match(hidden.stderr, /404 Not Found: project shop not found/);
+    const notOwner = await cliWith(asKey, 'key', 'create', '--grant', 'cli-spare=viewer');
+    assert.match(notOwner.stderr, /403 Forbidden: this needs the role owner on project cli-spare/);
+    const keys = await json<{ id: string; key?: string; grants: object }[]>('key', 'list');
+    const row = keys.find((k) => k.id === key.id);
+    assert.deepEqual(row?.grants, { cli: 'owner', 'cli-spare': 'viewer' });
+    assert.ok(
+      keys.every((k) => k.key === undefined),
+      'a listed key never carries its secret',
+    );
+    assert.ok(!(await cli('key', 'list')).stdout.includes(key.key.slice(17)));
+    assert.match((await cli('key', 'revoke', key.id)).stdout, new RegExp(`${key.id}: revoked at `));
+    const revoked = await cliWith(asKey, 'project', 'list');
+    assert.equal(revoked.code, 1);
+    assert.match(revoked.stderr, /401 Unauthorized: API key [0-9a-f]{12} is revoked/);
+    assert.match((await cli('project', 'delete', 'cli-spare')).stdout, /cli-spare: deleted/);
+
+    const none = await cliWith(
+      { TIDEMARK_API_KEY: undefined, TIDEMARK_API_KEY_FILE: undefined, NODE_TEST_CONTEXT: undefined },
+      'job',
+      'list',
+    );
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no API key: set TIDEMARK_API_KEY or TIDEMARK_API_KEY_FILE/);
+    const badGrant = await cli('key', 'create', '--grant', 'cli=admin');
+    assert.equal(badGrant.code, 2);
+    assert.match(badGrant.stderr, /the role must be one of viewer, operator, owner/);
+  });
+
+  it('changes the read limit with PATCH /jobs/:id/settings in any state; bad settings are 400, unknown jobs 404', async () => {
+    const patch = <T>(route: string, body: unknown) => apiRequest<T>('PATCH', api(route), { body });
     const created = await createJob({ readLimit: 5 });
     assert.equal(created.readLimit, 5);
     const started = await postJson<JobView>(api(`/jobs/${created.id}/start`));
@@ -425,7 +492,10 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.equal(raised.status, 200, JSON.stringify(raised.body));
     assert.equal(raised.body.readLimit, 50);
     assert.equal(raised.body.state, 'initial-sync');
-    const served = (await getJson<AgentJob[]>(api('/agent/jobs'))).body.find((j) => j.id === created.id);
+    const serviceToken = testCredentialEnv()['TIDEMARK_SERVICE_TOKEN']!;
+    const served = (await getJson<AgentJob[]>(api('/agent/jobs'), serviceToken)).body.find(
+      (j) => j.id === created.id,
+    );
     assert.equal(served?.readLimit, 50, 'the agent reads the new limit');
     assert.equal((await getJson<JobStatus>(api(`/jobs/${created.id}/status`))).body.readLimit, 50);
     const bad = await patch<{ problems: string[] }>(`/jobs/${created.id}/settings`, {
@@ -440,7 +510,7 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     const removed = await patch<JobView>(`/jobs/${created.id}/settings`, { readLimit: null });
     assert.equal(removed.body.readLimit, null);
     const zero = await postJson<{ problems: string[] }>(api('/jobs'), {
-      project: 'p',
+      project: 'shop',
       source: { uri: 'mongodb://h/' },
       readLimit: 0,
     });
@@ -618,5 +688,8 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /400 Bad Request: invalid job: source.uri must not contain credentials/);
     assert.equal((await cli('job', 'frobnicate')).code, 2);
+    const busy = await cli('project', 'delete', 'cli');
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /409 Conflict: project cli still holds \d+ jobs?/);
   });
 });

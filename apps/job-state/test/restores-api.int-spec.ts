@@ -30,7 +30,7 @@ import { RESTORE_ID, type JobView, type RestoreView, type SnapshotView } from '@
 import { FileSystemSnapshotStore } from '@tidemark/snapshot-stores';
 import { MemoryApplyFence, MemoryHeadSource, SnapshotTaker } from '@tidemark/snapshots';
 import type { RunningService } from '@tidemark/service-shell';
-import { getJson, postJson } from '@tidemark/testing';
+import { ensureProject, getJson, postJson } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
 import { cleanUp, eventually, specWorld } from './support';
 
@@ -74,6 +74,7 @@ describe('restores API and CLI (job-state in-process, real Kafka and MongoDB)', 
 
   before(async () => {
     service = await startJobState({ ...env, TIDEMARK_RESTORE_PROGRESS_EVENT_MS: '60000' });
+    await ensureProject(service.url, 'shop');
     kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-restores-api-${suffix}` });
     producer = producerFor(kafka);
     await producer.connect();

@@ -39,7 +39,14 @@ import type { JobStatus, JobView, SnapshotView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
 import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import { loadEncryptionKey, readNamespace, type SnapshotStore } from '@tidemark/snapshots';
-import { getJson, postJson, startServiceProcess, until, type ServiceProcess } from '@tidemark/testing';
+import {
+  ensureProject,
+  getJson,
+  postJson,
+  startServiceProcess,
+  until,
+  type ServiceProcess,
+} from '@tidemark/testing';
 import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { resolveEndpoints } from '@tidemark/config';
 import { startSnapshotter } from '../src/snapshotter-service';
@@ -176,6 +183,7 @@ describe(
       heads = new MongoHeadRegistry(backup, metaDb);
       await heads.init();
       jobState = await startServiceProcess('job-state', serviceEnv);
+      await ensureProject(jobState.url, 'snap');
       snapshotter = await startSnapshotter({ env: serviceEnv });
     });
 

@@ -1,8 +1,9 @@
 /**
  * The `JobStateClient` port of `@tidemark/capture`: job-state's REST API for the agent (docs/pipeline.md, "Job-state
  * endpoints"):
- * `GET /api/v1/agent/jobs`, `GET /api/v1/jobs/:id/resume`, `POST /api/v1/jobs/:id/resync`. Network failures and
- * 5xx / 429 answers are retriable; other answers and malformed bodies are not.
+ * `GET /api/v1/agent/jobs`, `GET /api/v1/jobs/:id/resume`, `POST /api/v1/jobs/:id/resync`, each with the services'
+ * credential (`serviceToken`, `TIDEMARK_SERVICE_TOKEN`) as the bearer token. Network failures and 5xx / 429 answers
+ * are retriable; other answers (401 included: a wrong token does not heal) and malformed bodies are not.
  */
 import type { AgentJob, JobStateClient, ResumeInfo } from '@tidemark/capture';
 import { isPhase, parseOpTime, TidemarkError, validateReadLimit, type OpTime } from '@tidemark/domain';
@@ -45,7 +46,11 @@ interface WireResume {
 export class HttpJobStateClient implements JobStateClient {
   constructor(
     private readonly baseUrl: string,
-    private readonly options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+    private readonly options: {
+      readonly serviceToken: string;
+      readonly timeoutMs?: number;
+      readonly signal?: AbortSignal;
+    },
   ) {}
 
   async listAgentJobs(): Promise<AgentJob[]> {
@@ -111,6 +116,7 @@ export class HttpJobStateClient implements JobStateClient {
       res = await requestJson(`${this.baseUrl}${path}`, {
         method,
         body,
+        bearer: this.options.serviceToken,
         signal: AbortSignal.any([
           AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
           ...(this.options.signal === undefined ? [] : [this.options.signal]),

@@ -49,6 +49,7 @@ export class MongoJobRepository implements JobRepository {
     await this.guard('create the jobs indexes', async () => {
       await this.jobs.createIndex({ state: 1, _id: 1 }, { name: 'state_id' });
       await this.jobs.createIndex({ pendingEffects: 1 }, { name: 'pending_effects' });
+      await this.jobs.createIndex({ project: 1, _id: 1 }, { name: 'project_id' });
     });
   }
 
@@ -73,6 +74,7 @@ export class MongoJobRepository implements JobRepository {
     const filter: Filter<JobDocument> = { ...JOB_LAYOUT };
     if (query.after !== undefined) filter._id = { $gt: query.after };
     if (query.states !== undefined) filter.state = { $in: [...query.states] };
+    if (query.projects !== undefined) filter.project = { $in: [...query.projects] };
     const docs = await this.guard('list jobs', () =>
       this.jobs.find(filter, { useBigInt64: true }).sort({ _id: 1 }).limit(query.limit).toArray(),
     );

@@ -109,8 +109,18 @@ export class JobService {
     return job;
   }
 
-  async listJobs(limit: number, after?: string): Promise<JobRecord[]> {
-    return this.jobs.list({ limit: Math.min(Math.max(limit, 1), MAX_PAGE), after });
+  /** Jobs ordered by id; only those of `projects` when given (an API key's projects). */
+  async listJobs(limit: number, after?: string, projects?: readonly string[]): Promise<JobRecord[]> {
+    return this.jobs.list({
+      limit: Math.min(Math.max(limit, 1), MAX_PAGE),
+      after,
+      ...(projects === undefined ? {} : { projects }),
+    });
+  }
+
+  /** How many jobs `project` holds, counting up to `MAX_PAGE` (a project with jobs cannot be deleted). */
+  async countJobsInProject(project: string): Promise<number> {
+    return (await this.jobs.list({ limit: MAX_PAGE, projects: [project] })).length;
   }
 
   start(id: string): Promise<JobRecord> {

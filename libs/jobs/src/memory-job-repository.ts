@@ -23,6 +23,7 @@ export class MemoryJobRepository implements JobRepository {
     return [...this.jobs.values()]
       .filter((j) => query.after === undefined || j.id > query.after)
       .filter((j) => query.states === undefined || query.states.includes(j.state))
+      .filter((j) => query.projects === undefined || query.projects.includes(j.project))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, query.limit)
       .map((j) => structuredClone(j));

@@ -20,6 +20,8 @@ export interface JobQuery {
   readonly after?: string;
   /** Only jobs in these states. */
   readonly states?: readonly JobState[];
+  /** Only jobs of these projects (an API key's projects). */
+  readonly projects?: readonly string[];
 }
 
 /** Where jobs are stored. Every write is durable (majority-acknowledged) when it resolves. */

@@ -259,13 +259,28 @@ export class RestoreService {
   }
 
   /** Restores newest first, of one job (which must exist) or of all. */
-  async list(query: { readonly jobId?: string; readonly limit?: number } = {}): Promise<RestoreEntry[]> {
+  /**
+   * Restores newest first, of one job or of all; with `projects`, only those of jobs in these projects (an API
+   * key's projects), taken from the newest `limit` restores.
+   */
+  async list(
+    query: { readonly jobId?: string; readonly limit?: number; readonly projects?: readonly string[] } = {},
+  ): Promise<RestoreEntry[]> {
     if (query.jobId !== undefined && (await this.options.jobs.get(query.jobId)) === undefined)
       throw new JobNotFoundError(query.jobId);
-    const entries = await this.options.restores.list({
+    let entries = await this.options.restores.list({
       ...(query.jobId === undefined ? {} : { jobId: query.jobId }),
       limit: Math.min(query.limit ?? MAX_RESTORE_PAGE, MAX_RESTORE_PAGE),
     });
+    const projects = query.projects;
+    if (projects !== undefined) {
+      const visible = new Set<string>();
+      for (const jobId of new Set(entries.map((e) => e.jobId))) {
+        const job = await this.options.jobs.get(jobId);
+        if (job !== undefined && projects.includes(job.project)) visible.add(jobId);
+      }
+      entries = entries.filter((e) => visible.has(e.jobId));
+    }
     return Promise.all(entries.map((e) => this.settled(e)));
   }
 

@@ -24,6 +24,7 @@ export {
 export { topicsUsedBy } from './connections/service-topics';
 export { HealthModule } from './health/health.module';
 export { HealthController } from './health/health.controller';
+export { PUBLIC_ROUTE, PublicRoute } from './public-route';
 export { Readiness, type ReadinessReport } from './health/readiness';
 export { kafkaCheck, mongoCheck, s3Check } from './health/checks';
 export type { DependencyCheck, DependencyCheckProvider } from './health/dependency-check';

@@ -35,6 +35,8 @@ import { ALERT_CODES } from '@tidemark/domain';
 import { connectMongo } from '@tidemark/mongo';
 import {
   alertRuleMetricNames,
+  apiCall,
+  ensureProject,
   findSamples,
   parseMetricsText,
   scrapeMetrics,
@@ -82,15 +84,9 @@ class Scrape {
 const poll = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, seen?: () => string) =>
   until(what, probe, timeoutMs, { intervalMs: 500, ...(seen === undefined ? {} : { seen }) });
 
-async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
+/** job-state's API with the run's admin key. */
+function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
+  return apiCall<T>(method, `${base}${route}`, body);
 }
 
 describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
@@ -118,6 +114,7 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
       .collection<{ _id: number; v: string }>('items')
       .insertMany(Array.from({ length: DOCS }, (_, k) => ({ _id: k, v: `v${k}` })));
     jobState = await startServiceProcess('job-state', { ...sharedEnv, TIDEMARK_EFFECTS_FLUSH_MS: '500' });
+    await ensureProject(jobState.url, 'metrics-it');
     ingest = await startServiceProcess('slice-ingest', sharedEnv);
     agent = await startServiceProcess('agent', {
       ...sharedEnv,

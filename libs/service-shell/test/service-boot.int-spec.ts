@@ -25,6 +25,7 @@ import { MongoClient } from 'mongodb';
 import { createKafka, deleteTopics, resolveTopics, topicList } from '@tidemark/bus';
 import { resolveEndpoints, tidemarkHome } from '@tidemark/config';
 import { createS3Client, pingS3 } from '@tidemark/s3';
+import { testCredentialEnv } from '@tidemark/testing';
 import { METRIC_NAMES } from '../src/metrics/service-metrics';
 import { SERVICE_NAMES, type ServiceName } from '../src/service-name';
 
@@ -101,6 +102,7 @@ function start(service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}, form: For
       ...process.env,
       // The servers' addresses: a bundle outside the workspace finds them through the same home.
       TIDEMARK_HOME: tidemarkHome(),
+      ...testCredentialEnv(),
       PORT: '0',
       HOST: '127.0.0.1',
       TIDEMARK_TOPIC_PREFIX: prefix,
@@ -305,6 +307,25 @@ describe('service shells boot, report ready and exit cleanly on SIGTERM', () => 
       const failed = child.lines.find((l) => l['event'] === 'startup-failed');
       assert.ok(failed, diagnostics(child));
       assert.match(String(failed['error']), /mongodb/i);
+      assert.ok(!child.lines.some((l) => l['event'] === 'ready'));
+    });
+  }
+
+  if (services.includes('job-state')) {
+    it('job-state: without the admin key it refuses to start, naming both variables and quoting no secret', async () => {
+      const child = start('job-state', { TIDEMARK_ADMIN_KEY: '', TIDEMARK_ADMIN_KEY_FILE: '' });
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), READY_TIMEOUT_MS).unref());
+      const exit = await Promise.race([child.exited, timeout]);
+      if (exit === 'timeout') child.proc.kill('SIGKILL');
+      assert.deepEqual(exit, { code: 1, signal: null }, diagnostics(child));
+      const failed = child.lines.find((l) => l['event'] === 'startup-failed');
+      assert.ok(failed, diagnostics(child));
+      assert.match(
+        String(failed['error']),
+        /job-state needs the bootstrap admin key: set TIDEMARK_ADMIN_KEY or TIDEMARK_ADMIN_KEY_FILE/,
+      );
+      const output = JSON.stringify(child.lines) + child.stderr.join('\n');
+      assert.ok(!output.includes(testCredentialEnv()['TIDEMARK_SERVICE_TOKEN']!), 'no secret in the output');
       assert.ok(!child.lines.some((l) => l['event'] === 'ready'));
     });
   }

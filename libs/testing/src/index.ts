@@ -23,6 +23,7 @@ export * from './fixtures/slices';
 export * from './fixtures/oplog-entries';
 export * from './until';
 export * from './http';
+export * from './credentials';
 export { ensurePromtool, promtoolBinary } from './servers/promtool';
 export { ensureK8sCheck, k8sCheckBinary, k8sCheckPaths } from './servers/k8s-check';
 export * from './prometheus-rules';

@@ -1,11 +1,13 @@
 /**
  * A Tidemark service as deployed, in a child process (`node --import tsx apps/<name>/src/main.ts`), for specs that
  * need another app running beside the one they test: resolves once the service logs `{"event":"ready","port":N}`
- * (or rejects with its output when it exits or is not ready in time). `PORT` defaults to 0 (any free port).
+ * (or rejects with its output when it exits or is not ready in time). `PORT` defaults to 0 (any free port); the
+ * test run's credentials (`credentials.ts`) are in its environment unless `env` gives others.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { testCredentialEnv } from './credentials';
 
 export interface ServiceProcess {
   readonly proc: ChildProcess;
@@ -25,7 +27,8 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', `apps/${name}/src/main.ts`], {
     cwd: ROOT,
-    env: { PORT: '0', HOST: '127.0.0.1', ...env },
+    // The run's admin key and service token (credentials.ts) unless `env` gives its own.
+    env: { PORT: '0', HOST: '127.0.0.1', ...testCredentialEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -13,11 +13,20 @@ export interface JsonAnswer {
  */
 export async function requestJson(
   url: string,
-  init: { readonly method: string; readonly body?: unknown; readonly signal?: AbortSignal },
+  init: {
+    readonly method: string;
+    readonly body?: unknown;
+    readonly signal?: AbortSignal;
+    /** Sent as `Authorization: Bearer <bearer>` (an API key or the service token). */
+    readonly bearer?: string;
+  },
 ): Promise<JsonAnswer> {
   const res = await fetch(url, {
     method: init.method,
-    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.bearer === undefined ? {} : { authorization: `Bearer ${init.bearer}` }),
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
     signal: init.signal,
   });

@@ -1,8 +1,17 @@
 /**
- * The CLI's client of job-state's REST API (docs/api.md), at `TIDEMARK_API_URL` (default http://127.0.0.1:7100).
- * Every failure is a {@link JobApiError} whose message can be shown as is: the API's own reason for 4xx/5xx
- * answers, or what to check when job-state cannot be reached.
+ * The CLI's client of job-state's REST API (docs/api.md), at `TIDEMARK_API_URL` (default http://127.0.0.1:7100),
+ * with the API key of `TIDEMARK_API_KEY` or the file `TIDEMARK_API_KEY_FILE` as the bearer token on every call
+ * (without one, every call fails before any request is sent). Every failure is a {@link JobApiError} whose message
+ * can be shown as is: the API's own reason for 4xx/5xx answers, or what to check when job-state cannot be reached.
  */
+import {
+  AccessConfigError,
+  CREDENTIAL_ENV,
+  secretFromEnv,
+  type ApiKeyView,
+  type ProjectView,
+  type Role,
+} from '@tidemark/access';
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { SnapshotRetention } from '@tidemark/domain';
 import type { JobStatus, JobView, RestoreView, SnapshotView } from '@tidemark/jobs';
@@ -64,8 +73,26 @@ export interface FinishRestoreRequest {
   at?: { opTime: string; wallTime: string | null };
 }
 
+/** The API key the CLI sends: `TIDEMARK_API_KEY` or `TIDEMARK_API_KEY_FILE`; a clear error when neither is set. */
+export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const vars = CREDENTIAL_ENV.apiKey;
+  let key: string | undefined;
+  try {
+    key = secretFromEnv(env, vars);
+  } catch (err) {
+    throw new JobApiError((err as AccessConfigError).message, undefined);
+  }
+  if (key === undefined)
+    throw new JobApiError(
+      `no API key: set ${vars.value} or ${vars.file} (a key from \`tidemark key create\`, or the admin key)`,
+      undefined,
+    );
+  return key;
+}
+
 export class JobApiClient {
   readonly baseUrl: string;
+  private apiKey: string | undefined;
 
   constructor(baseUrl?: string) {
     const url =
@@ -157,16 +184,47 @@ export class JobApiClient {
     return this.call('POST', `/api/v1/jobs/${encodeURIComponent(id)}/${action}`, body ?? {});
   }
 
+  createProject(name: string): Promise<ProjectView> {
+    return this.call('POST', '/api/v1/projects', { name });
+  }
+
+  async listProjects(): Promise<ProjectView[]> {
+    return (await this.call<{ projects: ProjectView[] }>('GET', '/api/v1/projects')).projects;
+  }
+
+  getProject(name: string): Promise<ProjectView> {
+    return this.call('GET', `/api/v1/projects/${encodeURIComponent(name)}`);
+  }
+
+  deleteProject(name: string): Promise<ProjectView> {
+    return this.call('DELETE', `/api/v1/projects/${encodeURIComponent(name)}`);
+  }
+
+  /** A new key; `key` is the whole key, shown this once. */
+  createKey(grants: Record<string, Role>): Promise<ApiKeyView & { key: string }> {
+    return this.call('POST', '/api/v1/keys', { grants });
+  }
+
+  async listKeys(): Promise<ApiKeyView[]> {
+    return (await this.call<{ keys: ApiKeyView[] }>('GET', '/api/v1/keys')).keys;
+  }
+
+  revokeKey(id: string): Promise<ApiKeyView> {
+    return this.call('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
+  }
+
   private async call<T>(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
   ): Promise<T> {
+    this.apiKey ??= apiKeyFromEnv();
     let res: JsonAnswer;
     try {
       res = await requestJson(`${this.baseUrl}${path}`, {
         method,
         body,
+        bearer: this.apiKey,
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {

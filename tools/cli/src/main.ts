@@ -5,6 +5,7 @@
  *   tidemark infra containers                    the same servers as containers (testcontainers), in the foreground
  *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--containers]
  *   tidemark job create|start|stop|restart|terminate|resync|list|status|wait ...   backup jobs (job-command.ts)
+ *   tidemark project create|list|show|delete, key create|list|revoke   projects and API keys (access-command.ts)
  *   tidemark snapshot take|list|verify|delete ...   a job's snapshots (snapshot-command.ts)
  *   tidemark restore --snapshot ID | --job ID --at T --to URI ...   restores (restore-command.ts)
  *   tidemark events tail [--topic T]... [--job ID] [--from ...] [--json]   the topics' events (events-command.ts)
@@ -19,13 +20,14 @@ import {
   infraUp,
   startContainers,
 } from '@tidemark/testing';
+import { ACCESS_HELP, runKeyCommand, runProjectCommand } from './access-command';
 import { parseCommand } from './args';
 import { EVENTS_HELP, runEventsCommand } from './events-command';
 import { runTopicsCommand, TOPICS_HELP } from './topics-command';
 import { JOB_HELP, runJobCommand } from './job-command';
 import { RESTORE_HELP, runRestoreCommand } from './restore-command';
 import { SNAPSHOT_HELP, runSnapshotCommand } from './snapshot-command';
-import { servicesDown, servicesStatus, servicesUp } from './services';
+import { localAdminKeyFile, servicesDown, servicesStatus, servicesUp } from './services';
 import { runTests } from './test-command';
 
 const HELP = `tidemark — continuous, point-in-time backup for MongoDB
@@ -44,7 +46,7 @@ Usage:
   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N] [--containers]
                                    run the specs; starts the servers when integration specs need them
                                    (--containers, or TIDEMARK_CONTAINERS=true: as containers, removed afterwards)
-${JOB_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
+${JOB_HELP}${ACCESS_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
 
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
 S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
@@ -137,6 +139,13 @@ async function main(argv: string[]): Promise<number> {
       log(
         `Tidemark is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; job-state API at ${DEFAULT_API_URL}/api/v1/jobs`,
       );
+      if (
+        (process.env['TIDEMARK_ADMIN_KEY'] ?? '') === '' &&
+        (process.env['TIDEMARK_ADMIN_KEY_FILE'] ?? '') === ''
+      )
+        log(
+          `the admin key is in ${localAdminKeyFile()}: export TIDEMARK_API_KEY_FILE=${localAdminKeyFile()}`,
+        );
       return 0;
     }
     case 'down':
@@ -194,6 +203,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'job':
       return runJobCommand(args, usage);
+    case 'project':
+      return runProjectCommand(args, usage);
+    case 'key':
+      return runKeyCommand(args, usage);
     case 'snapshot':
       return runSnapshotCommand(args, usage);
     case 'restore':

@@ -1,7 +1,11 @@
 /**
  * `tidemark up|down|status`: the servers plus the six Tidemark services as local processes.
  * Each service is started with `node --import tsx apps/<name>/src/main.ts` and is ready when its /readyz says so.
+ * job-state's admin key and the services' token come from the environment when set; otherwise `up` makes each once,
+ * from the CSPRNG, into a file readable only by the user under `$TIDEMARK_HOME/credentials/` and passes its path
+ * (`TIDEMARK_ADMIN_KEY_FILE`, `TIDEMARK_SERVICE_TOKEN_FILE`).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_PORTS, SERVICE_NAMES } from '@tidemark/config';
@@ -43,6 +47,34 @@ function writeServices(env: NodeJS.ProcessEnv, procs: ServiceProc[]): void {
   fs.writeFileSync(stateFile(env), `${JSON.stringify(procs, null, 2)}\n`);
 }
 
+/** The local admin key's file (`tidemark up` makes it); the CLI reads it with `TIDEMARK_API_KEY_FILE`. */
+export function localAdminKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(layout(env).home, 'credentials', 'admin-key');
+}
+
+/** A secret file made once (mode 0600), then reused. */
+function secretFile(file: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return file;
+}
+
+/** The credential variables for the local services: the environment's own, or the local files. */
+export function localCredentialEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const given = (name: string) => (env[name] ?? '') !== '' || (env[`${name}_FILE`] ?? '') !== '';
+  const dir = path.dirname(localAdminKeyFile(env));
+  return {
+    ...(given('TIDEMARK_ADMIN_KEY') ? {} : { TIDEMARK_ADMIN_KEY_FILE: secretFile(localAdminKeyFile(env)) }),
+    ...(given('TIDEMARK_SERVICE_TOKEN')
+      ? {}
+      : { TIDEMARK_SERVICE_TOKEN_FILE: secretFile(path.join(dir, 'service-token')) }),
+  };
+}
+
 export async function readyz(port: number): Promise<{ ok: boolean; body: string }> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3000) });
@@ -57,6 +89,7 @@ export async function servicesUp(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const l = layout(env);
+  const credentials = localCredentialEnv(env);
   const procs = readServices(env).filter((p) => isAlive(p.pid, p.marker));
   for (const svc of SERVICES) {
     if (procs.some((p) => p.name === svc.name)) continue;
@@ -67,6 +100,7 @@ export async function servicesUp(
       marker: main,
       env: {
         ...env,
+        ...credentials,
         ...standInTailEnv(env),
         PORT: String(svc.port),
         TIDEMARK_ROOT: l.root,

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import {
   ensureFerretdb,
   ensureK8sCheck,
+  ensureTestCredentials,
   ensurePromtool,
   infraDown,
   infraStatus,
@@ -131,13 +132,14 @@ export async function runTests(opts: TestOptions, log: (m: string) => void): Pro
         : '') +
       ')',
   );
-  const env = {
+  // One admin key and service token for the whole run (job-state needs both; specs and the CLI send them).
+  const env = ensureTestCredentials({
     ...process.env,
     ...(containers ? containers.env : standInTailEnv(process.env)),
     TIDEMARK_ROOT: root,
     TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  });
   try {
     let code = 0;
     if (shared.length > 0) code = await nodeTest(root, shared, opts.concurrency, env);

@@ -101,7 +101,10 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
     await this.untilDone('connect the producer', () => this.producer.connect());
-    const jobState = new HttpJobStateClient(this.env.apiUrl, { signal });
+    const jobState = new HttpJobStateClient(this.env.apiUrl, {
+      serviceToken: this.env.serviceToken,
+      signal,
+    });
     const resyncsRequested = new Set<string>();
     const { snapshot, actions } = await this.untilDone('start-up recovery', () =>
       recoverJobs({

@@ -4,9 +4,12 @@
  */
 import { Controller, Get, Inject, UseFilters } from '@nestjs/common';
 import { JobService, type AgentJob } from '@tidemark/jobs';
+import { Access } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
+/** Service-only: the agent's own route (docs/api.md, "Access"). */
 @Controller('api/v1/agent')
+@Access.service()
 @UseFilters(JobErrorsFilter)
 export class AgentJobsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}

@@ -15,9 +15,15 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import { JobService, USER_ACTIONS, isUserAction, jobView, type JobView } from '@tidemark/jobs';
+import { Access, type AccessRequest } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 const MAX_REASON_LENGTH = 1_000;
+
+/** terminate deletes retained backups: owner; the other actions: operator. */
+const roleForAction = (req: AccessRequest) => (req.params['action'] === 'terminate' ? 'owner' : 'operator');
+/** The agent asks for a resync itself (`AgentRecovery`), with the service credential. */
+const agentResync = (req: AccessRequest) => req.params['action'] === 'resync';
 
 @Controller('api/v1/jobs')
 @UseFilters(JobErrorsFilter)
@@ -25,6 +31,7 @@ export class JobActionsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Post(':id/:action')
+  @Access.project(roleForAction, 'job', { alsoService: agentResync })
   @HttpCode(200)
   async act(
     @Param('id') id: string,

@@ -1,10 +1,20 @@
 /**
- * Turns the errors of `@tidemark/jobs` into HTTP answers with the reason, in Nest's error shape
- * `{ statusCode, message, error }`: not found 404, invalid input 400 (`problems` lists every reason), an illegal
- * transition or a concurrent change 409, anything retriable 503, other TidemarkErrors 500. Errors that are not
- * TidemarkErrors (Nest's own HttpExceptions included) go to Nest's default handling.
+ * Turns the errors of `@tidemark/jobs` and `@tidemark/access` into HTTP answers with the reason, in Nest's error
+ * shape `{ statusCode, message, error }`: no or a bad credential 401 (with `WWW-Authenticate: Bearer`), a role too
+ * low 403 (`requiredRole`), not found 404 (also what a caller without a grant on the project gets), invalid input
+ * 400 (`problems` lists every reason), an illegal transition or a concurrent change 409, anything retriable 503,
+ * other TidemarkErrors 500. Errors that are not TidemarkErrors (Nest's own HttpExceptions included) go to Nest's
+ * default handling.
  */
 import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  AccessDeniedError,
+  AccessValidationError,
+  ApiKeyNotFoundError,
+  ProjectConflictError,
+  ProjectNotFoundError,
+  UnauthenticatedError,
+} from '@tidemark/access';
 import { IllegalTransitionError, TidemarkError } from '@tidemark/domain';
 import {
   JobConflictError,
@@ -18,15 +28,19 @@ import {
 } from '@tidemark/jobs';
 
 export function httpStatusOf(err: TidemarkError): number {
+  if (err instanceof UnauthenticatedError) return HttpStatus.UNAUTHORIZED;
+  if (err instanceof AccessDeniedError) return HttpStatus.FORBIDDEN;
   if (
+    err instanceof ProjectNotFoundError ||
+    err instanceof ApiKeyNotFoundError ||
     err instanceof JobNotFoundError ||
     err instanceof SnapshotNotFoundError ||
     err instanceof RestoreNotFoundError
   )
     return HttpStatus.NOT_FOUND;
-  if (err instanceof JobValidationError || err instanceof RestoreValidationError)
-    return HttpStatus.BAD_REQUEST;
+  if (isValidationError(err)) return HttpStatus.BAD_REQUEST;
   if (
+    err instanceof ProjectConflictError ||
     err instanceof IllegalTransitionError ||
     err instanceof JobConflictError ||
     err instanceof SnapshotNotAllowedError ||
@@ -37,8 +51,20 @@ export function httpStatusOf(err: TidemarkError): number {
   return HttpStatus.INTERNAL_SERVER_ERROR;
 }
 
+function isValidationError(
+  err: TidemarkError,
+): err is JobValidationError | RestoreValidationError | AccessValidationError {
+  return (
+    err instanceof JobValidationError ||
+    err instanceof RestoreValidationError ||
+    err instanceof AccessValidationError
+  );
+}
+
 const ERROR_NAMES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   500: 'Internal Server Error',
@@ -48,6 +74,7 @@ const ERROR_NAMES: Record<number, string> = {
 /** The part of Express's response the filter uses. */
 interface JsonResponse {
   status(code: number): { json(body: unknown): void };
+  setHeader(name: string, value: string): void;
 }
 
 @Catch(TidemarkError)
@@ -59,8 +86,10 @@ export class JobErrorsFilter implements ExceptionFilter {
       message: err.message,
       error: ERROR_NAMES[status],
     };
-    if (err instanceof JobValidationError || err instanceof RestoreValidationError)
-      body['problems'] = err.problems;
-    host.switchToHttp().getResponse<JsonResponse>().status(status).json(body);
+    if (isValidationError(err)) body['problems'] = err.problems;
+    if (err instanceof AccessDeniedError) body['requiredRole'] = err.needed;
+    const res = host.switchToHttp().getResponse<JsonResponse>();
+    if (err instanceof UnauthenticatedError) res.setHeader('WWW-Authenticate', 'Bearer realm="tidemark"');
+    res.status(status).json(body);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * `PATCH /api/v1/jobs/:id/settings` `{ readLimit: number | null }`: changes the job's settings in any state and
- * answers 200 with the job; 400 listing every problem (a field it does not take, a limit that is not a number of
+ * answers 200 with the job; needs `operator` on the job's project (docs/api.md, "Access"); 400 listing every problem (a field it does not take, a limit that is not a number of
  * MB/s in bounds), 404 for an unknown job. The agent applies a new read limit to the running sync within one poll
  * of `GET /api/v1/agent/jobs` (docs/api.md).
  */
 import { Body, Controller, Inject, Param, Patch, UseFilters } from '@nestjs/common';
 import { JobService, jobView, parseJobSettingsRequest, type JobView } from '@tidemark/jobs';
+import { Access } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 @Controller('api/v1/jobs')
@@ -14,6 +15,7 @@ export class JobSettingsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Patch(':id/settings')
+  @Access.project('operator', 'job')
   async change(@Param('id') id: string, @Body() body: unknown): Promise<JobView> {
     return jobView(await this.jobs.changeSettings(id, parseJobSettingsRequest(body)));
   }

@@ -8,6 +8,7 @@
  */
 import { Controller, Get, Inject, Param, UseFilters } from '@nestjs/common';
 import { JobService, type JobResume, type JobStatus } from '@tidemark/jobs';
+import { Access } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 @Controller('api/v1/jobs')
@@ -16,11 +17,13 @@ export class JobStatusController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Get(':id/status')
+  @Access.project('viewer', 'job')
   status(@Param('id') id: string): Promise<JobStatus> {
     return this.jobs.status(id);
   }
 
   @Get(':id/resume')
+  @Access.service()
   resume(@Param('id') id: string): Promise<JobResume> {
     return this.jobs.resume(id);
   }

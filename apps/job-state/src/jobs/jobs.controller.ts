@@ -16,7 +16,9 @@ import {
   Query,
   UseFilters,
 } from '@nestjs/common';
+import { visibleProjects, type Principal } from '@tidemark/access';
 import { JobService, MAX_PAGE, jobView, parseCreateJobRequest, type JobView } from '@tidemark/jobs';
+import { Access, Caller } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 const DEFAULT_LIMIT = 100;
@@ -27,16 +29,24 @@ export class JobsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Post()
+  @Access.project('owner', 'body-project')
   async create(@Body() body: unknown): Promise<JobView> {
     return jobView(await this.jobs.createJob(parseCreateJobRequest(body)));
   }
 
   @Get()
-  async list(@Query('limit') limit?: string, @Query('after') after?: string): Promise<{ jobs: JobView[] }> {
-    return { jobs: (await this.jobs.listJobs(parseLimit(limit), after)).map(jobView) };
+  @Access.signedIn()
+  async list(
+    @Caller() caller: Principal,
+    @Query('limit') limit?: string,
+    @Query('after') after?: string,
+  ): Promise<{ jobs: JobView[] }> {
+    const jobs = await this.jobs.listJobs(parseLimit(limit), after, visibleProjects(caller));
+    return { jobs: jobs.map(jobView) };
   }
 
   @Get(':id')
+  @Access.project('viewer', 'job')
   async get(@Param('id') id: string): Promise<JobView> {
     return jobView(await this.jobs.getJob(id));
   }

@@ -19,6 +19,8 @@ import {
   restoreView,
   type RestoreView,
 } from '@tidemark/jobs';
+import { visibleProjects, type Principal } from '@tidemark/access';
+import { Access, Caller } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 @Controller('api/v1/restores')
@@ -27,40 +29,49 @@ export class RestoresController {
   constructor(@Inject(RestoreService) private readonly restores: RestoreService) {}
 
   @Post()
+  @Access.project('operator', 'restore-body')
   async begin(@Body() body: unknown): Promise<RestoreView> {
     return restoreView(await this.restores.begin(parseBeginRestoreRequest(body)));
   }
 
   @Get()
+  @Access.project('viewer', 'job-query')
   async list(
+    @Caller() caller: Principal,
     @Query('job') job?: string,
     @Query('limit') limit?: string,
   ): Promise<{ restores: RestoreView[] }> {
+    const projects = visibleProjects(caller);
     const entries = await this.restores.list({
       ...(job === undefined ? {} : { jobId: job }),
+      ...(projects === undefined ? {} : { projects }),
       limit: parseLimit(limit),
     });
     return { restores: entries.map(restoreView) };
   }
 
   @Get(':id')
+  @Access.project('viewer', 'restore')
   async get(@Param('id') id: string): Promise<RestoreView> {
     return restoreView(await this.restores.get(id));
   }
 
   @Post(':id/progress')
+  @Access.project('operator', 'restore')
   @HttpCode(200)
   async progress(@Param('id') id: string, @Body() body: unknown): Promise<RestoreView> {
     return restoreView(await this.restores.progress(id, parseRestoreProgressRequest(body)));
   }
 
   @Post(':id/finish')
+  @Access.project('operator', 'restore')
   @HttpCode(200)
   async finish(@Param('id') id: string, @Body() body: unknown): Promise<RestoreView> {
     return restoreView(await this.restores.finish(id, parseFinishRestoreRequest(body)));
   }
 
   @Post(':id/cancel')
+  @Access.project('operator', 'restore')
   @HttpCode(202)
   async cancel(@Param('id') id: string): Promise<RestoreView> {
     return restoreView(await this.restores.requestCancel(id));

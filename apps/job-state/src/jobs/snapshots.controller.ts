@@ -10,6 +10,7 @@
  */
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, UseFilters } from '@nestjs/common';
 import { JobService, snapshotView, type SnapshotView } from '@tidemark/jobs';
+import { Access } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 @Controller('api/v1')
@@ -18,28 +19,33 @@ export class SnapshotsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Post('jobs/:id/snapshots')
+  @Access.project('operator', 'job')
   @HttpCode(202)
   async take(@Param('id') id: string): Promise<SnapshotView> {
     return snapshotView(await this.jobs.requestSnapshot(id));
   }
 
   @Get('jobs/:id/snapshots')
+  @Access.project('viewer', 'job')
   async list(@Param('id') id: string): Promise<SnapshotView[]> {
     return (await this.jobs.listSnapshots(id)).map(snapshotView);
   }
 
   @Get('snapshots/:sid')
+  @Access.project('viewer', 'snapshot')
   async get(@Param('sid') sid: string): Promise<SnapshotView> {
     return snapshotView(await this.jobs.getSnapshot(sid));
   }
 
   @Post('snapshots/:sid/verify')
+  @Access.project('operator', 'snapshot')
   @HttpCode(202)
   async verify(@Param('sid') sid: string): Promise<{ snapshotId: string; requestId: string }> {
     return { snapshotId: sid, requestId: await this.jobs.requestVerify(sid) };
   }
 
   @Delete('snapshots/:sid')
+  @Access.project('owner', 'snapshot')
   @HttpCode(202)
   async remove(@Param('sid') sid: string): Promise<{ snapshotId: string; requestId: string }> {
     return { snapshotId: sid, requestId: await this.jobs.requestDelete(sid) };

@@ -3,9 +3,11 @@
  * `GET /readyz`: readiness, 200 `{status:"ready", checks:{...}}` or 503 with the failing check's reason.
  */
 import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { PublicRoute } from '../public-route';
 import { Readiness, type ReadinessReport } from './readiness';
 
 @Controller()
+@PublicRoute()
 export class HealthController {
   constructor(@Inject(Readiness) private readonly readiness: Readiness) {}
 

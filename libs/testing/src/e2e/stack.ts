@@ -1,13 +1,15 @@
 /**
  * The six services as child processes, for end-to-end and crash tests: each started with
  * `node --import tsx apps/<name>/src/main.ts` on a free port, with the environment the test gives (topic prefix,
- * database names), and each killable (SIGKILL) and restartable on its own.
+ * database names) and the test run's credentials (`credentials.ts`), and each killable (SIGKILL) and restartable on
+ * its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { SERVICE_NAMES, type ServiceName } from '@tidemark/config';
+import { testCredentialEnv } from '../credentials';
 import { standInTailEnv } from '../servers/ferretdb';
 import { layout } from '../servers/layout';
 
@@ -89,6 +91,8 @@ export class ServiceStack {
           // snapshots run whatever it is.
           TIDEMARK_SNAPSHOT_TICK_MS: String(24 * 3_600_000),
           ...process.env,
+          // The run's admin key and service token (job-state needs both; the agent sends the token).
+          ...testCredentialEnv(),
           ...standInTailEnv({ ...process.env, ...this.env }),
           ...this.env,
           PORT: String(port),

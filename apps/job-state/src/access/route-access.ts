@@ -1,0 +1,80 @@
+/**
+ * What each route of job-state needs, declared on the route itself (docs/api.md, "Access"). The access guard
+ * (`access.guard.ts`) reads the declaration; a route without one is refused to everybody (deny by default), so a
+ * new route cannot be reached before someone decides who may call it.
+ *
+ * - `@Access.service()`: the services' own credential only (`TIDEMARK_SERVICE_TOKEN`); any API key gets 401.
+ * - `@Access.admin()`: the admin key only; an API key gets 403.
+ * - `@Access.signedIn()`: any API key or the admin key; the handler shows only the caller's projects (`@Caller()`).
+ * - `@Access.project(need, resource)`: the role `need` (or `admin`) on the project of `resource`, found from the
+ *   request (see {@link ResourceRef}); a caller without a grant there gets the resource's own 404.
+ */
+import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import type { Principal, Requirement } from '@tidemark/access';
+
+export const ROUTE_ACCESS = 'tidemark:route-access';
+
+/** Where a route's project is found. */
+export type ResourceRef =
+  /** `:id` is a job id. */
+  | 'job'
+  /** `:sid` is a snapshot id: its job's project. */
+  | 'snapshot'
+  /** `:id` is a restore id: its job's project. */
+  | 'restore'
+  /** `:name` is the project. */
+  | 'project'
+  /** the body's `project` (creating a job): the project must exist. */
+  | 'body-project'
+  /** the body's `snapshotId` and / or `jobId` (beginning a restore). */
+  | 'restore-body'
+  /** the query's `job` when given (one job's restores); without it the handler lists the caller's projects. */
+  | 'job-query';
+
+/** The request as the access rules see it. */
+export interface AccessRequest {
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, unknown>>;
+  readonly body: unknown;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export type RouteAccess =
+  | { readonly kind: 'service' }
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'signed-in' }
+  | {
+      readonly kind: 'project';
+      readonly need: Requirement | ((req: AccessRequest) => Requirement);
+      readonly resource: ResourceRef;
+      /** Also the service credential (the agent's own calls of a user route). */
+      readonly alsoService?: (req: AccessRequest) => boolean;
+    };
+
+type Decorator = MethodDecorator & ClassDecorator;
+
+export const Access = {
+  service: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'service' } satisfies RouteAccess),
+  admin: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'admin' } satisfies RouteAccess),
+  signedIn: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'signed-in' } satisfies RouteAccess),
+  project: (
+    need: Requirement | ((req: AccessRequest) => Requirement),
+    resource: ResourceRef,
+    options: { alsoService?: (req: AccessRequest) => boolean } = {},
+  ): Decorator =>
+    SetMetadata(ROUTE_ACCESS, { kind: 'project', need, resource, ...options } satisfies RouteAccess),
+};
+
+/** Where the guard leaves the caller of a request it let through. */
+const callers = new WeakMap<object, Principal>();
+
+export function rememberCaller(req: object, principal: Principal): void {
+  callers.set(req, principal);
+}
+
+/** The authenticated caller, as a handler parameter (`@Caller() caller: Principal`). */
+export const Caller = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {
+  const principal = callers.get(ctx.switchToHttp().getRequest<object>());
+  if (principal === undefined) throw new Error('no caller: the access guard did not run for this route');
+  return principal;
+});

@@ -1,0 +1,4 @@
+import { describeAccessStore } from './access-store.contract';
+import { MemoryAccessStore } from './memory-access-store';
+
+describeAccessStore('MemoryAccessStore', async () => new MemoryAccessStore());
