@@ -76,8 +76,10 @@ describe('MongoJobPhaseReader: format versions', () => {
       ]);
       const reader = new MongoJobPhaseReader(c, db);
       assert.deepEqual((await reader.listApplying()).map((j) => j.jobId).sort(), ['cur1', 'old1']);
-      await jobs.insertOne({ _id: 'fut1', v: 3, state: 'active', syncId: 'fut1-s1', phase: 'complete' });
-      await assert.rejects(reader.listApplying(), refusedAs(`${db}.jobs _id "fut1"`, 3));
+      // A version newer than any this build reads (the current one plus one).
+      const future = Math.max(...JOB_VERSIONS_READ.reads) + 1;
+      await jobs.insertOne({ _id: 'fut1', v: future, state: 'active', syncId: 'fut1-s1', phase: 'complete' });
+      await assert.rejects(reader.listApplying(), refusedAs(`${db}.jobs _id "fut1"`, future));
     } finally {
       await c.db(db).dropDatabase();
     }

@@ -122,6 +122,14 @@ describe('/metrics of real services at work', { timeout: 10 * 60_000 }, () => {
       TIDEMARK_OPLOG_FLUSH_MS: '500',
       TIDEMARK_SLICE_TARGET_BYTES: '16384',
     });
+    // The agent is ready before its start-up recovery has read job-state's jobs. A job created in between is found
+    // in initial-sync with no transfer of this agent's, and recovery asks for a resync (safe, but a second transfer
+    // that this spec's counts would see): create the job once the agent consumes commands.
+    await until(
+      "the agent's recovery done and its commands consumed",
+      () => agent!.lines.some((l) => l.includes('"event":"agent-consuming-commands"')) || undefined,
+      60_000,
+    );
   });
 
   after(async () => {
