@@ -76,3 +76,14 @@ export function parseCommand(
     values: (name) => strings.get(name) ?? [],
   };
 }
+
+/** The one value of `--name`, if given; `usage("--name may be given once")` when it was given more than once. */
+export function once(
+  parsed: ParsedCommand,
+  name: string,
+  usage: (message: string) => Error,
+): string | undefined {
+  const values = parsed.values(name);
+  if (values.length > 1) throw usage(`--${name} may be given once`);
+  return values[0];
+}

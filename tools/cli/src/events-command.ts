@@ -5,7 +5,7 @@
  */
 import { resolveEndpoints } from '@tidemark/config';
 import { createKafka, resolveTopics, topicList, type Topic } from '@tidemark/bus';
-import { parseCommand, type ParsedCommand } from './args';
+import { once, parseCommand } from './args';
 import { formatEventJson, formatEventLine } from './event-format';
 import { tailEvents, type StartPoint } from './event-tail';
 
@@ -20,12 +20,6 @@ export const EVENTS_HELP = `  tidemark events tail [--topic T]... [--job ID] [--
 `;
 
 type Usage = (message: string) => Error;
-
-function once(parsed: ParsedCommand, name: string, usage: Usage): string | undefined {
-  const values = parsed.values(name);
-  if (values.length > 1) throw usage(`--${name} may be given once`);
-  return values[0];
-}
 
 function positiveInteger(text: string | undefined, name: string, usage: Usage): number | undefined {
   if (text === undefined) return undefined;

@@ -11,7 +11,7 @@ import {
   parseRetention,
   type JobState,
 } from '@tidemark/domain';
-import { parseCommand, type ParsedCommand } from './args';
+import { once, parseCommand, type ParsedCommand } from './args';
 import { JobApiClient, JobApiError, type CreateJobRequest } from './job-api-client';
 import { formatJobLine, formatJobList, formatStatus } from './job-format';
 import { waitForJob } from './job-wait';
@@ -42,13 +42,6 @@ export const JOB_HELP = `  tidemark job create --project P --source URI [--inclu
 `;
 
 type Usage = (message: string) => Error;
-
-/** The one value of `--name`, if given. */
-function once(parsed: ParsedCommand, name: string, usage: Usage): string | undefined {
-  const values = parsed.values(name);
-  if (values.length > 1) throw usage(`--${name} may be given once`);
-  return values[0];
-}
 
 function seconds(text: string, name: string, usage: Usage): number {
   const value = Number(text);

@@ -8,7 +8,7 @@
  */
 import { TidemarkError } from '@tidemark/domain';
 import { redactUri, type JobView } from '@tidemark/jobs';
-import { parseCommand, type ParsedCommand } from './args';
+import { once, parseCommand } from './args';
 import { JobApiClient } from './job-api-client';
 import { RESTORE_ADMIN_COMMANDS, RESTORE_ADMIN_HELP, runRestoreAdminCommand } from './restore-admin-command';
 import { RestoreRecord } from './restore-record';
@@ -48,12 +48,6 @@ export const RESTORE_HELP = `  tidemark restore --snapshot ID --to URI [--includ
 ${RESTORE_ADMIN_HELP}`;
 
 type Usage = (message: string) => Error;
-
-function once(parsed: ParsedCommand, name: string, usage: Usage): string | undefined {
-  const values = parsed.values(name);
-  if (values.length > 1) throw usage(`--${name} may be given once`);
-  return values[0];
-}
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 

@@ -9,7 +9,7 @@
  */
 import { resolveEndpoints } from '@tidemark/config';
 import { createKafka, ensureTopics, resolveTopics, topicList } from '@tidemark/bus';
-import { parseCommand } from './args';
+import { once, parseCommand } from './args';
 
 export const TOPICS_HELP = `  tidemark topics ensure [--prefix P] [--replication-factor N] [--json]
                                    create every topic Tidemark uses (with its dead-letter topics), with the
@@ -29,13 +29,8 @@ export async function runTopicsCommand(argv: readonly string[], usage: Usage): P
     usage,
   );
   if (parsed.rest.length > 0) throw usage(`topics ensure: unexpected ${parsed.rest[0]}`);
-  const once = (name: string): string | undefined => {
-    const values = parsed.values(name);
-    if (values.length > 1) throw usage(`--${name} may be given once`);
-    return values[0];
-  };
-  const prefix = once('prefix') ?? process.env['TIDEMARK_TOPIC_PREFIX'] ?? '';
-  const factorText = once('replication-factor');
+  const prefix = once(parsed, 'prefix', usage) ?? process.env['TIDEMARK_TOPIC_PREFIX'] ?? '';
+  const factorText = once(parsed, 'replication-factor', usage);
   let replicationFactor: number | undefined;
   if (factorText !== undefined) {
     if (!/^[1-9][0-9]?$/.test(factorText))
