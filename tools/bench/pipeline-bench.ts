@@ -9,11 +9,15 @@
  *  4. apply rate: a burst of inserts, entries per second until applied; then BENCH_UPDATE_BURST (default 100)
  *     updates by _id of documents of the 50,000-document collection, written one by one, until applied;
  *  5. peak memory (VmHWM) of each service process, and the CPU time each service (and the backup-side server) had
- *     used when the transfer ended: where the machine's cores went during the initial sync.
+ *     used when the transfer ended: where the machine's cores went during the initial sync;
+ *  6. the initial sync per phase (as job-state's status showed it, polled every 250 ms): wall time, and the CPU
+ *     seconds each process used in it (services, both FerretDBs and the PostgreSQL under them, Kafka). A phase whose
+ *     busiest process used far less CPU than its wall time was waiting (on a poll, a delay, a lock), not computing.
  * Sizes: BENCH_DOCS (default 100000), BENCH_LAG_PROBES (default 100) written every BENCH_PROBE_INTERVAL_MS
  * (default 200), BENCH_BURST (default 3000).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { MongoClient } from 'mongodb';
 import { readInfraState, resolveEndpoints } from '@tidemark/config';
 import {
@@ -49,15 +53,80 @@ interface Status {
   head: { namespaces: Record<string, string> };
 }
 
-/** User + system CPU seconds of a process so far (Linux `/proc/<pid>/stat`, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number | undefined): number | undefined {
+/**
+ * User + system CPU seconds of a process so far (Linux `/proc/<pid>/stat`, clock ticks of 1/100 s); with
+ * `withExited`, plus those of its children that have exited and been waited for.
+ */
+function cpuSeconds(pid: number | undefined, withExited = false): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const exited = withExited ? Number(fields[13]) + Number(fields[14]) : 0;
+    return (Number(fields[11]) + Number(fields[12]) + exited) / 100;
   } catch {
     return undefined;
+  }
+}
+
+/** A phase as first seen in the job's status: when, and each watched process's CPU seconds so far. */
+interface PhaseMark {
+  phase: string;
+  at: number;
+  cpu: Record<string, number | undefined>;
+}
+
+/** The processes whose CPU the phase breakdown follows, by name. */
+function watchedProcesses(
+  stack: ServiceStack,
+  sourcePids: Readonly<Record<string, number>>,
+): Record<string, number | undefined> {
+  const infra = readInfraState()?.processes ?? [];
+  const infraPid = (name: string) => infra.find((p) => p.name === name)?.pid;
+  return {
+    ...Object.fromEntries(SERVICE_NAMES.map((n) => [n, stack.pid(n)])),
+    ...Object.fromEntries(Object.entries(sourcePids).map(([k, v]) => [`source-${k}`, v])),
+    'backup-ferretdb': infraPid('ferretdb-backup'),
+    ...(infraPid('postgresql-backup') ? { 'backup-postgresql': infraPid('postgresql-backup') } : {}),
+    kafka: infraPid('kafka'),
+  };
+}
+
+/** CPU seconds of each process and its descendants (a PostgreSQL's work is done by its postmaster's children). */
+function cpuOf(pids: Record<string, number | undefined>): Record<string, number | undefined> {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = (pid: number): number =>
+    (cpuSeconds(pid, true) ?? 0) + (children.get(pid) ?? []).reduce((sum, c) => sum + tree(c), 0);
+  return Object.fromEntries(
+    Object.entries(pids).map(([n, pid]) => [n, pid === undefined ? undefined : tree(pid)]),
+  );
+}
+
+/** Per phase: wall seconds, then the CPU seconds of every process that used at least 0.5 s in it, busiest first. */
+function printPhaseBreakdown(timeline: PhaseMark[]): void {
+  console.log('initial sync by phase (wall; CPU seconds per process, busiest first):');
+  for (let k = 0; k + 1 < timeline.length; k++) {
+    const [from, to] = [timeline[k]!, timeline[k + 1]!];
+    const used = Object.keys(to.cpu)
+      .map((n) => [n, (to.cpu[n] ?? NaN) - (from.cpu[n] ?? NaN)] as const)
+      .filter(([, c]) => c >= 0.5)
+      .sort((a, b) => b[1] - a[1]);
+    const total = used.reduce((sum, [, c]) => sum + c, 0);
+    const wall = (to.at - from.at) / 1000;
+    console.log(
+      `  ${from.phase.padEnd(28)} ${wall.toFixed(1).padStart(6)} s wall, ${total.toFixed(1)} s CPU` +
+        ` (${((total / wall / os.availableParallelism()) * 100).toFixed(0)}% of ${os.availableParallelism()} cores): ${used.map(([n, c]) => `${n} ${c.toFixed(1)}`).join(', ')}`,
+    );
   }
 }
 
@@ -117,13 +186,20 @@ async function main(): Promise<void> {
       source: { uri: loaded.uri },
       include: [db],
     });
+    const watched = watchedProcesses(stack, loaded.pids);
+    const timeline: PhaseMark[] = [];
     const t1 = Date.now();
+    timeline.push({ phase: 'job start', at: t1, cpu: cpuOf(watched) });
     await api(base, 'POST', `/api/v1/jobs/${job.id}/start`);
     let transferMs = 0;
     let cpuAtTransfer: string[] = [];
     let status: Status;
     for (;;) {
       status = await api<Status>(base, 'GET', `/api/v1/jobs/${job.id}/status`);
+      const seen = status.state === 'active' ? 'active' : (status.phase ?? status.state);
+      if (timeline[timeline.length - 1]!.phase !== seen) {
+        timeline.push({ phase: seen, at: Date.now(), cpu: cpuOf(watched) });
+      }
       if (!transferMs && status.phase && !['starting', 'transferring'].includes(status.phase)) {
         transferMs = Date.now() - t1;
         const backupPid = readInfraState()?.processes.find((p) => p.name === 'ferretdb-backup')?.pid;
@@ -263,6 +339,7 @@ async function main(): Promise<void> {
     );
     console.log(`peak memory (VmHWM):    ${mem.join(' ')}`);
     console.log(`CPU at end of transfer: ${cpuAtTransfer.join(' ')}`);
+    printPhaseBreakdown(timeline);
   } finally {
     await stack.stopAll();
     await source.db(db).dropDatabase();

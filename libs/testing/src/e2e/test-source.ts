@@ -18,6 +18,8 @@ import { startScratchFerretdb } from '../servers/scratch-ferretdb';
 export interface TestSource {
   readonly uri: string;
   readonly client: MongoClient;
+  /** A scratch server's processes by role (empty for a configured deployment), for CPU accounting. */
+  readonly pids: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ export async function loadedTestSource(opts: {
   if (configured && configured !== readInfraState(env)?.source.uri) {
     const client = await new MongoClient(configured).connect();
     await opts.load(client);
-    return { uri: configured, client, stop: () => client.close() };
+    return { uri: configured, client, pids: {}, stop: () => client.close() };
   }
   const scratch = await startScratchFerretdb({
     name: opts.name,
@@ -52,6 +54,7 @@ export async function loadedTestSource(opts: {
   return {
     uri: scratch.uri,
     client,
+    pids: scratch.pids,
     stop: async () => {
       await client.close();
       await scratch.stop();

@@ -34,6 +34,8 @@ export interface ScratchFerretdb {
   backend: FerretdbBackend;
   /** The PostgreSQL database under it (`postgres://…`), when its backend is postgresql. */
   postgresqlUrl?: string;
+  /** The server's processes by role (`ferretdb`, and `postgresql` under it), for CPU accounting in benchmarks. */
+  pids: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function startScratchFerretdb(opts: {
     uri,
     backend,
     ...(pgUrl ? { postgresqlUrl: pgUrl } : {}),
+    pids: { ferretdb: proc.pid, ...(pg ? { postgresql: pg.proc.pid } : {}) },
     stop: async () => {
       await stopProcess(proc);
       await stopPg();
