@@ -127,7 +127,8 @@ describe('agent initial sync against FerretDB and Kafka', () => {
       const live = client.db(db).collection<{ _id: number; v?: number }>('live');
       const writer = (async () => {
         await new Promise((r) => setTimeout(r, 200));
-        for (let k = 0; writing || k < 20; k++) {
+        // At least 30 rounds (46 entries of the job's): a fast scan (a PostgreSQL source) may end within a few.
+        for (let k = 0; writing || k < 30; k++) {
           await live.insertOne({ _id: k });
           if (k % 3 === 0) await live.updateOne({ _id: k }, { $set: { v: k } });
           if (k % 5 === 4) await live.deleteOne({ _id: k - 1 });
