@@ -5,7 +5,8 @@
  *  2. Tidemark's initial sync of the same data: transfer (agent scan -> Kafka -> oplog store) and until the job
  *     is active, as MB/s and docs/s;
  *  3. capture-to-applied lag at a steady write rate: p50/p99 of the time from a source write until the document
- *     is in the head database;
+ *     is in the head database; then again at a high rate (BENCH_FAST_RATE writes/s, default 500, for
+ *     BENCH_FAST_SECONDS, default 10; up to 32 writes in flight), with the rate the source actually took;
  *  4. apply rate: a burst of inserts, entries per second until applied; then BENCH_UPDATE_BURST (default 100)
  *     updates by _id of documents of the 50,000-document collection, written one by one, until applied;
  *  5. peak memory (VmHWM) of each service process, and the CPU time each service (and the backup-side server) had
@@ -35,6 +36,8 @@ const PROBES = Number(process.env['BENCH_LAG_PROBES'] ?? 100);
 const PROBE_INTERVAL = Number(process.env['BENCH_PROBE_INTERVAL_MS'] ?? 200);
 const BURST = Number(process.env['BENCH_BURST'] ?? 3000);
 const UPDATE_BURST = Number(process.env['BENCH_UPDATE_BURST'] ?? 100);
+const FAST_RATE = Number(process.env['BENCH_FAST_RATE'] ?? 500);
+const FAST_SECONDS = Number(process.env['BENCH_FAST_SECONDS'] ?? 10);
 
 const s = `${Date.now().toString(36).slice(-6)}`;
 const db = `bench${s}`;
@@ -242,7 +245,49 @@ async function main(): Promise<void> {
       }
     }
     await writer;
-    console.log(`lag probes done; writing a burst of ${BURST} inserts, then ${UPDATE_BURST} updates...`);
+
+    // 3b. The same at a high rate: a write is started every 1000/FAST_RATE ms (at most 32 in flight, so a slower
+    // source sets the rate: reported as the rate it took); a watcher reads the probes present in the head every
+    // 50 ms and records, for each new one, the time since its write was acknowledged.
+    console.log(`lag probes done; ${FAST_RATE} writes/s for ${FAST_SECONDS} s...`);
+    const fastTotal = Math.round(FAST_RATE * FAST_SECONDS);
+    const fastAcked = new Map<string, number>();
+    const probes = source.db(db).collection<{ _id: string; k: number }>('probe');
+    const tf = Date.now();
+    const fastWriter = (async () => {
+      const inFlight = new Set<Promise<void>>();
+      for (let k = 0; k < fastTotal; k++) {
+        const due = tf + (k * 1000) / FAST_RATE;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        if (inFlight.size >= 32) await Promise.race(inFlight);
+        const id = `fast-${k}`;
+        const w: Promise<void> = probes.insertOne({ _id: id, k }).then(() => {
+          fastAcked.set(id, Date.now());
+          inFlight.delete(w);
+        });
+        inFlight.add(w);
+      }
+      await Promise.all(inFlight);
+    })();
+    const fastLags: number[] = [];
+    const seenFast = new Set<string>();
+    let fastWrittenMs = 0;
+    void fastWriter.then(() => (fastWrittenMs = Date.now() - tf));
+    while (seenFast.size < fastTotal) {
+      if (Date.now() - tf > 30 * 60_000) throw new Error('fast probes not applied after 30 min');
+      const present = await head.find({}, { projection: { _id: 1 } }).toArray();
+      const now = Date.now();
+      for (const d of present) {
+        const id = String(d['_id']);
+        const acked = fastAcked.get(id);
+        if (acked === undefined || seenFast.has(id)) continue;
+        seenFast.add(id);
+        fastLags.push(now - acked);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await fastWriter;
+    console.log(`fast probes done; writing a burst of ${BURST} inserts, then ${UPDATE_BURST} updates...`);
 
     // 4. Apply rate: a burst of inserts into a large collection, then the time until the job's applied position
     // reaches the source's newest entry (read once the burst is written).
@@ -330,6 +375,9 @@ async function main(): Promise<void> {
     console.log(`transfer / scan rate:   ${((scanMs / transferMs) * 100).toFixed(0)}%`);
     console.log(
       `capture-to-applied lag: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms (${lags.length} probes written one per ${PROBE_INTERVAL} ms)`,
+    );
+    console.log(
+      `lag at a high rate:     p50 ${pct(fastLags, 50)} ms, p99 ${pct(fastLags, 99)} ms (${fastTotal} probes asked at ${FAST_RATE}/s, written in ${fastWrittenMs} ms: ${Math.round(fastTotal / (fastWrittenMs / 1000))} writes/s taken)`,
     );
     console.log(
       `apply rate:             ${Math.round(BURST / (appliedMs / 1000))} entries/s (${BURST} inserts written in ${written - tb} ms, all applied after ${appliedMs} ms)`,
