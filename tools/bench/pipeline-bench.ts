@@ -167,18 +167,31 @@ async function main(): Promise<void> {
     `bench-${s}`,
   );
   try {
-    // 1. Baseline: a plain driver scan, raw BSON.
+    // 1. Baseline: a plain driver scan, raw BSON, one collection after the other; then both at once, as the
+    // agent scans them (TIDEMARK_AGENT_SCAN_CONCURRENCY, default 2). With the source server's CPU for each.
     let bytes = 0;
     let docs = 0;
-    const t0 = Date.now();
-    for (const c of ['a', 'b']) {
+    const scanOne = async (c: string): Promise<void> => {
       for await (const raw of source.db(db).collection(c).find({}, { raw: true, batchSize: 1000 })) {
         bytes += (raw as unknown as Uint8Array).length;
         docs += 1;
       }
-    }
+    };
+    const sourceCpu = (): number =>
+      Object.values(cpuOf(loaded.pids)).reduce<number>((a, c) => a + (c ?? 0), 0);
+    const cpu0 = sourceCpu();
+    const t0 = Date.now();
+    for (const c of ['a', 'b']) await scanOne(c);
     const scanMs = Date.now() - t0;
+    const scanCpu = sourceCpu() - cpu0;
     const mb = bytes / 1e6;
+    const scanned = { bytes, docs };
+    const cpu1 = sourceCpu();
+    const tp = Date.now();
+    await Promise.all(['a', 'b'].map(scanOne));
+    ({ bytes, docs } = scanned);
+    const parallelScanMs = Date.now() - tp;
+    const parallelScanCpu = sourceCpu() - cpu1;
 
     console.log(`plain driver scan: ${docs} documents in ${scanMs} ms; starting the services...`);
     await stack.startAll();
@@ -365,6 +378,9 @@ async function main(): Promise<void> {
     console.log(`source: ${docs} documents, ${mb.toFixed(1)} MB of raw BSON (${loaded.uri})`);
     console.log(
       `plain driver scan:      ${(mb / (scanMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (scanMs / 1000))} docs/s (${scanMs} ms)`,
+    );
+    console.log(
+      `source server CPU:      ${scanCpu.toFixed(1)} s for the plain scan; both collections at once: ${parallelScanMs} ms, ${parallelScanCpu.toFixed(1)} s CPU`,
     );
     console.log(
       `initial sync transfer:  ${(mb / (transferMs / 1000)).toFixed(2)} MB/s, ${Math.round(docs / (transferMs / 1000))} docs/s (${transferMs} ms to the end of transferring)`,
