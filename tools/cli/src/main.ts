@@ -51,7 +51,7 @@ ${JOB_HELP}${ACCESS_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_H
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
 S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
 The source and backup FerretDB run on SQLite or PostgreSQL: TIDEMARK_SOURCE_BACKEND, TIDEMARK_BACKUP_BACKEND
-(sqlite|postgresql; PostgreSQL's ports: TIDEMARK_SOURCE_PG_PORT, TIDEMARK_BACKUP_PG_PORT).
+(postgresql, the default, or sqlite; PostgreSQL's ports: TIDEMARK_SOURCE_PG_PORT, TIDEMARK_BACKUP_PG_PORT).
 `;
 
 const log = (m: string) => process.stderr.write(`tidemark: ${m}\n`);
