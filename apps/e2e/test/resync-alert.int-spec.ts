@@ -9,7 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
-import { compareHeads, ServiceStack, startScratchFerretdb, type ScratchFerretdb } from '@tidemark/testing';
+import {
+  compareHeads,
+  ferretdbBackend,
+  ServiceStack,
+  startScratchFerretdb,
+  type ScratchFerretdb,
+} from '@tidemark/testing';
 import { JobApi, latestSourceTs, parseTs, suffix, tsGte, type JobStatus } from './helpers';
 
 describe('resync required after the source oplog rolled over', () => {
@@ -20,7 +26,11 @@ describe('resync required after the source oplog rolled over', () => {
   const s = suffix();
 
   before(async () => {
-    src = await startScratchFerretdb({ name: `roll-${s}`, oplogBytes: 64 * 1024 });
+    // Tiny, so that the writes below roll it over. On PostgreSQL 64 KiB is too small even for the start: seen on
+    // 2026-12-04, FerretDB's capped clean-up had dropped the job's start position before the marker below was
+    // written (its size counts PostgreSQL's storage, not SQLite's), and the agent asked for a resync at once.
+    const oplogBytes = ferretdbBackend('source') === 'postgresql' ? 512 * 1024 : 64 * 1024;
+    src = await startScratchFerretdb({ name: `roll-${s}`, oplogBytes });
     client = await new MongoClient(src.uri).connect();
     backup = await new MongoClient(resolveEndpoints().backup.uri).connect();
     await client
