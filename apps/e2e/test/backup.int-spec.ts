@@ -123,7 +123,7 @@ async function backupAndCompare(
   const target = await latestSourceTs(source);
   const waitedFrom = Date.now();
   let lastReport = waitedFrom;
-  // On FerretDB the catch-up is slow: its SQLite backend scans the whole head collection for every update or
+  // On FerretDB on SQLite the catch-up is slow: that backend scans the whole head collection for every update or
   // delete by _id (about 0.8 s on a 50,000-document collection), so each of the writer's updates and deletes
   // costs that much to apply. On MongoDB it takes seconds.
   await waitFor('lag zero', 15 * 60_000, async () => {
