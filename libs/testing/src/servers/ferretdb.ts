@@ -77,10 +77,11 @@ export function ferretdbBackend(
 /**
  * PostgreSQL on both sides (docs/stand-in.md, "Decision"). `npm run bench:stand-in` measured updates and deletes by
  * _id 40-400x faster than on SQLite (with the `_id` lookup index `infra up` adds), and the oplog's holes short
- * enough for a 1 s stability delay instead of 5 s. `npm run bench` on a quiet machine: the initial sync within 5% of
- * SQLite's, 20 updates all applied 6.6x sooner, capture lag 2.4 s instead of 6.4 s. A PostgreSQL source over a
- * SQLite backup side is no middle way: the source then takes writes far faster than the backup side can apply them
- * (an end-to-end suite ran more than 30 minutes). `TIDEMARK_SOURCE_BACKEND=sqlite` / `TIDEMARK_BACKUP_BACKEND=sqlite` select SQLite.
+ * enough for a 1 s stability delay instead of 5 s. `npm run bench` on a quiet machine: 20 updates all applied 6.6-16x
+ * sooner, capture lag 2.4 s instead of 6.4 s, the initial sync 5% (100k documents) to 20% (400k) longer than
+ * SQLite's (the backup side's inserts cost more CPU on PostgreSQL). A PostgreSQL source over a SQLite backup side
+ * is no middle way: the source then takes writes far faster than the backup side can apply them (an end-to-end suite
+ * ran more than 30 minutes). `TIDEMARK_SOURCE_BACKEND=sqlite` / `TIDEMARK_BACKUP_BACKEND=sqlite` select SQLite.
  */
 export const DEFAULT_FERRETDB_BACKENDS: Readonly<Record<'source' | 'backup', FerretdbBackend>> = {
   source: 'postgresql',
