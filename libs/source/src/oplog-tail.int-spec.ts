@@ -11,9 +11,14 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { BSON, MongoClient, type Collection, type Timestamp } from 'mongodb';
 import { isAfter, OplogGapError, type NamespaceFilters, type OpTime } from '@tidemark/domain';
-import { ENV, readInfraState, resolveEndpoints } from '@tidemark/config';
+import { resolveEndpoints } from '@tidemark/config';
 import { classifyMongoError, connectMongo } from '@tidemark/mongo';
-import { startScratchFerretdb, uniqueDbName, type ScratchFerretdb } from '@tidemark/testing';
+import {
+  externalSourceUri,
+  startScratchFerretdb,
+  uniqueDbName,
+  type ScratchFerretdb,
+} from '@tidemark/testing';
 import { OPLOG_TAIL_REOPEN } from '@tidemark/util';
 import { latestOplogTs } from './oplog-bounds';
 import { timestampFromOpTime } from './op-time-bson';
@@ -320,15 +325,12 @@ describe('OplogTail on an oplog of its own, under concurrent writers', () => {
   let scratch: ScratchFerretdb | undefined;
   let own: MongoClient;
   let settings: ReturnType<typeof recommendedTailSettings>;
-  const external = (): boolean => {
-    const configured = process.env[ENV.sourceUri] ?? '';
-    return configured !== '' && configured !== readInfraState()?.source.uri;
-  };
   const coll = (name: string): Collection<AnyDoc> => own.db(db).collection<AnyDoc>(name);
 
   before(async () => {
     // An external source (a real MongoDB replica set, say) is used as it is: the first case runs there too.
-    if (!external()) scratch = await startScratchFerretdb({ name: 'tail-own', oplogBytes: 64 * 1024 * 1024 });
+    if (externalSourceUri() === undefined)
+      scratch = await startScratchFerretdb({ name: 'tail-own', oplogBytes: 64 * 1024 * 1024 });
     const uri = scratch?.uri ?? resolveEndpoints().source.uri;
     own = await connectMongo(uri, { appName: 'tidemark-tail-int-spec', maxPoolSize: 40 });
     settings = recommendedTailSettings(await sourceInfo(own));

@@ -12,6 +12,7 @@ export * from './servers/scratch-ferretdb';
 export * from './servers/containers';
 export {
   ensureFerretdb,
+  externalSourceUri,
   ferretdbBackend,
   localFerretdbBackend,
   FERRETDB_BACKENDS,

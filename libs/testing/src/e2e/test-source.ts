@@ -12,7 +12,7 @@
  *   another suite's tail.
  */
 import { MongoClient } from 'mongodb';
-import { ENV, readInfraState } from '@tidemark/config';
+import { externalSourceUri } from '../servers/ferretdb';
 import { startScratchFerretdb } from '../servers/scratch-ferretdb';
 
 export interface TestSource {
@@ -32,8 +32,8 @@ export async function loadedTestSource(opts: {
   readonly env?: NodeJS.ProcessEnv;
 }): Promise<TestSource> {
   const env = opts.env ?? process.env;
-  const configured = env[ENV.sourceUri];
-  if (configured && configured !== readInfraState(env)?.source.uri) {
+  const configured = externalSourceUri(env);
+  if (configured !== undefined) {
     const client = await new MongoClient(configured).connect();
     await opts.load(client);
     return { uri: configured, client, pids: {}, stop: () => client.close() };

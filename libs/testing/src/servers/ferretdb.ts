@@ -115,6 +115,15 @@ export const FERRETDB_STABILITY_DELAY_BY_BACKEND: Readonly<Record<FerretdbBacken
 };
 
 /**
+ * The source deployment `SOURCE_MONGODB_URI` names when it is not the local servers' source (a real MongoDB replica
+ * set, say); undefined when the tests run against the source `tidemark infra up` started (or no source is named).
+ */
+export function externalSourceUri(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const configured = env[ENV.sourceUri] ?? '';
+  return configured !== '' && configured !== readInfraState(env)?.source.uri ? configured : undefined;
+}
+
+/**
  * `TIDEMARK_FERRETDB_STABILITY_DELAY_MS` for the processes the test servers feed (the agent, in-process tail
  * specs): the delay of the local source's backend, the larger one when the running `infra up` source and the
  * configured backend (which scratch sources follow) differ. Nothing when the variable is set already or the source
@@ -122,9 +131,7 @@ export const FERRETDB_STABILITY_DELAY_BY_BACKEND: Readonly<Record<FerretdbBacken
  */
 export function standInTailEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   if ((env[FERRETDB_STABILITY_DELAY_ENV] ?? '') !== '') return {};
-  const state = readInfraState(env);
-  const configured = env[ENV.sourceUri] ?? '';
-  if (configured !== '' && configured !== state?.source.uri) return {};
+  if (externalSourceUri(env) !== undefined) return {};
   const backends = [ferretdbBackend('source', env), localFerretdbBackend('source', env)];
   const ms = Math.max(...backends.map((b) => FERRETDB_STABILITY_DELAY_BY_BACKEND[b]));
   return { [FERRETDB_STABILITY_DELAY_ENV]: String(ms) };
