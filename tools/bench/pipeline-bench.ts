@@ -169,27 +169,31 @@ async function main(): Promise<void> {
   try {
     // 1. Baseline: a plain driver scan, raw BSON, one collection after the other; then both at once, as the
     // agent scans them (TIDEMARK_AGENT_SCAN_CONCURRENCY, default 2). With the source server's CPU for each.
-    let bytes = 0;
-    let docs = 0;
-    const scanOne = async (c: string): Promise<void> => {
+    const scanOne = async (c: string): Promise<{ bytes: number; docs: number }> => {
+      const n = { bytes: 0, docs: 0 };
       for await (const raw of source.db(db).collection(c).find({}, { raw: true, batchSize: 1000 })) {
-        bytes += (raw as unknown as Uint8Array).length;
-        docs += 1;
+        n.bytes += (raw as unknown as Uint8Array).length;
+        n.docs += 1;
       }
+      return n;
     };
     const sourceCpu = (): number =>
       Object.values(cpuOf(loaded.pids)).reduce<number>((a, c) => a + (c ?? 0), 0);
     const cpu0 = sourceCpu();
     const t0 = Date.now();
-    for (const c of ['a', 'b']) await scanOne(c);
+    let bytes = 0;
+    let docs = 0;
+    for (const c of ['a', 'b']) {
+      const n = await scanOne(c);
+      bytes += n.bytes;
+      docs += n.docs;
+    }
     const scanMs = Date.now() - t0;
     const scanCpu = sourceCpu() - cpu0;
     const mb = bytes / 1e6;
-    const scanned = { bytes, docs };
     const cpu1 = sourceCpu();
     const tp = Date.now();
     await Promise.all(['a', 'b'].map(scanOne));
-    ({ bytes, docs } = scanned);
     const parallelScanMs = Date.now() - tp;
     const parallelScanCpu = sourceCpu() - cpu1;
 
