@@ -6,6 +6,7 @@
  * - Consumers fetch enough bytes per partition for the largest message of the topics they read (18 MiB for slices).
  * - kafkajs failures come out as {@link KafkaOperationError} with the `retriable` flag from errors.ts.
  * - Connections use TLS and SASL as the environment says (kafka-security.ts), plaintext when it says nothing.
+ * - kafkajs's idle timer loop on every connection is fixed first (kafkajs-request-queue.ts).
  */
 import {
   CompressionTypes,
@@ -22,6 +23,7 @@ import {
 import { KafkaOperationError } from './bus-errors';
 import { defaultCodec, type AvroCodec } from './codec';
 import { kafkaLogCreator } from './kafka-log';
+import { fixKafkajsIdleTimerLoop } from './kafkajs-request-queue';
 import { kafkajsSecurity, kafkaSecurityFromEnv, type KafkaSecurity } from './kafka-security';
 import { toKafkaOperationError } from './errors';
 import type { RecordTopic, Topic } from './topics';
@@ -57,6 +59,7 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
 
 /** A kafkajs client for `brokers`. Does not connect until a producer, consumer or admin does. */
 export function createKafka(options: CreateKafkaOptions): Kafka {
+  fixKafkajsIdleTimerLoop();
   const config: KafkaConfig = {
     brokers: [...options.brokers],
     clientId: options.clientId,
