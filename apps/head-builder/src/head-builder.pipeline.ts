@@ -15,12 +15,17 @@ import {
   type SliceStored,
 } from '@tidemark/bus';
 import { HeadBuilder } from '@tidemark/head-database';
-import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
+import {
+  DEFAULT_HEAD_INSERT_CONCURRENCY,
+  MongoHeadRegistry,
+  MongoHeadWriter,
+} from '@tidemark/head-database-mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
   BACKUP_MONGO,
   ConnectionRegistry,
   connectedProducer,
+  intFromEnv,
   isRetriableError,
   JsonLogger,
   KAFKA,
@@ -57,7 +62,16 @@ export class HeadBuilderPipeline implements OnApplicationBootstrap, PipelineHeal
     await registry.init();
     const producer = await connectedProducer(this.kafka, this.connections);
     const phases = new KafkaPhaseReporter(producer, this.config.topics.phases);
-    const builder = new HeadBuilder(store, registry, new MongoHeadWriter(this.backup), {
+    // Insert commands of one slice in flight at once (the backup server writes each on one core).
+    const insertConcurrency = intFromEnv(
+      process.env,
+      'TIDEMARK_HEAD_INSERT_CONCURRENCY',
+      DEFAULT_HEAD_INSERT_CONCURRENCY,
+      1,
+      16,
+    );
+    const writer = new MongoHeadWriter(this.backup, insertConcurrency);
+    const builder = new HeadBuilder(store, registry, writer, {
       report: async (r) => {
         await phases.report(r);
         this.logger.event({ event: 'phase-reported', jobId: r.jobId, syncId: r.syncId, phase: r.phase });

@@ -177,6 +177,38 @@ describe('MongoHeadWriter on the backup-side server', () => {
     const names = (await coll.listIndexes().toArray()).map((i) => i['name']).sort();
     assert.deepEqual(names, ['_id_', 'z_1']);
   });
+
+  it('writes a slice of several insert commands in flight; a half-written slice again in full; capped in order', async () => {
+    const w = new MongoHeadWriter(client, 3);
+    const db = client.db(`th_${jobId}_1_shop`);
+    // 4,500 documents: three insert commands of at most 2,000, in an order unlike their _ids.
+    const ids = Array.from({ length: 4_500 }, (_, k) => (k * 7_919) % 4_500);
+    const docs = ids.map((_id) => Buffer.from(BSON.serialize({ _id, pad: 'x'.repeat(100) })));
+    const many = `th_${jobId}_1_shop.many`;
+    await w.insertScanned(many, docs.slice(0, 2_600)); // a slice a crash interrupted after its first commands
+    await w.insertScanned(many, docs);
+    const stored = await db
+      .collection<{ _id: number }>('many')
+      .find({}, { projection: { _id: 1 } })
+      .toArray();
+    assert.equal(stored.length, 4_500);
+    assert.deepEqual(
+      stored.map((d) => d._id).sort((a, b) => a - b),
+      [...ids].sort((a, b) => a - b),
+    );
+    // A capped collection's natural order is its insert order: one command at a time, in the slice's order.
+    const cappedNs = `th_${jobId}_1_shop.ring`;
+    await w.createCollection(cappedNs, EJSON.stringify({ capped: true, size: 8 * 1024 * 1024 }));
+    await w.insertScanned(cappedNs, docs);
+    const natural = await db
+      .collection<{ _id: number }>('ring')
+      .find({}, { projection: { _id: 1 }, sort: { $natural: 1 } })
+      .toArray();
+    assert.deepEqual(
+      natural.map((d) => d._id),
+      ids,
+    );
+  });
 });
 
 describe('raw BSON fidelity (no server)', () => {

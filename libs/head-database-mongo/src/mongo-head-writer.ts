@@ -32,8 +32,18 @@ const KEPT_OPTIONS = [
 /** Index spec fields that describe the index rather than the server's bookkeeping. */
 const DROPPED_INDEX_FIELDS = ['v', 'ns', 'background'];
 
+/** Documents per insert command of a scanned slice. */
+const INSERT_BATCH_DOCS = 2_000;
+/** Insert commands of one slice in flight at once (not for capped collections). */
+export const DEFAULT_HEAD_INSERT_CONCURRENCY = 2;
+
 export class MongoHeadWriter implements HeadWriter {
-  constructor(private readonly client: MongoClient) {}
+  private readonly capped = new Map<string, boolean>();
+
+  constructor(
+    private readonly client: MongoClient,
+    private readonly insertConcurrency = DEFAULT_HEAD_INSERT_CONCURRENCY,
+  ) {}
 
   private coll(headNs: string) {
     const { db, coll } = splitNamespace(headNs);
@@ -52,8 +62,38 @@ export class MongoHeadWriter implements HeadWriter {
     }
   }
 
+  /**
+   * Inserts a scanned slice's documents in commands of {@link INSERT_BATCH_DOCS}, up to `insertConcurrency` of them
+   * in flight (one for a capped collection, whose natural order is the insert order), decoding the next batch while
+   * the server writes the last: the server's work on one command is single-threaded, so one command at a time left
+   * a core idle while the head-builder's backlog drained. Unordered inserts: a redelivered slice's duplicates are
+   * ignored batch by batch. The first failure is thrown once every command in flight has finished.
+   */
   async insertScanned(headNs: string, docs: Buffer[]): Promise<void> {
     if (docs.length === 0) return;
+    const parallel = (await this.isCapped(headNs)) ? 1 : this.insertConcurrency;
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    try {
+      for (let i = 0; i < docs.length && failure === undefined; i += INSERT_BATCH_DOCS) {
+        const values = await this.scannedValues(headNs, docs.slice(i, i + INSERT_BATCH_DOCS));
+        if (values.length === 0) continue;
+        const write: Promise<void> = this.insertBatch(headNs, values)
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => inFlight.delete(write));
+        inFlight.add(write);
+        if (inFlight.size >= parallel) await Promise.race(inFlight);
+      }
+    } finally {
+      await Promise.all(inFlight);
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+
+  /** Decodes scanned documents; one the driver's bulk writer would wrongly refuse is written on its own here. */
+  private async scannedValues(headNs: string, docs: Buffer[]): Promise<Document[]> {
     const values: Document[] = [];
     for (const raw of docs) {
       const value = fromRawBson(raw, headNs);
@@ -65,7 +105,10 @@ export class MongoHeadWriter implements HeadWriter {
         values.push(value);
       }
     }
-    if (values.length === 0) return;
+    return values;
+  }
+
+  private async insertBatch(headNs: string, values: Document[]): Promise<void> {
     try {
       await this.coll(headNs).insertMany(values, { ordered: false, forceServerObjectId: false });
     } catch (err) {
@@ -76,6 +119,18 @@ export class MongoHeadWriter implements HeadWriter {
       }
       throw err;
     }
+  }
+
+  /** Whether a head collection is capped (remembered once it exists: a head collection's options never change). */
+  private async isCapped(headNs: string): Promise<boolean> {
+    const known = this.capped.get(headNs);
+    if (known !== undefined) return known;
+    const { db, coll } = splitNamespace(headNs);
+    const [info] = await this.client.db(db).listCollections({ name: coll }).toArray();
+    if (info === undefined) return false; // not created yet: the insert creates it (asked again next time)
+    const capped = (info as { options?: { capped?: unknown } }).options?.capped === true;
+    this.capped.set(headNs, capped);
+    return capped;
   }
 
   async upsertFetched(headNs: string, docs: Buffer[]): Promise<void> {
