@@ -10,7 +10,8 @@
  *  4. apply rate: a burst of inserts, entries per second until applied; then BENCH_UPDATE_BURST (default 100)
  *     updates by _id of documents of the 50,000-document collection, written one by one, until applied;
  *  5. peak memory (VmHWM) of each service process, and the CPU time each service (and the backup-side server) had
- *     used when the transfer ended: where the machine's cores went during the initial sync;
+ *     used when the transfer ended: where the machine's cores went during the initial sync; and each service's CPU
+ *     over BENCH_IDLE_SECONDS (default 10) after it started, before any job: its cost with nothing to do;
  *  6. the initial sync per phase (as job-state's status showed it, polled every 250 ms): wall time, and the CPU
  *     seconds each process used in it (services, both FerretDBs and the PostgreSQL under them, Kafka). A phase whose
  *     busiest process used far less CPU than its wall time was waiting (on a poll, a delay, a lock), not computing.
@@ -38,6 +39,7 @@ const BURST = Number(process.env['BENCH_BURST'] ?? 3000);
 const UPDATE_BURST = Number(process.env['BENCH_UPDATE_BURST'] ?? 100);
 const FAST_RATE = Number(process.env['BENCH_FAST_RATE'] ?? 500);
 const FAST_SECONDS = Number(process.env['BENCH_FAST_SECONDS'] ?? 10);
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 10);
 
 const s = `${Date.now().toString(36).slice(-6)}`;
 const db = `bench${s}`;
@@ -199,6 +201,13 @@ async function main(): Promise<void> {
 
     console.log(`plain driver scan: ${docs} documents in ${scanMs} ms; starting the services...`);
     await stack.startAll();
+    // The services' own cost with nothing to do (timers, heartbeats, consumers waiting on empty topics): what each
+    // takes from the cores of a busy machine all the time.
+    const idleCpu0 = SERVICE_NAMES.map((n) => cpuSeconds(stack.pid(n)) ?? 0);
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const idleCpu = SERVICE_NAMES.map(
+      (n, k) => `${n}=${((cpuSeconds(stack.pid(n)) ?? 0) - idleCpu0[k]!).toFixed(2)}s`,
+    );
     const base = stack.apiUrl;
     await ensureProject(base, 'bench');
     const job = await api<{ id: string }>(base, 'POST', '/api/v1/jobs', {
@@ -407,6 +416,7 @@ async function main(): Promise<void> {
     );
     console.log(`peak memory (VmHWM):    ${mem.join(' ')}`);
     console.log(`CPU at end of transfer: ${cpuAtTransfer.join(' ')}`);
+    console.log(`CPU idle, ${IDLE_SECONDS} s, no job:  ${idleCpu.join(' ')}`);
     printPhaseBreakdown(timeline);
   } finally {
     await stack.stopAll();

@@ -45,6 +45,14 @@ interface Running {
   exited: Promise<number | null>;
 }
 
+/**
+ * Extra flags for each service's `node` (TIDEMARK_STACK_NODE_ARGS, space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the services of a spec or of the benchmark.
+ */
+function nodeArgs(): string[] {
+  return (process.env['TIDEMARK_STACK_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+}
+
 export class ServiceStack {
   private readonly running = new Map<StackService, Running>();
   private readonly ports = new Map<StackService, number>();
@@ -82,7 +90,7 @@ export class ServiceStack {
     const log = fs.openSync(path.join(this.logDir, `${name}.log`), 'a');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'apps', name, 'src', 'main.ts')],
+      [...nodeArgs(), '--import', 'tsx', path.join(root, 'apps', name, 'src', 'main.ts')],
       {
         cwd: root,
         env: {
