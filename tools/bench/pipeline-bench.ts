@@ -12,9 +12,10 @@
  *  5. peak memory (VmHWM) of each service process, and the CPU time each service (and the backup-side server) had
  *     used when the transfer ended: where the machine's cores went during the initial sync; and each service's CPU
  *     over BENCH_IDLE_SECONDS (default 10) after it started, before any job: its cost with nothing to do;
- *  6. the initial sync per phase (as job-state's status showed it, polled every 250 ms): wall time, and the CPU
- *     seconds each process used in it (services, both FerretDBs and the PostgreSQL under them, Kafka). A phase whose
- *     busiest process used far less CPU than its wall time was waiting (on a poll, a delay, a lock), not computing.
+ *  6. the initial sync per phase (as job-state's status showed it, polled every BENCH_STATUS_POLL_MS, default 1000
+ *     as `tidemark job wait` polls): wall time, and the CPU seconds each process used in it (services, both
+ *     FerretDBs and the PostgreSQL under them, Kafka). A phase whose busiest process used far less CPU than its wall
+ *     time was waiting (on a poll, a delay, a lock), not computing.
  * Sizes: BENCH_DOCS (default 100000), BENCH_LAG_PROBES (default 100) written every BENCH_PROBE_INTERVAL_MS
  * (default 200), BENCH_BURST (default 3000).
  */
@@ -40,6 +41,9 @@ const UPDATE_BURST = Number(process.env['BENCH_UPDATE_BURST'] ?? 100);
 const FAST_RATE = Number(process.env['BENCH_FAST_RATE'] ?? 500);
 const FAST_SECONDS = Number(process.env['BENCH_FAST_SECONDS'] ?? 10);
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 10);
+// How often the job's status is read during the initial sync: what a user's `tidemark job wait` does (its default
+// --interval is 1 s). Each read costs job-state and the backup server CPU that the sync competes for.
+const STATUS_POLL_MS = Number(process.env['BENCH_STATUS_POLL_MS'] ?? 1000);
 
 const s = `${Date.now().toString(36).slice(-6)}`;
 const db = `bench${s}`;
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
         ];
       }
       if (status.state === 'active') break;
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
     }
     const activeMs = Date.now() - t1;
     console.log(`job ${job.id} active after ${activeMs} ms; measuring lag with ${PROBES} probes...`);
