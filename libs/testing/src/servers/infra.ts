@@ -33,6 +33,7 @@ import { ensurePostgresCluster, postgresUrl, startPostgres, waitPostgres } from 
 import { isAlive, portInUse, stopProcess, type StartedProcess } from './process';
 import { ensureDumpCheckPython } from './python-venv';
 import { ensureMoto, S3_BUCKET, S3_CREDENTIALS, startS3, waitS3 } from './s3';
+import { sweepScratchServers } from './scratch-ferretdb';
 
 type Log = (msg: string) => void;
 type ServerName = 'kafka' | 'source' | 'backup' | 's3';
@@ -76,6 +77,7 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
   const p = ports(env);
   const ext = external(env);
   fs.mkdirSync(l.logs, { recursive: true });
+  await sweepScratchServers(log, env);
   const previous = readInfraState(env);
   const running = (name: string): Proc | undefined => {
     const proc = previous?.processes.find((x) => x.name === name) as Proc | undefined;
@@ -251,6 +253,7 @@ async function ensureBucket(state: InfraState): Promise<void> {
 
 /** Stops exactly the processes `infra up` recorded (by pid, checked against their command line). */
 export async function infraDown(log: Log, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await sweepScratchServers(log, env);
   const state = readInfraState(env);
   if (!state) {
     log('no local servers recorded; nothing to stop');

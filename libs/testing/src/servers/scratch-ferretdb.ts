@@ -5,6 +5,11 @@
  * exists, so FerretDB writes no oplog entries for it, as on a deployment whose oplog window has long moved past
  * the initial load). Stopped and its data deleted by `stop()`. Its backend is the source's (`TIDEMARK_SOURCE_BACKEND`)
  * unless `backend` says otherwise; on `postgresql` it gets a PostgreSQL cluster of its own, also deleted by `stop()`.
+ *
+ * A test runner killed before `stop()` (SIGKILL, a CI timeout) would leave both servers running and their data on
+ * disk: each scratch server records its processes, its paths and the pid of the process that started it in
+ * `scratch.json` in its directory, and `sweepScratchServers` (run by `infra up`, `infra down` and every new scratch
+ * server) stops and deletes those whose starter is gone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,7 +32,67 @@ import {
   startPostgres,
   waitPostgres,
 } from './postgresql';
-import { startDetached, stopProcess, type StartedProcess } from './process';
+import { isAlive, startDetached, stopProcess, type StartedProcess } from './process';
+
+/** `scratch.json`: what a sweep needs to clean up after a scratch server whose starter died. */
+interface ScratchRecord {
+  /** pid of the process that started it (the test runner). */
+  readonly owner: number;
+  /** Its processes, FerretDB before the PostgreSQL under it. */
+  readonly processes: readonly { readonly name: string; readonly pid: number; readonly marker: string }[];
+  /** Paths to delete besides its own directory (a PostgreSQL cluster's data directory, a link to it). */
+  readonly paths: readonly string[];
+}
+
+const RECORD = 'scratch.json';
+
+function writeRecord(dir: string, record: ScratchRecord): void {
+  const tmp = path.join(dir, `${RECORD}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(record));
+  fs.renameSync(tmp, path.join(dir, RECORD));
+}
+
+/** Deletes `p`, and what it links to when it is a symbolic link (a cluster that lives in /var/tmp). */
+function removeWithTarget(p: string): void {
+  try {
+    if (fs.lstatSync(p).isSymbolicLink()) fs.rmSync(fs.realpathSync(p), { recursive: true, force: true });
+  } catch {
+    /* gone, or a dangling link: removed below */
+  }
+  fs.rmSync(p, { recursive: true, force: true });
+}
+
+/**
+ * Stops the scratch servers whose starter no longer runs and deletes their data; returns how many it removed.
+ * A directory without a record is left alone unless it is older than an hour (a starter killed between creating
+ * the directory and writing the record).
+ */
+export async function sweepScratchServers(
+  log: (line: string) => void = () => {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const root = path.join(layout(env).data, 'scratch');
+  let removed = 0;
+  for (const entry of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    const dir = path.join(root, entry);
+    let record: ScratchRecord | undefined;
+    try {
+      record = JSON.parse(fs.readFileSync(path.join(dir, RECORD), 'utf8')) as ScratchRecord;
+    } catch {
+      const stale = Date.now() - fs.statSync(dir).mtimeMs > 3_600_000;
+      if (!stale) continue;
+    }
+    if (record && isAlive(record.owner)) continue;
+    for (const p of record?.processes ?? []) {
+      const res = await stopProcess(p, 5_000);
+      if (res === 'stopped') log(`scratch ${p.name} (pid ${p.pid}) of a test runner that is gone: stopped`);
+    }
+    for (const p of record?.paths ?? []) removeWithTarget(p);
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}
 
 export interface ScratchFerretdb {
   uri: string;
@@ -51,20 +116,31 @@ export async function startScratchFerretdb(opts: {
   const bin = ferretdbBinary(l);
   if (!fs.existsSync(bin))
     throw new Error(`FerretDB is not built yet (${bin}); run \`npx tidemark infra up\` first`);
+  await sweepScratchServers();
   const [port, debugPort] = [await freePort(), await freePort()];
   const dir = path.join(l.data, 'scratch', `${opts.name}-${port}`);
   fs.mkdirSync(dir, { recursive: true });
+  const record = (procs: readonly StartedProcess[], paths: readonly string[]) =>
+    writeRecord(dir, {
+      owner: process.pid,
+      processes: procs.map((p) => ({ name: p.name, pid: p.pid, marker: p.marker })),
+      paths,
+    });
+  record([], []);
   const backend = opts.backend ?? ferretdbBackend('source');
   let pg: { proc: StartedProcess; dir: string; link: string } | undefined;
   let pgUrl: string | undefined;
   if (backend === 'postgresql') {
     const cluster = { name: `scratch-${opts.name}-${port}`, port: await freePort() };
+    // Before initdb, so a sweep deletes a half-made cluster too (the link, and the /var/tmp folder it names).
+    record([], [path.join(l.data, `pg-${cluster.name}`)]);
     await ensurePostgresCluster(l, cluster.name);
     pg = {
       proc: startPostgres(l, cluster),
       dir: postgresDataDir(l, cluster.name),
       link: path.join(l.data, `pg-${cluster.name}`),
     };
+    record([pg.proc], [pg.link, pg.dir]);
     try {
       await waitPostgres(cluster, pg.proc);
     } catch (err) {
@@ -96,6 +172,7 @@ export async function startScratchFerretdb(opts: {
     ],
     { log: path.join(l.logs, `ferretdb-${opts.name}-${port}.log`), marker: `--state-dir=${dir}` },
   );
+  record([proc, ...(pg ? [pg.proc] : [])], pg ? [pg.link, pg.dir] : []);
   const uri = ferretdbUri(port);
   try {
     await waitFerretdb(uri, proc);
