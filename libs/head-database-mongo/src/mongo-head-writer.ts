@@ -54,6 +54,7 @@ export class MongoHeadWriter implements HeadWriter {
     const { db, coll } = splitNamespace(headNs);
     const source = optionsEjson ? (EJSON.parse(optionsEjson, { relaxed: false }) as Document) : {};
     const options = Object.fromEntries(Object.entries(source).filter(([k]) => KEPT_OPTIONS.includes(k)));
+    this.capped.delete(headNs); // (re)created: read again on the next insert
     try {
       await this.client.db(db).createCollection(coll, options);
     } catch (err) {
@@ -121,7 +122,10 @@ export class MongoHeadWriter implements HeadWriter {
     }
   }
 
-  /** Whether a head collection is capped (remembered once it exists: a head collection's options never change). */
+  /**
+   * Whether a head collection is capped, remembered once it exists until `createCollection` names it again (a
+   * restore's `--drop` drops and re-creates a namespace through it).
+   */
   private async isCapped(headNs: string): Promise<boolean> {
     const known = this.capped.get(headNs);
     if (known !== undefined) return known;
