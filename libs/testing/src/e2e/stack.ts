@@ -104,7 +104,10 @@ export class ServiceStack {
           ...standInTailEnv({ ...process.env, ...this.env }),
           ...this.env,
           PORT: String(port),
-          TIDEMARK_API_URL: this.apiUrl === 'http://127.0.0.1:0' ? `http://127.0.0.1:${port}` : this.apiUrl,
+          // A stack of extra replicas (no job-state of its own) names the first stack's in its env.
+          TIDEMARK_API_URL:
+            this.env['TIDEMARK_API_URL'] ??
+            (this.apiUrl === 'http://127.0.0.1:0' ? `http://127.0.0.1:${port}` : this.apiUrl),
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
         stdio: ['ignore', log, log],
