@@ -17,7 +17,7 @@ import {
   type StackService,
   type TestSource,
 } from '@tidemark/testing';
-import { JobApi, latestSourceTs, parseTs, suffix, tsGte, type JobStatus } from './helpers';
+import { JobApi, latestSourceTs, parseTs, suffix, tsGte, waitUntil, type JobStatus } from './helpers';
 
 const TOTAL_DOCS = Number(process.env['TIDEMARK_E2E_DOCS'] ?? 100_000);
 
@@ -76,15 +76,6 @@ async function newRun(name: string, docs: number): Promise<Run> {
   return { source, stack, api: new JobApi(stack.apiUrl), dbs, namespaces: Object.keys(spec.collections) };
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** Starts the job, runs `during` while the sync runs with a writer, then checks equality at lag zero. */
 async function backupAndCompare(
   run: Run,
@@ -110,7 +101,7 @@ async function backupAndCompare(
   let status: JobStatus | undefined;
   try {
     await during(job.id);
-    await waitFor('the job to become active', 15 * 60_000, async () => {
+    await waitUntil('the job to become active', 15 * 60_000, async () => {
       status = await run.api.call<JobStatus>('GET', `/api/v1/jobs/${job.id}/status`);
       if (status.blocked) throw new Error(`job blocked: ${JSON.stringify(status.blocked)}`);
       return status.state === 'active';
@@ -126,7 +117,7 @@ async function backupAndCompare(
   // On FerretDB on SQLite the catch-up is slow: that backend scans the whole head collection for every update or
   // delete by _id (about 0.8 s on a 50,000-document collection), so each of the writer's updates and deletes
   // costs that much to apply. On MongoDB it takes seconds.
-  await waitFor('lag zero', 15 * 60_000, async () => {
+  await waitUntil('lag zero', 15 * 60_000, async () => {
     status = await run.api.call<JobStatus>('GET', `/api/v1/jobs/${job.id}/status`);
     const done = status.appliedOpTime !== null && tsGte(parseTs(status.appliedOpTime), target);
     if (!done && Date.now() - lastReport >= 20_000) {

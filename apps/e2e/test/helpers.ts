@@ -52,3 +52,18 @@ export async function latestSourceTs(source: MongoClient): Promise<{ t: number; 
   const ts = e?.['ts'] as { t: number; i: number } | undefined;
   return ts ? { t: ts.t, i: ts.i } : { t: 0, i: 0 };
 }
+
+/** Calls `check` every `intervalMs` until it returns true; a throw from `check` ends the wait with that error. */
+export async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  intervalMs = 1000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

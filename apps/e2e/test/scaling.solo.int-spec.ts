@@ -22,7 +22,7 @@ import {
   type StackService,
   type TestSource,
 } from '@tidemark/testing';
-import { JobApi, latestSourceTs, parseTs, suffix, tsGte, type JobStatus } from './helpers';
+import { JobApi, latestSourceTs, parseTs, suffix, tsGte, waitUntil, type JobStatus } from './helpers';
 
 const JOBS = 8;
 const DOCS_PER_JOB = Number(process.env['TIDEMARK_E2E_SCALING_DOCS'] ?? 3_000);
@@ -40,14 +40,9 @@ async function groupMembers(admin: Admin, groupId: string): Promise<Record<strin
   });
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+/** Polls every 500 ms: the group and status checks here are cheap. */
+const waitFor = (what: string, timeoutMs: number, check: () => Promise<boolean>) =>
+  waitUntil(what, timeoutMs, check, 500);
 
 describe('horizontal scaling: two replicas per consuming stage, one of each killed mid-sync', () => {
   const s = suffix();
