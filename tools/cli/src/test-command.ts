@@ -61,7 +61,8 @@ async function serversHealthy(): Promise<boolean> {
 
 /**
  * Spec files named `*.solo.int-spec.ts` run alone, after all the others: they measure timing (fairness between
- * jobs, the read limit's rates) that the load of other suites running beside them on a small machine would distort.
+ * jobs, the read limit's rates) that the load of other suites running beside them on a small machine would distort,
+ * or load the machine enough on their own (the scaling spec's eight jobs and nine services).
  */
 export function isSolo(file: string): boolean {
   return file.endsWith('.solo.int-spec.ts');
