@@ -6,31 +6,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { layout } from './layout';
 import { isAlive } from './process';
-import { startScratchFerretdb, sweepScratchServers } from './scratch-ferretdb';
-
-interface Record {
-  owner: number;
-  processes: { name: string; pid: number; marker: string }[];
-  paths: string[];
-}
+import {
+  scratchDirectories,
+  startScratchFerretdb,
+  sweepScratchServers,
+  type ScratchRecord,
+} from './scratch-ferretdb';
 
 /** The scratch directories (and their records) that `owner` started. */
-function startedBy(owner: number): { dir: string; record: Record }[] {
-  const root = path.join(layout().data, 'scratch');
-  return fs
-    .readdirSync(root)
-    .map((e) => path.join(root, e))
-    .flatMap((dir) => {
-      try {
-        const record = JSON.parse(fs.readFileSync(path.join(dir, 'scratch.json'), 'utf8')) as Record;
-        return record.owner === owner ? [{ dir, record }] : [];
-      } catch {
-        return [];
-      }
-    });
+function startedBy(owner: number): { dir: string; record: ScratchRecord }[] {
+  return scratchDirectories().flatMap(({ dir, record }) =>
+    record?.owner === owner ? [{ dir, record }] : [],
+  );
 }
 
 describe('scratch FerretDB sweep', () => {

@@ -35,7 +35,7 @@ import {
 import { isAlive, startDetached, stopProcess, type StartedProcess } from './process';
 
 /** `scratch.json`: what a sweep needs to clean up after a scratch server whose starter died. */
-interface ScratchRecord {
+export interface ScratchRecord {
   /** pid of the process that started it (the test runner). */
   readonly owner: number;
   /** Its processes, FerretDB before the PostgreSQL under it. */
@@ -62,6 +62,41 @@ function removeWithTarget(p: string): void {
   fs.rmSync(p, { recursive: true, force: true });
 }
 
+/** A scratch server's directory, as {@link scratchDirectories} found it. */
+export interface ScratchDirectory {
+  readonly dir: string;
+  readonly record: ScratchRecord | undefined;
+  readonly ageMs: number;
+}
+
+/**
+ * The scratch servers' directories, each with its record; `record` is undefined where none is readable yet (a
+ * starter between creating its directory and writing the record) and `ageMs` is the directory's. A directory
+ * another process deletes meanwhile is left out.
+ */
+export function scratchDirectories(env: NodeJS.ProcessEnv = process.env): ScratchDirectory[] {
+  const root = path.join(layout(env).data, 'scratch');
+  return (fs.existsSync(root) ? fs.readdirSync(root) : []).flatMap((entry): ScratchDirectory[] => {
+    const dir = path.join(root, entry);
+    try {
+      const ageMs = Date.now() - fs.statSync(dir).mtimeMs;
+      try {
+        return [
+          {
+            dir,
+            record: JSON.parse(fs.readFileSync(path.join(dir, RECORD), 'utf8')) as ScratchRecord,
+            ageMs,
+          },
+        ];
+      } catch {
+        return [{ dir, record: undefined, ageMs }];
+      }
+    } catch {
+      return []; // swept by another process
+    }
+  });
+}
+
 /**
  * Stops the scratch servers whose starter no longer runs and deletes their data; returns how many it removed.
  * A directory without a record is left alone unless it is older than an hour (a starter killed between creating
@@ -71,18 +106,9 @@ export async function sweepScratchServers(
   log: (line: string) => void = () => {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const root = path.join(layout(env).data, 'scratch');
   let removed = 0;
-  for (const entry of fs.existsSync(root) ? fs.readdirSync(root) : []) {
-    const dir = path.join(root, entry);
-    let record: ScratchRecord | undefined;
-    try {
-      record = JSON.parse(fs.readFileSync(path.join(dir, RECORD), 'utf8')) as ScratchRecord;
-    } catch {
-      const stale = Date.now() - fs.statSync(dir).mtimeMs > 3_600_000;
-      if (!stale) continue;
-    }
-    if (record && isAlive(record.owner)) continue;
+  for (const { dir, record, ageMs } of scratchDirectories(env)) {
+    if (record ? isAlive(record.owner) : ageMs <= 3_600_000) continue;
     for (const p of record?.processes ?? []) {
       const res = await stopProcess(p, 5_000);
       if (res === 'stopped') log(`scratch ${p.name} (pid ${p.pid}) of a test runner that is gone: stopped`);
