@@ -1,4 +1,5 @@
 /** What the benchmarks share: reading their settings from the environment, timing and printing. */
+import * as fs from 'node:fs';
 
 /** A positive number from the environment variable `name`, else `dflt`; throws naming the variable. */
 export function positiveFromEnv(name: string, dflt: number, env: NodeJS.ProcessEnv = process.env): number {
@@ -23,3 +24,19 @@ export const hr = (): bigint => process.hrtime.bigint();
 export const log = (m: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 /** `x` with `d` decimals, `?` when not finite. */
 export const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '?');
+
+/**
+ * User + system CPU seconds of a process so far (Linux `/proc/<pid>/stat`, clock ticks of 1/100 s); with
+ * `withExited`, plus those of its children that have exited and been waited for.
+ */
+export function cpuSeconds(pid: number | undefined, withExited = false): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const exited = withExited ? Number(fields[13]) + Number(fields[14]) : 0;
+    return (Number(fields[11]) + Number(fields[12]) + exited) / 100;
+  } catch {
+    return undefined;
+  }
+}

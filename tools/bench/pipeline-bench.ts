@@ -32,6 +32,7 @@ import {
   ServiceStack,
   SERVICE_NAMES,
 } from '@tidemark/testing';
+import { cpuSeconds } from './bench-support';
 
 const DOCS = Number(process.env['BENCH_DOCS'] ?? 100_000);
 const PROBES = Number(process.env['BENCH_LAG_PROBES'] ?? 100);
@@ -60,22 +61,6 @@ interface Status {
   phase: string | null;
   appliedOpTime: string | null;
   head: { namespaces: Record<string, string> };
-}
-
-/**
- * User + system CPU seconds of a process so far (Linux `/proc/<pid>/stat`, clock ticks of 1/100 s); with
- * `withExited`, plus those of its children that have exited and been waited for.
- */
-function cpuSeconds(pid: number | undefined, withExited = false): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const exited = withExited ? Number(fields[13]) + Number(fields[14]) : 0;
-    return (Number(fields[11]) + Number(fields[12]) + exited) / 100;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A phase as first seen in the job's status: when, and each watched process's CPU seconds so far. */

@@ -22,6 +22,7 @@ import {
   ServiceStack,
   type StackService,
 } from '@tidemark/testing';
+import { cpuSeconds } from './bench-support';
 
 const JOBS = Number(process.env['BENCH_SCALING_JOBS'] ?? 8);
 const DOCS = Number(process.env['BENCH_SCALING_DOCS'] ?? 10_000);
@@ -29,18 +30,6 @@ const STAGE = (process.env['BENCH_SCALING_STAGE'] ?? 'head-builder') as StackSer
 const REPLICAS = Number(process.env['BENCH_SCALING_REPLICAS'] ?? 2);
 
 ensureTestCredentials();
-
-/** User + system CPU seconds of a process so far (`/proc/<pid>/stat`). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** Busy and total jiffies of the whole machine so far (`/proc/stat`, first line). */
 function machineTicks(): { busy: number; total: number } {
@@ -92,7 +81,7 @@ async function round(sourceUri: string, dbs: string[], replicas: number): Promis
       jobs.push(job.id);
     }
     const pids = [main, ...extra].map((st) => st.pid(STAGE));
-    const cpu0 = pids.reduce<number>((a, p) => a + cpuSeconds(p), 0);
+    const cpu0 = pids.reduce<number>((a, p) => a + (cpuSeconds(p) ?? 0), 0);
     const ticks0 = machineTicks();
     const t0 = Date.now();
     for (const id of jobs) await apiCall('POST', `${base}/api/v1/jobs/${id}/start`);
@@ -109,7 +98,7 @@ async function round(sourceUri: string, dbs: string[], replicas: number): Promis
     return {
       replicas,
       wallMs,
-      stageCpu: pids.reduce<number>((a, p) => a + cpuSeconds(p), 0) - cpu0,
+      stageCpu: pids.reduce<number>((a, p) => a + (cpuSeconds(p) ?? 0), 0) - cpu0,
       busy: (ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total),
     };
   } finally {
