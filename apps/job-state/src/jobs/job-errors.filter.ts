@@ -4,7 +4,8 @@
  * low 403 (`requiredRole`), not found 404 (also what a caller without a grant on the project gets), invalid input
  * 400 (`problems` lists every reason), an illegal transition or a concurrent change 409, anything retriable 503,
  * other TidemarkErrors 500. Errors that are not TidemarkErrors (Nest's own HttpExceptions included) go to Nest's
- * default handling.
+ * default handling. A 409 for an action the state machine refuses also carries the job's `state` and the
+ * `allowedActions` there.
  */
 import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import {
@@ -25,6 +26,7 @@ import {
   RestoreValidationError,
   SnapshotNotAllowedError,
   SnapshotNotFoundError,
+  userActionsAllowed,
 } from '@tidemark/jobs';
 
 export function httpStatusOf(err: TidemarkError): number {
@@ -88,6 +90,12 @@ export class JobErrorsFilter implements ExceptionFilter {
     };
     if (isValidationError(err)) body['problems'] = err.problems;
     if (err instanceof AccessDeniedError) body['requiredRole'] = err.needed;
+    if (err instanceof IllegalTransitionError) {
+      // What the caller needs to choose again: the job's state now and the actions it allows.
+      body['state'] = err.from;
+      body['allowedActions'] = userActionsAllowed(err.from);
+    }
+    if (err instanceof SnapshotNotAllowedError) body['state'] = err.state;
     const res = host.switchToHttp().getResponse<JsonResponse>();
     if (err instanceof UnauthenticatedError) res.setHeader('WWW-Authenticate', 'Bearer realm="tidemark"');
     res.status(status).json(body);
