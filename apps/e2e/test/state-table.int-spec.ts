@@ -10,8 +10,9 @@
  *   active job's schedule would be due at once, as it was when the job became active) none is taken.
  * - stopped -> `restart`: a fresh initial sync (a new sync number and head database) that holds the writes made while
  *   stopped; the old head database is dropped; the schedule takes a snapshot again.
- * - stopped -> `terminate` twice at once: one wins, one gets 409; then the job is inactive and the stores hold
- *   nothing of it: no snapshot (store and catalog), no stored oplog slice, no head database.
+ * - stopped -> `terminate` twice at once: one wins, one gets 409, and the winner's answer says what it deletes (as
+ *   `GET /jobs/:id/retained` showed before); then the job is inactive and the stores hold nothing of it: no snapshot
+ *   (store and catalog), no stored oplog slice, no head database.
  *
  * The expected actions per state are written here from the design's table, not read from the code under test.
  */
@@ -48,6 +49,13 @@ interface JobView {
   syncNo: number;
   allowedActions: string[];
   pendingEffects: boolean;
+}
+
+interface Retained {
+  jobId: string;
+  snapshots: { count: number; logicalBytes: string; storedBytes: string };
+  oplogSlices: { count: number; bytes: string };
+  headDatabases: string[];
 }
 
 interface SnapshotView {
@@ -259,14 +267,29 @@ describe('the job state table through the API, with the stages checked in each s
     // stop, then terminate twice at once: one wins, the other is refused; the stores hold nothing of the job.
     await act('stop');
     await refusesTheRest('stopped');
+    // What terminate will delete, shown before: the snapshot, the current sync's slices and its head database.
+    const retained = await api.call<Retained>('GET', `/api/v1/jobs/${jobId}/retained`);
+    const currentHead = (await headCollection()).dbName;
+    assert.equal(retained.snapshots.count, 1, JSON.stringify(retained));
+    assert.ok(BigInt(retained.snapshots.storedBytes) > 0n, JSON.stringify(retained));
+    assert.ok(
+      retained.oplogSlices.count > 0 && BigInt(retained.oplogSlices.bytes) > 0n,
+      JSON.stringify(retained),
+    );
+    assert.deepEqual(retained.headDatabases, [currentHead]);
     const both = await Promise.all([
-      call<JobView>('POST', `/api/v1/jobs/${jobId}/terminate`),
-      call<JobView>('POST', `/api/v1/jobs/${jobId}/terminate`),
+      call<JobView & { deleting?: Retained }>('POST', `/api/v1/jobs/${jobId}/terminate`),
+      call<JobView & { deleting?: Retained }>('POST', `/api/v1/jobs/${jobId}/terminate`),
     ]);
     assert.deepEqual(
       both.map((r) => r.status).sort(),
       [200, 409],
       `two terminates at once: ${JSON.stringify(both.map((r) => [r.status, r.body]))}`,
+    );
+    assert.deepEqual(
+      both.find((r) => r.status === 200)!.body.deleting,
+      retained,
+      'terminate says what it deletes',
     );
     await waitUntil('terminate’s deletions done', 180_000, async () => !(await job()).pendingEffects);
     await refusesTheRest('inactive');
@@ -292,5 +315,11 @@ describe('the job state table through the API, with the stages checked in each s
     );
     const catalog = (await snapshots()).filter((x) => x.state === 'complete');
     assert.deepEqual(catalog, [], 'the catalog still lists complete snapshots of the terminated job');
+    assert.deepEqual(await api.call<Retained>('GET', `/api/v1/jobs/${jobId}/retained`), {
+      jobId,
+      snapshots: { count: 0, logicalBytes: '0', storedBytes: '0' },
+      oplogSlices: { count: 0, bytes: '0' },
+      headDatabases: [],
+    });
   });
 });

@@ -23,6 +23,7 @@ export * from './memory-command-publisher';
 export * from './memory-backup-data';
 export * from './store-backup-data';
 export * from './snapshot-catalog';
+export * from './retained';
 export * from './memory-snapshot-catalog';
 export * from './restore-catalog';
 export * from './restore-input';

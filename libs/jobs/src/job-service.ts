@@ -17,6 +17,7 @@ import {
   isSnapshotId,
   newSnapshotId,
   STATE_POLICY,
+  syncIdOf,
   TidemarkError,
   type Alert,
   type OpTime,
@@ -42,6 +43,7 @@ import {
   type SnapshotEntry,
 } from './snapshot-catalog';
 import { RANDOM_IDS, type IdSource } from './job-id';
+import { retainedView, type RetainedSync, type RetainedView } from './retained';
 import { hasPendingEffects, type JobRecord } from './job-record';
 import type { PhaseReport } from '@tidemark/domain';
 import { foldPhaseReport, type FoldResult } from './phase-fold';
@@ -241,6 +243,25 @@ export class JobService {
       await this.snapshots.put(next);
       return 'applied';
     });
+  }
+
+  /**
+   * What the job retains, and so what `terminate` deletes: its snapshots, the slices of its syncs not deleted yet
+   * (`deletedThrough < n <= syncNo`) and their head databases. Throws `JobNotFoundError`.
+   */
+  async retained(jobId: string): Promise<RetainedView> {
+    const job = await this.getJob(jobId);
+    const syncs: RetainedSync[] = [];
+    for (let n = job.deletedThrough + 1; n <= job.syncNo; n++) {
+      const syncId = syncIdOf(jobId, n);
+      const [slices, head] = await Promise.all([
+        this.backupData.storedSlices(jobId, syncId),
+        this.backupData.head(jobId, syncId),
+      ]);
+      const headDatabases = (head?.namespaces ?? []).map((ns) => ns.headNs.slice(0, ns.headNs.indexOf('.')));
+      syncs.push({ syncId, slices, headDatabases });
+    }
+    return retainedView(jobId, await this.snapshots.listForJob(jobId), syncs);
   }
 
   /** The job's snapshots, newest first (throws `JobNotFoundError` for an unknown job). */

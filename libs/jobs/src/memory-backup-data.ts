@@ -2,7 +2,7 @@
  * A real in-memory {@link JobBackupData} for unit specs: head records (applied position, namespace mapping) and
  * stored oplog slices per sync, and a log of the syncs whose retained backups were deleted.
  */
-import { compareOpTime, syncIdOf, type OpTime } from '@tidemark/domain';
+import { compareOpTime, syncIdOf, type OpTime, type StoredSliceTotals } from '@tidemark/domain';
 import type { HeadFacts, JobBackupData } from './ports';
 
 interface StoredOplogSlice {
@@ -11,6 +11,8 @@ interface StoredOplogSlice {
   readonly firstTs: OpTime | undefined;
   readonly lastTs: OpTime;
   readonly entries: number;
+  /** Stored (compressed) bytes; default 0. */
+  readonly bytes?: number;
 }
 
 const key = (jobId: string, syncId: string) => `${jobId}/${syncId}`;
@@ -48,6 +50,11 @@ export class MemoryBackupData implements JobBackupData {
     return (this.slices.get(key(jobId, syncId)) ?? [])
       .filter((s) => s.firstTs !== undefined && compareOpTime(s.firstTs, p) > 0)
       .reduce((n, s) => n + s.entries, 0);
+  }
+
+  async storedSlices(jobId: string, syncId: string): Promise<StoredSliceTotals> {
+    const slices = this.slices.get(key(jobId, syncId)) ?? [];
+    return { slices: slices.length, bytes: slices.reduce((n, s) => n + (s.bytes ?? 0), 0) };
   }
 
   async deleteSync(jobId: string, syncNo: number): Promise<void> {

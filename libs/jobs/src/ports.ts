@@ -7,7 +7,7 @@
  * Common contract: "not found" is `undefined`, never an error; failures throw a `TidemarkError` whose `retriable`
  * flag says whether repeating the call can succeed.
  */
-import type { JobState, OpTime } from '@tidemark/domain';
+import type { JobState, OpTime, StoredSliceTotals } from '@tidemark/domain';
 import type { JobRecord } from './job-record';
 import type { PhaseReport } from '@tidemark/domain';
 import type { JobCommandMessage } from './messages';
@@ -68,6 +68,8 @@ export interface JobBackupData {
   oldestStoredOplogTs(jobId: string, syncId: string): Promise<OpTime | undefined>;
   /** Oplog entries stored after position `p` (`OplogStore.countEntriesAfter`): the apply backlog. */
   countOplogEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number>;
+  /** How many slices of the sync the oplog store holds, of every kind, and their stored bytes. */
+  storedSlices(jobId: string, syncId: string): Promise<StoredSliceTotals>;
   /**
    * Deletes every retained backup of sync `syncNo`: its head databases, its head record (applied position,
    * built slices) and its slices in the oplog store. Idempotent; snapshots are not covered (none exist yet).

@@ -13,6 +13,7 @@ import {
   type HeadWriter,
   type OplogStore,
   type OpTime,
+  type StoredSliceTotals,
 } from '@tidemark/domain';
 import type { HeadFacts, JobBackupData, StoreErrorClassifier } from './ports';
 
@@ -36,7 +37,7 @@ export class StoreBackupData implements JobBackupData {
     private readonly headWriter: Pick<HeadWriter, 'dropHead'>,
     private readonly oplogStore: Pick<
       OplogStore,
-      'latestOplogTs' | 'oldestOplogTs' | 'countEntriesAfter' | 'deleteSync'
+      'latestOplogTs' | 'oldestOplogTs' | 'countEntriesAfter' | 'storedTotals' | 'deleteSync'
     >,
     private readonly classify: StoreErrorClassifier,
   ) {}
@@ -69,6 +70,12 @@ export class StoreBackupData implements JobBackupData {
   countOplogEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number> {
     return this.guard(`count stored oplog entries of ${syncId}`, () =>
       this.oplogStore.countEntriesAfter(jobId, syncId, p),
+    );
+  }
+
+  storedSlices(jobId: string, syncId: string): Promise<StoredSliceTotals> {
+    return this.guard(`total the stored slices of ${syncId}`, () =>
+      this.oplogStore.storedTotals(jobId, syncId),
     );
   }
 

@@ -5,6 +5,7 @@ import {
   type OplogStore,
   type SliceMeta,
   type StoredSlice,
+  type StoredSliceTotals,
 } from '@tidemark/domain';
 
 /** A real in-memory oplog store (for unit tests), held to the same contract suite as the MongoDB one. */
@@ -72,6 +73,17 @@ export class MemoryOplogStore implements OplogStore {
       .map((s) => s.meta)
       .filter((m) => m.jobId === jobId && m.syncId === syncId && m.kind === kind)
       .map((m) => structuredClone(m));
+  }
+
+  async storedTotals(jobId: string, syncId: string): Promise<StoredSliceTotals> {
+    let slices = 0;
+    let bytes = 0;
+    for (const s of this.slices.values()) {
+      if (s.meta.jobId !== jobId || s.meta.syncId !== syncId) continue;
+      slices += 1;
+      bytes += s.meta.compressedBytes;
+    }
+    return { slices, bytes };
   }
 
   async deleteSync(jobId: string, syncId: string): Promise<void> {

@@ -7,6 +7,7 @@ import {
   type OpTime,
   type OplogSliceMeta,
   type OplogStore,
+  type StoredSliceTotals,
   type SliceMeta,
   type StoredSlice,
 } from '@tidemark/domain';
@@ -206,6 +207,18 @@ export class MongoOplogStore implements OplogStore {
     const out: SliceMeta[] = [];
     for await (const doc of this.slices.find({ jobId, syncId, kind })) out.push(this.fromDoc(doc));
     return out;
+  }
+
+  async storedTotals(jobId: string, syncId: string): Promise<StoredSliceTotals> {
+    let slices = 0;
+    let bytes = 0;
+    const cursor = this.slices.find({ jobId, syncId }, { projection: { compressedBytes: 1, v: 1 } });
+    for await (const doc of cursor) {
+      this.checkVersion(doc);
+      slices += 1;
+      bytes += doc.compressedBytes;
+    }
+    return { slices, bytes };
   }
 
   async deleteSync(jobId: string, syncId: string): Promise<void> {

@@ -142,6 +142,33 @@ export function describeOplogStore(
     );
 
     it(
+      'totals the slices of one sync, of every kind, by their stored bytes',
+      withStore(async (store) => {
+        assert.deepEqual(await store.storedTotals('j1', 'j1-s1'), { slices: 0, bytes: 0 });
+        await store.put(
+          oplogSlice({ t: 1, i: 0 }, { t: 2, i: 0 }, { compressedBytes: 100 }),
+          Buffer.alloc(100),
+        );
+        await store.put(
+          oplogSlice({ t: 2, i: 0 }, { t: 3, i: 0 }, { compressedBytes: 40 }),
+          Buffer.alloc(40),
+        );
+        await store.put(
+          oplogSlice({ t: 1, i: 0 }, { t: 2, i: 0 }, { syncId: 'j1-s2', sliceId: 'other-sync' }),
+          Buffer.alloc(30),
+        );
+        await store.put(
+          oplogSlice({ t: 1, i: 0 }, { t: 2, i: 0 }, { jobId: 'j2', syncId: 'j2-s1', sliceId: 'other-job' }),
+          Buffer.alloc(30),
+        );
+        assert.deepEqual(await store.storedTotals('j1', 'j1-s1'), { slices: 2, bytes: 140 });
+        assert.deepEqual(await store.storedTotals('j1', 'j1-s2'), { slices: 1, bytes: 30 });
+        await store.deleteSync('j1', 'j1-s1');
+        assert.deepEqual(await store.storedTotals('j1', 'j1-s1'), { slices: 0, bytes: 0 });
+      }),
+    );
+
+    it(
       'deletes a sync idempotently without touching other syncs',
       withStore(async (store) => {
         await store.put(oplogSlice({ t: 1, i: 0 }, { t: 2, i: 0 }), Buffer.alloc(30));

@@ -14,7 +14,7 @@ import {
 } from '@tidemark/access';
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { SnapshotRetention } from '@tidemark/domain';
-import type { JobStatus, JobView, RestoreView, SnapshotView } from '@tidemark/jobs';
+import type { JobStatus, JobView, RestoreView, RetainedView, SnapshotView } from '@tidemark/jobs';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 export class JobApiError extends Error {
@@ -180,7 +180,11 @@ export class JobApiClient {
     return this.call('PATCH', `/api/v1/jobs/${encodeURIComponent(id)}/settings`, settings);
   }
 
-  act(id: string, action: string, body?: unknown): Promise<JobView> {
+  retained(id: string): Promise<RetainedView> {
+    return this.call('GET', `/api/v1/jobs/${encodeURIComponent(id)}/retained`);
+  }
+
+  act(id: string, action: string, body?: unknown): Promise<JobView & { deleting?: RetainedView }> {
     return this.call('POST', `/api/v1/jobs/${encodeURIComponent(id)}/${action}`, body ?? {});
   }
 

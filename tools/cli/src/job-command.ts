@@ -13,7 +13,7 @@ import {
 } from '@tidemark/domain';
 import { once, parseCommand, type ParsedCommand } from './args';
 import { JobApiClient, JobApiError, type CreateJobRequest } from './job-api-client';
-import { formatJobLine, formatJobList, formatStatus } from './job-format';
+import { formatJobLine, formatJobList, formatRetained, formatStatus } from './job-format';
 import { waitForJob } from './job-wait';
 
 export const JOB_HELP = `  tidemark job create --project P --source URI [--include NS]... [--exclude NS]...
@@ -30,7 +30,11 @@ export const JOB_HELP = `  tidemark job create --project P --source URI [--inclu
                                    change the job's read limit in any state; a running sync follows it
                                    within one poll of the agent (TIDEMARK_AGENT_SETTINGS_POLL_MS, 5 s)
   tidemark job start|stop|restart|terminate ID [--json]
-                                   drive the job's state machine (terminate deletes its retained backups)
+                                   drive the job's state machine (terminate deletes its retained backups
+                                   and prints what it deleted)
+  tidemark job retained ID [--json]
+                                   what the job retains, so what terminate would delete: snapshots, stored
+                                   slices, head databases
   tidemark job resync ID [--reason TEXT] [--json]
                                    a new initial sync for the job
   tidemark job list [--json]       every job with its state and phase
@@ -183,7 +187,16 @@ export async function runJobCommand(argv: readonly string[], usage: Usage): Prom
         const id = jobId(parsed, sub, usage);
         const job = await api.act(id, sub, reason === undefined ? {} : { reason });
         if (asJson) json(job);
-        else out(formatJobLine(job));
+        else {
+          out(formatJobLine(job));
+          if (job.deleting !== undefined) out(formatRetained(job.deleting, 'is deleting'));
+        }
+        return 0;
+      }
+      case 'retained': {
+        const retained = await api.retained(jobId(parseCommand(args, {}, usage), sub, usage));
+        if (asJson) json(retained);
+        else out(formatRetained(retained));
         return 0;
       }
       case 'list': {

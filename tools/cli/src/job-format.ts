@@ -1,6 +1,6 @@
 /** Human output of the `tidemark job` commands: readable at a glance, no colours, stable column order. */
 import { formatReadLimit } from '@tidemark/domain';
-import type { AlertView, JobStatus, JobView } from '@tidemark/jobs';
+import type { AlertView, JobStatus, JobView, RetainedView } from '@tidemark/jobs';
 
 const BAR_WIDTH = 24;
 
@@ -118,6 +118,20 @@ export function formatJobList(jobs: readonly JobView[]): string {
 }
 
 /** One line after an action or a create. */
+/** A decimal byte count (the API's int64 string) in decimal megabytes. */
+const formatBytes = (bytes: string) => `${(Number(bytes) / 1e6).toFixed(1)} MB`;
+
+/** What a job retains (`job retained`), or what `terminate` deletes. */
+export function formatRetained(r: RetainedView, verb = 'retains'): string {
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return (
+    `job ${r.jobId} ${verb}: ${plural(r.snapshots.count, 'snapshot')} (${formatBytes(r.snapshots.storedBytes)} ` +
+    `stored), ${plural(r.oplogSlices.count, 'stored slice')} (${formatBytes(r.oplogSlices.bytes)}), ` +
+    `${plural(r.headDatabases.length, 'head database')}` +
+    `${r.headDatabases.length === 0 ? '' : ` (${r.headDatabases.join(', ')})`}\n`
+  );
+}
+
 export function formatJobLine(j: JobView): string {
   const sync = j.syncId === null ? '' : `, sync ${j.syncId}`;
   const phase = j.phase === null ? '' : `, phase ${j.phase}`;

@@ -1,6 +1,6 @@
 /**
  * The user's actions: `POST /api/v1/jobs/:id/{start|stop|restart|terminate|resync}` (resync body `{ reason? }`).
- * 200 with the job after the action; 409 with the reason when the state machine does not allow it; 404 for an
+ * 200 with the job after the action (`terminate` adds `deleting`: what the job retained, now being deleted); 409 with the reason when the state machine does not allow it; 404 for an
  * unknown job or action; 503 when the change is stored but its commands could not be sent yet (they are retried).
  */
 import {
@@ -14,7 +14,14 @@ import {
   Post,
   UseFilters,
 } from '@nestjs/common';
-import { JobService, USER_ACTIONS, isUserAction, jobView, type JobView } from '@tidemark/jobs';
+import {
+  JobService,
+  USER_ACTIONS,
+  isUserAction,
+  jobView,
+  type JobView,
+  type RetainedView,
+} from '@tidemark/jobs';
 import { Access, type AccessRequest } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
@@ -37,12 +44,15 @@ export class JobActionsController {
     @Param('id') id: string,
     @Param('action') action: string,
     @Body() body: unknown,
-  ): Promise<JobView> {
+  ): Promise<JobView | (JobView & { deleting: RetainedView })> {
     if (!isUserAction(action)) {
       throw new NotFoundException(`unknown action "${action}": use ${USER_ACTIONS.join(', ')}`);
     }
     const reason = action === 'resync' ? parseReason(body) : undefined;
-    return jobView(await this.jobs.act(id, action, reason));
+    // What terminate deletes, read before it: the job is stopped, so nothing is added meanwhile.
+    const deleting = action === 'terminate' ? await this.jobs.retained(id) : undefined;
+    const job = jobView(await this.jobs.act(id, action, reason));
+    return deleting === undefined ? job : { ...job, deleting };
   }
 }
 

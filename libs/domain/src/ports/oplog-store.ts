@@ -18,6 +18,13 @@ export interface StoredSlice {
   payload: Buffer;
 }
 
+/** What a sync holds in the oplog store (`OplogStore.storedTotals`). */
+export interface StoredSliceTotals {
+  readonly slices: number;
+  /** Sum of the slices' `compressedBytes`: what they take in the store. */
+  readonly bytes: number;
+}
+
 export interface OplogStore {
   put(meta: SliceMeta, payload: Buffer): Promise<'stored' | 'duplicate'>;
   get(sliceId: string): Promise<StoredSlice | undefined>;
@@ -37,6 +44,8 @@ export interface OplogStore {
   countEntriesAfter(jobId: string, syncId: string, p: OpTime): Promise<number>;
   /** Metadata of the sync's slices of one kind, in no particular order. */
   list(jobId: string, syncId: string, kind: SliceMeta['kind']): Promise<SliceMeta[]>;
+  /** How many slices of the sync are stored, of every kind, and their stored (compressed) bytes. */
+  storedTotals(jobId: string, syncId: string): Promise<StoredSliceTotals>;
   /** Removes every slice of the sync (after a resync completes, or when a job is terminated). */
   deleteSync(jobId: string, syncId: string): Promise<void>;
 }
