@@ -130,6 +130,7 @@ export class SnapshotterPipeline implements OnApplicationBootstrap, PipelineHeal
       log: (e) => this.logger.event(e),
       // Groomed past each job's point-in-time window (`TIDEMARK_OPLOG_STORE_DB`, as the oplog-applier reads it).
       oplog: new MongoOplogStore(backup),
+      isRetriable: isRetriableError,
     });
 
     this.consumer = new CommittingConsumer({

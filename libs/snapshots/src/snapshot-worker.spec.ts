@@ -1,10 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BSON } from 'bson';
-import { opTime, type OpTime, type SnapshotEvent, type SnapshotSchedule } from '@tidemark/domain';
+import {
+  opTime,
+  TidemarkError,
+  type OpTime,
+  type SnapshotEvent,
+  type SnapshotSchedule,
+} from '@tidemark/domain';
+import type { EncryptionKey } from './block-codec';
 import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
-import { SnapshotUnavailableError } from './snapshot-errors';
+import { EncryptionKeyError, SnapshotUnavailableError } from './snapshot-errors';
 import { MemoryOplogStore } from '@tidemark/oplog-store';
 import { oplogSliceId } from '@tidemark/slices';
 import { SnapshotWorker, type SnapshotJob, type SnapshotJobSource } from './snapshot-worker';
@@ -16,7 +23,13 @@ const schedule: SnapshotSchedule = {
   pointInTimeWindowHours: 24,
 };
 
-function world(over: { schedule?: SnapshotSchedule; oplog?: MemoryOplogStore } = {}) {
+function world(
+  over: {
+    schedule?: SnapshotSchedule;
+    oplog?: MemoryOplogStore;
+    keyFor?: () => Promise<EncryptionKey | undefined>;
+  } = {},
+) {
   let now = Date.parse('2026-12-03T00:00:00Z');
   const clock = () => now;
   const store = new MemorySnapshotStore(clock);
@@ -38,7 +51,7 @@ function world(over: { schedule?: SnapshotSchedule; oplog?: MemoryOplogStore } =
   const worker = new SnapshotWorker({
     jobs,
     storeFor: async () => store,
-    keyFor: async () => undefined,
+    keyFor: over.keyFor ?? (async () => undefined),
     head,
     fence: new MemoryApplyFence(clock),
     events: { publish: async (e) => void events.push(e) },
@@ -111,6 +124,40 @@ describe('SnapshotWorker', () => {
     w.active.delete(w.job.jobId);
     assert.equal(await w.worker.take(w.job.jobId, `${w.job.jobId}-20261203T000001Z-efgh`, 'r4'), undefined);
     assert.deepEqual([w.events.at(-1)?.event, w.events.at(-1)?.reason], ['failed', 'the job is not active']);
+  });
+
+  it('a snapshot failing for a reason a retry cannot fix (a bad key) is recorded failed and its command is done; a retriable failure is thrown back', async () => {
+    let keyError: Error = new EncryptionKeyError('encryption key from file /k decodes to 48 bytes');
+    const w = world({
+      keyFor: async () => {
+        throw keyError;
+      },
+    });
+    const id = (n: string) => `${w.job.jobId}-20261203T000000Z-${n}`;
+    assert.equal(await w.worker.take(w.job.jobId, id('bad1'), 'r1'), undefined);
+    assert.equal(w.events.at(-1)?.event, 'failed');
+    assert.match(w.events.at(-1)?.reason ?? '', /EncryptionKeyError: encryption key from file \/k/);
+    assert.equal(w.events.at(-1)?.requestId, 'r1');
+    await w.worker.tick(); // the scheduled one fails alike, and the round goes on
+    assert.equal(w.events.at(-1)?.event, 'failed');
+    keyError = new TidemarkError('key server unreachable', { retriable: true });
+    await assert.rejects(w.worker.take(w.job.jobId, id('bad2'), 'r2'), /key server unreachable/);
+  });
+
+  it('a verify whose key cannot be loaded reports the snapshot not verified, naming why', async () => {
+    let failing = false;
+    const w = world({
+      keyFor: async () => {
+        if (failing) throw new EncryptionKeyError('no key file /k');
+        return undefined;
+      },
+    });
+    const id = `${w.job.jobId}-20261203T000000Z-vfy1`;
+    assert.equal((await w.worker.take(w.job.jobId, id, 'r1'))?.state, 'complete');
+    failing = true;
+    await w.worker.verify(w.job.jobId, id, 'r2');
+    assert.deepEqual(w.events.at(-1)?.verify, { ok: false, damagedBlocks: 0 });
+    assert.match(w.events.at(-1)?.reason ?? '', /^not verified: EncryptionKeyError: no key file/);
   });
 
   it('defers while another holder has the lock: a scheduled snapshot leaves no trace, an on-demand one throws to be retried', async () => {

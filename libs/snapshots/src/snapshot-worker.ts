@@ -13,6 +13,7 @@
  */
 import {
   DEFAULT_SNAPSHOT_STORE,
+  isRetriable,
   MIN_OP_TIME,
   newSnapshotId,
   oplogGroomPoint,
@@ -65,6 +66,11 @@ export interface SnapshotWorkerDeps {
   readonly log: (event: Record<string, unknown>) => void;
   /** The oplog store, groomed past each job's point-in-time window each round; absent: never groomed. */
   readonly oplog?: Pick<OplogStore, 'deleteOplogThrough'>;
+  /**
+   * Whether a failed snapshot's error is one a retry can fix (the app's classifier of driver and Kafka errors);
+   * default: a retriable `TidemarkError`. A retriable failure is thrown back to the command's consumer to retry.
+   */
+  readonly isRetriable?: (err: unknown) => boolean;
 }
 
 export class SnapshotWorker {
@@ -136,7 +142,20 @@ export class SnapshotWorker {
       });
       return;
     }
-    const key = job === undefined ? undefined : await this.deps.keyFor(job.store);
+    let key: EncryptionKey | undefined;
+    try {
+      key = job === undefined ? undefined : await this.deps.keyFor(job.store);
+    } catch (err) {
+      if ((this.deps.isRetriable ?? isRetriable)(err)) throw err;
+      // The key cannot be loaded: the snapshot cannot be checked, which the verify reports (not a damage count).
+      this.deps.log({ event: 'snapshot-verify-failed', jobId, snapshotId, reason: String(err) });
+      await this.publish({
+        ...eventOf(record, 'verified', this.now(), requestId),
+        verify: { ok: false, damagedBlocks: 0 },
+        reason: `not verified: ${String(err)}`.slice(0, 2000),
+      });
+      return;
+    }
     const report = await verifySnapshot(store, record, key === undefined ? {} : { key });
     this.deps.log({
       event: 'snapshot-verified',
@@ -202,8 +221,6 @@ export class SnapshotWorker {
     snapshotId: string,
     requestId?: string,
   ): Promise<SnapshotRecord | undefined> {
-    const key = await this.deps.keyFor(job.store);
-    const encoding: BlockEncoding = key === undefined ? { codec: 'gzip' } : { codec: 'gzip', key };
     // `started` is announced once the snapshot holds its lock and fence and reports its first progress, so a
     // snapshot deferred because another holder is busy leaves nothing behind in job-state's catalog.
     let started: Promise<void> | undefined;
@@ -226,6 +243,9 @@ export class SnapshotWorker {
       clock: this.clock,
     });
     try {
+      // Inside the try: a job whose key cannot be loaded gets a failed snapshot that says why.
+      const key = await this.deps.keyFor(job.store);
+      const encoding: BlockEncoding = key === undefined ? { codec: 'gzip' } : { codec: 'gzip', key };
       const record = await taker.take({
         jobId: job.jobId,
         syncId: job.syncId,
@@ -260,11 +280,15 @@ export class SnapshotWorker {
       // the next round; an on-demand one is thrown back to its caller to retry, nothing recorded.
       await started;
       if (busy && requestId === undefined) return undefined;
-      if (!busy)
-        await this.publish(
-          recordlessEvent('failed', job.jobId, snapshotId, job, this.now(), String(err), requestId),
-        );
-      throw err;
+      if (busy) throw err;
+      await this.publish(
+        recordlessEvent('failed', job.jobId, snapshotId, job, this.now(), String(err), requestId),
+      );
+      // A failure a retry can fix (a store or the backup side unreachable) goes back to the caller to retry; any
+      // other (a key that cannot be loaded, a head that cannot be read as a snapshot) is the snapshot's outcome,
+      // recorded and announced: the command that asked for it is done, and the other jobs' commands go on.
+      if ((this.deps.isRetriable ?? isRetriable)(err)) throw err;
+      return undefined;
     }
   }
 
