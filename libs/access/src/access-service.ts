@@ -111,7 +111,7 @@ export class AccessService {
 
   /**
    * The caller of a request with this `Authorization` header value, sent from `clientAddress`. A credential that
-   * fails (malformed, unknown key id, wrong secret, revoked) counts against the address and the key id it names;
+   * fails (malformed, unknown key id, wrong secret; not a revoked key) counts against the address and the key id it names;
    * over the limit ({@link KeyGuessLimiter}) the attempt is refused with {@link TooManyAuthFailuresError} before
    * the key is looked up or scrypt runs. The admin key, the service token and a key that passed scrypt recently
    * (same whole key) are never limited.
@@ -142,7 +142,9 @@ export class AccessService {
       throw this.failed(subjects, nowMs, 'malformed API key: expected tmk_<id>_<secret>');
     const key = await this.store.getKey(parsed.id);
     if (key === undefined) throw this.failed(subjects, nowMs, 'unknown API key');
-    if (key.revokedAt !== undefined) throw this.failed(subjects, nowMs, `API key ${key.id} is revoked`);
+    // A revoked key is not counted as a guess: it cannot authenticate whatever its secret, and a stale client
+    // that still sends it must not lock out its address.
+    if (key.revokedAt !== undefined) throw new UnauthenticatedError(`API key ${key.id} is revoked`);
     if (!trusted) {
       if (!(await verifySecret(parsed.secret, key))) throw this.failed(subjects, nowMs, 'unknown API key');
       this.remember(key.id, digest, nowMs);

@@ -11,3 +11,4 @@ export * from './credentials-env';
 export * from './key-guess-limiter';
 export * from './audit-trail';
 export * from './audit-log';
+export * from './audit-view';

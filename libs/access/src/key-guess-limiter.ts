@@ -1,11 +1,12 @@
 /**
- * A limit on guessing API keys: failed authentications (a malformed token, an unknown key id, a wrong secret, a
- * revoked key) are counted per client address and per key id in a sliding window; a subject with `maxFailures`
- * failures inside the last `windowMs` is refused (429) until the oldest of them leaves the window. The check is
- * made before the key is looked up or any scrypt work is done (`AccessService.authenticate`), and only for
- * credentials that are not already trusted (the admin key, the service token and a key whose secret passed scrypt
- * recently skip it), so callers with valid keys are not slowed. In memory, per process (each job-state replica
- * counts on its own); at most `maxSubjects` subjects are tracked, the least recently failed forgotten first.
+ * A limit on guessing API keys: failed authentications (a malformed token, an unknown key id, a wrong secret;
+ * not a revoked key, which cannot authenticate whatever its secret) are counted per client address and per key
+ * id in a sliding window; a subject with `maxFailures` failures inside the last `windowMs` is refused (429) until
+ * the oldest of them leaves the window. The check is made before the key is looked up or any scrypt work is done
+ * (`AccessService.authenticate`), and only for credentials that are not already trusted (the admin key, the
+ * service token and a key whose secret passed scrypt recently skip it), so callers with valid keys are not
+ * slowed. In memory, per process (each job-state replica counts on its own); at most `maxSubjects` subjects are
+ * tracked, the least recently failed forgotten first.
  */
 
 export interface KeyGuessLimits {
