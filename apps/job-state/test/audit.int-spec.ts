@@ -11,7 +11,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { AuditLog, generateApiKey, type AuditEventView } from '@tidemark/access';
@@ -42,6 +44,22 @@ const env: NodeJS.ProcessEnv = {
   TIDEMARK_AUDIT_FLUSH_MS: '500',
 };
 const codec = defaultCodec();
+const CLI = path.resolve(__dirname, '..', '..', '..', 'tools', 'cli', 'bin', 'tidemark.js');
+
+/** Runs the `tidemark` CLI against `apiUrl` with `key`. */
+function cli(
+  apiUrl: string,
+  key: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cliEnv: NodeJS.ProcessEnv = { ...process.env, TIDEMARK_API_URL: apiUrl, TIDEMARK_API_KEY: key };
+  delete cliEnv['TIDEMARK_API_KEY_FILE'];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: cliEnv, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
 
 /** Reads `tidemark.audit` from the beginning, decoding each value with the Avro schema; keeps the raw bytes. */
 async function auditReader(kafka: Kafka, group: string) {
@@ -247,6 +265,20 @@ describe('audit trail and key-guessing limit (job-state, real Kafka and MongoDB)
       `/api/v1/projects/${projectA}/audit?limit=2&before=${encodeURIComponent(start!.at)}`,
     );
     assert.ok(page.length <= 2 && page.every((e) => Date.parse(e.at) < Date.parse(start!.at)));
+
+    // The CLI shows the same listing (through the API, with the owner's key).
+    const listed = await cli(service.url, ownerA.key, 'audit', 'list', '--project', projectA, '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    const cliEvents = JSON.parse(listed.stdout) as AuditEventView[];
+    assert.ok(cliEvents.some((e) => e.requestId === restarted.requestId && e.status === 409));
+    const lines = await cli(service.url, ownerA.key, 'audit', 'list', '--project', projectA);
+    assert.match(
+      lines.stdout,
+      /REFUSED 409 {2}job\.restart {2}job \S+ {2}by [0-9a-f]{12} {2}state initial-sync {2}reason "/,
+    );
+    const refusedCli = await cli(service.url, viewerA, 'audit', 'list', '--project', projectA);
+    assert.equal(refusedCli.code, 1);
+    assert.match(refusedCli.stderr, /needs the role owner/);
 
     // The same events on tidemark.audit, decoded with the Avro schema, keyed by project.
     const ids = [created, started, restarted, crossed, unauthenticated].map((r) => r.requestId);
