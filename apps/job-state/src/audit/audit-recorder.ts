@@ -9,7 +9,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { claimedKeyId, type AuditLog, type AuditTrail, type Principal } from '@tidemark/access';
+import {
+  AUDITED_METHODS,
+  claimedKeyId,
+  shouldAudit,
+  type AuditLog,
+  type AuditTrail,
+  type Principal,
+} from '@tidemark/access';
 import { TidemarkError } from '@tidemark/domain';
 import { httpStatusOf } from '../jobs/job-errors.filter';
 
@@ -60,6 +67,7 @@ export class AuditRecorder {
 
   /** Before a job's handler: the job's state now (the audit's `stateBefore`). */
   async beforeHandler(req: AuditHttpRequest): Promise<void> {
+    if (!AUDITED_METHODS.includes(req.method.toUpperCase())) return; // a read changes no state
     const jobId = jobIdOf(req);
     if (jobId !== undefined) this.context(req).stateBefore = await this.jobStateOf(jobId);
   }
@@ -93,6 +101,7 @@ export class AuditRecorder {
   ): Promise<void> {
     const ctx = this.context(req);
     if (res.headersSent !== true) res.setHeader('X-Request-Id', ctx.requestId);
+    if (!shouldAudit(req.method, status)) return;
     const accepted = status < 400;
     const jobId = jobIdOf(req);
     const event = this.trail.eventFor({
