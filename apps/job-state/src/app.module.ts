@@ -6,15 +6,21 @@
  * dead-letter producer) and the background effects flusher.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD, Reflector } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { AccessService } from '@tidemark/access';
-import { MongoAccessStore } from '@tidemark/access-mongo';
-import { KafkaCommandPublisher, KafkaRestoreEventPublisher, producerFor } from '@tidemark/bus';
+import { AccessService, AuditLog, AuditTrail, auditEventView, KeyGuessLimiter } from '@tidemark/access';
+import { MongoAccessStore, MongoAuditStore } from '@tidemark/access-mongo';
+import {
+  KafkaAuditEventPublisher,
+  KafkaCommandPublisher,
+  KafkaRestoreEventPublisher,
+  producerFor,
+} from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { countJobs, JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
 import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
+import { describeError } from '@tidemark/domain';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
@@ -36,6 +42,10 @@ import { AccessGuard } from './access/access.guard';
 import { KeysController } from './access/keys.controller';
 import { ProjectsController } from './access/projects.controller';
 import { ResourceProjects } from './access/resource-projects';
+import { AuditController } from './audit/audit.controller';
+import { AuditFlusher } from './audit/audit-flusher';
+import { AuditInterceptor } from './audit/audit.interceptor';
+import { AuditRecorder } from './audit/audit-recorder';
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
@@ -61,6 +71,10 @@ export interface JobStateSettings {
   readonly restoreAbandonMs: number;
   /** `TIDEMARK_RESTORE_REAP_MS`, default 30 s: how often abandoned restores are looked for. */
   readonly restoreReapMs: number;
+  /** `TIDEMARK_AUDIT_FLUSH_MS`, default 10 s: how often owed audit events are published. */
+  readonly auditFlushMs: number;
+  /** `TIDEMARK_AUTH_FAILURE_LIMIT` / `_WINDOW_MS`: failed authentications per address and key id per window. */
+  readonly keyGuessLimits: { readonly maxFailures: number; readonly windowMs: number };
   /** `TIDEMARK_ADMIN_KEY[_FILE]`, `TIDEMARK_SERVICE_TOKEN[_FILE]` (`accessCredentialsFromEnv`); never logged. */
   readonly credentials: { readonly adminKey: string; readonly serviceToken: string };
 }
@@ -84,6 +98,7 @@ export class AppModule {
         AgentJobsController,
         ProjectsController,
         KeysController,
+        AuditController,
       ],
       providers: [
         {
@@ -97,19 +112,76 @@ export class AppModule {
               adminKey: settings.credentials.adminKey,
               serviceToken: settings.credentials.serviceToken,
               jobsInProject: (project) => jobs.countJobsInProject(project),
+              keyGuessLimiter: new KeyGuessLimiter(settings.keyGuessLimits),
             });
           },
         },
         {
+          // The audit trail: <meta>.audit, then tidemark.audit (an outbox; audit/audit-flusher.ts publishes owed events).
+          provide: AuditLog,
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: async (
+            client: MongoClient,
+            producer: Producer,
+            c: ServiceConfig,
+            logger: JsonLogger,
+          ) => {
+            const store = new MongoAuditStore(client, c.metaDb, classifyMongoError);
+            await store.init();
+            return new AuditLog({
+              store,
+              publisher: new KafkaAuditEventPublisher(producer, c.topics.audit),
+              unstored: (event, err) =>
+                logger.eventAt('error', {
+                  event: 'audit-unstored',
+                  reason: describeError(err),
+                  audit: auditEventView(event),
+                }),
+              warn: (line) => logger.event({ event: 'audit-events-pending', reason: line }),
+            });
+          },
+        },
+        {
+          // The one place requests are recorded: the guard's refusals and the interceptor's answers.
+          provide: AuditRecorder,
+          inject: [AuditLog, JobService],
+          useFactory: (log: AuditLog, jobs: JobService) =>
+            new AuditRecorder(
+              new AuditTrail({
+                secrets: [settings.credentials.adminKey, settings.credentials.serviceToken],
+              }),
+              log,
+              async (jobId) => {
+                try {
+                  return (await jobs.getJob(jobId)).state;
+                } catch {
+                  return undefined; // an unknown job (the handler answers 404) or a store failure: state unknown
+                }
+              },
+            ),
+        },
+        {
           // Every route: its declared access rule (access/route-access.ts), deny by default.
           provide: APP_GUARD,
-          inject: [Reflector, AccessService, JobService, RestoreService],
+          inject: [Reflector, AccessService, JobService, RestoreService, AuditRecorder],
           useFactory: (
             reflector: Reflector,
             access: AccessService,
             jobs: JobService,
             restores: RestoreService,
-          ) => new AccessGuard(reflector, access, new ResourceProjects(jobs, restores, access)),
+            audit: AuditRecorder,
+          ) => new AccessGuard(reflector, access, new ResourceProjects(jobs, restores, access), audit),
+        },
+        {
+          provide: APP_INTERCEPTOR,
+          inject: [Reflector, AuditRecorder],
+          useFactory: (reflector: Reflector, audit: AuditRecorder) => new AuditInterceptor(reflector, audit),
+        },
+        {
+          provide: AuditFlusher,
+          inject: [AuditLog, SERVICE_LOGGER],
+          useFactory: (log: AuditLog, logger: JsonLogger) =>
+            new AuditFlusher(log, logger, settings.auditFlushMs),
         },
         {
           provide: COMMAND_PRODUCER,

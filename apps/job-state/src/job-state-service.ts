@@ -3,7 +3,7 @@
  * and `tidemark.alerts` with the bus's consumer loop (`bus/job-events.consumer.ts`). `main.ts` runs it; the
  * integration tests run it in-process with their own topic prefix and databases.
  */
-import { accessCredentialsFromEnv } from '@tidemark/access';
+import { accessCredentialsFromEnv, DEFAULT_KEY_GUESS_LIMITS } from '@tidemark/access';
 import { DEFAULT_PROGRESS_EVENT_MS, DEFAULT_RESTORE_ABANDON_MS } from '@tidemark/jobs';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import {
@@ -13,6 +13,7 @@ import {
   type RunningService,
 } from '@tidemark/service-shell';
 import { AppModule, type JobStateSettings } from './app.module';
+import { DEFAULT_AUDIT_FLUSH_MS } from './audit/audit-flusher';
 import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
 import { DEFAULT_RESTORE_REAP_MS } from './jobs/restore-reaper';
 
@@ -43,6 +44,23 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
       86_400_000,
     ),
     restoreReapMs: intFromEnv(env, 'TIDEMARK_RESTORE_REAP_MS', DEFAULT_RESTORE_REAP_MS, 100, 3_600_000),
+    auditFlushMs: intFromEnv(env, 'TIDEMARK_AUDIT_FLUSH_MS', DEFAULT_AUDIT_FLUSH_MS, 100, 3_600_000),
+    keyGuessLimits: {
+      maxFailures: intFromEnv(
+        env,
+        'TIDEMARK_AUTH_FAILURE_LIMIT',
+        DEFAULT_KEY_GUESS_LIMITS.maxFailures,
+        1,
+        1_000_000,
+      ),
+      windowMs: intFromEnv(
+        env,
+        'TIDEMARK_AUTH_FAILURE_WINDOW_MS',
+        DEFAULT_KEY_GUESS_LIMITS.windowMs,
+        1_000,
+        86_400_000,
+      ),
+    },
     credentials,
   };
   return bootstrapService({

@@ -1,1 +1,2 @@
 export * from './mongo-access-store';
+export * from './mongo-audit-store';

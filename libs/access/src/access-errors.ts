@@ -73,3 +73,20 @@ export class AccessConfigError extends TidemarkError {
     super(message, { retriable: false });
   }
 }
+
+/**
+ * Too many failed authentications from this client address or for this key id inside the window
+ * (`KeyGuessLimiter`): refused before the credential is checked. 429 with `Retry-After`.
+ */
+export class TooManyAuthFailuresError extends TidemarkError {
+  override readonly name: string = 'TooManyAuthFailuresError';
+  /** Whole seconds to wait (at least 1). */
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(`too many failed authentications from this client or for this key: try again in ${seconds} s`, {
+      retriable: false,
+    });
+    this.retryAfterSeconds = seconds;
+  }
+}

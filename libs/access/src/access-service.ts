@@ -22,10 +22,12 @@ import {
   ApiKeyNotFoundError,
   ProjectConflictError,
   ProjectNotFoundError,
+  TooManyAuthFailuresError,
   UnauthenticatedError,
 } from './access-errors';
 import { apiKeyPrefix, generateApiKey, hashSecret, parseApiKey, verifySecret } from './api-key';
 import { parseGrants, type Grants } from './grants';
+import type { GuessSubjects, KeyGuessLimiter } from './key-guess-limiter';
 import type { AccessStore, ApiKeyRecord, ProjectRecord } from './ports';
 import { ADMIN, SERVICE, accessTo, roleOn, type Principal } from './principal';
 import { projectNameProblems } from './project-name';
@@ -44,6 +46,8 @@ export interface AccessServiceOptions {
   readonly now?: () => Date;
   readonly verifiedTtlMs?: number;
   readonly touchIntervalMs?: number;
+  /** Failed authentications per client address and key id; without it nothing is limited. */
+  readonly keyGuessLimiter?: KeyGuessLimiter;
 }
 
 /** A key as the API shows it: never its secret nor its hash. */
@@ -105,29 +109,60 @@ export class AccessService {
     this.touchIntervalMs = options.touchIntervalMs ?? DEFAULT_TOUCH_INTERVAL_MS;
   }
 
-  /** The caller of a request with this `Authorization` header value. */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /**
+   * The caller of a request with this `Authorization` header value, sent from `clientAddress`. A credential that
+   * fails (malformed, unknown key id, wrong secret; not a revoked key) counts against the address and the key id it names;
+   * over the limit ({@link KeyGuessLimiter}) the attempt is refused with {@link TooManyAuthFailuresError} before
+   * the key is looked up or scrypt runs. The admin key, the service token and a key that passed scrypt recently
+   * (same whole key) are never limited.
+   */
+  async authenticate(authorization: string | undefined, clientAddress?: string): Promise<Principal> {
     if (authorization === undefined || authorization.trim() === '')
       throw new UnauthenticatedError('no credential: send "Authorization: Bearer <API key>"');
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-    if (m === null) throw new UnauthenticatedError('malformed Authorization header: use "Bearer <API key>"');
+    const nowMs = this.now().getTime();
+    if (m === null) {
+      this.limitGuesses({ address: clientAddress, keyId: undefined }, nowMs);
+      throw this.failed(
+        { address: clientAddress, keyId: undefined },
+        nowMs,
+        'malformed Authorization header: use "Bearer <API key>"',
+      );
+    }
     const token = m[1]!;
     const digest = sha256(token);
     if (sameSecret(digest, this.serviceDigest)) return SERVICE;
     if (sameSecret(digest, this.adminDigest)) return ADMIN;
     const parsed = parseApiKey(token);
-    if (parsed === undefined) throw new UnauthenticatedError('malformed API key: expected tmk_<id>_<secret>');
+    const subjects = { address: clientAddress, keyId: parsed?.id };
+    const cached = parsed === undefined ? undefined : this.verified.get(parsed.id);
+    const trusted = cached !== undefined && cached.until >= nowMs && sameSecret(cached.digest, digest);
+    if (!trusted) this.limitGuesses(subjects, nowMs);
+    if (parsed === undefined)
+      throw this.failed(subjects, nowMs, 'malformed API key: expected tmk_<id>_<secret>');
     const key = await this.store.getKey(parsed.id);
-    if (key === undefined) throw new UnauthenticatedError('unknown API key');
+    if (key === undefined) throw this.failed(subjects, nowMs, 'unknown API key');
+    // A revoked key is not counted as a guess: it cannot authenticate whatever its secret, and a stale client
+    // that still sends it must not lock out its address.
     if (key.revokedAt !== undefined) throw new UnauthenticatedError(`API key ${key.id} is revoked`);
-    const nowMs = this.now().getTime();
-    const cached = this.verified.get(key.id);
-    if (cached === undefined || cached.until < nowMs || !sameSecret(cached.digest, digest)) {
-      if (!(await verifySecret(parsed.secret, key))) throw new UnauthenticatedError('unknown API key');
+    if (!trusted) {
+      if (!(await verifySecret(parsed.secret, key))) throw this.failed(subjects, nowMs, 'unknown API key');
       this.remember(key.id, digest, nowMs);
     }
     await this.touch(key, nowMs);
     return { kind: 'key', keyId: key.id, grants: key.grants };
+  }
+
+  /** Throws {@link TooManyAuthFailuresError} when these subjects failed too often lately. */
+  private limitGuesses(subjects: GuessSubjects, nowMs: number): void {
+    const wait = this.options.keyGuessLimiter?.retryAfterMs(subjects, nowMs) ?? 0;
+    if (wait > 0) throw new TooManyAuthFailuresError(wait);
+  }
+
+  /** Counts a failed authentication and returns its 401. */
+  private failed(subjects: GuessSubjects, nowMs: number, reason: string): UnauthenticatedError {
+    this.options.keyGuessLimiter?.recordFailure(subjects, nowMs);
+    return new UnauthenticatedError(reason);
   }
 
   // ---- projects

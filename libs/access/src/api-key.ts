@@ -62,3 +62,9 @@ export async function verifySecret(secret: string, stored: SecretHash): Promise<
   const actual = await scryptHex(secret, Buffer.from(stored.salt, 'hex'));
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
+
+/** The key id an `Authorization: Bearer tmk_<id>_<secret>` header names (known or not), else undefined. */
+export function claimedKeyId(authorization: string | undefined): string | undefined {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  return m === null ? undefined : parseApiKey(m[1]!)?.id;
+}

@@ -8,3 +8,7 @@ export * from './ports';
 export * from './memory-access-store';
 export * from './access-service';
 export * from './credentials-env';
+export * from './key-guess-limiter';
+export * from './audit-trail';
+export * from './audit-log';
+export * from './audit-view';

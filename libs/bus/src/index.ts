@@ -45,6 +45,7 @@ export * from './partition-backoff';
 export * from './alert-mapping';
 export * from './snapshot-mapping';
 export * from './restore-mapping';
+export * from './audit-mapping';
 export * from './kafka-log';
 export * from './command-mapping';
 export * from './kafka-command-publisher';

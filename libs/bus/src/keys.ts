@@ -6,7 +6,7 @@
 import { TopicConfigError } from './bus-errors';
 
 /** What a topic's messages are keyed by. */
-export type KeyKind = 'job' | 'job-namespace' | 'source-key';
+export type KeyKind = 'job' | 'job-namespace' | 'source-key' | 'project';
 
 /** Separates job id and namespace in a `job-namespace` key. Job ids never contain it (checked). */
 export const KEY_SEPARATOR = '/';
@@ -55,6 +55,17 @@ export function parseJobNamespaceKey(key: string): { jobId: string; namespace: s
  */
 export function sliceKey(jobId: string, namespace: string | null): string {
   return namespace === null ? jobKey(jobId) : jobNamespaceKey(jobId, namespace);
+}
+
+/**
+ * `project` key (audit events): the project name (1-64 of `A-Za-z0-9._-`, never `-`), or {@link SYSTEM_KEY} for
+ * an event about no project, so one project's events stay in order.
+ */
+export function projectKey(project: string | null): string {
+  if (project === null) return SYSTEM_KEY;
+  if (project === '' || project === SYSTEM_KEY)
+    throw new TopicConfigError(undefined, `project "${project}" cannot be used as a key`);
+  return project;
 }
 
 /** The job id of a `job` or `job-namespace` key, or undefined when the key is not a well-formed one. */

@@ -11,9 +11,10 @@ import { schemaRegistry, SchemaRegistry } from './schemas';
 describe('workspace schemas', () => {
   const registry = schemaRegistry();
 
-  it('are the seven records of the design, one per file, namespace tidemark.<area>', () => {
+  it('are the eight records of the design, one per file, namespace tidemark.<area>', () => {
     assert.deepEqual(registry.recordNames(), [
       'tidemark.alerts.AlertRaised',
+      'tidemark.audit.AuditEvent',
       'tidemark.commands.JobCommand',
       'tidemark.phases.PhaseChanged',
       'tidemark.restores.RestoreEvent',

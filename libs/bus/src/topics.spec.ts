@@ -32,6 +32,7 @@ describe('topic declarations', () => {
         'tidemark.snapshots',
         'tidemark.restores',
         'tidemark.alerts',
+        'tidemark.audit',
         'tidemark.slices.initial.dlq',
         'tidemark.slices.oplog.dlq',
         'tidemark.slices.stored.dlq',
@@ -44,7 +45,8 @@ describe('topic declarations', () => {
     for (const t of topicList(topics)) {
       assert.match(
         t.base,
-        /^tidemark\.[a-z]+s(\.[a-z]+)*$/,
+        // `audit` is the one mass noun: the audit trail (issue 11 names the topic).
+        /^tidemark\.([a-z]+s|audit)(\.[a-z]+)*$/,
         `${t.base} follows tidemark.<noun-plural>[.<qualifier>]`,
       );
     }
@@ -88,6 +90,7 @@ describe('topic declarations', () => {
       topics.snapshots,
       topics.restores,
       topics.alerts,
+      topics.audit,
     ]) {
       assert.equal(t.maxMessageBytes, 1 * MiB, t.name);
     }

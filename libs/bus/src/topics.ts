@@ -10,7 +10,7 @@
  */
 import { DEFAULT_SLICE_LIMITS } from '@tidemark/domain';
 import { TopicConfigError } from './bus-errors';
-import { jobKey, sliceKey, SYSTEM_KEY, type KeyKind } from './keys';
+import { jobKey, projectKey, sliceKey, SYSTEM_KEY, type KeyKind } from './keys';
 import type { RecordName, RecordTypes } from './types';
 
 const KiB = 1024;
@@ -241,6 +241,23 @@ const alerts = recordTopic({
   deadLetter: 'tidemark.alerts.dlq',
 });
 
+const audit = recordTopic({
+  base: 'tidemark.audit',
+  description:
+    'The audit trail: every request to the API that changed something or was refused (who, what, when, from which state, why).',
+  value: 'tidemark.audit.AuditEvent',
+  keyKind: 'project',
+  keyDescription: `project, or \`${SYSTEM_KEY}\` for requests about no project`,
+  keyOf: (r) => projectKey(r.project),
+  partitionClass: 'control',
+  retentionMs: 90 * DAY_MS,
+  maxMessageBytes: CONTROL_TOPIC_MAX_MESSAGE_BYTES,
+  cleanupPolicy: 'delete',
+  producers: ['job-state'],
+  consumers: [],
+  deadLetter: undefined,
+});
+
 /** Every topic, by id. The single declaration of Tidemark's topics. */
 export const TOPIC_SPECS = Object.freeze({
   slicesInitial,
@@ -251,6 +268,7 @@ export const TOPIC_SPECS = Object.freeze({
   snapshots,
   restores,
   alerts,
+  audit,
   slicesInitialDlq: deadLetterTopic(slicesInitial, ['job-state']),
   slicesOplogDlq: deadLetterTopic(slicesOplog, ['job-state']),
   slicesStoredDlq: deadLetterTopic(slicesStored, ['job-state']),

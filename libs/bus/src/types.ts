@@ -39,6 +39,81 @@ export interface AlertRaised {
   at: Date;
 }
 
+/**
+ * The resource the request named.
+ * Avro record `tidemark.audit.AuditResource`.
+ */
+export interface AuditResource {
+  /** job, snapshot, restore, project, key, audit, agent, or api (a request that named no resource). */
+  kind: string;
+  /**
+   * Its id (job id, snapshot id, restore id, project name, key id) when the request named or created one.
+   * Default for readers of older data: `null`.
+   */
+  id: string | null;
+}
+
+/** Symbols of enum tidemark.audit.AuditOutcome, in schema order. */
+export const AVRO_AUDIT_OUTCOME_SYMBOLS = ['ACCEPTED', 'REFUSED'] as const;
+
+/**
+ * ACCEPTED: answered 2xx. REFUSED: answered 4xx or 5xx.
+ * Avro enum `tidemark.audit.AuditOutcome`.
+ */
+export type AvroAuditOutcome = (typeof AVRO_AUDIT_OUTCOME_SYMBOLS)[number];
+
+/**
+ * One request to job-state's API that changed something or was refused: who (the key id, never the key), what (the action on a resource), when, from which state, and why it was refused. job-state stores it in its audit collection first and then publishes it (an outbox: an event not yet published stays owed and goes out later), so an event may arrive twice: consumers keep one per eventId. Keyed by project (`-` when none). Never carries a key, a token or a password.
+ * Avro record `tidemark.audit.AuditEvent`.
+ */
+export interface AuditEvent {
+  /** Unique id of this event (a UUID); the same on the topic and in the API. */
+  eventId: string;
+  /** When job-state answered the request. */
+  at: Date;
+  /** Who asked: the API key's id (12 hex characters; for a refused credential, the id it names, known or not), or admin (the admin key), service (the service token), anonymous (no credential, or none that names a key). Never the key or token itself. */
+  actor: string;
+  /**
+   * The project of the resource the request named, when known (also for a caller refused because it holds no grant there); null otherwise.
+   * Default for readers of older data: `null`.
+   */
+  project: string | null;
+  /** What was asked, <resource>.<verb>: job.create, job.start, job.stop, job.restart, job.resync, job.terminate, job.settings, snapshot.take, snapshot.verify, snapshot.delete, restore.begin, restore.progress, restore.finish, restore.cancel, project.create, project.delete, key.create, key.revoke, <resource>.read for a refused read, auth for a refused credential (401, 429). */
+  action: string;
+  /** What the action was on. */
+  resource: AuditResource;
+  /** Whether the request was carried out. */
+  outcome: AvroAuditOutcome;
+  /** The HTTP status job-state answered. */
+  status: number;
+  /**
+   * Job actions: the job's state when the request came (inactive, initial-sync, active, stopped); null for other resources or when unknown.
+   * Default for readers of older data: `null`.
+   */
+  stateBefore: string | null;
+  /**
+   * Job actions that were accepted: the job's state after them; null otherwise (a refused request changed nothing).
+   * Default for readers of older data: `null`.
+   */
+  stateAfter: string | null;
+  /**
+   * REFUSED: why, as the API answered it (at most 1000 characters, anything shaped like a key removed); null when accepted.
+   * Default for readers of older data: `null`.
+   */
+  reason: string | null;
+  /** The HTTP method (POST, PATCH, PUT, DELETE, GET, ...). */
+  method: string;
+  /** The request path without its query string (anything shaped like a key removed). */
+  path: string;
+  /** The request's id, also sent back in the X-Request-Id response header. */
+  requestId: string;
+  /**
+   * The address the request came from (the TCP peer), null when unknown.
+   * Default for readers of older data: `null`.
+   */
+  clientAddress: string | null;
+}
+
 /** Symbols of enum tidemark.commands.JobAction, in schema order. */
 export const AVRO_JOB_ACTION_SYMBOLS = [
   'START',
@@ -521,6 +596,7 @@ export interface SnapshotEvent {
 /** Every record on the bus, by Avro full name. */
 export interface RecordTypes {
   'tidemark.alerts.AlertRaised': AlertRaised;
+  'tidemark.audit.AuditEvent': AuditEvent;
   'tidemark.commands.JobCommand': JobCommand;
   'tidemark.phases.PhaseChanged': PhaseChanged;
   'tidemark.restores.RestoreEvent': RestoreEvent;
@@ -537,6 +613,7 @@ export const CURRENT_SCHEMAS: {
   readonly [N in RecordName]: { readonly version: number; readonly fingerprint: string };
 } = {
   'tidemark.alerts.AlertRaised': { version: 1, fingerprint: 'd5e6fe784f549958' },
+  'tidemark.audit.AuditEvent': { version: 1, fingerprint: '45d2e5170cd4aa34' },
   'tidemark.commands.JobCommand': { version: 2, fingerprint: '871fef96df38a5d1' },
   'tidemark.phases.PhaseChanged': { version: 1, fingerprint: '3308c64fa846cc87' },
   'tidemark.restores.RestoreEvent': { version: 1, fingerprint: 'e685a74f8955ef33' },

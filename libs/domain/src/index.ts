@@ -26,5 +26,7 @@ export * from './snapshot-event';
 export * from './ports/snapshot-event-publisher';
 export * from './restore-event';
 export * from './ports/restore-event-publisher';
+export * from './audit-event';
+export * from './ports/audit-event-publisher';
 export * from './snapshot-id';
 export * from './restorable-window';

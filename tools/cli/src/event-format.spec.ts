@@ -32,6 +32,8 @@ describe('event lines', () => {
       'tidemark.snapshots.SnapshotEvent':
         / SNAPSHOT VERIFIED snapshotId=\S+ store=S3 opTs=1700003600:12 .*reason="2 blocks/,
       'tidemark.restores.RestoreEvent': / RESTORE COMPLETED restoreId=\S+ kind=POINT_IN_TIME /,
+      'tidemark.audit.AuditEvent':
+        /^2026-01-16T08:30:00.125Z t 2@41 j1 AUDIT REFUSED job.restart actor=3fa9c01b77e2 project=shop resource=job\/j1 status=409 stateBefore=active reason=/,
       'tidemark.slices.SliceProduced':
         / SLICE INITIAL sliceId=\S+ syncId=sync-0001 ns=shop.orders seq=0 docs=2 bytes=90$/,
       'tidemark.slices.SliceStored': / SLICE_STORED OPLOG .* firstTs=1700000000:1 lastTs=1700000042:7 /,
@@ -113,7 +115,7 @@ describe('events tail arguments', () => {
 
   it('--topic: full, base or short names, each once; default every record topic, no dead-letter topics', () => {
     const all = selectTopics([], 'p', usage).map((t) => t.name);
-    assert.equal(all.length, 8);
+    assert.equal(all.length, 9);
     assert.ok(all.every((n) => n.startsWith('p.tidemark.') && !n.endsWith('.dlq')));
     assert.deepEqual(
       selectTopics(['phases', 'tidemark.phases', 'p.tidemark.phases', 'commands.dlq'], 'p', usage).map(

@@ -149,6 +149,24 @@ export function summarize(decoded: Decoded): EventSummary {
         ],
       };
     }
+    case 'tidemark.audit.AuditEvent': {
+      const r = decoded.value;
+      return {
+        jobId: r.resource.kind === 'job' ? r.resource.id : null,
+        event: `AUDIT ${r.outcome} ${r.action}`,
+        time: r.at,
+        fields: [
+          ['actor', r.actor],
+          ['project', r.project],
+          ['resource', r.resource.id === null ? r.resource.kind : `${r.resource.kind}/${r.resource.id}`],
+          ['status', String(r.status)],
+          ['stateBefore', r.stateBefore],
+          ['stateAfter', r.stateAfter],
+          ['reason', r.reason],
+          ['requestId', r.requestId],
+        ],
+      };
+    }
     case 'tidemark.slices.SliceProduced': {
       const r = decoded.value;
       return { jobId: r.jobId, event: `SLICE ${r.kind}`, time: r.producedAt, fields: sliceFields(r) };

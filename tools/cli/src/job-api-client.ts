@@ -9,6 +9,7 @@ import {
   CREDENTIAL_ENV,
   secretFromEnv,
   type ApiKeyView,
+  type AuditEventView,
   type ProjectView,
   type Role,
 } from '@tidemark/access';
@@ -215,6 +216,23 @@ export class JobApiClient {
 
   revokeKey(id: string): Promise<ApiKeyView> {
     return this.call('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
+  }
+
+  /** A project's audit events, newest first (its owner or the admin key); `before` an ISO time, exclusive. */
+  async listAudit(
+    project: string,
+    options: { limit?: number; before?: string } = {},
+  ): Promise<AuditEventView[]> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.before !== undefined) query.set('before', options.before);
+    const q = query.size === 0 ? '' : `?${query.toString()}`;
+    return (
+      await this.call<{ events: AuditEventView[] }>(
+        'GET',
+        `/api/v1/projects/${encodeURIComponent(project)}/audit${q}`,
+      )
+    ).events;
   }
 
   private async call<T>(

@@ -6,6 +6,7 @@
  *   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--containers]
  *   tidemark job create|start|stop|restart|terminate|resync|list|status|wait ...   backup jobs (job-command.ts)
  *   tidemark project create|list|show|delete, key create|list|revoke   projects and API keys (access-command.ts)
+ *   tidemark audit list --project P                                     a project's audit trail (audit-command.ts)
  *   tidemark snapshot take|list|verify|delete ...   a job's snapshots (snapshot-command.ts)
  *   tidemark restore --snapshot ID | --job ID --at T --to URI ...   restores (restore-command.ts)
  *   tidemark events tail [--topic T]... [--job ID] [--from ...] [--json]   the topics' events (events-command.ts)
@@ -21,6 +22,7 @@ import {
   startContainers,
 } from '@tidemark/testing';
 import { ACCESS_HELP, runKeyCommand, runProjectCommand } from './access-command';
+import { AUDIT_HELP, runAuditCommand } from './audit-command';
 import { parseCommand } from './args';
 import { EVENTS_HELP, runEventsCommand } from './events-command';
 import { runTopicsCommand, TOPICS_HELP } from './topics-command';
@@ -46,7 +48,7 @@ Usage:
   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N] [--containers]
                                    run the specs; starts the servers when integration specs need them
                                    (--containers, or TIDEMARK_CONTAINERS=true: as containers, removed afterwards)
-${JOB_HELP}${ACCESS_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
+${JOB_HELP}${ACCESS_HELP}${AUDIT_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
 
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
 S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
@@ -207,6 +209,8 @@ async function main(argv: string[]): Promise<number> {
       return runProjectCommand(args, usage);
     case 'key':
       return runKeyCommand(args, usage);
+    case 'audit':
+      return runAuditCommand(args, usage);
     case 'snapshot':
       return runSnapshotCommand(args, usage);
     case 'restore':

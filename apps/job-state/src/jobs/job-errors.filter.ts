@@ -2,7 +2,8 @@
  * Turns the errors of `@tidemark/jobs` and `@tidemark/access` into HTTP answers with the reason, in Nest's error
  * shape `{ statusCode, message, error }`: no or a bad credential 401 (with `WWW-Authenticate: Bearer`), a role too
  * low 403 (`requiredRole`), not found 404 (also what a caller without a grant on the project gets), invalid input
- * 400 (`problems` lists every reason), an illegal transition or a concurrent change 409, anything retriable 503,
+ * 400 (`problems` lists every reason), an illegal transition or a concurrent change 409, too many failed
+ * authentications 429 (with `Retry-After`), anything retriable 503,
  * other TidemarkErrors 500. Errors that are not TidemarkErrors (Nest's own HttpExceptions included) go to Nest's
  * default handling. A 409 for an action the state machine refuses also carries the job's `state` and the
  * `allowedActions` there.
@@ -14,6 +15,7 @@ import {
   ApiKeyNotFoundError,
   ProjectConflictError,
   ProjectNotFoundError,
+  TooManyAuthFailuresError,
   UnauthenticatedError,
 } from '@tidemark/access';
 import { IllegalTransitionError, TidemarkError } from '@tidemark/domain';
@@ -31,6 +33,7 @@ import {
 
 export function httpStatusOf(err: TidemarkError): number {
   if (err instanceof UnauthenticatedError) return HttpStatus.UNAUTHORIZED;
+  if (err instanceof TooManyAuthFailuresError) return HttpStatus.TOO_MANY_REQUESTS;
   if (err instanceof AccessDeniedError) return HttpStatus.FORBIDDEN;
   if (
     err instanceof ProjectNotFoundError ||
@@ -69,6 +72,7 @@ const ERROR_NAMES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -98,6 +102,7 @@ export class JobErrorsFilter implements ExceptionFilter {
     if (err instanceof SnapshotNotAllowedError) body['state'] = err.state;
     const res = host.switchToHttp().getResponse<JsonResponse>();
     if (err instanceof UnauthenticatedError) res.setHeader('WWW-Authenticate', 'Bearer realm="tidemark"');
+    if (err instanceof TooManyAuthFailuresError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     res.status(status).json(body);
   }
 }

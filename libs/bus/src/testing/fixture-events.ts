@@ -50,7 +50,11 @@ export function fixtureEvent<R extends RecordName>(
   const file = JSON.parse(
     fs.readFileSync(fixturePath(defaultSchemasDir(), record, writer.version), 'utf8'),
   ) as FixtureFile;
-  const json: Record<string, unknown> = { ...(file.value as Record<string, unknown>), jobId };
+  const json: Record<string, unknown> = { ...(file.value as Record<string, unknown>) };
+  // Records about a job name it in `jobId`; an audit event names it as its resource.
+  const resource = json['resource'] as { kind?: unknown } | undefined;
+  if ('jobId' in json) json['jobId'] = jobId;
+  else if (resource?.kind === 'job') json['resource'] = { ...resource, id: jobId };
   const expected: Record<string, unknown> = {};
   for (const field of (schemas.current.type as unknown as { fields: FieldWithDefault[] }).fields) {
     expected[field.name] =
