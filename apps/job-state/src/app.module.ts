@@ -13,7 +13,15 @@ import { AccessService } from '@tidemark/access';
 import { MongoAccessStore } from '@tidemark/access-mongo';
 import { KafkaCommandPublisher, KafkaRestoreEventPublisher, producerFor } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { countJobs, JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
+import {
+  countJobs,
+  JobService,
+  loadProjectView,
+  ProjectFeed,
+  RestoreService,
+  StoreBackupData,
+  type ProjectView,
+} from '@tidemark/jobs';
 import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -46,7 +54,10 @@ import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS } from './tokens';
+import { BackupPageController } from './page/backup-page.controller';
+import { loadPageAssets } from './page/page-assets';
+import { ProjectStreamController } from './page/project-stream.controller';
+import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS, PAGE_ASSETS, PROJECT_FEED } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
 export interface JobStateSettings {
@@ -61,6 +72,10 @@ export interface JobStateSettings {
   readonly restoreAbandonMs: number;
   /** `TIDEMARK_RESTORE_REAP_MS`, default 30 s: how often abandoned restores are looked for. */
   readonly restoreReapMs: number;
+  /** `TIDEMARK_UI_POLL_MS`, default 1 s: how often the Backup page's live view re-reads a watched project. */
+  readonly uiPollMs: number;
+  /** `TIDEMARK_UI_MAX_STREAMS`, default 100: live views open at once (one more is 503). */
+  readonly uiMaxStreams: number;
   /** `TIDEMARK_ADMIN_KEY[_FILE]`, `TIDEMARK_SERVICE_TOKEN[_FILE]` (`accessCredentialsFromEnv`); never logged. */
   readonly credentials: { readonly adminKey: string; readonly serviceToken: string };
 }
@@ -84,6 +99,8 @@ export class AppModule {
         AgentJobsController,
         ProjectsController,
         KeysController,
+        BackupPageController,
+        ProjectStreamController,
       ],
       providers: [
         {
@@ -198,6 +215,36 @@ export class AppModule {
             const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             metrics.watchJobs(() => countJobs(jobs));
             return jobs;
+          },
+        },
+        {
+          // The Backup page's files, read once: a job-state without them refuses to start.
+          provide: PAGE_ASSETS,
+          useFactory: () => loadPageAssets(),
+        },
+        {
+          // The page's live view: one shared poll per watched project, stopped at shutdown.
+          provide: PROJECT_FEED,
+          inject: [JobService, RestoreService, SERVICE_LOGGER, ConnectionRegistry],
+          useFactory: (
+            jobs: JobService,
+            restores: RestoreService,
+            logger: JsonLogger,
+            registry: ConnectionRegistry,
+          ) => {
+            const feed = new ProjectFeed<ProjectView>({
+              load: (project) => loadProjectView(jobs, restores, project),
+              intervalMs: settings.uiPollMs,
+              maxSubscribers: settings.uiMaxStreams,
+              onError: (project, err) =>
+                logger.eventAt('warn', {
+                  event: 'project-view-failed',
+                  project,
+                  reason: err instanceof Error ? err.message : String(err),
+                }),
+            });
+            registry.add('project-feed', async () => feed.close());
+            return feed;
           },
         },
         {
