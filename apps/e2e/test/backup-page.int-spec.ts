@@ -169,7 +169,9 @@ describe('the Backup page in headless Chromium (all six services)', () => {
     );
     assert.equal(await card.getByRole('button', { name: 'Stop', exact: true }).count(), 0);
     await shot('04-stopped');
-    await card.getByRole('button', { name: 'Restart', exact: true }).click();
+    // By keyboard: focus the button and press Enter.
+    await card.getByRole('button', { name: 'Restart', exact: true }).focus();
+    await page.keyboard.press('Enter');
     await waitFor(
       page,
       'active again',
@@ -285,7 +287,9 @@ describe('the Backup page in headless Chromium (all six services)', () => {
     assert.match(what, /oplog slices of 3 syncs will be deleted/);
     assert.match(what, new RegExp(`head database \\(1 collection: th_${job.id}_3_pagedb\\.items\\)`));
     await shot('10-terminate-dialog');
-    await dialog.getByRole('button', { name: 'Keep the job' }).click();
+    // The safe choice has the focus, and Escape is "keep" too.
+    assert.equal(await page.evaluate('document.activeElement.id'), 'terminate-cancel');
+    await page.keyboard.press('Escape');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(await card.getAttribute('data-state'), 'stopped', 'keeping the job leaves it stopped');
     await card.getByRole('button', { name: 'Terminate…' }).click();
