@@ -11,9 +11,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Producer } from 'kafkajs';
+import { MongoClient } from 'mongodb';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createKafka, producerFor, publish, resolveTopics, type AlertRaised } from '@tidemark/bus';
 import { resolveEndpoints } from '@tidemark/config';
@@ -24,11 +26,30 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SHOTS = path.join(ROOT, 'tmp', 'screenshots', 'backup-page');
 const CHROMIUM = process.env['TIDEMARK_CHROMIUM'] ?? '/usr/bin/chromium';
 const DOCS = 3_000;
+const CLI = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
+
+/** Runs a command line in a POSIX shell, from the workspace, with `env` added. */
+function sh(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      '/bin/sh',
+      ['-c', line],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 300_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+const shellWord = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
 
 describe('the Backup page in headless Chromium (all six services)', () => {
   const s = suffix();
   const project = `page-${s}`;
   const prefix = `e2e-page-${s}`;
+  /** The source's database, and the restored copy's on the backup side. */
+  const db = `pagedb_${s}`;
+  const snapshotDb = `e2e_snap_page_${s}`;
   let source: TestSource;
   let stack: ServiceStack;
   let browser: Browser;
@@ -44,7 +65,7 @@ describe('the Backup page in headless Chromium (all six services)', () => {
       oplogBytes: 8 * 1024 * 1024,
       load: (client) =>
         client
-          .db('pagedb')
+          .db(db)
           .collection('items')
           .insertMany(Array.from({ length: DOCS }, (_, k) => ({ k, pad: 'x'.repeat(200) }))),
     });
@@ -53,7 +74,7 @@ describe('the Backup page in headless Chromium (all six services)', () => {
         TIDEMARK_TOPIC_PREFIX: prefix,
         TIDEMARK_META_DB: `e2e_meta_page_${s}`,
         TIDEMARK_OPLOG_STORE_DB: `e2e_os_page_${s}`,
-        TIDEMARK_SNAPSHOT_DB: `e2e_snap_page_${s}`,
+        TIDEMARK_SNAPSHOT_DB: snapshotDb,
         TIDEMARK_OPLOG_FLUSH_MS: '300',
         TIDEMARK_UI_POLL_MS: '500',
       },
@@ -70,7 +91,10 @@ describe('the Backup page in headless Chromium (all six services)', () => {
     await browser?.close();
     await producer?.disconnect();
     await stack?.stopAll();
-    await source?.client.db('pagedb').dropDatabase();
+    await source?.client.db(db).dropDatabase();
+    const backup = await MongoClient.connect(resolveEndpoints().backup.uri);
+    await backup.db(db).dropDatabase();
+    await backup.close();
     await source?.stop();
   });
 
@@ -83,7 +107,7 @@ describe('the Backup page in headless Chromium (all six services)', () => {
     const job = await api.call<{ id: string }>('POST', '/api/v1/jobs', {
       project,
       source: { uri: source.uri },
-      include: ['pagedb'],
+      include: [db],
     });
 
     const context = await browser.newContext({ viewport: { width: 1200, height: 1400 } });
@@ -252,19 +276,45 @@ describe('the Backup page in headless Chromium (all six services)', () => {
     await card
       .getByLabel('Target MongoDB URI')
       .fill('mongodb://alice:s3cret@127.0.0.1:27999/?replicaSet=rs9');
-    await card.getByLabel(/Only these namespaces/).fill('pagedb.items');
+    await card.getByLabel(/Only these namespaces/).fill(`${db}.items`);
     await card.getByLabel(/Drop target collections/).check();
     const command = (await card.locator('pre.command').textContent()) ?? '';
     assert.equal(
       command,
-      `npx tidemark restore --snapshot ${snapshotId} --to 'mongodb://alice@127.0.0.1:27999/?replicaSet=rs9' --include pagedb.items --drop`,
+      `npx tidemark restore --snapshot ${snapshotId} --to 'mongodb://alice@127.0.0.1:27999/?replicaSet=rs9' --include ${db}.items --drop`,
     );
     assert.match(
       (await card.locator(`#job-${job.id}-restore-note`).textContent()) ?? '',
       /password is left out/,
     );
     await shot('09-restore-form');
-    await accessibleNames(page, 'with a job, its snapshot and the restore form');
+
+    // The command the form builds for a real target runs as it is (the CLI for `npx tidemark`), and the restore it
+    // records shows up under the form, complete, with its documents.
+    const backupUri = resolveEndpoints().backup.uri;
+    await card.getByLabel('Target MongoDB URI').fill(backupUri);
+    await card.getByLabel(/Drop target collections/).uncheck();
+    const runnable = (await card.locator('pre.command').textContent()) ?? '';
+    assert.ok(runnable.startsWith(`npx tidemark restore --snapshot ${snapshotId} --to `), runnable);
+    const ran = await sh(
+      runnable.replace(/^npx tidemark /, `${shellWord(process.execPath)} ${shellWord(CLI)} `),
+      {
+        TIDEMARK_API_URL: stack.apiUrl,
+        TIDEMARK_API_KEY: owner.key,
+        TIDEMARK_SNAPSHOT_DB: snapshotDb,
+      },
+    );
+    assert.equal(ran.code, 0, `${runnable}\n${ran.stderr}`);
+    const restored = card.locator('tr[data-restore-id]', { hasText: 'complete' });
+    await waitFor(
+      page,
+      'the restore on the page',
+      () => restored.count(),
+      (n) => n === 1,
+    );
+    assert.match((await restored.textContent()) ?? '', new RegExp(`${DOCS} documents`));
+    await shot('10-restored');
+    await accessibleNames(page, 'with a job, its snapshot, the restore form and a restore');
 
     // Terminate asks first and says what goes; "keep" keeps it.
     await card.getByRole('button', { name: 'Stop', exact: true }).click();
@@ -285,8 +335,8 @@ describe('the Backup page in headless Chromium (all six services)', () => {
     const what = (await dialog.textContent()) ?? '';
     assert.match(what, /1 snapshot \([\d.]+ [kMG]?B stored\) will be deleted/);
     assert.match(what, /oplog slices of 3 syncs will be deleted/);
-    assert.match(what, new RegExp(`head database \\(1 collection: th_${job.id}_3_pagedb\\.items\\)`));
-    await shot('10-terminate-dialog');
+    assert.match(what, new RegExp(`head database \\(1 collection: th_${job.id}_3_${db}\\.items\\)`));
+    await shot('11-terminate-dialog');
     // The safe choice has the focus, and Escape is "keep" too.
     assert.equal(await page.evaluate('document.activeElement.id'), 'terminate-cancel');
     await page.keyboard.press('Escape');
@@ -300,7 +350,7 @@ describe('the Backup page in headless Chromium (all six services)', () => {
       () => card.getAttribute('data-state'),
       (v) => v === 'inactive',
     );
-    await shot('11-terminated');
+    await shot('12-terminated');
 
     assert.deepEqual(outside, [], 'the page asked for nothing outside 127.0.0.1');
     assert.deepEqual(problems, [], 'no console error, no CSP violation, no script error');
