@@ -68,7 +68,7 @@ export class ProjectFeed<T> {
   }
 
   /**
-   * Watches `project`: `listener` gets its view now (when one is known) and each change. Resolves the function that
+   * Watches `project`: `listener` gets its view now (when one is known) and each change. Returns the function that
    * ends the subscription (idempotent). Throws {@link ProjectFeedFullError} when `maxSubscribers` are open.
    */
   subscribe(project: string, listener: Listener<T>): () => void {

@@ -77,10 +77,12 @@ async function api(method, path, body) {
   return payload;
 }
 
+/** The connection's state, in an aria-live status: changed only when it changes, so it is not read out at each update. */
 function setLive(state, text) {
   const live = byId('live');
   live.dataset.state = state;
-  live.textContent = text;
+  if (live.textContent !== text) live.textContent = text;
+  if (state !== 'live') byId('updated').textContent = '';
 }
 
 function announce(text) {
@@ -169,6 +171,8 @@ async function follow(project) {
     const abortConnection = () => connection.abort();
     stream.signal.addEventListener('abort', abortConnection);
     let silence = setTimeout(abortConnection, STREAM_SILENCE_MS);
+    const opened = Date.now();
+    let endedByServer = false;
     try {
       const res = await fetch(`/api/v1/projects/${encodeURIComponent(project)}/stream`, {
         headers: { Authorization: `Bearer ${session.key}`, Accept: 'text/event-stream' },
@@ -191,7 +195,10 @@ async function follow(project) {
       let buffer = '';
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) break;
+        if (done) {
+          endedByServer = true;
+          break;
+        }
         clearTimeout(silence);
         silence = setTimeout(abortConnection, STREAM_SILENCE_MS);
         const parsed = parseEvents(buffer + value);
@@ -200,7 +207,8 @@ async function follow(project) {
           if (event.type === 'view') {
             render(JSON.parse(event.data));
             attempt = 0;
-            setLive('live', `Live: ${project}, updated ${new Date().toLocaleTimeString()}`);
+            setLive('live', `Live: ${project}`);
+            byId('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
           } else if (event.type === 'error') {
             setLive('error', JSON.parse(event.data).message);
           }
@@ -213,6 +221,8 @@ async function follow(project) {
       stream.signal.removeEventListener('abort', abortConnection);
     }
     if (stream.signal.aborted) return;
+    // job-state ends each stream after a while (so a revoked key stops seeing the project): reconnect at once.
+    if (endedByServer && Date.now() - opened > 10_000) continue;
     const wait = backoffMs(attempt++, Math.random());
     setLive('disconnected', `Disconnected from the live view; reconnecting in ${Math.ceil(wait / 1000)} s`);
     await sleep(wait, stream.signal);
