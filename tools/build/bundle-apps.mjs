@@ -8,6 +8,9 @@
  *
  *   node tools/build/bundle-apps.mjs [--out DIR] [app ...]     default: every service and tool, into dist/
  *
+ * An app's static files, `apps/<app>/assets/` (job-state's Backup page), are copied beside its bundle, to
+ * `<out>/apps/<app>/assets/`, where the app reads them at start-up.
+ *
  * Also `topics` (`tools/cli/src/topics-main.ts`, `tidemark topics ensure` alone) into `<out>/tools/topics/main.js`,
  * which the job-state image carries for the Kubernetes Job that declares the topics.
  *
@@ -15,7 +18,7 @@
  * `libs/service-shell/test/service-boot.int-spec.ts`.
  */
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,6 +63,12 @@ export async function bundleApps(apps = BUILDABLE, out = path.join(ROOT, 'dist')
       // (emitDecoratorMetadata is off in development too), so every injection names its token.
       keepNames: true,
     });
+    const assets = path.join(ROOT, 'apps', app, 'assets');
+    if (tool === undefined && existsSync(assets)) {
+      const copy = path.join(path.dirname(file), 'assets');
+      rmSync(copy, { recursive: true, force: true });
+      cpSync(assets, copy, { recursive: true, filter: (src) => !src.endsWith('.d.mts') });
+    }
     built.push({ app, file, bytes: statSync(file).size });
   }
   return built;

@@ -6,6 +6,7 @@
  *
  *   <out>/package.json, package-lock.json, node_modules/   production dependencies only
  *   <out>/dist/apps/<service>/main.js(.map)                one bundle per service
+ *   <out>/dist/apps/job-state/assets/backup-page/         the Backup page's files (copied by bundle-apps.mjs)
  *   <out>/dist/tools/topics/main.js(.map)                  `tidemark topics` alone (the topics Job)
  *   <out>/schemas/<area>/*.avsc, history/                  no golden fixtures
  *

@@ -18,7 +18,15 @@ import {
   producerFor,
 } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { countJobs, JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
+import {
+  countJobs,
+  JobService,
+  loadProjectView,
+  ProjectFeed,
+  RestoreService,
+  StoreBackupData,
+  type ProjectView,
+} from '@tidemark/jobs';
 import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
 import { describeError } from '@tidemark/domain';
 import { classifyMongoError } from '@tidemark/mongo';
@@ -56,7 +64,10 @@ import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
-import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS } from './tokens';
+import { BackupPageController } from './page/backup-page.controller';
+import { loadPageAssets } from './page/page-assets';
+import { ProjectStreamController } from './page/project-stream.controller';
+import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS, PAGE_ASSETS, PROJECT_FEED } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
 export interface JobStateSettings {
@@ -75,6 +86,10 @@ export interface JobStateSettings {
   readonly auditFlushMs: number;
   /** `TIDEMARK_AUTH_FAILURE_LIMIT` / `_WINDOW_MS`: failed authentications per address and key id per window. */
   readonly keyGuessLimits: { readonly maxFailures: number; readonly windowMs: number };
+  /** `TIDEMARK_UI_POLL_MS`, default 1 s: how often the Backup page's live view re-reads a watched project. */
+  readonly uiPollMs: number;
+  /** `TIDEMARK_UI_MAX_STREAMS`, default 100: live views open at once (one more is 503). */
+  readonly uiMaxStreams: number;
   /** `TIDEMARK_ADMIN_KEY[_FILE]`, `TIDEMARK_SERVICE_TOKEN[_FILE]` (`accessCredentialsFromEnv`); never logged. */
   readonly credentials: { readonly adminKey: string; readonly serviceToken: string };
 }
@@ -99,6 +114,8 @@ export class AppModule {
         ProjectsController,
         KeysController,
         AuditController,
+        BackupPageController,
+        ProjectStreamController,
       ],
       providers: [
         {
@@ -270,6 +287,36 @@ export class AppModule {
             const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
             metrics.watchJobs(() => countJobs(jobs));
             return jobs;
+          },
+        },
+        {
+          // The Backup page's files, read once: a job-state without them refuses to start.
+          provide: PAGE_ASSETS,
+          useFactory: () => loadPageAssets(),
+        },
+        {
+          // The page's live view: one shared poll per watched project, stopped at shutdown.
+          provide: PROJECT_FEED,
+          inject: [JobService, RestoreService, SERVICE_LOGGER, ConnectionRegistry],
+          useFactory: (
+            jobs: JobService,
+            restores: RestoreService,
+            logger: JsonLogger,
+            registry: ConnectionRegistry,
+          ) => {
+            const feed = new ProjectFeed<ProjectView>({
+              load: (project) => loadProjectView(jobs, restores, project),
+              intervalMs: settings.uiPollMs,
+              maxSubscribers: settings.uiMaxStreams,
+              onError: (project, err) =>
+                logger.eventAt('warn', {
+                  event: 'project-view-failed',
+                  project,
+                  reason: err instanceof Error ? err.message : String(err),
+                }),
+            });
+            registry.add('project-feed', async () => feed.close());
+            return feed;
           },
         },
         {

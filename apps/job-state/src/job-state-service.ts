@@ -61,6 +61,8 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
         86_400_000,
       ),
     },
+    uiPollMs: intFromEnv(env, 'TIDEMARK_UI_POLL_MS', 1_000, 100, 600_000),
+    uiMaxStreams: intFromEnv(env, 'TIDEMARK_UI_MAX_STREAMS', 100, 1, 10_000),
     credentials,
   };
   return bootstrapService({

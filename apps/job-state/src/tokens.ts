@@ -6,3 +6,7 @@ export const EVENTS_CONSUMER = Symbol('job-state.events-consumer');
 export const COMMAND_PRODUCER = Symbol('job-state.command-producer');
 /** The jobs repository `/metrics` counts jobs by state and jobs needing a resync through. */
 export const JOB_METRICS = Symbol('job-state.job-metrics');
+/** The Backup page's files (`page/page-assets.ts`), read at start-up. */
+export const PAGE_ASSETS = Symbol('job-state.page-assets');
+/** The shared poll behind the page's live stream (`ProjectFeed` of `@tidemark/jobs`). */
+export const PROJECT_FEED = Symbol('job-state.project-feed');

@@ -20,14 +20,14 @@ import { createKafka, KafkaSnapshotEventPublisher, producerFor } from '@tidemark
 import { opTime } from '@tidemark/domain';
 import { USER_ACTIONS, type JobView, type RestoreView, type SnapshotView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
-import { apiRequest, type HttpAnswer } from '@tidemark/testing';
+import { apiRequest, authorization, type HttpAnswer } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
 import { cleanUp, eventually, specWorld } from './support';
 
 const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWorld('access', 'ac');
 const TARGET = 'mongodb://127.0.0.1:27217/?replicaSet=rs0';
-/** The only routes anyone may call without a credential. */
-const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics'];
+/** The only routes anyone may call without a credential: the probes, `/metrics` and the Backup page's files. */
+const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics', '/', '/ui', '/ui/:file'];
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Reads that need more than a viewer: the audit trail (its project's owner; every project's: the admin key). */
 const READS_ABOVE_VIEWER = new Set(['GET /api/v1/projects/:name/audit', 'GET /api/v1/audit']);
@@ -76,13 +76,15 @@ function requestsFor(route: Route, w: World): { path: string; body: unknown }[] 
           ? [w.project]
           : name === 'action'
             ? [...USER_ACTIONS]
-            : name === 'id' && before === 'jobs'
-              ? [w.job]
-              : name === 'id' && before === 'restores'
-                ? [w.restore]
-                : name === 'id' && before === 'keys'
-                  ? [w.keyId]
-                  : [];
+            : name === 'file'
+              ? ['index.html']
+              : name === 'id' && before === 'jobs'
+                ? [w.job]
+                : name === 'id' && before === 'restores'
+                  ? [w.restore]
+                  : name === 'id' && before === 'keys'
+                    ? [w.keyId]
+                    : [];
     assert.ok(values.length > 0, `no value for :${name} in ${route.method} ${route.path}: teach requestsFor`);
     paths = paths.flatMap((p) => values.map((v) => p.replace(`:${name}`, encodeURIComponent(v))));
   }
@@ -267,6 +269,15 @@ describe('access control: every registered route, cross-project, roles, no key, 
     for (const route of routes) {
       if (isPublic(route)) continue;
       for (const req of requestsFor(route, a)) {
+        if (route.path.endsWith('/stream')) {
+          // A live stream does not end: its status and type, then the connection is dropped.
+          const ac = new AbortController();
+          const res = await fetch(url(req.path), { headers: authorization(keys.viewerA), signal: ac.signal });
+          ac.abort();
+          assert.equal(res.status, 200, `${route.method} ${req.path}`);
+          assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+          continue;
+        }
         const res = await apiRequest<{ message?: string; requiredRole?: string }>(
           route.method,
           url(req.path),

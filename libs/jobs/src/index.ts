@@ -29,3 +29,5 @@ export * from './restore-catalog';
 export * from './restore-input';
 export * from './restore-service';
 export * from './memory-restore-catalog';
+export * from './project-view';
+export * from './project-feed';

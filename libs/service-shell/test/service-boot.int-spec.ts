@@ -2,7 +2,8 @@
  * Every service boots as a child process against the real servers, with a topic prefix, meta database and bucket of
  * its own: it logs the ready line, serves /healthz, reports /readyz 200 with its dependencies checked, serves
  * /metrics (every Tidemark metric declared, process metrics, its group's lag on every partition it consumes), and on
- * SIGTERM closes its connections and exits with code 0 within 10 s. In two forms:
+ * SIGTERM closes its connections and exits with code 0 within 10 s; job-state also serves the Backup page's files.
+ * In two forms:
  * - `source`: as in development, `node --import tsx apps/<app>/src/main.ts` in the workspace;
  * - `bundle`: as the image runs it, `node --enable-source-maps dist/apps/<app>/main.js` from a folder made by
  *   `tools/build/runtime-folder.mjs` (the Dockerfile's steps: production dependencies only, the esbuild bundles,
@@ -262,6 +263,21 @@ describe('service shells boot, report ready and exit cleanly on SIGTERM', () => 
             const sample = `tidemark_consumer_lag{topic="${topic.name}",partition="${p}",service="${service}"}`;
             assert.ok(text.includes(`${sample} `), `${service}: ${sample}\n${text}`);
           }
+        }
+
+        if (service === 'job-state') {
+          // The Backup page's files ship with the service (in the bundle form: copied beside the bundle).
+          const page = await fetch(`${base}/`);
+          assert.equal(page.status, 200);
+          assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+          assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+          assert.match(await page.text(), /<script type="module" src="\/ui\/app.mjs">/);
+          for (const file of ['app.mjs', 'page-logic.mjs', 'app.css']) {
+            const res = await fetch(`${base}/ui/${file}`);
+            assert.equal(res.status, 200, `${form.name}: /ui/${file}`);
+            assert.ok((await res.text()).length > 100, `${form.name}: /ui/${file} has content`);
+          }
+          assert.equal((await fetch(`${base}/ui/page-logic.d.mts`)).status, 404);
         }
 
         const signalled = Date.now();

@@ -3,6 +3,8 @@
  * (`access.guard.ts`) reads the declaration; a route without one is refused to everybody (deny by default), so a
  * new route cannot be reached before someone decides who may call it.
  *
+ * - `@Access.public()`: no credential at all (the Backup page's static files, which hold no data: the page's own
+ *   API calls carry the user's key); the same mark as the probes' `@PublicRoute()`.
  * - `@Access.service()`: the services' own credential only (`TIDEMARK_SERVICE_TOKEN`); any API key gets 401.
  * - `@Access.admin()`: the admin key only; an API key gets 403.
  * - `@Access.signedIn()`: any API key or the admin key; the handler shows only the caller's projects (`@Caller()`).
@@ -11,6 +13,7 @@
  */
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import type { Principal, Requirement } from '@tidemark/access';
+import { PUBLIC_ROUTE } from '@tidemark/service-shell';
 
 export const ROUTE_ACCESS = 'tidemark:route-access';
 
@@ -54,6 +57,7 @@ export type RouteAccess =
 type Decorator = MethodDecorator & ClassDecorator;
 
 export const Access = {
+  public: (): Decorator => SetMetadata(PUBLIC_ROUTE, true),
   service: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'service' } satisfies RouteAccess),
   admin: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'admin' } satisfies RouteAccess),
   signedIn: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'signed-in' } satisfies RouteAccess),
