@@ -62,6 +62,15 @@ export class ProjectFeed<T> {
     return this.subscribers;
   }
 
+  /** True when one more subscription would be refused. */
+  get full(): boolean {
+    return this.subscribers >= this.options.maxSubscribers;
+  }
+
+  get maxSubscribers(): number {
+    return this.options.maxSubscribers;
+  }
+
   /** Projects being polled now. */
   get polledProjects(): string[] {
     return [...this.polls.keys()];
@@ -73,8 +82,7 @@ export class ProjectFeed<T> {
    */
   subscribe(project: string, listener: Listener<T>): () => void {
     if (this.closed) throw new TidemarkError('the live view is shutting down', { retriable: true });
-    if (this.subscribers >= this.options.maxSubscribers)
-      throw new ProjectFeedFullError(this.options.maxSubscribers);
+    if (this.full) throw new ProjectFeedFullError(this.options.maxSubscribers);
     let poll = this.polls.get(project);
     if (poll === undefined) {
       poll = { listeners: new Set(), last: undefined, failed: false, timer: undefined, running: false };

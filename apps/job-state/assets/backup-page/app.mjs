@@ -440,17 +440,17 @@ function jobCard(id) {
   }
 
   async function confirmTerminate() {
-    let snapshots;
+    let retained;
     try {
-      snapshots = await api('GET', `/api/v1/jobs/${encodeURIComponent(id)}/snapshots`);
+      retained = await api('GET', `/api/v1/jobs/${encodeURIComponent(id)}/retained`);
     } catch (err) {
-      actionError.textContent = `Could not read the job's snapshots: ${err.message}`;
+      actionError.textContent = `Could not read what the job retains: ${err.message}`;
       return;
     }
     const dialog = /** @type {HTMLDialogElement} */ (byId('terminate-dialog'));
     byId('terminate-heading').textContent = `Terminate job ${id}?`;
     byId('terminate-what').replaceChildren(
-      ...terminateSummary(current.job, current.status, snapshots).map((line) => el('p', { text: line })),
+      ...terminateSummary(current.job, current.status, retained).map((line) => el('p', { text: line })),
     );
     dialog.returnValue = '';
     dialog.addEventListener(

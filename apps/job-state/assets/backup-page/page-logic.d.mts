@@ -21,12 +21,13 @@ interface Position {
 }
 export declare function describeWindow(w: { from: Position; to: Position } | null): string;
 export declare function terminateSummary(
-  job: { id: string; syncNo: number },
-  status: {
-    head: { namespaces: Record<string, string> };
-    restorableWindow: { from: Position; to: Position } | null;
+  job: { id: string },
+  status: { restorableWindow: { from: Position; to: Position } | null },
+  retained: {
+    snapshots: { count: number; storedBytes: string };
+    oplogSlices: { count: number; bytes: string };
+    headDatabases: string[];
   },
-  snapshots: { state: string; storedBytes: number | string | null }[],
 ): string[];
 export declare function parseEvents(buffer: string): {
   events: { type: string; data: string }[];

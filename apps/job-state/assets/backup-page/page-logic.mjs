@@ -133,25 +133,24 @@ export function describeWindow(w) {
 }
 
 /**
- * What terminating the job deletes, as sentences for the confirmation dialog, from what the API tells: the
- * retained snapshots (count and stored size), the stored oplog (the restorable window it covers, the syncs whose
- * slices go) and the head database (its collections).
- * @param {{ id: string, syncNo: number }} job
- * @param {{ head: { namespaces: Record<string, string> }, restorableWindow: unknown }} status
- * @param {{ state: string, storedBytes: number | string | null }[]} snapshots
+ * What terminating the job deletes, as sentences for the confirmation dialog, from `GET /jobs/:id/retained` (what
+ * terminate deletes, counted by job-state) and the status (the restorable window lost).
+ * @param {{ id: string }} job
+ * @param {{ restorableWindow: unknown }} status
+ * @param {{ snapshots: { count: number, storedBytes: string }, oplogSlices: { count: number, bytes: string }, headDatabases: string[] }} retained
  */
-export function terminateSummary(job, status, snapshots) {
-  const kept = snapshots.filter((s) => s.state !== 'deleted' && s.state !== 'expired');
-  const bytes = kept.reduce((sum, s) => sum + (Number(s.storedBytes) || 0), 0);
-  const heads = Object.values(status.head?.namespaces ?? {});
+export function terminateSummary(job, status, retained) {
+  const heads = retained.headDatabases;
   const lines = [
-    `${plural(kept.length, 'snapshot', 'snapshots')} (${formatBytes(bytes)} stored) will be deleted from the snapshot store.`,
-    `The stored oplog slices of ${plural(job.syncNo, 'sync', 'syncs')} will be deleted: the restorable window ${describeWindow(
+    `${plural(retained.snapshots.count, 'snapshot', 'snapshots')} (${formatBytes(Number(retained.snapshots.storedBytes))} stored) will be deleted from the snapshot store.`,
+    `${plural(retained.oplogSlices.count, 'stored oplog slice', 'stored oplog slices')} (${formatBytes(
+      Number(retained.oplogSlices.bytes),
+    )}) will be deleted: the restorable window ${describeWindow(
       /** @type {any} */ (status.restorableWindow),
     )} is lost.`,
-    `The head database (${plural(heads.length, 'collection', 'collections')}${
-      heads.length > 0 ? `: ${heads.slice(0, 5).join(', ')}${heads.length > 5 ? ', …' : ''}` : ''
-    }) will be dropped.`,
+    `${plural(heads.length, 'head database', 'head databases')}${
+      heads.length > 0 ? ` (${heads.slice(0, 5).join(', ')}${heads.length > 5 ? ', …' : ''})` : ''
+    } will be dropped.`,
     `Job ${job.id} becomes inactive; this cannot be undone.`,
   ];
   return lines;

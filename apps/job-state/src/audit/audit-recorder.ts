@@ -72,6 +72,11 @@ export class AuditRecorder {
     if (jobId !== undefined) this.context(req).stateBefore = await this.jobStateOf(jobId);
   }
 
+  /** Sends the request's id back (`X-Request-Id`), for a request the trail records nothing of unless it fails. */
+  identify(req: AuditHttpRequest, res: AuditHttpResponse): void {
+    if (res.headersSent !== true) res.setHeader('X-Request-Id', this.context(req).requestId);
+  }
+
   /** A request the guard refused: recorded with the error's status and reason. */
   async refused(req: AuditHttpRequest, res: AuditHttpResponse, err: unknown): Promise<void> {
     await this.record(req, res, statusOfError(err), reasonOfError(err), undefined);
@@ -100,7 +105,7 @@ export class AuditRecorder {
     createdId: string | undefined,
   ): Promise<void> {
     const ctx = this.context(req);
-    if (res.headersSent !== true) res.setHeader('X-Request-Id', ctx.requestId);
+    this.identify(req, res);
     if (!shouldAudit(req.method, status)) return;
     const accepted = status < 400;
     const jobId = jobIdOf(req);

@@ -62,20 +62,17 @@ describe('Backup page logic', () => {
 
   it('says what a terminate deletes, with counts and sizes', () => {
     const lines = terminateSummary(
-      { id: 'j1', syncNo: 2 },
+      { id: 'j1' },
+      { restorableWindow: null },
       {
-        head: { namespaces: { 'shop.a': 'th_j1_2_shop.a', 'shop.b': 'th_j1_2_shop.b' } },
-        restorableWindow: null,
+        snapshots: { count: 2, storedBytes: '2000000' },
+        oplogSlices: { count: 1, bytes: '3500000' },
+        headDatabases: ['th_j1_2_shop', 'th_j1_2_crm'],
       },
-      [
-        { state: 'complete', storedBytes: 1_500_000 },
-        { state: 'complete', storedBytes: '500000' },
-        { state: 'deleted', storedBytes: 9_000_000 },
-      ],
     );
     assert.match(lines[0]!, /^2 snapshots \(2\.0 MB stored\)/);
-    assert.match(lines[1]!, /oplog slices of 2 syncs/);
-    assert.match(lines[2]!, /head database \(2 collections: th_j1_2_shop\.a, th_j1_2_shop\.b\)/);
+    assert.match(lines[1]!, /^1 stored oplog slice \(3\.5 MB\) will be deleted/);
+    assert.match(lines[2]!, /^2 head databases \(th_j1_2_shop, th_j1_2_crm\) will be dropped/);
     assert.match(lines[3]!, /cannot be undone/);
   });
 

@@ -7,9 +7,24 @@
  * A stream ends after {@link STREAM_MAX_MS} (the page reconnects, so a revoked key stops seeing the project within
  * that time); 503 when too many streams are open (`TIDEMARK_UI_MAX_STREAMS`).
  */
-import { Controller, Inject, Param, Sse, UseFilters, type MessageEvent } from '@nestjs/common';
+import {
+  Controller,
+  Inject,
+  Injectable,
+  Param,
+  Sse,
+  UseFilters,
+  UseGuards,
+  type CanActivate,
+  type MessageEvent,
+} from '@nestjs/common';
 import { Observable } from 'rxjs';
-import type { ProjectFeed, ProjectFeedEvent, ProjectView } from '@tidemark/jobs';
+import {
+  ProjectFeedFullError,
+  type ProjectFeed,
+  type ProjectFeedEvent,
+  type ProjectView,
+} from '@tidemark/jobs';
 import { Access } from '../access/route-access';
 import { JobErrorsFilter } from '../jobs/job-errors.filter';
 import { PROJECT_FEED } from '../tokens';
@@ -18,6 +33,22 @@ export const STREAM_PING_MS = 15_000;
 export const STREAM_MAX_MS = 5 * 60_000;
 const ORPHAN_MS = 10_000;
 
+/**
+ * 503 before the stream begins when the feed is full. Checked in a guard because an interceptor (the audit trail's)
+ * subscribes to the handler only after Nest has answered 200 and begun the stream: a handler's own refusal would
+ * then end the stream instead of being its status. Two requests racing past the check for the last place: the
+ * handler's subscribe refuses the second, which ends its stream with an error.
+ */
+@Injectable()
+export class StreamRoomGuard implements CanActivate {
+  constructor(@Inject(PROJECT_FEED) private readonly feed: ProjectFeed<ProjectView>) {}
+
+  canActivate(): boolean {
+    if (this.feed.full) throw new ProjectFeedFullError(this.feed.maxSubscribers);
+    return true;
+  }
+}
+
 @Controller('api/v1/projects')
 @UseFilters(JobErrorsFilter)
 export class ProjectStreamController {
@@ -25,6 +56,7 @@ export class ProjectStreamController {
 
   @Sse(':name/stream')
   @Access.project('viewer', 'project')
+  @UseGuards(StreamRoomGuard)
   stream(@Param('name') name: string): Observable<MessageEvent> {
     // Subscribed now, so a full feed is a 503 before any event is written; events wait until Nest subscribes.
     const early: MessageEvent[] = [];
