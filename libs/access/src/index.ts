@@ -8,3 +8,4 @@ export * from './ports';
 export * from './memory-access-store';
 export * from './access-service';
 export * from './credentials-env';
+export * from './api-schemas';
