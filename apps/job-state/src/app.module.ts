@@ -46,6 +46,8 @@ import { RestoresController } from './jobs/restores.controller';
 import { SnapshotsController } from './jobs/snapshots.controller';
 import { JobStatusController } from './jobs/job-status.controller';
 import { JobsController } from './jobs/jobs.controller';
+import { OpenApiController } from './openapi/openapi.controller';
+import { OpenApiDocument } from './openapi/openapi-document';
 import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
@@ -84,8 +86,11 @@ export class AppModule {
         AgentJobsController,
         ProjectsController,
         KeysController,
+        OpenApiController,
       ],
       providers: [
+        // Built from the controllers before the app listens (openapi/api-body.ts, `configureApi`).
+        { provide: OpenApiDocument, useValue: new OpenApiDocument() },
         {
           provide: AccessService,
           inject: [BACKUP_MONGO, SERVICE_CONFIG, JobService],

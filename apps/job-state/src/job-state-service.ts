@@ -13,6 +13,7 @@ import {
   type RunningService,
 } from '@tidemark/service-shell';
 import { AppModule, type JobStateSettings } from './app.module';
+import { configureApi } from './openapi/api-body';
 import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
 import { DEFAULT_RESTORE_REAP_MS } from './jobs/restore-reaper';
 
@@ -48,6 +49,8 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
   return bootstrapService({
     name: 'job-state',
     module: AppModule.forRoot(config, settings),
+    // JSON bodies (size, depth), error answers, and the OpenAPI document of the API's controllers.
+    configure: (app) => configureApi(app, [AppModule]),
     env,
   });
 }

@@ -33,7 +33,7 @@ export const CREATE_KEY_REQUEST_SCHEMA: JsonSchema = {
       description: 'project name -> role',
     },
   },
-  example: { grants: { shop: 'operator' } },
+  examples: [{ grants: { shop: 'operator' } }],
 };
 
 /** A project as the API shows it. */

@@ -99,11 +99,13 @@ export const CREATE_JOB_REQUEST_SCHEMA: JsonSchema = {
     },
     readLimit,
   },
-  example: {
-    project: 'shop',
-    source: { uri: 'mongodb://127.0.0.1:27117/?replicaSet=rs0' },
-    include: ['app'],
-  },
+  examples: [
+    {
+      project: 'shop',
+      source: { uri: 'mongodb://127.0.0.1:27117/?replicaSet=rs0' },
+      include: ['app'],
+    },
+  ],
 };
 
 /** `PATCH /api/v1/jobs/:id/settings`. */

@@ -41,7 +41,7 @@ import {
   type SnapshotCatalog,
   type SnapshotEntry,
 } from './snapshot-catalog';
-import { RANDOM_IDS, type IdSource } from './job-id';
+import { RANDOM_IDS, wellFormedJobIds, type IdSource } from './job-id';
 import { hasPendingEffects, type JobRecord } from './job-record';
 import type { PhaseReport } from '@tidemark/domain';
 import { foldPhaseReport, type FoldResult } from './phase-fold';
@@ -83,7 +83,7 @@ export class JobService {
   private readonly snapshots: SnapshotCatalog;
 
   constructor(options: JobServiceOptions) {
-    this.jobs = options.jobs;
+    this.jobs = wellFormedJobIds(options.jobs);
     this.publisher = options.publisher;
     this.backupData = options.backupData;
     this.backupUri = options.backupUri;

@@ -16,8 +16,6 @@ export type JsonSchema = { readonly [keyword: string]: unknown };
 export const MAX_JSON_DEPTH = 32;
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-// Annotations that OpenAPI tools read and ajv need not.
-ajv.addVocabulary(['example']);
 
 /** Compiles `schema` once; the checker returns the problems of a value as sentences, empty when it conforms. */
 export function schemaCheck(schema: JsonSchema): (value: unknown) => string[] {
