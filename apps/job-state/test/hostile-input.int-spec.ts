@@ -149,7 +149,32 @@ describe('hostile input: every case answered 4xx with a reason, and nothing stor
       path: '/api/v1/projects',
       raw: '{"name":"plain-text"}',
       contentType: 'text/plain',
-      status: 400,
+      status: 415,
+    },
+    {
+      what: 'a form body',
+      method: 'POST',
+      path: '/api/v1/projects',
+      raw: 'name=form',
+      contentType: 'application/x-www-form-urlencoded',
+      status: 415,
+      reason: /must be JSON/,
+    },
+    {
+      what: 'a 200 kB form body',
+      method: 'POST',
+      path: '/api/v1/projects',
+      raw: `name=${'a'.repeat(200_000)}`,
+      contentType: 'application/x-www-form-urlencoded',
+      status: 415,
+    },
+    {
+      what: 'a body fetch labels text/plain (no content type given)',
+      method: 'POST',
+      path: '/api/v1/projects',
+      raw: '{"name":"untyped"}',
+      contentType: '',
+      status: 415,
     },
     {
       what: 'a charset the API does not read',
@@ -338,7 +363,8 @@ describe('hostile input: every case answered 4xx with a reason, and nothing stor
       let body: string | undefined;
       if (c.raw !== undefined) body = c.raw;
       else if (c.body !== undefined) body = JSON.stringify(c.body);
-      if (body !== undefined) headers['content-type'] = c.contentType ?? 'application/json';
+      if (body !== undefined && c.contentType !== '')
+        headers['content-type'] = c.contentType ?? 'application/json';
       const res = await fetch(url(c.path), { method: c.method, headers, body });
       const text = await res.text();
       const what = `${c.what}: ${c.method} ${c.path.slice(0, 60)} -> ${res.status} ${text.slice(0, 300)}`;

@@ -1,6 +1,6 @@
 /**
- * How job-state reads request bodies and answers errors that no handler's filter turns into an answer: JSON only,
- * at most {@link API_BODY_LIMIT_BYTES} (413), nested at most `MAX_JSON_DEPTH` levels (400, checked on the raw bytes
+ * How job-state reads request bodies and answers errors that no handler's filter turns into an answer: JSON only
+ * (another media type 415), at most {@link API_BODY_LIMIT_BYTES} (413), nested at most `MAX_JSON_DEPTH` levels (400, checked on the raw bytes
  * before parsing), malformed JSON 400, another charset 415, each as `{ statusCode, message, error }`
  * (docs/api.md, "Errors"). Anything else that is not an HTTP error stays Nest's 500.
  */
@@ -19,6 +19,8 @@ interface ParserError {
   readonly status: number;
   readonly type?: string;
   readonly message: string;
+  /** The limit a too large body passed (raw-body sets it). */
+  readonly limit?: number;
 }
 
 const isParserError = (err: unknown): err is ParserError =>
@@ -38,8 +40,10 @@ function refuseDeepJson(_req: unknown, _res: unknown, buf: Buffer): void {
 
 /** The reason an answer gives for a parser's error. */
 function reasonOf(err: ParserError): string {
-  if (err.type === 'entity.too.large')
-    return `the body is larger than ${API_BODY_LIMIT_BYTES} bytes (1 MiB), the most the API reads`;
+  if (err.type === 'entity.too.large') {
+    const limit = err.limit ?? API_BODY_LIMIT_BYTES;
+    return `the body is larger than ${limit} bytes${limit === API_BODY_LIMIT_BYTES ? ' (1 MiB)' : ''}, the most the API reads`;
+  }
   if (err.type === 'entity.parse.failed') return `the body is not valid JSON: ${err.message}`;
   return err.message;
 }
@@ -61,11 +65,42 @@ export class ApiErrorsFilter extends BaseExceptionFilter {
   }
 }
 
+/** The part of a request {@link refuseNonJson} reads, and of the answer it writes. */
+interface BodyRequest {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+interface JsonAnswer {
+  status(code: number): { json(body: unknown): void };
+}
+
+/**
+ * Bodies are JSON: a request with a body of another media type (a form, text) is answered 415 before any parser
+ * reads it, so no other parser (Nest registers a form parser by default) turns it into an object.
+ */
+function refuseNonJson(req: BodyRequest, res: JsonAnswer, next: () => void): void {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (!hasBody || type === 'application/json') {
+    next();
+    return;
+  }
+  res.status(415).json({
+    statusCode: 415,
+    message: `the body must be JSON (content-type: application/json), not ${JSON.stringify(type.slice(0, 100) || 'untyped')}`,
+    error: STATUS_CODES[415],
+  });
+}
+
 /**
  * Before the app listens: the body parser, the errors filter, and the OpenAPI document of `modules` (their
  * controllers are the API).
  */
 export function configureApi(app: INestApplication, modules: Type<unknown>[]): void {
+  app.use(refuseNonJson);
   (app as NestExpressApplication).useBodyParser('json', {
     limit: API_BODY_LIMIT_BYTES,
     verify: refuseDeepJson,

@@ -28,7 +28,7 @@ const ERROR_WHEN: Readonly<Record<number, string>> = {
   404: 'no such resource, or one of a project the key holds no grant on (the same answer)',
   409: 'the state does not allow it, or it exists already',
   413: 'the body is larger than the API takes',
-  415: 'the body is not JSON (or in a charset the API does not read)',
+  415: 'the body is not JSON (another content type, or a charset the API does not read)',
   503: 'a dependency failed in a way a retry can fix',
 };
 
