@@ -67,6 +67,8 @@ import { JobsController } from './jobs/jobs.controller';
 import { BackupPageController } from './page/backup-page.controller';
 import { loadPageAssets } from './page/page-assets';
 import { ProjectStreamController } from './page/project-stream.controller';
+import { OpenApiController } from './openapi/openapi.controller';
+import { OpenApiDocument } from './openapi/openapi-document';
 import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS, PAGE_ASSETS, PROJECT_FEED } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
@@ -116,8 +118,11 @@ export class AppModule {
         AuditController,
         BackupPageController,
         ProjectStreamController,
+        OpenApiController,
       ],
       providers: [
+        // Built from the controllers before the app listens (openapi/api-body.ts, `configureApi`).
+        { provide: OpenApiDocument, useValue: new OpenApiDocument() },
         {
           provide: AccessService,
           inject: [BACKUP_MONGO, SERVICE_CONFIG, JobService],

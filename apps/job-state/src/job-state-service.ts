@@ -14,6 +14,7 @@ import {
 } from '@tidemark/service-shell';
 import { AppModule, type JobStateSettings } from './app.module';
 import { DEFAULT_AUDIT_FLUSH_MS } from './audit/audit-flusher';
+import { configureApi } from './openapi/api-body';
 import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
 import { DEFAULT_RESTORE_REAP_MS } from './jobs/restore-reaper';
 
@@ -68,6 +69,8 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
   return bootstrapService({
     name: 'job-state',
     module: AppModule.forRoot(config, settings),
+    // JSON bodies (size, depth), error answers, and the OpenAPI document of the API's controllers.
+    configure: (app) => configureApi(app, [AppModule]),
     env,
   });
 }

@@ -14,7 +14,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { INestApplication } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import { createKafka, KafkaSnapshotEventPublisher, producerFor } from '@tidemark/bus';
 import { opTime } from '@tidemark/domain';
@@ -22,36 +21,17 @@ import { USER_ACTIONS, type JobView, type RestoreView, type SnapshotView } from 
 import type { RunningService } from '@tidemark/service-shell';
 import { apiRequest, authorization, type HttpAnswer } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
+import { OPENAPI_PATH, registeredRoutes, type Route } from './api-world';
 import { cleanUp, eventually, specWorld } from './support';
 
 const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWorld('access', 'ac');
 const TARGET = 'mongodb://127.0.0.1:27217/?replicaSet=rs0';
-/** The only routes anyone may call without a credential: the probes, `/metrics` and the Backup page's files. */
-const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics', '/', '/ui', '/ui/:file'];
+/** The only routes anyone may call without a credential: the probes, `/metrics`, the OpenAPI document and the
+ * Backup page's files. */
+const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics', OPENAPI_PATH, '/', '/ui', '/ui/:file'];
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Reads that need more than a viewer: the audit trail (its project's owner; every project's: the admin key). */
 const READS_ABOVE_VIEWER = new Set(['GET /api/v1/projects/:name/audit', 'GET /api/v1/audit']);
-
-interface Route {
-  readonly method: string;
-  readonly path: string;
-}
-
-/** Every route the running app registered on its HTTP server (Express's router, as Nest filled it). */
-function registeredRoutes(app: INestApplication): Route[] {
-  const express = app.getHttpAdapter().getInstance() as {
-    router?: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
-    _router?: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
-  };
-  const stack = (express.router ?? express._router)?.stack ?? [];
-  const routes: Route[] = [];
-  for (const layer of stack) {
-    if (layer.route === undefined) continue;
-    for (const [method, on] of Object.entries(layer.route.methods))
-      if (on && method !== '_all') routes.push({ method: method.toUpperCase(), path: layer.route.path });
-  }
-  return routes;
-}
 
 /** One project's resources, as the admin key made them. */
 interface World {

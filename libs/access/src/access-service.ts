@@ -16,6 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TidemarkError } from '@tidemark/domain';
+import { schemaCheck } from '@tidemark/util';
 import {
   AccessDeniedError,
   AccessValidationError,
@@ -28,6 +29,7 @@ import {
 import { apiKeyPrefix, generateApiKey, hashSecret, parseApiKey, verifySecret } from './api-key';
 import { parseGrants, type Grants } from './grants';
 import type { GuessSubjects, KeyGuessLimiter } from './key-guess-limiter';
+import { CREATE_KEY_REQUEST_SCHEMA, CREATE_PROJECT_REQUEST_SCHEMA } from './api-schemas';
 import type { AccessStore, ApiKeyRecord, ProjectRecord } from './ports';
 import { ADMIN, SERVICE, accessTo, roleOn, type Principal } from './principal';
 import { projectNameProblems } from './project-name';
@@ -65,6 +67,10 @@ export interface ProjectView {
   readonly name: string;
   readonly createdAt: string;
 }
+
+/** The bodies' JSON Schemas (`api-schemas.ts`), after the precise checks of names and grants. */
+const checkCreateProject = schemaCheck(CREATE_PROJECT_REQUEST_SCHEMA);
+const checkCreateKey = schemaCheck(CREATE_KEY_REQUEST_SCHEMA);
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
@@ -176,6 +182,8 @@ export class AccessService {
       typeof body === 'object' && body !== null ? Object.keys(body).filter((k) => k !== 'name') : [];
     if (extra.length > 0) problems.push(`unknown field(s): ${extra.slice(0, 5).join(', ')}`);
     if (problems.length > 0) throw new AccessValidationError(problems);
+    const structural = checkCreateProject(body);
+    if (structural.length > 0) throw new AccessValidationError(structural);
     const project: ProjectRecord = { name: name as string, createdAt: this.now() };
     if (!(await this.store.insertProject(project)))
       throw new ProjectConflictError(project.name, `project ${project.name} exists already`);
@@ -231,6 +239,8 @@ export class AccessService {
     const extra = Object.keys(raw).filter((k) => k !== 'grants');
     if (extra.length > 0)
       throw new AccessValidationError([`unknown field(s): ${extra.slice(0, 5).join(', ')}`]);
+    const structural = checkCreateKey(body);
+    if (structural.length > 0) throw new AccessValidationError(structural);
     for (let attempt = 1; ; attempt++) {
       const generated = generateApiKey();
       const hashed = await hashSecret(generated.secret);

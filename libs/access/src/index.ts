@@ -12,3 +12,4 @@ export * from './key-guess-limiter';
 export * from './audit-trail';
 export * from './audit-log';
 export * from './audit-view';
+export * from './api-schemas';

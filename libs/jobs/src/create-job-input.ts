@@ -20,6 +20,8 @@ import {
   type SnapshotSchedule,
   type SnapshotStoreSpec,
 } from '@tidemark/domain';
+import { mergeProblems, schemaCheck } from '@tidemark/util';
+import { CREATE_JOB_REQUEST_SCHEMA } from './api-schemas';
 import { JobValidationError } from './job-errors';
 import type { JobRecord } from './job-record';
 
@@ -73,8 +75,31 @@ function unknownFields(name: string, value: unknown, known: readonly string[], p
   }
 }
 
-/** Checks a request body; throws {@link JobValidationError} listing every problem. */
+const checkCreateJobSchema = schemaCheck(CREATE_JOB_REQUEST_SCHEMA);
+
+/**
+ * Checks a request body against {@link CREATE_JOB_REQUEST_SCHEMA} (types, sizes, fields) and the rules below (URIs,
+ * namespaces, schedule); throws {@link JobValidationError} listing every problem.
+ */
 export function parseCreateJobRequest(body: unknown): CreateJobInput {
+  return withSchema(checkCreateJobSchema(body), () => checkCreateJobRequest(body));
+}
+
+/** The hand-written checks' result, or their precise problems merged with the schema's. */
+function withSchema<T>(structural: string[], check: () => T): T {
+  let parsed: T;
+  try {
+    parsed = check();
+  } catch (err) {
+    if (err instanceof JobValidationError)
+      throw new JobValidationError(mergeProblems(err.problems, structural));
+    throw err;
+  }
+  if (structural.length > 0) throw new JobValidationError(structural);
+  return parsed;
+}
+
+function checkCreateJobRequest(body: unknown): CreateJobInput {
   if (!isRecord(body)) throw new JobValidationError(['the body must be a JSON object']);
   const problems: string[] = [];
   const project = body['project'];

@@ -10,6 +10,7 @@ export * from './messages';
 export * from './job-errors';
 export * from './ports';
 export * from './job-id';
+export * from './api-schemas';
 export * from './create-job-input';
 export * from './job-settings';
 export * from './job-actions';

@@ -4,6 +4,7 @@
  * the caller draws again.
  */
 import { randomInt, randomUUID } from 'node:crypto';
+import type { JobRepository } from './ports';
 
 export const JOB_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export const JOB_ID_LENGTH = 8;
@@ -24,3 +25,24 @@ export interface IdSource {
 }
 
 export const RANDOM_IDS: IdSource = Object.freeze({ jobId: randomJobId, messageId: () => randomUUID() });
+
+/**
+ * What a job id looked up may be: wider than {@link JOB_ID_PATTERN} (what job-state draws), as wide as the job part
+ * of snapshot and restore ids (`[a-z0-9]{1,64}`), so records made by other means are still found.
+ */
+export const JOB_ID_LOOKUP = /^[a-z0-9]{1,64}$/;
+
+/**
+ * `repo`, answering "no such job" for an id that cannot be a job id without asking the store: a NUL, a 10 kB text or
+ * an operator-looking string from a URL never reaches a query (a MongoDB-wire server may fail on what it cannot
+ * match, and the caller would get a 500 instead of a 404).
+ */
+export function wellFormedJobIds(repo: JobRepository): JobRepository {
+  return {
+    insert: (job) => repo.insert(job),
+    get: async (id) => (JOB_ID_LOOKUP.test(id) ? repo.get(id) : undefined),
+    list: (query) => repo.list(query),
+    replace: (job, expectedRevision) => repo.replace(job, expectedRevision),
+    listWithPendingEffects: (limit) => repo.listWithPendingEffects(limit),
+  };
+}

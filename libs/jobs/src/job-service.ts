@@ -42,7 +42,7 @@ import {
   type SnapshotCatalog,
   type SnapshotEntry,
 } from './snapshot-catalog';
-import { RANDOM_IDS, type IdSource } from './job-id';
+import { RANDOM_IDS, wellFormedJobIds, type IdSource } from './job-id';
 import { retainedView, type RetainedSync, type RetainedView } from './retained';
 import { hasPendingEffects, type JobRecord } from './job-record';
 import type { PhaseReport } from '@tidemark/domain';
@@ -85,7 +85,7 @@ export class JobService {
   private readonly snapshots: SnapshotCatalog;
 
   constructor(options: JobServiceOptions) {
-    this.jobs = options.jobs;
+    this.jobs = wellFormedJobIds(options.jobs);
     this.publisher = options.publisher;
     this.backupData = options.backupData;
     this.backupUri = options.backupUri;

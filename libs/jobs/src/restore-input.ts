@@ -3,6 +3,12 @@
  * ({@link RestoreValidationError}, 400), an unknown field is refused rather than ignored.
  */
 import { parseOpTime, type OpTime } from '@tidemark/domain';
+import { mergeProblems, schemaCheck } from '@tidemark/util';
+import {
+  BEGIN_RESTORE_REQUEST_SCHEMA,
+  FINISH_RESTORE_REQUEST_SCHEMA,
+  RESTORE_PROGRESS_REQUEST_SCHEMA,
+} from './api-schemas';
 import {
   RESTORE_END_STATES,
   RestoreValidationError,
@@ -72,7 +78,33 @@ export function isRestorePointText(point: string): boolean {
   }
 }
 
+const checkBeginSchema = schemaCheck(BEGIN_RESTORE_REQUEST_SCHEMA);
+const checkProgressSchema = schemaCheck(RESTORE_PROGRESS_REQUEST_SCHEMA);
+const checkFinishSchema = schemaCheck(FINISH_RESTORE_REQUEST_SCHEMA);
+
+/**
+ * The hand-written checks' result, or their precise problems merged with those of the body's JSON Schema
+ * (`api-schemas.ts`: types, sizes, fields), which also refuses what the hand-written checks let through.
+ */
+function withSchema<T>(structural: string[], check: () => T): T {
+  let parsed: T;
+  try {
+    parsed = check();
+  } catch (err) {
+    if (err instanceof RestoreValidationError)
+      throw new RestoreValidationError(mergeProblems(err.problems, structural));
+    throw err;
+  }
+  if (structural.length > 0) throw new RestoreValidationError(structural);
+  return parsed;
+}
+
+/** `POST /api/v1/restores` ({@link BEGIN_RESTORE_REQUEST_SCHEMA}). */
 export function parseBeginRestoreRequest(body: unknown): BeginRestoreInput {
+  return withSchema(checkBeginSchema(body), () => checkBeginRestoreRequest(body));
+}
+
+function checkBeginRestoreRequest(body: unknown): BeginRestoreInput {
   if (!isRecord(body)) throw new RestoreValidationError(['the body must be a JSON object']);
   const problems: string[] = [];
   unknownFields(
@@ -154,16 +186,24 @@ function progressOf(value: unknown, name: string, problems: string[]): RestoreEn
   };
 }
 
-/** `POST /api/v1/restores/:id/progress`: the progress itself. */
+/** `POST /api/v1/restores/:id/progress`: the progress itself ({@link RESTORE_PROGRESS_REQUEST_SCHEMA}). */
 export function parseRestoreProgressRequest(body: unknown): RestoreEntryProgress {
+  return withSchema(checkProgressSchema(body), () => checkRestoreProgressRequest(body));
+}
+
+function checkRestoreProgressRequest(body: unknown): RestoreEntryProgress {
   const problems: string[] = [];
   const progress = progressOf(body, 'progress', problems);
   if (progress === undefined) throw new RestoreValidationError(problems);
   return progress;
 }
 
-/** `POST /api/v1/restores/:id/finish`. */
+/** `POST /api/v1/restores/:id/finish` ({@link FINISH_RESTORE_REQUEST_SCHEMA}). */
 export function parseFinishRestoreRequest(body: unknown): RestoreFinish {
+  return withSchema(checkFinishSchema(body), () => checkFinishRestoreRequest(body));
+}
+
+function checkFinishRestoreRequest(body: unknown): RestoreFinish {
   if (!isRecord(body)) throw new RestoreValidationError(['the body must be a JSON object']);
   const problems: string[] = [];
   unknownFields('', body, ['state', 'reason', 'progress', 'snapshotId', 'at'], problems);

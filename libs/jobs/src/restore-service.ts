@@ -19,6 +19,7 @@
  * failed with `withAbandon`'s reason and a `failed` event, by whoever sees it first: a read of it (`get`, `list`) or
  * job-state's periodic `reapAbandoned`. So a killed `tidemark restore` never stays `running`.
  */
+import { wellFormedJobIds } from './job-id';
 import { randomInt } from 'node:crypto';
 import {
   formatOpTime,
@@ -102,6 +103,7 @@ export class RestoreService {
   private readonly progressPublishedAt = new Map<string, number>();
 
   constructor(private readonly options: RestoreServiceOptions) {
+    this.options = { ...options, jobs: wellFormedJobIds(options.jobs) };
     this.clock = options.clock ?? (() => new Date());
     this.progressEventIntervalMs = options.progressEventIntervalMs ?? DEFAULT_PROGRESS_EVENT_MS;
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -216,7 +218,8 @@ export class RestoreService {
 
   /** The restore as recorded; an abandoned one is recorded failed first. */
   async get(restoreId: string): Promise<RestoreEntry> {
-    const entry = await this.options.restores.get(restoreId);
+    // An id that cannot be a restore id is not looked up (see `wellFormedJobIds`).
+    const entry = RESTORE_ID.test(restoreId) ? await this.options.restores.get(restoreId) : undefined;
     if (entry === undefined) throw new RestoreNotFoundError(restoreId);
     return this.settled(entry);
   }

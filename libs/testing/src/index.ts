@@ -1,7 +1,7 @@
 export * from './servers/infra';
 export * from './servers/layout';
 export { SERVER_VERSIONS } from './servers/versions';
-export { ensureAuditConsumerPython, ensureDumpCheckPython } from './servers/python-venv';
+export { ensureAuditConsumerPython, ensureDumpCheckPython, ensureSchemathesis } from './servers/python-venv';
 export { isAlive, startDetached, stopProcess, waitFor, tail, type StartedProcess } from './servers/process';
 export * from './names';
 export * from './e2e/source-data';

@@ -17,3 +17,4 @@ export * from './integer-setting';
 export * from './json-request';
 export * from './keyed-mutex';
 export * from './durable-file';
+export * from './json-schema';

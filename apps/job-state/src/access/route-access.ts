@@ -11,7 +11,8 @@
  * - `@Access.project(need, resource)`: the role `need` (or `admin`) on the project of `resource`, found from the
  *   request (see {@link ResourceRef}); a caller without a grant there gets the resource's own 404.
  */
-import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import type { Principal, Requirement } from '@tidemark/access';
 import { PUBLIC_ROUTE } from '@tidemark/service-shell';
 
@@ -56,17 +57,33 @@ export type RouteAccess =
 
 type Decorator = MethodDecorator & ClassDecorator;
 
+/** The OpenAPI extension that shows a route's rule in job-state's document (`x-tidemark-access`). */
+export const ACCESS_EXTENSION = 'x-tidemark-access';
+
+/** The rule, and the same rule as the OpenAPI document states it (`need` "depends" when the request decides). */
+function declare(rule: RouteAccess): Decorator {
+  const shown =
+    rule.kind === 'project'
+      ? {
+          kind: rule.kind,
+          need: typeof rule.need === 'function' ? 'depends' : rule.need,
+          resource: rule.resource,
+          alsoService: rule.alsoService !== undefined,
+        }
+      : { kind: rule.kind };
+  return applyDecorators(SetMetadata(ROUTE_ACCESS, rule), ApiExtension(ACCESS_EXTENSION, shown)) as Decorator;
+}
+
 export const Access = {
   public: (): Decorator => SetMetadata(PUBLIC_ROUTE, true),
-  service: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'service' } satisfies RouteAccess),
-  admin: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'admin' } satisfies RouteAccess),
-  signedIn: (): Decorator => SetMetadata(ROUTE_ACCESS, { kind: 'signed-in' } satisfies RouteAccess),
+  service: (): Decorator => declare({ kind: 'service' }),
+  admin: (): Decorator => declare({ kind: 'admin' }),
+  signedIn: (): Decorator => declare({ kind: 'signed-in' }),
   project: (
     need: Requirement | ((req: AccessRequest) => Requirement),
     resource: ResourceRef,
     options: { alsoService?: (req: AccessRequest) => boolean } = {},
-  ): Decorator =>
-    SetMetadata(ROUTE_ACCESS, { kind: 'project', need, resource, ...options } satisfies RouteAccess),
+  ): Decorator => declare({ kind: 'project', need, resource, ...options }),
 };
 
 /** Where the guard leaves the caller of a request it let through. */

@@ -4,7 +4,6 @@
  * unknown job or action; 503 when the change is stored but its commands could not be sent yet (they are retried).
  */
 import {
-  BadRequestException,
   Body,
   Controller,
   HttpCode,
@@ -14,18 +13,21 @@ import {
   Post,
   UseFilters,
 } from '@nestjs/common';
+import { ApiParam, ApiTags } from '@nestjs/swagger';
 import {
+  JOB_ACTION_ANSWER_SCHEMA,
+  JOB_ACTION_REQUEST_SCHEMA,
   JobService,
   USER_ACTIONS,
   isUserAction,
   jobView,
+  parseResyncRequest,
   type JobView,
   type RetainedView,
 } from '@tidemark/jobs';
+import { ApiAnswer, ApiErrors, ApiJsonBody, ApiKeyAuth } from '../openapi/api-docs';
 import { Access, type AccessRequest } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
-
-const MAX_REASON_LENGTH = 1_000;
 
 /** terminate deletes retained backups: owner; the other actions: operator. */
 const roleForAction = (req: AccessRequest) => (req.params['action'] === 'terminate' ? 'owner' : 'operator');
@@ -34,12 +36,18 @@ const agentResync = (req: AccessRequest) => req.params['action'] === 'resync';
 
 @Controller('api/v1/jobs')
 @UseFilters(JobErrorsFilter)
+@ApiTags('jobs')
+@ApiKeyAuth()
 export class JobActionsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Post(':id/:action')
   @Access.project(roleForAction, 'job', { alsoService: agentResync })
   @HttpCode(200)
+  @ApiParam({ name: 'action', schema: { enum: [...USER_ACTIONS] } })
+  @ApiJsonBody(JOB_ACTION_REQUEST_SCHEMA, false)
+  @ApiAnswer(200, JOB_ACTION_ANSWER_SCHEMA, 'the job after the action (terminate adds deleting)')
+  @ApiErrors(403, 404, 409)
   async act(
     @Param('id') id: string,
     @Param('action') action: string,
@@ -48,22 +56,10 @@ export class JobActionsController {
     if (!isUserAction(action)) {
       throw new NotFoundException(`unknown action "${action}": use ${USER_ACTIONS.join(', ')}`);
     }
-    const reason = action === 'resync' ? parseReason(body) : undefined;
+    const reason = action === 'resync' ? parseResyncRequest(body) : undefined;
     // What terminate deletes, read before it: the job is stopped, so nothing is added meanwhile.
     const deleting = action === 'terminate' ? await this.jobs.retained(id) : undefined;
     const job = jobView(await this.jobs.act(id, action, reason));
     return deleting === undefined ? job : { ...job, deleting };
   }
-}
-
-function parseReason(body: unknown): string | undefined {
-  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) {
-    return undefined;
-  }
-  const reason = typeof body === 'object' ? (body as Record<string, unknown>)['reason'] : undefined;
-  if (reason === undefined) return undefined;
-  if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) {
-    throw new BadRequestException(`reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
-  }
-  return reason;
 }

@@ -9,8 +9,14 @@
  * - `GET /api/v1/restores/:id`; `GET /api/v1/restores?job=ID&limit=N`: newest first (all jobs without `job`).
  */
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseFilters } from '@nestjs/common';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
+  BEGIN_RESTORE_REQUEST_SCHEMA,
+  FINISH_RESTORE_REQUEST_SCHEMA,
   MAX_RESTORE_PAGE,
+  RESTORE_LIST_SCHEMA,
+  RESTORE_PROGRESS_REQUEST_SCHEMA,
+  RESTORE_SCHEMA,
   parseBeginRestoreRequest,
   parseFinishRestoreRequest,
   parseRestoreProgressRequest,
@@ -21,21 +27,35 @@ import {
 } from '@tidemark/jobs';
 import { visibleProjects, type Principal } from '@tidemark/access';
 import { Access, Caller } from '../access/route-access';
+import { ApiAnswer, ApiErrors, ApiJsonBody, ApiKeyAuth } from '../openapi/api-docs';
 import { JobErrorsFilter } from './job-errors.filter';
 
 @Controller('api/v1/restores')
 @UseFilters(JobErrorsFilter)
+@ApiTags('restores')
+@ApiKeyAuth()
 export class RestoresController {
   constructor(@Inject(RestoreService) private readonly restores: RestoreService) {}
 
   @Post()
   @Access.project('operator', 'restore-body')
+  @ApiJsonBody(BEGIN_RESTORE_REQUEST_SCHEMA)
+  @ApiAnswer(201, RESTORE_SCHEMA, 'the restore, running')
+  @ApiErrors(403, 404, 409)
   async begin(@Body() body: unknown): Promise<RestoreView> {
     return restoreView(await this.restores.begin(parseBeginRestoreRequest(body)));
   }
 
   @Get()
   @Access.project('viewer', 'job-query')
+  @ApiQuery({ name: 'job', required: false, schema: { type: 'string' }, description: "one job's restores" })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_RESTORE_PAGE },
+  })
+  @ApiAnswer(200, RESTORE_LIST_SCHEMA, 'newest first')
+  @ApiErrors(404)
   async list(
     @Caller() caller: Principal,
     @Query('job') job?: string,
@@ -52,6 +72,8 @@ export class RestoresController {
 
   @Get(':id')
   @Access.project('viewer', 'restore')
+  @ApiAnswer(200, RESTORE_SCHEMA)
+  @ApiErrors(404)
   async get(@Param('id') id: string): Promise<RestoreView> {
     return restoreView(await this.restores.get(id));
   }
@@ -59,6 +81,9 @@ export class RestoresController {
   @Post(':id/progress')
   @Access.project('operator', 'restore')
   @HttpCode(200)
+  @ApiJsonBody(RESTORE_PROGRESS_REQUEST_SCHEMA)
+  @ApiAnswer(200, RESTORE_SCHEMA)
+  @ApiErrors(403, 404, 409)
   async progress(@Param('id') id: string, @Body() body: unknown): Promise<RestoreView> {
     return restoreView(await this.restores.progress(id, parseRestoreProgressRequest(body)));
   }
@@ -66,6 +91,9 @@ export class RestoresController {
   @Post(':id/finish')
   @Access.project('operator', 'restore')
   @HttpCode(200)
+  @ApiJsonBody(FINISH_RESTORE_REQUEST_SCHEMA)
+  @ApiAnswer(200, RESTORE_SCHEMA)
+  @ApiErrors(403, 404, 409)
   async finish(@Param('id') id: string, @Body() body: unknown): Promise<RestoreView> {
     return restoreView(await this.restores.finish(id, parseFinishRestoreRequest(body)));
   }
@@ -73,6 +101,8 @@ export class RestoresController {
   @Post(':id/cancel')
   @Access.project('operator', 'restore')
   @HttpCode(202)
+  @ApiAnswer(202, RESTORE_SCHEMA, 'the restore, cancelRequested')
+  @ApiErrors(403, 404, 409)
   async cancel(@Param('id') id: string): Promise<RestoreView> {
     return restoreView(await this.restores.requestCancel(id));
   }

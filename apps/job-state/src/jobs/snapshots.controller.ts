@@ -9,30 +9,47 @@
  * Registered before the job actions' `POST /jobs/:id/:action`, so `snapshots` is not taken for an action.
  */
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, UseFilters } from '@nestjs/common';
-import { JobService, snapshotView, type SnapshotView } from '@tidemark/jobs';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  JobService,
+  SNAPSHOT_LIST_SCHEMA,
+  SNAPSHOT_REQUEST_SCHEMA,
+  SNAPSHOT_SCHEMA,
+  snapshotView,
+  type SnapshotView,
+} from '@tidemark/jobs';
+import { ApiAnswer, ApiErrors, ApiKeyAuth } from '../openapi/api-docs';
 import { Access } from '../access/route-access';
 import { JobErrorsFilter } from './job-errors.filter';
 
 @Controller('api/v1')
 @UseFilters(JobErrorsFilter)
+@ApiTags('snapshots')
+@ApiKeyAuth()
 export class SnapshotsController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
   @Post('jobs/:id/snapshots')
   @Access.project('operator', 'job')
   @HttpCode(202)
+  @ApiAnswer(202, SNAPSHOT_SCHEMA, 'the snapshot, requested')
+  @ApiErrors(403, 404, 409)
   async take(@Param('id') id: string): Promise<SnapshotView> {
     return snapshotView(await this.jobs.requestSnapshot(id));
   }
 
   @Get('jobs/:id/snapshots')
   @Access.project('viewer', 'job')
+  @ApiAnswer(200, SNAPSHOT_LIST_SCHEMA, "the job's snapshots, newest first")
+  @ApiErrors(404)
   async list(@Param('id') id: string): Promise<SnapshotView[]> {
     return (await this.jobs.listSnapshots(id)).map(snapshotView);
   }
 
   @Get('snapshots/:sid')
   @Access.project('viewer', 'snapshot')
+  @ApiAnswer(200, SNAPSHOT_SCHEMA)
+  @ApiErrors(404)
   async get(@Param('sid') sid: string): Promise<SnapshotView> {
     return snapshotView(await this.jobs.getSnapshot(sid));
   }
@@ -40,6 +57,8 @@ export class SnapshotsController {
   @Post('snapshots/:sid/verify')
   @Access.project('operator', 'snapshot')
   @HttpCode(202)
+  @ApiAnswer(202, SNAPSHOT_REQUEST_SCHEMA, 'the verify is requested')
+  @ApiErrors(403, 404, 409)
   async verify(@Param('sid') sid: string): Promise<{ snapshotId: string; requestId: string }> {
     return { snapshotId: sid, requestId: await this.jobs.requestVerify(sid) };
   }
@@ -47,6 +66,8 @@ export class SnapshotsController {
   @Delete('snapshots/:sid')
   @Access.project('owner', 'snapshot')
   @HttpCode(202)
+  @ApiAnswer(202, SNAPSHOT_REQUEST_SCHEMA, 'the delete is requested')
+  @ApiErrors(403, 404, 409)
   async remove(@Param('sid') sid: string): Promise<{ snapshotId: string; requestId: string }> {
     return { snapshotId: sid, requestId: await this.jobs.requestDelete(sid) };
   }

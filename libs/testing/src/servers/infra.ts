@@ -31,7 +31,7 @@ import {
 import { layout, ports } from './layout';
 import { ensurePostgresCluster, postgresUrl, startPostgres, waitPostgres } from './postgresql';
 import { isAlive, portInUse, stopProcess, type StartedProcess } from './process';
-import { ensureDumpCheckPython } from './python-venv';
+import { ensureDumpCheckPython, ensureSchemathesis } from './python-venv';
 import { ensureMoto, S3_BUCKET, S3_CREDENTIALS, startS3, waitS3 } from './s3';
 import { sweepScratchServers } from './scratch-ferretdb';
 
@@ -131,8 +131,10 @@ export async function infraUp(log: Log, env: NodeJS.ProcessEnv = process.env): P
     want.kafka ? ensureKafkaJars(l, log) : undefined,
     want.source || want.backup ? ensureFerretdb(l, log) : undefined,
     want.s3 ? ensureMoto(l, log) : undefined,
-    // Not a server: the Python the dump specs check dumps with (tools/dump-check).
+    // Not servers: the Python the dump specs check dumps with (tools/dump-check), and schemathesis, which the
+    // API spec runs against job-state (apps/job-state/test/schemathesis.int-spec.ts).
     ensureDumpCheckPython(l, log),
+    ensureSchemathesis(l, log),
     want.sourcePg ? ensurePostgresCluster(l, 'source', env) : undefined,
     want.backupPg ? ensurePostgresCluster(l, 'backup', env) : undefined,
   ]);

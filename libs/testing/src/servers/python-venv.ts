@@ -1,8 +1,9 @@
 /**
  * Python tools from PyPI, each in a virtualenv of its own in the cache (`<cache>/<name>`), installed once with
  * pinned requirements and marked complete only after pip succeeded: moto's S3 server, pymongo for the
- * independent dump checker (`tools/dump-check/check_dump.py`), and kafka-python with fastavro for the example
- * audit consumer (`examples/audit-consumer/consume.py`). `infra up` prepares both; a spec that needs one calls
+ * independent dump checker (`tools/dump-check/check_dump.py`), schemathesis for job-state's API
+ * (`apps/job-state/test/schemathesis.int-spec.ts`), and kafka-python with fastavro for the example audit consumer
+ * (`examples/audit-consumer/consume.py`). `infra up` prepares both; a spec that needs one calls
  * its `ensure*`, which returns at once when it is there.
  */
 import { createHash } from 'node:crypto';
@@ -62,6 +63,13 @@ export const DUMP_CHECK_VENV: PythonVenv = {
   requirements: [`pymongo==${SERVER_VERSIONS.pymongo}`],
 };
 
+/** schemathesis (MIT): property-based tests of job-state against the OpenAPI document it serves. */
+export const SCHEMATHESIS_VENV: PythonVenv = {
+  name: `schemathesis-${SERVER_VERSIONS.schemathesis}`,
+  what: `schemathesis ${SERVER_VERSIONS.schemathesis} (API tests)`,
+  requirements: [`schemathesis==${SERVER_VERSIONS.schemathesis}`],
+};
+
 /**
  * The example audit consumer's requirements (`examples/audit-consumer/requirements.txt`, the one place its pins are
  * written: a user installs the same file). Each line must pin with `==`; the cache directory is named by the file's
@@ -88,6 +96,11 @@ export function auditConsumerVenv(l: Layout): PythonVenv {
 /** The Python that runs `examples/audit-consumer/consume.py`, installed first when needed. */
 export async function ensureAuditConsumerPython(l: Layout, log: (m: string) => void): Promise<string> {
   return path.join(await ensurePythonVenv(l, auditConsumerVenv(l), log), 'bin', 'python');
+}
+
+/** The `schemathesis` command, installed first when needed. */
+export async function ensureSchemathesis(l: Layout, log: (m: string) => void): Promise<string> {
+  return path.join(await ensurePythonVenv(l, SCHEMATHESIS_VENV, log), 'bin', 'schemathesis');
 }
 
 /** The Python that runs `tools/dump-check/check_dump.py`, installed first when needed. */

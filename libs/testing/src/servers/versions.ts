@@ -8,6 +8,8 @@ export const SERVER_VERSIONS = {
   moto: '5.2.5',
   /** pymongo (Apache-2.0), from PyPI: its `bson` package decodes dumps in the independent dump checker. */
   pymongo: '4.20.0',
+  /** schemathesis (MIT), from PyPI: property-based tests of job-state against its served OpenAPI document. */
+  schemathesis: '4.32.5',
   /** Prometheus (Apache-2.0): its `promtool` checks and unit-tests `deploy/prometheus/` rules; Go module proxy. */
   prometheus: 'v0.316.0',
 } as const;
