@@ -7,14 +7,31 @@
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { AccessService } from '@tidemark/access';
 import { MongoAccessStore } from '@tidemark/access-mongo';
-import { KafkaCommandPublisher, KafkaRestoreEventPublisher, producerFor } from '@tidemark/bus';
+import {
+  KafkaAlertPublisher,
+  KafkaCommandPublisher,
+  KafkaRestoreEventPublisher,
+  producerFor,
+} from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
-import { countJobs, JobService, RestoreService, StoreBackupData } from '@tidemark/jobs';
-import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
+import {
+  AlertService,
+  countJobs,
+  JobService,
+  RestoreService,
+  StoreBackupData,
+  type AlertThresholds,
+} from '@tidemark/jobs';
+import {
+  MongoAlertStore,
+  MongoJobRepository,
+  MongoRestoreCatalog,
+  MongoSnapshotCatalog,
+} from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
 import {
@@ -23,6 +40,7 @@ import {
   ConnectionsModule,
   HealthModule,
   KAFKA,
+  KAFKA_ADMIN,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
   SERVICE_METRICS,
@@ -38,6 +56,8 @@ import { ProjectsController } from './access/projects.controller';
 import { ResourceProjects } from './access/resource-projects';
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
+import { AlertEvaluator, readStagePartitions } from './jobs/alert-evaluator';
+import { AlertsController } from './jobs/alerts.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { RestoreReaper } from './jobs/restore-reaper';
 import { JobActionsController } from './jobs/job-actions.controller';
@@ -61,6 +81,12 @@ export interface JobStateSettings {
   readonly restoreAbandonMs: number;
   /** `TIDEMARK_RESTORE_REAP_MS`, default 30 s: how often abandoned restores are looked for. */
   readonly restoreReapMs: number;
+  /** `TIDEMARK_ALERT_OPLOG_BEHIND_MS`, `TIDEMARK_ALERT_LAG_HIGH_SECONDS`, `TIDEMARK_ALERT_STAGE_IDLE_MS`. */
+  readonly alertThresholds: AlertThresholds;
+  /** `TIDEMARK_ALERT_EVAL_MS`, default 30 s: how often every job's alerts and the stages' groups are evaluated. */
+  readonly alertEvalMs: number;
+  /** `TIDEMARK_ALERT_CLOSED_RETENTION_MS`, default 7 days: how long closed alerts are kept. */
+  readonly alertClosedRetentionMs: number;
   /** `TIDEMARK_ADMIN_KEY[_FILE]`, `TIDEMARK_SERVICE_TOKEN[_FILE]` (`accessCredentialsFromEnv`); never logged. */
   readonly credentials: { readonly adminKey: string; readonly serviceToken: string };
 }
@@ -82,6 +108,7 @@ export class AppModule {
         JobSettingsController,
         JobStatusController,
         AgentJobsController,
+        AlertsController,
         ProjectsController,
         KeysController,
       ],
@@ -164,9 +191,58 @@ export class AppModule {
           },
         },
         {
+          // Alerts that open and close (docs/api.md, "Alerts"), stored in <meta>.alerts, events on tidemark.alerts.
+          provide: AlertService,
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: async (
+            client: MongoClient,
+            producer: Producer,
+            c: ServiceConfig,
+            logger: JsonLogger,
+          ) => {
+            const store = new MongoAlertStore(client, c.metaDb, classifyMongoError);
+            await store.init();
+            return new AlertService({
+              store,
+              events: new KafkaAlertPublisher(producer, c.topics.alerts),
+              jobs: new MongoJobRepository(client, c.metaDb, classifyMongoError),
+              backupData: new StoreBackupData(
+                new MongoHeadRegistry(client, c.metaDb),
+                new MongoHeadWriter(client),
+                new MongoOplogStore(client, settings.oplogStoreDb),
+                classifyMongoError,
+              ),
+              snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
+              restores: new MongoRestoreCatalog(client, c.metaDb, classifyMongoError),
+              thresholds: settings.alertThresholds,
+              warn: (line) => logger.event({ event: 'alert-events-pending', reason: line }),
+            });
+          },
+        },
+        {
+          provide: AlertEvaluator,
+          inject: [AlertService, KAFKA_ADMIN, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: (alerts: AlertService, admin: Admin, c: ServiceConfig, logger: JsonLogger) =>
+            new AlertEvaluator(
+              alerts,
+              () => readStagePartitions(admin, c.topics, c.topicPrefix),
+              logger,
+              settings.alertEvalMs,
+              settings.alertClosedRetentionMs,
+            ),
+        },
+        {
           // Closed before its dead-letter producer at shutdown (the registry closes newest first).
           provide: EVENTS_CONSUMER,
-          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, JobService, SERVICE_CONFIG, SERVICE_METRICS],
+          inject: [
+            KAFKA,
+            ConnectionRegistry,
+            SERVICE_LOGGER,
+            JobService,
+            SERVICE_CONFIG,
+            SERVICE_METRICS,
+            AlertService,
+          ],
           useFactory: async (
             kafka: Kafka,
             registry: ConnectionRegistry,
@@ -174,6 +250,7 @@ export class AppModule {
             jobs: JobService,
             c: ServiceConfig,
             metrics: ServiceMetrics,
+            alerts: AlertService,
           ) => {
             const producer = await connectedProducer(kafka, registry, 'dead-letter-producer');
             const consumer = jobEventsConsumer({
@@ -182,6 +259,7 @@ export class AppModule {
               topics: settings.topics,
               producer,
               jobs,
+              alerts,
               log: (level, fields) => logger.eventAt(level, fields),
               metrics,
             });

@@ -251,11 +251,19 @@ export class AlertService {
     }
   }
 
-  private async publishOwed(entry: AlertEntry): Promise<void> {
-    const owed = entry.unpublished;
-    if (owed.length === 0) return;
-    for (const state of owed) await this.options.events.raise(alertEvent(entry, state));
-    await this.options.store.markPublished(entry.alertId, owed);
+  /**
+   * Publishes what the alert owes now, oldest first, then marks it published. One publication per alert at a time
+   * in this process, re-reading what is owed under the lock, so the event-driven evaluation and the periodic flush
+   * never send the same event twice (across replicas an event may still go out twice).
+   */
+  private publishOwed(entry: AlertEntry): Promise<void> {
+    return this.writes.run(`publish:${entry.alertId}`, async () => {
+      const current = await this.options.store.get(entry.alertId);
+      const owed = current?.unpublished ?? [];
+      if (current === undefined || owed.length === 0) return;
+      for (const state of owed) await this.options.events.raise(alertEvent(current, state));
+      await this.options.store.markPublished(entry.alertId, owed);
+    });
   }
 
   private async jobFacts(jobId: string): Promise<{ facts: JobAlertFacts; project: string } | undefined> {

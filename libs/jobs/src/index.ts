@@ -19,6 +19,7 @@ export * from './alert-fold';
 export * from './alert-lifecycle';
 export * from './alert-store';
 export * from './alert-service';
+export * from './alert-query';
 export * from './job-counts';
 export * from './views';
 export * from './job-service';

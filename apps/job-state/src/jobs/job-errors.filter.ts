@@ -17,6 +17,7 @@ import {
 } from '@tidemark/access';
 import { IllegalTransitionError, TidemarkError } from '@tidemark/domain';
 import {
+  AlertValidationError,
   JobConflictError,
   JobNotFoundError,
   JobValidationError,
@@ -53,8 +54,9 @@ export function httpStatusOf(err: TidemarkError): number {
 
 function isValidationError(
   err: TidemarkError,
-): err is JobValidationError | RestoreValidationError | AccessValidationError {
+): err is JobValidationError | RestoreValidationError | AccessValidationError | AlertValidationError {
   return (
+    err instanceof AlertValidationError ||
     err instanceof JobValidationError ||
     err instanceof RestoreValidationError ||
     err instanceof AccessValidationError
