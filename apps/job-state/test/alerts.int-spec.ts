@@ -12,6 +12,8 @@
  *   read and commit nothing; committing their offsets closes the alerts;
  * - bad queries are 400 with the reason; an unknown project or job 404.
  */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Producer } from 'kafkajs';
@@ -32,6 +34,8 @@ const env: NodeJS.ProcessEnv = {
   TIDEMARK_ALERT_STAGE_IDLE_MS: '3000',
 };
 const PROJECT = `alerts-${suffix}`;
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'tools', 'cli', 'bin', 'tidemark.js');
 
 describe('alerts: open, close, list, events (in-process job-state, real Kafka and FerretDB)', () => {
   let service: RunningService;
@@ -48,6 +52,19 @@ describe('alerts: open, close, list, events (in-process job-state, real Kafka an
   /** The lifecycle events on tidemark.alerts so far (stages' raises, state null, left out). */
   const lifecycle = () => events.records('tidemark.alerts.AlertRaised').filter((r) => r.state !== null);
   const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) => eventually(what, probe, 60_000);
+
+  /** The CLI against this job-state, with the run's admin key. */
+  function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { cwd: ROOT, env: { ...process.env, TIDEMARK_API_URL: service.url }, timeout: 120_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+      );
+    });
+  }
 
   async function newJob(): Promise<string> {
     const created = await postJson<JobView>(api('/jobs'), {
@@ -181,6 +198,19 @@ describe('alerts: open, close, list, events (in-process job-state, real Kafka an
         [open.alertId, 'closed'],
       ],
     );
+    // The CLI lists the same through the API: open ones, or with --all the closed one too; --json is an array.
+    const cliAll = await cli('alert', 'list', '--project', PROJECT, '--job', id, '--all', '--json');
+    assert.equal(cliAll.code, 0, cliAll.stderr);
+    assert.deepEqual(JSON.parse(cliAll.stdout), all);
+    const cliOpen = await cli('alert', 'list', '--project', PROJECT, '--job', id);
+    assert.equal(cliOpen.code, 0, cliOpen.stderr);
+    assert.match(
+      cliOpen.stdout,
+      new RegExp(`^\\S+  OPEN  critical  SNAPSHOT_FAILED  ${id}  ${id}  snapshot \\S+-f003 failed: .*\\n$`),
+    );
+    const elsewhere = await cli('alert', 'list', '--project', 'no-such-project');
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stderr, /project no-such-project/);
     // Each opening and closing went out once (job-state replicas and rounds do not repeat them).
     await new Promise((r) => setTimeout(r, 1500));
     const mine = lifecycle().filter((r) => r.jobId === id);
