@@ -100,6 +100,10 @@ describe('alert lifecycle: conditions per kind', () => {
     );
     assert.equal(changes.close.length, 1);
     assert.match(changes.close[0]!.reason, /sync j1-s1 ended: the job is in sync j1-s2 now/);
+    // Open for the current sync, its raise pushed out of the job's newest 20 alerts: it stays open.
+    const pushedOut = facts({}, { alerts: [] });
+    const stays = alertChanges(jobAlertConditions(pushedOut, T, now, [open]), [open], () => 'n/a');
+    assert.deepEqual([stays.open, stays.close], [[], []]);
     // Alerts of the lifecycle's own codes folded back into the job are not "raised" conditions.
     assert.deepEqual(codes(facts({}, { alerts: [raised('SNAPSHOT_FAILED', 'j1-s1')] })), []);
   });

@@ -116,11 +116,15 @@ export interface StagePartitionFacts {
   readonly committedSince: Date;
 }
 
-/** The conditions that hold for one job now. */
+/**
+ * The conditions that hold for one job now. `open` are the job's alerts open now: a raised alert stays open for its
+ * sync even when its raise is no longer among the job's newest alerts (the job keeps 20).
+ */
 export function jobAlertConditions(
   facts: JobAlertFacts,
   thresholds: AlertThresholds,
   now: Date,
+  open: readonly OpenAlertKey[] = [],
 ): AlertCondition[] {
   const { job } = facts;
   if (job.state === 'inactive') return [];
@@ -140,6 +144,11 @@ export function jobAlertConditions(
         context: { ...a.context, syncId },
         alertId: a.alertId,
       });
+    }
+    for (const a of open) {
+      if (!RAISED_ALERT_CODES.has(a.code) || a.subject !== syncId) continue;
+      if (out.some((c) => c.code === a.code)) continue;
+      out.push({ jobId, code: a.code, subject: syncId, severity: 'critical', message: '', context: {} });
     }
     const behind = oplogBehind(facts, thresholds, now);
     if (behind !== undefined) out.push(behind);

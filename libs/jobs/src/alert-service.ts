@@ -90,8 +90,8 @@ export class AlertService {
     const facts = await this.jobFacts(jobId);
     if (facts === undefined) return { opened: 0, closed: 0 };
     const now = this.clock();
-    const conditions = jobAlertConditions(facts.facts, this.thresholds, now);
     const open = await this.options.store.list({ jobId, state: 'open', limit: MAX_ALERT_PAGE });
+    const conditions = jobAlertConditions(facts.facts, this.thresholds, now, open);
     const changes = alertChanges(conditions, open, (a) => jobCloseReason(a, facts.facts, this.thresholds));
     return this.apply(changes, facts.project, now);
   }
