@@ -5,6 +5,8 @@
  *   project and the job, with an OPEN `AlertRaised` on `tidemark.alerts`; a later COMPLETED snapshot closes it, with a
  *   CLOSED event, and the job's `alerts` in its status show it closed (job-state folded its own event); a second
  *   failure opens a new alert (new id);
+ * - VERIFY_FAILED on a damaged verify, closed by an intact one; RESTORE_FAILED on a restore finished failed, closed
+ *   by a later one that completed;
  * - RESYNC_REQUIRED raised by the agent opens under the agent's alert id; `resync` closes it;
  * - OPLOG_BEHIND: the source (as the agent reported it) is past anything stored for longer than the threshold;
  *   stopping the job closes it;
@@ -79,8 +81,9 @@ describe('alerts: open, close, list, events (in-process job-state, real Kafka an
   function snapshotEvent(
     jobId: string,
     snapshotId: string,
-    event: 'FAILED' | 'COMPLETED',
+    event: 'FAILED' | 'COMPLETED' | 'VERIFIED',
     at: Date,
+    verify: SnapshotEvent['verify'] = null,
   ): SnapshotEvent {
     return {
       event,
@@ -97,8 +100,13 @@ describe('alerts: open, close, list, events (in-process job-state, real Kafka an
       namespaceCount: 0n,
       documentCount: 0n,
       manifestChecksum: event === 'COMPLETED' ? 'sha256:00' : null,
-      reason: event === 'FAILED' ? 'the apply fence was not released in 30 s' : null,
-      verify: null,
+      reason:
+        event === 'FAILED'
+          ? 'the apply fence was not released in 30 s'
+          : verify?.ok === false
+            ? '2 blocks did not match their address'
+            : null,
+      verify,
       requestId: null,
       at,
     };
@@ -218,6 +226,57 @@ describe('alerts: open, close, list, events (in-process job-state, real Kafka an
       mine.map((r) => `${r.alertId === open.alertId ? 'first' : 'second'}:${r.state}`),
       ['first:OPEN', 'first:CLOSED', 'second:OPEN'],
     );
+  });
+
+  it('VERIFY_FAILED opens on a damaged verify and closes on an intact one; RESTORE_FAILED opens on a failed restore and closes on a completed one', async () => {
+    const id = await newJob();
+    const sid = `${id}-20261204T010000Z-v001`;
+    const t0 = Date.now();
+    await publish(producer, topics.snapshots, snapshotEvent(id, sid, 'COMPLETED', new Date(t0)));
+    await publish(
+      producer,
+      topics.snapshots,
+      snapshotEvent(id, sid, 'VERIFIED', new Date(t0 + 1000), { ok: false, damagedBlocks: 2n }),
+    );
+    const damaged = await waitFor('VERIFY_FAILED open', async () =>
+      (await list(`/jobs/${id}/alerts`)).find((a) => a.code === 'VERIFY_FAILED'),
+    );
+    assert.equal(damaged.subject, sid);
+    assert.equal(
+      damaged.message,
+      `snapshot ${sid} is damaged: 2 damaged block(s) (2 blocks did not match their address)`,
+    );
+    await publish(
+      producer,
+      topics.snapshots,
+      snapshotEvent(id, sid, 'VERIFIED', new Date(t0 + 2000), { ok: true, damagedBlocks: 0n }),
+    );
+    const intact = await waitFor('VERIFY_FAILED closed', async () =>
+      (await list(`/jobs/${id}/alerts?state=closed`)).find((a) => a.alertId === damaged.alertId),
+    );
+    assert.match(intact.closeReason ?? '', new RegExp(`found snapshot ${sid} intact$`));
+
+    // Restores run in the CLI; job-state records them. One fails, the next completes.
+    const restore = async (finish: { state: 'failed' | 'complete'; reason?: string }) => {
+      const begun = await postJson<{ id: string }>(api('/restores'), {
+        snapshotId: sid,
+        target: 'mongodb://127.0.0.1:1/',
+      });
+      assert.equal(begun.status, 201, JSON.stringify(begun.body));
+      const done = await postJson(api(`/restores/${begun.body.id}/finish`), finish);
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      return begun.body.id;
+    };
+    const failedId = await restore({ state: 'failed', reason: 'the target refused the connection' });
+    const failed = await waitFor('RESTORE_FAILED open', async () =>
+      (await list(`/jobs/${id}/alerts`)).find((a) => a.code === 'RESTORE_FAILED'),
+    );
+    assert.equal(failed.message, `restore ${failedId} failed: the target refused the connection`);
+    const completedId = await restore({ state: 'complete' });
+    const closed = await waitFor('RESTORE_FAILED closed', async () =>
+      (await list(`/jobs/${id}/alerts?state=closed`)).find((a) => a.alertId === failed.alertId),
+    );
+    assert.equal(closed.closeReason, `restore ${completedId} completed`);
   });
 
   it('RESYNC_REQUIRED raised by the agent opens under its id and closes when the job is resynced', async () => {
