@@ -3,7 +3,8 @@
  * `MongoAccessStore`, enforced on every route by the global `AccessGuard`), the jobs feature (`@tidemark/jobs`)
  * over its adapters (jobs collection, Kafka publisher, head registry / head writer / oplog store), the REST API,
  * the events consumer (the bus's consumer loop folding `tidemark.phases` and `tidemark.alerts`, with its
- * dead-letter producer) and the background effects flusher.
+ * dead-letter producer) and the background effects flusher; the alerts (`AlertService` over `MongoAlertStore` and
+ * `KafkaAlertPublisher`, evaluated by the periodic `AlertEvaluator` and by the events consumer).
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
