@@ -77,6 +77,8 @@ export interface OpenAlertKey {
   readonly jobId: string | null;
   readonly code: string;
   readonly subject: string;
+  /** The context it opened with (what was observed then), when known. */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 /** What job-state knows about one job when it evaluates its alerts. */
@@ -150,7 +152,7 @@ export function jobAlertConditions(
       if (out.some((c) => c.code === a.code)) continue;
       out.push({ jobId, code: a.code, subject: syncId, severity: 'critical', message: '', context: {} });
     }
-    const behind = oplogBehind(facts, thresholds, now);
+    const behind = oplogBehind(facts, thresholds, now, open);
     if (behind !== undefined) out.push(behind);
     if (job.state === 'active' && facts.lagSeconds !== null && facts.lagSeconds > thresholds.lagHighSeconds) {
       out.push({
@@ -214,18 +216,30 @@ export function jobAlertConditions(
   return out;
 }
 
+/**
+ * `OPLOG_BEHIND`. Opens once the newest stored position stayed for the window (as this process observed it); an open
+ * alert keeps holding while the newest stored position is still the one it opened at, so a replica that started
+ * observing later (its window not over yet) does not close what another replica opened.
+ */
 function oplogBehind(
   facts: JobAlertFacts,
   thresholds: AlertThresholds,
   now: Date,
+  open: readonly OpenAlertKey[],
 ): AlertCondition | undefined {
   const { job, latestStoredOplogTs: stored, latestStoredSince: since } = facts;
   if (job.state !== 'active' && job.state !== 'initial-sync') return undefined;
   if (job.syncId === undefined || job.sourceTs === undefined || since === undefined) return undefined;
   if (stored !== undefined && compareOpTime(job.sourceTs, stored) <= 0) return undefined;
   const quietMs = now.getTime() - since.getTime();
-  if (quietMs < thresholds.oplogBehindMs) return undefined;
   const storedText = stored === undefined ? 'none' : formatOpTime(stored);
+  const stillStuck = open.some(
+    (a) =>
+      a.code === ALERT_CODES.oplogBehind &&
+      a.subject === job.syncId &&
+      a.context?.['latestStoredTs'] === storedText,
+  );
+  if (quietMs < thresholds.oplogBehindMs && !stillStuck) return undefined;
   return {
     jobId: job.id,
     code: ALERT_CODES.oplogBehind,
@@ -249,10 +263,16 @@ export function stageAlertConditions(
   partitions: readonly StagePartitionFacts[],
   thresholds: AlertThresholds,
   now: Date,
+  open: readonly OpenAlertKey[] = [],
 ): AlertCondition[] {
   return partitions.flatMap((p) => {
     const idleMs = now.getTime() - p.committedSince.getTime();
-    if (p.lag <= 0n || idleMs < thresholds.stageIdleMs) return [];
+    const committed = p.committed === null ? 'none' : String(p.committed);
+    // An open alert keeps holding while the group's committed offset is the one it opened at (see oplogBehind).
+    const stillIdle = open.some(
+      (a) => a.subject === stageSubject(p) && a.context?.['committed'] === committed,
+    );
+    if (p.lag <= 0n || (idleMs < thresholds.stageIdleMs && !stillIdle)) return [];
     return [
       {
         jobId: null,
@@ -268,7 +288,7 @@ export function stageAlertConditions(
           topic: p.topic,
           partition: String(p.partition),
           lag: String(p.lag),
-          committed: p.committed === null ? 'none' : String(p.committed),
+          committed,
         },
       },
     ];

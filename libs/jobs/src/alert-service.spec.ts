@@ -175,6 +175,41 @@ describe('AlertService', () => {
     assert.equal(a?.closeReason, 'oplog stored up to 150:0');
   });
 
+  it('a replica that started observing later does not close what another opened (OPLOG_BEHIND, STAGE_NOT_CONSUMING)', async () => {
+    const s = setup();
+    s.backupData.addOplogSlice('j1', 'j1-s1', {
+      firstTs: { t: 90, i: 0 },
+      lastTs: { t: 100, i: 0 },
+      entries: 3,
+    });
+    await s.job({ sourceTs: { t: 150, i: 0 } });
+    const [first, later] = [s.service(), s.service()];
+    const reading = async () => [
+      { stage: 'agent', group: 'g', topic: 't', partition: 0, committed: 5n, lag: 2n },
+    ];
+    await first.evaluateJob('j1');
+    await first.evaluateStages(reading);
+    s.advance(60_000);
+    assert.deepEqual(await first.evaluateJob('j1'), { opened: 1, closed: 0 });
+    assert.deepEqual(await first.evaluateStages(reading), { opened: 1, closed: 0 });
+    // The other replica's clocks start now: its windows are not over, but nothing moved, so the alerts stay open.
+    assert.deepEqual(await later.evaluateJob('j1'), { opened: 0, closed: 0 });
+    assert.deepEqual(await later.evaluateStages(reading), { opened: 0, closed: 0 });
+    // Once something moves, either replica closes.
+    s.backupData.addOplogSlice('j1', 'j1-s1', {
+      firstTs: { t: 101, i: 0 },
+      lastTs: { t: 120, i: 0 },
+      entries: 3,
+    });
+    assert.deepEqual(await later.evaluateJob('j1'), { opened: 0, closed: 1 });
+    assert.deepEqual(
+      await later.evaluateStages(async () => [
+        { stage: 'agent', group: 'g', topic: 't', partition: 0, committed: 6n, lag: 1n },
+      ]),
+      { opened: 0, closed: 1 },
+    );
+  });
+
   it('LAG_HIGH from the applied position and the newest source position', async () => {
     const s = setup();
     const svc = s.service();
@@ -221,7 +256,7 @@ describe('AlertService', () => {
     const s = setup();
     const svc = s.service();
     await s.job();
-    const reading = (committed: bigint, lag: bigint) => [
+    const reading = (committed: bigint, lag: bigint) => async () => [
       { stage: 'agent', group: 'tidemark-agent', topic: 'tidemark.commands', partition: 0, committed, lag },
     ];
     await svc.evaluateStages(reading(5n, 2n));

@@ -86,14 +86,21 @@ export class AlertService {
   }
 
   /** Evaluates one job's alerts now; resolves what opened and closed (0 and 0 for an unknown job). */
-  async evaluateJob(jobId: string): Promise<{ opened: number; closed: number }> {
-    const facts = await this.jobFacts(jobId);
-    if (facts === undefined) return { opened: 0, closed: 0 };
-    const now = this.clock();
-    const open = await this.options.store.list({ jobId, state: 'open', limit: MAX_ALERT_PAGE });
-    const conditions = jobAlertConditions(facts.facts, this.thresholds, now, open);
-    const changes = alertChanges(conditions, open, (a) => jobCloseReason(a, facts.facts, this.thresholds));
-    return this.apply(changes, facts.project, now);
+  /**
+   * Evaluates one job's alerts now; resolves what opened and closed (0 and 0 for an unknown job). One evaluation of
+   * a job at a time in this process. The open alerts are read before the facts, so an alert is only closed on facts
+   * at least as new as those it opened on (another replica's opening included).
+   */
+  evaluateJob(jobId: string): Promise<{ opened: number; closed: number }> {
+    return this.writes.run(`evaluate:${jobId}`, async () => {
+      const open = await this.options.store.list({ jobId, state: 'open', limit: MAX_ALERT_PAGE });
+      const facts = await this.jobFacts(jobId);
+      if (facts === undefined) return { opened: 0, closed: 0 };
+      const now = this.clock();
+      const conditions = jobAlertConditions(facts.facts, this.thresholds, now, open);
+      const changes = alertChanges(conditions, open, (a) => jobCloseReason(a, facts.facts, this.thresholds));
+      return this.apply(changes, facts.project, now);
+    });
   }
 
   /**
@@ -137,24 +144,30 @@ export class AlertService {
     return totals;
   }
 
-  /** Evaluates the stages' consumer groups (`STAGE_NOT_CONSUMING`) from one reading of their partitions. */
-  async evaluateStages(
-    readings: readonly StagePartitionReading[],
+  /**
+   * Evaluates the stages' consumer groups (`STAGE_NOT_CONSUMING`) from one reading of their partitions (`read`,
+   * called after the open alerts are read, for the same reason as in {@link evaluateJob}).
+   */
+  evaluateStages(
+    read: () => Promise<readonly StagePartitionReading[]>,
   ): Promise<{ opened: number; closed: number }> {
-    const now = this.clock();
-    const keep = new Set<string>();
-    const partitions: StagePartitionFacts[] = readings.map((r) => {
-      const key = `stage:${stageSubject(r)}`;
-      keep.add(key);
-      return { ...r, committedSince: this.since.observe(key, String(r.committed), now) };
+    return this.writes.run('evaluate:stages', async () => {
+      const open = (
+        await this.options.store.list({ noJob: true, state: 'open', limit: MAX_ALERT_PAGE })
+      ).filter((a) => a.code === ALERT_CODES.stageNotConsuming);
+      const readings = await read();
+      const now = this.clock();
+      const keep = new Set<string>();
+      const partitions: StagePartitionFacts[] = readings.map((r) => {
+        const key = `stage:${stageSubject(r)}`;
+        keep.add(key);
+        return { ...r, committedSince: this.since.observe(key, String(r.committed), now) };
+      });
+      this.since.retain('stage:', keep);
+      const conditions = stageAlertConditions(partitions, this.thresholds, now, open);
+      const changes = alertChanges(conditions, open, (a) => stageCloseReason(a, partitions));
+      return this.apply(changes, null, now);
     });
-    this.since.retain('stage:', keep);
-    const conditions = stageAlertConditions(partitions, this.thresholds, now);
-    const open = (
-      await this.options.store.list({ noJob: true, state: 'open', limit: MAX_ALERT_PAGE })
-    ).filter((a) => a.code === ALERT_CODES.stageNotConsuming);
-    const changes = alertChanges(conditions, open, (a) => stageCloseReason(a, partitions));
-    return this.apply(changes, null, now);
   }
 
   /** Alerts newest opened first (a project's list includes alerts about no job). */

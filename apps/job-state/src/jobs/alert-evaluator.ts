@@ -72,7 +72,7 @@ export class AlertEvaluator extends PeriodicTask {
           const r = await alerts.evaluateJobs();
           return { opened: r.opened, closed: r.closed };
         });
-        await step('stages', () => stagePartitions().then((p) => alerts.evaluateStages(p)));
+        await step('stages', () => alerts.evaluateStages(stagePartitions));
         await step('flushed', async () => ({ alerts: await alerts.flushUnpublished() }));
         await step('pruned', async () => ({ alerts: await alerts.pruneClosed(closedRetentionMs) }));
       },
