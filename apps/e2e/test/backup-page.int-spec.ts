@@ -216,6 +216,11 @@ describe('the Backup page in headless Chromium (all six services)', () => {
       message: `backup requires a resync: the source oplog no longer holds the job's position`,
       context: { syncId },
       at: new Date(),
+      // A stage's raise: no lifecycle fields (job-state opens and closes the alert it stands for).
+      state: null,
+      subject: null,
+      closedAt: null,
+      closeReason: null,
     } satisfies AlertRaised);
     const alert = card.locator('li[data-code="RESYNC_REQUIRED"]');
     await waitFor(

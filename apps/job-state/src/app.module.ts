@@ -3,15 +3,17 @@
  * `MongoAccessStore`, enforced on every route by the global `AccessGuard`), the jobs feature (`@tidemark/jobs`)
  * over its adapters (jobs collection, Kafka publisher, head registry / head writer / oplog store), the REST API,
  * the events consumer (the bus's consumer loop folding `tidemark.phases` and `tidemark.alerts`, with its
- * dead-letter producer) and the background effects flusher.
+ * dead-letter producer) and the background effects flusher; the alerts (`AlertService` over `MongoAlertStore` and
+ * `KafkaAlertPublisher`, evaluated by the periodic `AlertEvaluator` and by the events consumer).
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { AccessService, AuditLog, AuditTrail, auditEventView, KeyGuessLimiter } from '@tidemark/access';
 import { MongoAccessStore, MongoAuditStore } from '@tidemark/access-mongo';
 import {
+  KafkaAlertPublisher,
   KafkaAuditEventPublisher,
   KafkaCommandPublisher,
   KafkaRestoreEventPublisher,
@@ -19,15 +21,22 @@ import {
 } from '@tidemark/bus';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import {
+  AlertService,
   countJobs,
   JobService,
   loadProjectView,
   ProjectFeed,
   RestoreService,
   StoreBackupData,
+  type AlertThresholds,
   type ProjectView,
 } from '@tidemark/jobs';
-import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
+import {
+  MongoAlertStore,
+  MongoJobRepository,
+  MongoRestoreCatalog,
+  MongoSnapshotCatalog,
+} from '@tidemark/jobs-mongo';
 import { describeError } from '@tidemark/domain';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
@@ -37,6 +46,7 @@ import {
   ConnectionsModule,
   HealthModule,
   KAFKA,
+  KAFKA_ADMIN,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
   SERVICE_METRICS,
@@ -56,6 +66,8 @@ import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuditRecorder } from './audit/audit-recorder';
 import { jobEventsConsumer, type EventTopics } from './bus/job-events.consumer';
 import { AgentJobsController } from './jobs/agent-jobs.controller';
+import { AlertEvaluator, readStagePartitions } from './jobs/alert-evaluator';
+import { AlertsController } from './jobs/alerts.controller';
 import { EffectsFlusher } from './jobs/effects-flusher';
 import { RestoreReaper } from './jobs/restore-reaper';
 import { JobActionsController } from './jobs/job-actions.controller';
@@ -92,6 +104,12 @@ export interface JobStateSettings {
   readonly uiPollMs: number;
   /** `TIDEMARK_UI_MAX_STREAMS`, default 100: live views open at once (one more is 503). */
   readonly uiMaxStreams: number;
+  /** `TIDEMARK_ALERT_OPLOG_BEHIND_MS`, `TIDEMARK_ALERT_LAG_HIGH_SECONDS`, `TIDEMARK_ALERT_STAGE_IDLE_MS`. */
+  readonly alertThresholds: AlertThresholds;
+  /** `TIDEMARK_ALERT_EVAL_MS`, default 30 s: how often every job's alerts and the stages' groups are evaluated. */
+  readonly alertEvalMs: number;
+  /** `TIDEMARK_ALERT_CLOSED_RETENTION_MS`, default 7 days: how long closed alerts are kept. */
+  readonly alertClosedRetentionMs: number;
   /** `TIDEMARK_ADMIN_KEY[_FILE]`, `TIDEMARK_SERVICE_TOKEN[_FILE]` (`accessCredentialsFromEnv`); never logged. */
   readonly credentials: { readonly adminKey: string; readonly serviceToken: string };
 }
@@ -113,6 +131,7 @@ export class AppModule {
         JobSettingsController,
         JobStatusController,
         AgentJobsController,
+        AlertsController,
         ProjectsController,
         KeysController,
         AuditController,
@@ -258,9 +277,58 @@ export class AppModule {
           },
         },
         {
+          // Alerts that open and close (docs/api.md, "Alerts"), stored in <meta>.alerts, events on tidemark.alerts.
+          provide: AlertService,
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: async (
+            client: MongoClient,
+            producer: Producer,
+            c: ServiceConfig,
+            logger: JsonLogger,
+          ) => {
+            const store = new MongoAlertStore(client, c.metaDb, classifyMongoError);
+            await store.init();
+            return new AlertService({
+              store,
+              events: new KafkaAlertPublisher(producer, c.topics.alerts),
+              jobs: new MongoJobRepository(client, c.metaDb, classifyMongoError),
+              backupData: new StoreBackupData(
+                new MongoHeadRegistry(client, c.metaDb),
+                new MongoHeadWriter(client),
+                new MongoOplogStore(client, settings.oplogStoreDb),
+                classifyMongoError,
+              ),
+              snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
+              restores: new MongoRestoreCatalog(client, c.metaDb, classifyMongoError),
+              thresholds: settings.alertThresholds,
+              warn: (line) => logger.event({ event: 'alert-events-pending', reason: line }),
+            });
+          },
+        },
+        {
+          provide: AlertEvaluator,
+          inject: [AlertService, KAFKA_ADMIN, SERVICE_CONFIG, SERVICE_LOGGER],
+          useFactory: (alerts: AlertService, admin: Admin, c: ServiceConfig, logger: JsonLogger) =>
+            new AlertEvaluator(
+              alerts,
+              () => readStagePartitions(admin, c.topics, c.topicPrefix),
+              logger,
+              settings.alertEvalMs,
+              settings.alertClosedRetentionMs,
+            ),
+        },
+        {
           // Closed before its dead-letter producer at shutdown (the registry closes newest first).
           provide: EVENTS_CONSUMER,
-          inject: [KAFKA, ConnectionRegistry, SERVICE_LOGGER, JobService, SERVICE_CONFIG, SERVICE_METRICS],
+          inject: [
+            KAFKA,
+            ConnectionRegistry,
+            SERVICE_LOGGER,
+            JobService,
+            SERVICE_CONFIG,
+            SERVICE_METRICS,
+            AlertService,
+          ],
           useFactory: async (
             kafka: Kafka,
             registry: ConnectionRegistry,
@@ -268,6 +336,7 @@ export class AppModule {
             jobs: JobService,
             c: ServiceConfig,
             metrics: ServiceMetrics,
+            alerts: AlertService,
           ) => {
             const producer = await connectedProducer(kafka, registry, 'dead-letter-producer');
             const consumer = jobEventsConsumer({
@@ -276,6 +345,7 @@ export class AppModule {
               topics: settings.topics,
               producer,
               jobs,
+              alerts,
               log: (level, fields) => logger.eventAt(level, fields),
               metrics,
             });

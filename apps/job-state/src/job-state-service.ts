@@ -4,7 +4,11 @@
  * integration tests run it in-process with their own topic prefix and databases.
  */
 import { accessCredentialsFromEnv, DEFAULT_KEY_GUESS_LIMITS } from '@tidemark/access';
-import { DEFAULT_PROGRESS_EVENT_MS, DEFAULT_RESTORE_ABANDON_MS } from '@tidemark/jobs';
+import {
+  DEFAULT_ALERT_THRESHOLDS,
+  DEFAULT_PROGRESS_EVENT_MS,
+  DEFAULT_RESTORE_ABANDON_MS,
+} from '@tidemark/jobs';
 import { DEFAULT_OPLOG_STORE_DB } from '@tidemark/oplog-store';
 import {
   bootstrapService,
@@ -17,6 +21,7 @@ import { DEFAULT_AUDIT_FLUSH_MS } from './audit/audit-flusher';
 import { configureApi } from './openapi/api-body';
 import { DEFAULT_EFFECTS_FLUSH_MS } from './jobs/effects-flusher';
 import { DEFAULT_RESTORE_REAP_MS } from './jobs/restore-reaper';
+import { DEFAULT_ALERT_CLOSED_RETENTION_MS, DEFAULT_ALERT_EVAL_MS } from './jobs/alert-evaluator';
 
 export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadServiceConfig('job-state', env);
@@ -64,6 +69,37 @@ export async function startJobState(env: NodeJS.ProcessEnv = process.env): Promi
     },
     uiPollMs: intFromEnv(env, 'TIDEMARK_UI_POLL_MS', 1_000, 100, 600_000),
     uiMaxStreams: intFromEnv(env, 'TIDEMARK_UI_MAX_STREAMS', 100, 1, 10_000),
+    alertThresholds: {
+      oplogBehindMs: intFromEnv(
+        env,
+        'TIDEMARK_ALERT_OPLOG_BEHIND_MS',
+        DEFAULT_ALERT_THRESHOLDS.oplogBehindMs,
+        1_000,
+        7 * 86_400_000,
+      ),
+      lagHighSeconds: intFromEnv(
+        env,
+        'TIDEMARK_ALERT_LAG_HIGH_SECONDS',
+        DEFAULT_ALERT_THRESHOLDS.lagHighSeconds,
+        1,
+        7 * 86_400,
+      ),
+      stageIdleMs: intFromEnv(
+        env,
+        'TIDEMARK_ALERT_STAGE_IDLE_MS',
+        DEFAULT_ALERT_THRESHOLDS.stageIdleMs,
+        1_000,
+        7 * 86_400_000,
+      ),
+    },
+    alertEvalMs: intFromEnv(env, 'TIDEMARK_ALERT_EVAL_MS', DEFAULT_ALERT_EVAL_MS, 100, 3_600_000),
+    alertClosedRetentionMs: intFromEnv(
+      env,
+      'TIDEMARK_ALERT_CLOSED_RETENTION_MS',
+      DEFAULT_ALERT_CLOSED_RETENTION_MS,
+      60_000,
+      366 * 86_400_000,
+    ),
     credentials,
   };
   return bootstrapService({

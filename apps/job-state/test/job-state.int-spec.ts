@@ -188,6 +188,10 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
       message: `slice ${id}-s1:o:1.0:2.0 was rejected and dead-lettered; the job's pipeline stops: checksum`,
       context: { sliceId: `${id}-s1:o:1.0:2.0` },
       at: new Date(),
+      state: null,
+      subject: null,
+      closedAt: null,
+      closeReason: null,
     };
     await publish(producer, topics.alerts, alert);
     const s = await waitForStatus(id, (v) => v.blocked !== null);
@@ -226,6 +230,10 @@ describe('job-state events consumer (in-process, real Kafka and MongoDB)', () =>
             message: 'the alert after an undecodable one',
             context: {},
             at: new Date(),
+            state: null,
+            subject: null,
+            closedAt: null,
+            closeReason: null,
           } satisfies AlertRaised),
       },
       {

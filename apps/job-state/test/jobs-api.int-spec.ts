@@ -677,6 +677,10 @@ describe('jobs API and CLI (job-state in-process, real Kafka and MongoDB)', () =
       message: 'slice rejected: checksum mismatch',
       context: { syncId: sync },
       at: new Date(),
+      state: null,
+      subject: null,
+      closedAt: null,
+      closeReason: null,
     });
     await waitForStatus(job.id, (v) => v.blocked !== null);
     const blocked = await cli('job', 'wait', job.id, '--timeout', '30');

@@ -1,13 +1,14 @@
 /**
- * An alert (`@tidemark/domain`) as the bus carries it, `AlertRaised`, and back; and `KafkaAlertPublisher`, the
+ * An alert (`@tidemark/domain`) as the bus carries it, `AlertRaised`, and back (job-state's lifecycle as
+ * `state` OPEN / CLOSED with `subject`, `closedAt`, `closeReason`; a stage's raise with `state` null); and `KafkaAlertPublisher`, the
  * `AlertPublisher` port of `@tidemark/head-database` on `tidemark.alerts`.
  */
 import type { Producer } from 'kafkajs';
-import type { Alert, AlertSeverity } from '@tidemark/domain';
+import type { Alert, AlertLifecycle, AlertSeverity } from '@tidemark/domain';
 import type { AlertPublisher } from '@tidemark/head-database';
 import { publish } from './kafka';
 import type { RecordTopic } from './topics';
-import type { AlertRaised, AvroAlertSeverity } from './types';
+import type { AlertRaised, AvroAlertSeverity, AvroAlertState } from './types';
 
 const TO_AVRO: Readonly<Record<AlertSeverity, AvroAlertSeverity>> = {
   info: 'INFO',
@@ -30,6 +31,10 @@ export function alertRaisedRecord(alert: Alert): AlertRaised {
     message: alert.message,
     context: { ...alert.context },
     at: alert.at,
+    state: alert.lifecycle === undefined ? null : alert.lifecycle.state === 'open' ? 'OPEN' : 'CLOSED',
+    subject: alert.lifecycle?.subject ?? null,
+    closedAt: alert.lifecycle?.closedAt ?? null,
+    closeReason: alert.lifecycle?.closeReason ?? null,
   };
 }
 
@@ -43,6 +48,16 @@ export function alertOfRecord(record: AlertRaised): Alert {
     message: record.message,
     context: { ...record.context },
     at: record.at,
+    ...(record.state === null ? {} : { lifecycle: lifecycleOf(record, record.state) }),
+  };
+}
+
+function lifecycleOf(record: AlertRaised, state: AvroAlertState): AlertLifecycle {
+  return {
+    state: state === 'OPEN' ? 'open' : 'closed',
+    subject: record.subject ?? '',
+    ...(record.closedAt === null ? {} : { closedAt: record.closedAt }),
+    ...(record.closeReason === null ? {} : { closeReason: record.closeReason }),
   };
 }
 

@@ -39,6 +39,10 @@ describe('busSliceCodec', () => {
       message: 'm',
       context: {},
       at: new Date(),
+      state: null,
+      subject: null,
+      closedAt: null,
+      closeReason: null,
     });
     assert.throws(
       () => codec.decode(alert, 'test'),

@@ -99,6 +99,10 @@ describe(`Kafka SASL/SCRAM (${typeof target === 'string' ? 'skipped' : target.wh
         message: `sent over ${mechanism}`,
         context: {},
         at: new Date(),
+        state: null,
+        subject: null,
+        closedAt: null,
+        closeReason: null,
       };
       try {
         await publish(producer, topic, alert);

@@ -29,6 +29,10 @@ describe('kafka client settings', () => {
         message: 'x'.repeat(2 * 1024 * 1024),
         context: {},
         at: new Date(),
+        state: null,
+        subject: null,
+        closedAt: null,
+        closeReason: null,
       }),
       (err: unknown) =>
         err instanceof KafkaOperationError && !err.retriable && err.kafkaError === 'MESSAGE_TOO_LARGE',

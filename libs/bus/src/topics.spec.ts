@@ -141,6 +141,10 @@ describe('topic declarations', () => {
       message: 'm',
       context: {},
       at: new Date(0),
+      state: null,
+      subject: null,
+      closedAt: null,
+      closeReason: null,
     };
     assert.equal(topics.alerts.keyOf({ ...alert, jobId: null }), '-');
     assert.equal(topics.alerts.keyOf({ ...alert, jobId: 'job-2' }), 'job-2');

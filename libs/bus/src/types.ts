@@ -12,6 +12,15 @@ export const AVRO_ALERT_SEVERITY_SYMBOLS = ['INFO', 'WARNING', 'CRITICAL'] as co
  */
 export type AvroAlertSeverity = (typeof AVRO_ALERT_SEVERITY_SYMBOLS)[number];
 
+/** Symbols of enum tidemark.alerts.AlertState, in schema order. */
+export const AVRO_ALERT_STATE_SYMBOLS = ['OPEN', 'CLOSED'] as const;
+
+/**
+ * OPEN: the alert opened (its condition holds); CLOSED: it closed (its condition no longer holds).
+ * Avro enum `tidemark.alerts.AlertState`.
+ */
+export type AvroAlertState = (typeof AVRO_ALERT_STATE_SYMBOLS)[number];
+
 /**
  * Something an operator must know about, e.g. a job that requires a resync or a slice that was dead-lettered.
  * Avro record `tidemark.alerts.AlertRaised`.
@@ -37,6 +46,26 @@ export interface AlertRaised {
   context: Record<string, string>;
   /** When the alert was raised. */
   at: Date;
+  /**
+   * null: a stage raised the alert (a fact, as in version 1). OPEN / CLOSED: job-state's lifecycle of the alert (docs/api.md, "Alerts"); the same alertId opens once and closes once.
+   * Default for readers of older data: `null`.
+   */
+  state: AvroAlertState | null;
+  /**
+   * What the alert is about within its job (a sync id, snapshot id, restore id, stage partition); null for raised alerts.
+   * Default for readers of older data: `null`.
+   */
+  subject: string | null;
+  /**
+   * When the alert closed (state CLOSED), else null.
+   * Default for readers of older data: `null`.
+   */
+  closedAt: Date | null;
+  /**
+   * Why the alert closed (state CLOSED), else null.
+   * Default for readers of older data: `null`.
+   */
+  closeReason: string | null;
 }
 
 /**
@@ -612,7 +641,7 @@ export type RecordName = keyof RecordTypes;
 export const CURRENT_SCHEMAS: {
   readonly [N in RecordName]: { readonly version: number; readonly fingerprint: string };
 } = {
-  'tidemark.alerts.AlertRaised': { version: 1, fingerprint: 'd5e6fe784f549958' },
+  'tidemark.alerts.AlertRaised': { version: 2, fingerprint: '5a46e2bcd0ea66e1' },
   'tidemark.audit.AuditEvent': { version: 1, fingerprint: '45d2e5170cd4aa34' },
   'tidemark.commands.JobCommand': { version: 2, fingerprint: '871fef96df38a5d1' },
   'tidemark.phases.PhaseChanged': { version: 1, fingerprint: '3308c64fa846cc87' },

@@ -10,3 +10,4 @@ export * from './mongo-job-phase-reader';
 export * from './mongo-snapshot-catalog';
 export * from './mongo-snapshot-job-source';
 export * from './mongo-restore-catalog';
+export * from './mongo-alert-store';

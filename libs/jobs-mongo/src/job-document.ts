@@ -65,6 +65,9 @@ interface AlertDocument {
   context: Pair[];
   at: Date;
   syncId: string | null;
+  /** Set when job-state's lifecycle closed the alert; absent while open (and in older documents). */
+  closedAt?: Date;
+  closeReason?: string;
 }
 
 interface PhaseReportDocument {
@@ -234,6 +237,8 @@ function alertWith<F extends Layout, T extends Layout>(a: AlertIn<F>, c: Convers
     context: c.map(a.context),
     at: a.at,
     syncId: a.syncId ?? c.absent,
+    ...(a.closedAt == null ? {} : { closedAt: a.closedAt }),
+    ...(a.closeReason == null ? {} : { closeReason: a.closeReason }),
   };
 }
 

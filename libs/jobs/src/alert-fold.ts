@@ -7,6 +7,9 @@
  *   user to resync.
  * - `SLICE_REJECTED` also marks the job `blocked`: the pipeline of this sync stopped on a dead-lettered slice.
  *   The next sync clears it.
+ * - job-state's own lifecycle events (`lifecycle` set, docs/api.md "Alerts"): an OPEN one is kept like any alert
+ *   (a raised alert opens under the stage's id, so it is not kept twice); a CLOSED one marks the kept alert of its
+ *   id closed (`closedAt`, `closeReason`) and adds nothing.
  */
 import { ALERT_CODES, type Alert } from '@tidemark/domain';
 import { MAX_JOB_ALERTS, type JobAlert, type JobRecord } from './job-record';
@@ -25,6 +28,7 @@ export function alertSyncId(alert: Alert): string | undefined {
 }
 
 export function foldAlert(job: JobRecord, alert: Alert): FoldResult {
+  if (alert.lifecycle?.state === 'closed') return foldAlertClosed(job, alert);
   if (job.alerts.some((a) => a.alertId === alert.alertId)) return { outcome: 'unchanged' };
   const syncId = alertSyncId(alert) ?? job.syncId;
   if (syncId !== undefined && job.syncId !== undefined && syncId !== job.syncId)
@@ -44,4 +48,17 @@ export function foldAlert(job: JobRecord, alert: Alert): FoldResult {
       ? { code: alert.code, message: alert.message, alertId: alert.alertId, at: alert.at }
       : job.blocked;
   return { outcome: 'applied', job: { ...job, alerts, blocked } };
+}
+
+function foldAlertClosed(job: JobRecord, alert: Alert): FoldResult {
+  const kept = job.alerts.find((a) => a.alertId === alert.alertId);
+  if (kept === undefined || kept.closedAt !== undefined) return { outcome: 'unchanged' };
+  const closedAt = alert.lifecycle?.closedAt ?? alert.at;
+  const closeReason = alert.lifecycle?.closeReason;
+  const alerts = job.alerts.map((a) =>
+    a.alertId === alert.alertId
+      ? { ...a, closedAt, ...(closeReason === undefined ? {} : { closeReason }) }
+      : a,
+  );
+  return { outcome: 'applied', job: { ...job, alerts } };
 }

@@ -1,7 +1,8 @@
 /**
  * @tidemark/jobs (type:feature): backup jobs, as job-state owns them. Creating a job, the user's actions through
  * the domain's state machine (with the commands they send, through an outbox), changing its settings (the read
- * limit), folding what the pipeline reports (phases, alerts) into the job, and the JSON views of the REST API
+ * limit), folding what the pipeline reports (phases, alerts) into the job, the alert lifecycle (alerts that open
+ * and close: `alert-lifecycle.ts`, `alert-store.ts`, `alert-service.ts`), and the JSON views of the REST API
  * (docs/api.md). Works through ports only: a `JobRepository`, a `CommandPublisher` and the job's `JobBackupData`;
  * in-memory implementations are included.
  */
@@ -16,6 +17,10 @@ export * from './job-settings';
 export * from './job-actions';
 export * from './phase-fold';
 export * from './alert-fold';
+export * from './alert-lifecycle';
+export * from './alert-store';
+export * from './alert-service';
+export * from './alert-query';
 export * from './job-counts';
 export * from './views';
 export * from './job-service';

@@ -38,6 +38,10 @@ export interface JobAlert {
   readonly at: Date;
   /** The sync the alert is about (from its context, or the job's current sync when it names none). */
   readonly syncId: string | undefined;
+  /** When job-state's lifecycle closed it (a `CLOSED` event of the same id); absent while open. */
+  readonly closedAt?: Date;
+  /** Why it closed. */
+  readonly closeReason?: string;
 }
 
 /** Why the job's pipeline stopped on its own (a rejected slice); cleared by the next sync. */

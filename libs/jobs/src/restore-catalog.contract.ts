@@ -147,3 +147,6 @@ export function describeRestoreCatalog(name: string, factory: () => Promise<Rest
     });
   });
 }
+
+// The AlertStore contract rides along under the same import path (one conformance-suite entry point).
+export * from './alert-store.contract';

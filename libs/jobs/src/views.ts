@@ -29,6 +29,10 @@ export interface AlertView {
   context: Record<string, string>;
   syncId: string | null;
   at: string;
+  /** `open`, or `closed` once job-state's lifecycle closed it (docs/api.md, "Alerts"). */
+  state: 'open' | 'closed';
+  closedAt: string | null;
+  closeReason: string | null;
 }
 
 export interface BlockView {
@@ -143,6 +147,9 @@ export function alertView(a: JobAlert): AlertView {
     context: { ...a.context },
     syncId: a.syncId ?? null,
     at: iso(a.at),
+    state: a.closedAt === undefined ? 'open' : 'closed',
+    closedAt: a.closedAt === undefined ? null : iso(a.closedAt),
+    closeReason: a.closeReason ?? null,
   };
 }
 

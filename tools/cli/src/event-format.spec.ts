@@ -28,7 +28,7 @@ describe('event lines', () => {
       'tidemark.commands.JobCommand':
         /^2026-01-16T08:30:00.000Z t 2@41 j1 COMMAND VERIFY_SNAPSHOT commandId=cmd-0107 /,
       'tidemark.alerts.AlertRaised':
-        /^\S+ t 2@41 j1 ALERT CRITICAL SLICE_REJECTED alertId=alert-0007 message="slice /,
+        /^\S+ t 2@41 j1 ALERT CRITICAL SNAPSHOT_FAILED CLOSED alertId=al-job7f3a1-k2x9q4m1 message="snapshot .* subject=job7f3a1 closedAt=2026-01-15T18:00:37.000Z closeReason="snapshot \S+ completed"$/,
       'tidemark.snapshots.SnapshotEvent':
         / SNAPSHOT VERIFIED snapshotId=\S+ store=S3 opTs=1700003600:12 .*reason="2 blocks/,
       'tidemark.restores.RestoreEvent': / RESTORE COMPLETED restoreId=\S+ kind=POINT_IN_TIME /,

@@ -109,9 +109,20 @@ export function summarize(decoded: Decoded): EventSummary {
       const r = decoded.value;
       return {
         jobId: r.jobId,
-        event: `ALERT ${r.severity} ${r.code}`,
+        event: `ALERT ${r.severity} ${r.code}${r.state === null ? '' : ` ${r.state}`}`,
         time: r.at,
-        fields: [['alertId', r.alertId], ['message', r.message], ...params(r.context)],
+        fields: [
+          ['alertId', r.alertId],
+          ['message', r.message],
+          ...params(r.context),
+          ...(r.state === null
+            ? []
+            : ([
+                ['subject', r.subject],
+                ['closedAt', r.closedAt?.toISOString() ?? null],
+                ['closeReason', r.closeReason],
+              ] as const)),
+        ],
       };
     }
     case 'tidemark.snapshots.SnapshotEvent': {

@@ -175,11 +175,18 @@ describe('tidemark events tail (real Kafka)', () => {
       ),
       run.stdout,
     );
-    const a = alert.expected as { at: string; severity: string; code: string; alertId: string };
+    const a = alert.expected as {
+      at: string;
+      severity: string;
+      code: string;
+      alertId: string;
+      state?: string | null;
+    };
     const line = lines.find((l) => l.includes(`${alert.topic} ${alert.partition}@${alert.offset}`));
     assert.ok(
       line?.startsWith(
-        `${a.at} ${alert.topic} ${alert.partition}@${alert.offset} ${JOB} ALERT ${a.severity} ${a.code} alertId=${a.alertId} message="`,
+        `${a.at} ${alert.topic} ${alert.partition}@${alert.offset} ${JOB} ALERT ${a.severity} ${a.code}` +
+          `${(a.state ?? null) === null ? '' : ` ${a.state}`} alertId=${a.alertId} message="`,
       ),
       line,
     );

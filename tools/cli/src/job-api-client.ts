@@ -15,7 +15,14 @@ import {
 } from '@tidemark/access';
 import { API_URL_ENV, DEFAULT_API_URL, jobStateApiUrl } from '@tidemark/config';
 import type { SnapshotRetention } from '@tidemark/domain';
-import type { JobStatus, JobView, RestoreView, RetainedView, SnapshotView } from '@tidemark/jobs';
+import type {
+  AlertEntryView,
+  JobStatus,
+  JobView,
+  RestoreView,
+  RetainedView,
+  SnapshotView,
+} from '@tidemark/jobs';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 export class JobApiError extends Error {
@@ -191,6 +198,18 @@ export class JobApiClient {
 
   createProject(name: string): Promise<ProjectView> {
     return this.call('POST', '/api/v1/projects', { name });
+  }
+
+  /** Alerts newest opened first: of a project (with those about no job), or of one job. */
+  async listAlerts(
+    of: { readonly project: string } | { readonly jobId: string },
+    state: 'open' | 'all',
+  ): Promise<AlertEntryView[]> {
+    const path =
+      'project' in of
+        ? `/api/v1/projects/${encodeURIComponent(of.project)}/alerts`
+        : `/api/v1/jobs/${encodeURIComponent(of.jobId)}/alerts`;
+    return (await this.call<{ alerts: AlertEntryView[] }>('GET', `${path}?state=${state}&limit=1000`)).alerts;
   }
 
   async listProjects(): Promise<ProjectView[]> {

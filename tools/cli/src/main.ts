@@ -9,6 +9,7 @@
  *   tidemark audit list --project P                                     a project's audit trail (audit-command.ts)
  *   tidemark snapshot take|list|verify|delete ...   a job's snapshots (snapshot-command.ts)
  *   tidemark restore --snapshot ID | --job ID --at T --to URI ...   restores (restore-command.ts)
+ *   tidemark alert list --project P [--job ID] [--all] [--json]   alerts, open (and closed) (alert-command.ts)
  *   tidemark events tail [--topic T]... [--job ID] [--from ...] [--json]   the topics' events (events-command.ts)
  *   tidemark topics ensure [--prefix P] [--replication-factor N] [--json]   create and check every topic (topics-command.ts)
  */
@@ -23,6 +24,7 @@ import {
 } from '@tidemark/testing';
 import { ACCESS_HELP, runKeyCommand, runProjectCommand } from './access-command';
 import { AUDIT_HELP, runAuditCommand } from './audit-command';
+import { ALERT_HELP, runAlertCommand } from './alert-command';
 import { parseCommand } from './args';
 import { EVENTS_HELP, runEventsCommand } from './events-command';
 import { runTopicsCommand, TOPICS_HELP } from './topics-command';
@@ -48,7 +50,7 @@ Usage:
   tidemark test [--unit] [--integration] [--only PATH]... [--keep-infra] [--concurrency N] [--containers]
                                    run the specs; starts the servers when integration specs need them
                                    (--containers, or TIDEMARK_CONTAINERS=true: as containers, removed afterwards)
-${JOB_HELP}${ACCESS_HELP}${AUDIT_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
+${JOB_HELP}${ACCESS_HELP}${AUDIT_HELP}${SNAPSHOT_HELP}${RESTORE_HELP}${ALERT_HELP}${EVENTS_HELP}${TOPICS_HELP}  tidemark --help                  this text
 
 Endpoints come from KAFKA_BROKERS, SOURCE_MONGODB_URI, BACKUP_MONGODB_URI, S3_ENDPOINT, S3_BUCKET,
 S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY when set; otherwise from the servers \`tidemark infra up\` started.
@@ -215,6 +217,8 @@ async function main(argv: string[]): Promise<number> {
       return runSnapshotCommand(args, usage);
     case 'restore':
       return runRestoreCommand(args, usage);
+    case 'alert':
+      return runAlertCommand(args, usage);
     case 'events':
       return runEventsCommand(args, usage);
     case 'topics':

@@ -9,6 +9,11 @@
  *    the effects the fold causes (e.g. deleting an earlier sync's head once a resync completes);
  * 3. commit the offset. A failed fold commits nothing: a retriable failure is retried after a backoff, a fatal one
  *    halts the partition until a restart (folding is idempotent, so redelivery is harmless).
+ *
+ * After a stage's alert or a snapshot event is folded, the job's alerts are evaluated at once (`AlertService`), so
+ * an alert opens or closes within seconds rather than at the next periodic round. That evaluation derives from
+ * what is already durable and the periodic round repeats it, so its failure is logged (`alerts-evaluate-failed`)
+ * and does not hold back the commit. job-state's own lifecycle events (`lifecycle` set) are folded only.
  */
 import type { Kafka, Producer } from 'kafkajs';
 import {
@@ -21,8 +26,8 @@ import {
   type MessageDecoder,
   type RecordTopic,
 } from '@tidemark/bus';
-import type { Alert, PhaseReport, SnapshotEvent } from '@tidemark/domain';
-import type { JobService } from '@tidemark/jobs';
+import { describeError, type Alert, type PhaseReport, type SnapshotEvent } from '@tidemark/domain';
+import type { AlertService, JobService } from '@tidemark/jobs';
 import { isRetriableError, type ServiceMetrics } from '@tidemark/service-shell';
 
 /** The topics job-state folds, resolved (prefix applied). */
@@ -45,6 +50,8 @@ export interface JobEventsConsumerDeps {
   /** Connected producer for dead letters. */
   readonly producer: Producer;
   readonly jobs: Pick<JobService, 'foldPhase' | 'foldAlert' | 'foldSnapshot'>;
+  /** Evaluates a job's alerts after an event about it (optional: the periodic round does it too). */
+  readonly alerts?: Pick<AlertService, 'evaluateJob'>;
   readonly log: ConsumerLog;
   /** Phase durations (from each folded phase report) and failed messages by error class. */
   readonly metrics: Pick<ServiceMetrics, 'phaseReported' | 'failure'>;
@@ -61,6 +68,14 @@ export function jobEventsConsumer(deps: JobEventsConsumerDeps): CommittingConsum
       return { kind: 'snapshot', event: snapshotEventOf(snapshot(message)) };
     return { kind: 'alert', alert: alertOfRecord(alert(message)) };
   };
+  const evaluate = async (jobId: string): Promise<void> => {
+    if (deps.alerts === undefined) return;
+    try {
+      await deps.alerts.evaluateJob(jobId);
+    } catch (err) {
+      deps.log('warn', { event: 'alerts-evaluate-failed', jobId, reason: describeError(err) });
+    }
+  };
   return new CommittingConsumer({
     kafka: deps.kafka,
     groupId: deps.groupId,
@@ -70,8 +85,14 @@ export function jobEventsConsumer(deps: JobEventsConsumerDeps): CommittingConsum
       if (event.kind === 'phase') {
         await deps.jobs.foldPhase(event.report);
         deps.metrics.phaseReported(event.report);
-      } else if (event.kind === 'snapshot') await deps.jobs.foldSnapshot(event.event);
-      else await deps.jobs.foldAlert(event.alert);
+      } else if (event.kind === 'snapshot') {
+        await deps.jobs.foldSnapshot(event.event);
+        await evaluate(event.event.jobId);
+      } else {
+        await deps.jobs.foldAlert(event.alert);
+        if (event.alert.lifecycle === undefined && event.alert.jobId !== null)
+          await evaluate(event.alert.jobId);
+      }
     },
     producer: deps.producer,
     isRetriable: isRetriableError,

@@ -20,6 +20,7 @@ import {
 } from '@tidemark/access';
 import { IllegalTransitionError, TidemarkError } from '@tidemark/domain';
 import {
+  AlertValidationError,
   JobConflictError,
   JobNotFoundError,
   JobValidationError,
@@ -58,8 +59,9 @@ export function httpStatusOf(err: TidemarkError): number {
 
 function isValidationError(
   err: TidemarkError,
-): err is JobValidationError | RestoreValidationError | AccessValidationError {
+): err is JobValidationError | RestoreValidationError | AccessValidationError | AlertValidationError {
   return (
+    err instanceof AlertValidationError ||
     err instanceof JobValidationError ||
     err instanceof RestoreValidationError ||
     err instanceof AccessValidationError

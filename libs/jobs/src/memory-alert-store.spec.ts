@@ -1,0 +1,4 @@
+import { describeAlertStore } from './alert-store.contract';
+import { MemoryAlertStore } from './alert-store';
+
+describeAlertStore('memory', async () => new MemoryAlertStore());
