@@ -31,8 +31,8 @@ import {
 import { cleanUp, specWorld } from './support';
 
 const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWorld('openapi', 'oa');
-/** The service shell's routes, served by every service and not part of the API. */
-const SHELL_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /metrics'];
+/** The service shell's routes (every service has them) and the Backup page's files: not part of the API. */
+const SHELL_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /ui', 'GET /ui/{file}'];
 
 /** A document path's concrete paths for world `w`: each `{param}` from its name and the segment before it. */
 function pathsFor(o: Operation, w: World): string[] {
@@ -149,11 +149,14 @@ describe('OpenAPI document: matches every route, describes each, and drives the 
         );
       const ok = Object.keys(o.op.responses).filter((s) => s.startsWith('2'));
       assert.equal(ok.length, 1, `${what}: one success answer`);
-      for (const status of [...ok, ...(rule.kind === 'public' ? [] : ['400', '401', '413'])])
-        assert.ok(
-          o.op.responses[status]?.content?.['application/json']?.schema,
-          `${what} ${status} has a schema`,
-        );
+      for (const status of [...ok, ...(rule.kind === 'public' ? [] : ['400', '401', '413'])]) {
+        const content = o.op.responses[status]?.content;
+        // A success answer is JSON, or a stream of server-sent events (the live view).
+        const schema =
+          content?.['application/json']?.schema ??
+          (ok.includes(status) ? content?.['text/event-stream']?.schema : undefined);
+        assert.ok(schema, `${what} ${status} has a schema`);
+      }
       if (rule.kind === 'project' && o.path.includes('{')) assert.ok(o.op.responses['404'], `${what} 404`);
       if (['POST', 'PATCH', 'PUT'].includes(o.method) && o.op.requestBody !== undefined)
         assert.ok(o.op.requestBody.content['application/json']?.schema, `${what} body schema`);

@@ -139,6 +139,9 @@ describe('schemathesis against the served OpenAPI document: no 5xx, no answer ou
           '20261204',
           '--generation-database',
           'none',
+          // The live view is a stream that stays open for minutes: not a request/answer schemathesis can check.
+          '--exclude-path-regex',
+          '/stream$',
           '--suppress-health-check',
           'too_slow,filter_too_much',
         ],
@@ -153,14 +156,14 @@ describe('schemathesis against the served OpenAPI document: no 5xx, no answer ou
       assert.ok(!output.includes(ownerKey), 'the key never appears in the output');
       assert.equal(code, 0, output.slice(-20_000));
       // It really ran: every operation of the document was tested, but the document's own route, which
-      // schemathesis leaves out when it loads the document from it.
+      // schemathesis leaves out when it loads the document from it, and the live view's stream (excluded above).
       const selected = /Selected: (\d+)\/(\d+)/.exec(output);
       const tested = /Tested: (\d+)/.exec(output);
       assert.ok(selected !== null && tested !== null, `no operation counts in:\n${summary}`);
       const documented = operationsOf(await servedDocument(service.url)).length;
       assert.equal(Number(selected[2]), documented - 1, summary);
-      assert.equal(Number(selected[1]), documented - 1, summary);
-      assert.equal(Number(tested[1]), documented - 1, summary);
+      assert.equal(Number(selected[1]), documented - 2, summary);
+      assert.equal(Number(tested[1]), documented - 2, summary);
       const cases = /(\d+) generated, (\d+) passed/.exec(output);
       assert.ok(cases !== null && Number(cases[1]) >= 200 && cases[1] === cases[2], summary);
     } finally {

@@ -81,3 +81,49 @@ export const API_KEY_LIST_SCHEMA: JsonSchema = {
   required: ['keys'],
   properties: { keys: { type: 'array', items: API_KEY_SCHEMA } },
 };
+
+/** `GET /api/v1/projects/:name/audit`, `GET /api/v1/audit`: audit events, newest first (docs/api.md, "Audit"). */
+export const AUDIT_LIST_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['events'],
+  properties: {
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'eventId',
+          'at',
+          'actor',
+          'project',
+          'action',
+          'resource',
+          'outcome',
+          'status',
+          'requestId',
+        ],
+        properties: {
+          eventId: { type: 'string' },
+          at: { type: 'string', description: 'ISO 8601, UTC' },
+          actor: { type: 'string', description: 'a key id, "admin", "service" or "anonymous"; never a key' },
+          project: { type: ['string', 'null'] },
+          action: { type: 'string' },
+          resource: {
+            type: 'object',
+            required: ['kind', 'id'],
+            properties: { kind: { type: 'string' }, id: { type: ['string', 'null'] } },
+          },
+          outcome: { enum: ['ACCEPTED', 'REFUSED'] },
+          status: { type: 'integer' },
+          stateBefore: { type: ['string', 'null'] },
+          stateAfter: { type: ['string', 'null'] },
+          reason: { type: ['string', 'null'] },
+          method: { type: 'string' },
+          path: { type: 'string' },
+          requestId: { type: 'string' },
+          clientAddress: { type: ['string', 'null'] },
+        },
+      },
+    },
+  },
+};

@@ -566,3 +566,42 @@ export const RESTORE_LIST_SCHEMA: JsonSchema = {
   required: ['restores'],
   properties: { restores: { type: 'array', items: RESTORE_SCHEMA } },
 };
+
+/** `GET /api/v1/projects/:name/alerts`, `GET /api/v1/jobs/:id/alerts` (docs/api.md, "Alerts"). */
+export const ALERT_LIST_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['alerts'],
+  properties: {
+    alerts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'alertId',
+          'jobId',
+          'project',
+          'code',
+          'subject',
+          'severity',
+          'state',
+          'message',
+          'openedAt',
+        ],
+        properties: {
+          alertId: { type: 'string' },
+          jobId: nullable('string'),
+          project: nullable('string'),
+          code: { type: 'string' },
+          subject: { type: 'string' },
+          severity: { type: 'string' },
+          state: { enum: ['open', 'closed'] },
+          message: { type: 'string' },
+          context: { type: 'object', additionalProperties: { type: 'string' } },
+          openedAt: isoTime,
+          closedAt: nullable('string'),
+          closeReason: nullable('string'),
+        },
+      },
+    },
+  },
+};

@@ -5,7 +5,9 @@
  * - `GET /api/v1/jobs/:id/alerts?state=...&limit=N`: one job's, viewer of its project (404 for an unknown job).
  */
 import { Controller, Get, Inject, Param, Query, UseFilters } from '@nestjs/common';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
+  ALERT_LIST_SCHEMA,
   AlertService,
   alertEntryView,
   JobService,
@@ -13,10 +15,16 @@ import {
   type AlertEntryView,
 } from '@tidemark/jobs';
 import { Access } from '../access/route-access';
+import { ApiAnswer, ApiErrors, ApiKeyAuth } from '../openapi/api-docs';
 import { JobErrorsFilter } from './job-errors.filter';
+
+const STATE = { enum: ['open', 'closed', 'all'] };
+const LIMIT = { type: 'integer', minimum: 1, maximum: 1000 };
 
 @Controller('api/v1')
 @UseFilters(JobErrorsFilter)
+@ApiTags('alerts')
+@ApiKeyAuth()
 export class AlertsController {
   constructor(
     @Inject(AlertService) private readonly alerts: AlertService,
@@ -25,6 +33,10 @@ export class AlertsController {
 
   @Get('projects/:name/alerts')
   @Access.project('viewer', 'project')
+  @ApiQuery({ name: 'state', required: false, schema: STATE, description: 'default open' })
+  @ApiQuery({ name: 'limit', required: false, schema: LIMIT })
+  @ApiAnswer(200, ALERT_LIST_SCHEMA, "the project's alerts and those about no job, newest opened first")
+  @ApiErrors(404)
   async ofProject(
     @Param('name') name: string,
     @Query() query: Record<string, unknown>,
@@ -35,6 +47,10 @@ export class AlertsController {
 
   @Get('jobs/:id/alerts')
   @Access.project('viewer', 'job')
+  @ApiQuery({ name: 'state', required: false, schema: STATE, description: 'default open' })
+  @ApiQuery({ name: 'limit', required: false, schema: LIMIT })
+  @ApiAnswer(200, ALERT_LIST_SCHEMA, "the job's alerts, newest opened first")
+  @ApiErrors(404)
   async ofJob(
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,

@@ -18,6 +18,12 @@ export const ERROR_SCHEMA: JsonSchema = {
     error: { type: 'string', description: 'the status text' },
     problems: { type: 'array', items: { type: 'string' }, description: 'every problem of an invalid body' },
     requiredRole: { type: 'string', description: 'the role the action needs (403)' },
+    state: { type: 'string', description: "the job's state (409 for an action it does not allow)" },
+    allowedActions: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'the actions that state allows (409 for an action it does not allow)',
+    },
   },
 };
 
@@ -29,11 +35,12 @@ const ERROR_WHEN: Readonly<Record<number, string>> = {
   409: 'the state does not allow it, or it exists already',
   413: 'the body is larger than the API takes',
   415: 'the body is not JSON (another content type, or a charset the API does not read)',
+  429: 'too many failed authentications from this address or for this key id (with Retry-After)',
   503: 'a dependency failed in a way a retry can fix',
 };
 
 /** Errors every authenticated route can give, whatever it does. */
-const ALWAYS = [400, 401, 413, 415, 503];
+const ALWAYS = [400, 401, 413, 415, 429, 503];
 
 /** The route's errors (besides {@link ALWAYS}), each with {@link ERROR_SCHEMA}. */
 export function ApiErrors(...statuses: number[]): MethodDecorator {

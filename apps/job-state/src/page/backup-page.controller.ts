@@ -6,6 +6,7 @@
  * frames, no form posts, connections only back to job-state.
  */
 import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Access } from '../access/route-access';
 import { PAGE_ASSETS } from '../tokens';
 import type { PageAssets, PageFile } from './page-assets';
@@ -28,6 +29,7 @@ interface PageResponse {
 }
 
 @Controller()
+@ApiExcludeController() // a web page, not part of the API: its files are listed in the OpenAPI spec's exceptions
 export class BackupPageController {
   constructor(@Inject(PAGE_ASSETS) private readonly assets: PageAssets) {}
 

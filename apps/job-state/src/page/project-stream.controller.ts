@@ -18,6 +18,7 @@ import {
   type CanActivate,
   type MessageEvent,
 } from '@nestjs/common';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import {
   ProjectFeedFullError,
@@ -27,6 +28,7 @@ import {
 } from '@tidemark/jobs';
 import { Access } from '../access/route-access';
 import { JobErrorsFilter } from '../jobs/job-errors.filter';
+import { ApiErrors, ApiKeyAuth } from '../openapi/api-docs';
 import { PROJECT_FEED } from '../tokens';
 
 export const STREAM_PING_MS = 15_000;
@@ -51,12 +53,21 @@ export class StreamRoomGuard implements CanActivate {
 
 @Controller('api/v1/projects')
 @UseFilters(JobErrorsFilter)
+@ApiTags('projects')
+@ApiKeyAuth()
 export class ProjectStreamController {
   constructor(@Inject(PROJECT_FEED) private readonly feed: ProjectFeed<ProjectView>) {}
 
   @Sse(':name/stream')
   @Access.project('viewer', 'project')
   @UseGuards(StreamRoomGuard)
+  @ApiResponse({
+    status: 200,
+    description:
+      "server-sent events: `view` (the project's jobs, status, snapshots, restores), `error`, `ping`",
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(404)
   stream(@Param('name') name: string): Observable<MessageEvent> {
     // Subscribed now, so a full feed is a 503 before any event is written; events wait until Nest subscribes.
     const early: MessageEvent[] = [];
