@@ -272,7 +272,7 @@ export class AppModule {
               events: new KafkaRestoreEventPublisher(producer, c.topics.restores),
               progressEventIntervalMs: settings.restoreProgressEventMs,
               abandonAfterMs: settings.restoreAbandonMs,
-              warn: (line) => logger.event({ event: 'restore-abandon-pending', reason: line }),
+              warn: (line) => logger.event({ event: 'audit-publish-pending', reason: line }),
             });
           },
         },

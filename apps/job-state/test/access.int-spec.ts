@@ -16,32 +16,27 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kafka, Producer } from 'kafkajs';
 import { createKafka, KafkaSnapshotEventPublisher, producerFor } from '@tidemark/bus';
-import { opTime } from '@tidemark/domain';
 import { USER_ACTIONS, type JobView, type RestoreView, type SnapshotView } from '@tidemark/jobs';
 import type { RunningService } from '@tidemark/service-shell';
 import { apiRequest, authorization, type HttpAnswer } from '@tidemark/testing';
 import { startJobState } from '../src/job-state-service';
-import { OPENAPI_PATH, registeredRoutes, type Route } from './api-world';
-import { cleanUp, eventually, specWorld } from './support';
+import {
+  makeWorld,
+  OPENAPI_PATH,
+  registeredRoutes,
+  RESTORE_TARGET as TARGET,
+  type Route,
+  type World,
+} from './api-world';
+import { cleanUp, specWorld } from './support';
 
 const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics, env } = specWorld('access', 'ac');
-const TARGET = 'mongodb://127.0.0.1:27217/?replicaSet=rs0';
 /** The only routes anyone may call without a credential: the probes, `/metrics`, the OpenAPI document and the
  * Backup page's files. */
 const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics', OPENAPI_PATH, '/', '/ui', '/ui/:file'];
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Reads that need more than a viewer: the audit trail (its project's owner; every project's: the admin key). */
 const READS_ABOVE_VIEWER = new Set(['GET /api/v1/projects/:name/audit', 'GET /api/v1/audit']);
-
-/** One project's resources, as the admin key made them. */
-interface World {
-  readonly project: string;
-  readonly job: string;
-  readonly snapshot: string;
-  readonly restore: string;
-  /** A key with an owner grant on the project (what DELETE /keys/:id names). */
-  readonly keyId: string;
-}
 
 /** The concrete requests of a route for one project's resources: each `:param` filled from the table. */
 function requestsFor(route: Route, w: World): { path: string; body: unknown }[] {
@@ -101,51 +96,14 @@ describe('access control: every registered route, cross-project, roles, no key, 
   const isPublic = (r: Route) => PUBLIC_PATHS.includes(r.path);
   const isServiceRoute = (r: Route) => r.path.startsWith('/api/v1/agent/') || r.path.endsWith('/resume');
 
-  async function world(name: string, snapshots: KafkaSnapshotEventPublisher): Promise<World> {
-    await asAdmin('POST', '/api/v1/projects', { name });
-    const job = await asAdmin<JobView>('POST', '/api/v1/jobs', {
-      project: name,
-      source: { uri: endpoints.source.uri },
-      include: ['app'],
-    });
-    const snapshot = `${job.id}-20261204T010000Z-a0a0`;
-    await snapshots.publish({
-      event: 'completed',
-      snapshotId: snapshot,
-      jobId: job.id,
-      syncId: `${job.id}-s1`,
-      store: 'blockstore',
-      opTime: opTime(1_700_000_000, 5),
-      opWallTime: new Date('2023-11-14T22:13:20.000Z'),
-      takenAt: new Date('2026-12-04T01:00:00.000Z'),
-      logicalBytes: 100,
-      storedBytes: 100,
-      namespaceCount: 1,
-      documentCount: 10,
-      at: new Date(),
-      completedAt: new Date(),
-    });
-    await eventually(`snapshot ${snapshot} folded`, async () =>
-      (await apiRequest<SnapshotView>('GET', url(`/api/v1/snapshots/${snapshot}`))).body.state === 'complete'
-        ? true
-        : undefined,
-    );
-    const restore = await asAdmin<RestoreView>('POST', '/api/v1/restores', {
-      snapshotId: snapshot,
-      target: TARGET,
-    });
-    const key = await asAdmin<{ id: string }>('POST', '/api/v1/keys', { grants: { [name]: 'owner' } });
-    return { project: name, job: job.id, snapshot, restore: restore.id, keyId: key.id };
-  }
-
   before(async () => {
     service = await startJobState(env);
     kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-access-${suffix}` });
     producer = producerFor(kafka);
     await producer.connect();
     const snapshots = new KafkaSnapshotEventPublisher(producer, topics.snapshots);
-    a = await world(`a-${suffix}`, snapshots);
-    b = await world(`b-${suffix}`, snapshots);
+    a = await makeWorld(service.url, `a-${suffix}`, endpoints.source.uri, snapshots);
+    b = await makeWorld(service.url, `b-${suffix}`, endpoints.source.uri, snapshots);
     const mint = async (grants: Record<string, string>) =>
       (await asAdmin<{ key: string }>('POST', '/api/v1/keys', { grants })).key;
     keys.ownerA = await mint({ [a.project]: 'owner' });
