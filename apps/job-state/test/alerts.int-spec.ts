@@ -351,6 +351,31 @@ describe('alerts: open, close, list, events (in-process job-state, real Kafka an
     assert.equal(closed.closeReason, `job ${id} is stopped`);
   });
 
+  it('OPLOG_BEHIND for an active job: the agent reports the source past anything stored (POST /agent/capture)', async () => {
+    const id = await newJob();
+    const syncId = `${id}-s1`;
+    await publish(producer, topics.phases, phaseChanged(id, syncId, { phase: 'COMPLETE' }));
+    await waitFor('the job active', async () =>
+      (await getJson<JobView>(api(`/jobs/${id}`))).body.state === 'active' ? true : undefined,
+    );
+    const t = Math.floor(Date.now() / 1000);
+    const reported = await postJson(
+      api('/agent/capture'),
+      { positions: [{ jobId: id, syncId, sourceTs: `${t}:7`, shippedTs: '0:0' }] },
+      process.env['TIDEMARK_SERVICE_TOKEN'],
+    );
+    assert.equal(reported.status, 204, JSON.stringify(reported.body));
+    // An API key may not report for the agent.
+    assert.equal((await postJson(api('/agent/capture'), { positions: [] })).status, 401);
+    const open = await waitFor('OPLOG_BEHIND open for the active job', async () =>
+      (await list(`/jobs/${id}/alerts`)).find((a) => a.code === 'OPLOG_BEHIND'),
+    );
+    assert.match(open.message, new RegExp(`while the source wrote up to ${t}:7$`));
+    const status = await getJson<JobStatus>(api(`/jobs/${id}/status`));
+    assert.equal(status.body.state, 'active');
+    assert.equal((await postJson(api(`/jobs/${id}/stop`))).status, 200);
+  });
+
   it('STAGE_NOT_CONSUMING opens for a group that has commands to read and commits nothing; committing closes it', async () => {
     const agentGroup = `${prefix}.tidemark-agent`;
     const open = await waitFor('STAGE_NOT_CONSUMING of the agent', async () =>

@@ -24,6 +24,7 @@ class MemoryJobState implements JobStateClient {
   async requestResync(jobId: string, reason: string): Promise<void> {
     this.resyncs.push({ jobId, reason });
   }
+  async reportCapture(): Promise<void> {}
 }
 
 const job = (id: string, phase: AgentJob['phase']): AgentJob => ({

@@ -31,6 +31,7 @@ import {
   silentLogger,
   systemClock,
   type AgentLogger,
+  type CapturePosition,
   type Clock,
   type SlicePublisher,
   type SourceReader,
@@ -105,9 +106,10 @@ export class AgentSupervisor {
    * Where each running job's capture is: the newest source position its tail has seen and the newest shipped
    * (acknowledged) oplog slice end, for the capture lag.
    */
-  capturePositions(): { jobId: string; sourceTs: OpTime; shippedTs: OpTime }[] {
+  capturePositions(): CapturePosition[] {
     return [...this.jobs.entries()].map(([jobId, { activity }]) => ({
       jobId,
+      syncId: activity.syncId,
       sourceTs: activity.sourceTs(),
       shippedTs: activity.shippedTs(),
     }));

@@ -104,6 +104,16 @@ export interface JobStateClient {
   listAgentJobs(): Promise<AgentJob[]>;
   resumeInfo(jobId: string): Promise<ResumeInfo>;
   requestResync(jobId: string, reason: string): Promise<void>;
+  /** Where each running job's capture is (job-state keeps the newest source position: lag, "oplog is behind"). */
+  reportCapture(positions: readonly CapturePosition[]): Promise<void>;
+}
+
+/** One running job's capture: the newest source position its tail has seen, and the newest shipped slice end. */
+export interface CapturePosition {
+  readonly jobId: string;
+  readonly syncId: string;
+  readonly sourceTs: OpTime;
+  readonly shippedTs: OpTime;
 }
 
 /** Structured log events (`JsonLogger.event` shape). */

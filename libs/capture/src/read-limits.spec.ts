@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OplogBatch } from '@tidemark/domain';
-import type { AgentJob } from './ports';
+import type { AgentJob, CapturePosition } from './ports';
 import { batchReadBytes, JobReadLimits, pollReadLimits } from './read-limits';
 import { MemorySource } from './testing/memory-source';
 
@@ -169,6 +169,7 @@ describe('pollReadLimits', () => {
           if (answer instanceof Error) throw answer;
           return answer ?? [];
         },
+        reportCapture: async () => undefined,
       },
       limits: { applyListed: (jobs) => void applied.push(jobs[0]?.readLimit) },
       intervalMs: 1000,
@@ -185,6 +186,32 @@ describe('pollReadLimits', () => {
       ['read-limits-poll-failed', 'read-limits-poll-recovered'],
     );
     assert.equal(logger.events[1]!['failures'], 2);
+  });
+  it("reports the running jobs' capture positions to job-state after each poll, none when no job runs", async () => {
+    const controller = new AbortController();
+    const reported: (readonly CapturePosition[])[] = [];
+    const running: CapturePosition[][] = [
+      [],
+      [{ jobId: 'a', syncId: 'a-s1', sourceTs: { t: 10, i: 2 }, shippedTs: { t: 9, i: 1 } }],
+    ];
+    let polls = 0;
+    await pollReadLimits({
+      jobState: {
+        listAgentJobs: async () => {
+          if (++polls >= running.length) controller.abort();
+          return [];
+        },
+        reportCapture: async (positions) => void reported.push(positions),
+      },
+      limits: { applyListed: () => undefined },
+      capture: () => running[polls - 1] ?? [],
+      intervalMs: 1000,
+      signal: controller.signal,
+      sleep: async (_ms, signal) => {
+        if (signal?.aborted) throw signal.reason as Error;
+      },
+    });
+    assert.deepEqual(reported, [running[1]]);
   });
 });
 

@@ -27,6 +27,7 @@ import {
   silentLogger,
   type AgentJob,
   type AgentLogger,
+  type CapturePosition,
   type JobStateClient,
   type OplogBatch,
   type SourceReader,
@@ -196,8 +197,10 @@ export function batchReadBytes(batch: OplogBatch): number {
 }
 
 export interface PollReadLimitsOptions {
-  readonly jobState: Pick<JobStateClient, 'listAgentJobs'>;
+  readonly jobState: Pick<JobStateClient, 'listAgentJobs' | 'reportCapture'>;
   readonly limits: Pick<JobReadLimits, 'applyListed'>;
+  /** The running jobs' capture positions, reported to job-state on each poll (none: nothing reported). */
+  readonly capture?: () => readonly CapturePosition[];
   readonly intervalMs: number;
   readonly signal: AbortSignal;
   readonly logger?: AgentLogger;
@@ -205,7 +208,8 @@ export interface PollReadLimitsOptions {
 }
 
 /**
- * Every `intervalMs` until `signal` aborts: the jobs job-state lists, their limits applied. A failed poll leaves
+ * Every `intervalMs` until `signal` aborts: the jobs job-state lists, their limits applied, then the running jobs'
+ * capture positions reported to job-state (`capture`; skipped when no job runs). A failed poll leaves
  * the limits as they were until a poll succeeds; the first failure of a run of them is logged
  * (`read-limits-poll-failed`), and so is the end of the run (`read-limits-poll-recovered`, with how many failed).
  * Resolves when aborted; never rejects.
@@ -223,6 +227,8 @@ export async function pollReadLimits(options: PollReadLimitsOptions): Promise<vo
     }
     try {
       options.limits.applyListed(await options.jobState.listAgentJobs());
+      const positions = options.capture?.() ?? [];
+      if (positions.length > 0) await options.jobState.reportCapture(positions);
       if (failures > 0) logger.event({ event: 'read-limits-poll-recovered', failures });
       failures = 0;
     } catch (err) {

@@ -1,12 +1,20 @@
 /**
  * The `JobStateClient` port of `@tidemark/capture`: job-state's REST API for the agent (docs/pipeline.md, "Job-state
  * endpoints"):
- * `GET /api/v1/agent/jobs`, `GET /api/v1/jobs/:id/resume`, `POST /api/v1/jobs/:id/resync`, each with the services'
+ * `GET /api/v1/agent/jobs`, `GET /api/v1/jobs/:id/resume`, `POST /api/v1/jobs/:id/resync`, `POST /api/v1/agent/capture`,
+ * each with the services'
  * credential (`serviceToken`, `TIDEMARK_SERVICE_TOKEN`) as the bearer token. Network failures and 5xx / 429 answers
  * are retriable; other answers (401 included: a wrong token does not heal) and malformed bodies are not.
  */
-import type { AgentJob, JobStateClient, ResumeInfo } from '@tidemark/capture';
-import { isPhase, parseOpTime, TidemarkError, validateReadLimit, type OpTime } from '@tidemark/domain';
+import type { AgentJob, CapturePosition, JobStateClient, ResumeInfo } from '@tidemark/capture';
+import {
+  formatOpTime,
+  isPhase,
+  parseOpTime,
+  TidemarkError,
+  validateReadLimit,
+  type OpTime,
+} from '@tidemark/domain';
 import { requestJson, type JsonAnswer } from '@tidemark/util';
 
 /** A job-state request failed. */
@@ -108,6 +116,17 @@ export class HttpJobStateClient implements JobStateClient {
         reason,
       },
     );
+  }
+
+  async reportCapture(positions: readonly CapturePosition[]): Promise<void> {
+    await this.request('POST', '/api/v1/agent/capture', 'POST /api/v1/agent/capture', {
+      positions: positions.map((p) => ({
+        jobId: p.jobId,
+        syncId: p.syncId,
+        sourceTs: formatOpTime(p.sourceTs),
+        shippedTs: formatOpTime(p.shippedTs),
+      })),
+    });
   }
 
   private async request<T>(method: string, path: string, what: string, body?: unknown): Promise<T> {

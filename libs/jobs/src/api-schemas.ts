@@ -605,3 +605,27 @@ export const ALERT_LIST_SCHEMA: JsonSchema = {
     },
   },
 };
+
+/** `POST /api/v1/agent/capture` (the agent, service token): where each running job's capture is. */
+export const AGENT_CAPTURE_REQUEST_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['positions'],
+  properties: {
+    positions: {
+      type: 'array',
+      maxItems: 10_000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['jobId', 'syncId', 'sourceTs', 'shippedTs'],
+        properties: {
+          jobId: { type: 'string', pattern: '^[a-z0-9]{1,64}$' },
+          syncId: { type: 'string', maxLength: 100 },
+          sourceTs: opTimeText,
+          shippedTs: opTimeText,
+        },
+      },
+    },
+  },
+};

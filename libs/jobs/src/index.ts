@@ -30,6 +30,7 @@ export * from './memory-backup-data';
 export * from './store-backup-data';
 export * from './snapshot-catalog';
 export * from './retained';
+export * from './capture-report';
 export * from './memory-snapshot-catalog';
 export * from './restore-catalog';
 export * from './restore-input';

@@ -44,6 +44,7 @@ import {
 } from './snapshot-catalog';
 import { RANDOM_IDS, wellFormedJobIds, type IdSource } from './job-id';
 import { retainedView, type RetainedSync, type RetainedView } from './retained';
+import { foldCapturePosition, type CaptureReportEntry } from './capture-report';
 import { hasPendingEffects, type JobRecord } from './job-record';
 import type { PhaseReport } from '@tidemark/domain';
 import { foldPhaseReport, type FoldResult } from './phase-fold';
@@ -176,6 +177,18 @@ export class JobService {
   /** Folds a `PhaseChanged` report; resolves once the change (and the effects it causes) is durable. */
   foldPhase(report: PhaseReport): Promise<FoldOutcome> {
     return this.fold(report.jobId, (job) => foldPhaseReport(job, report));
+  }
+
+  /**
+   * The agent's capture report: each job's newest source position, kept for its current sync
+   * (`foldCapturePosition`). Resolves how many jobs changed; unknown jobs and other syncs are skipped.
+   */
+  async recordCapture(entries: readonly CaptureReportEntry[]): Promise<number> {
+    let changed = 0;
+    for (const entry of entries) {
+      if ((await this.fold(entry.jobId, (job) => foldCapturePosition(job, entry))) === 'applied') changed++;
+    }
+    return changed;
   }
 
   /** Folds an `AlertRaised` event; alerts about no job are ignored (`unknown-job`). */

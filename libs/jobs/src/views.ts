@@ -310,7 +310,7 @@ export interface StatusFacts {
 
 /**
  * The status. `lag.seconds` = max(0, latestSourceTs.t - applied.t), where latestSourceTs is the newest of the
- * `sourceTs` reported in phases and the newest stored oplog slice's `lastTs`; null without an applied position or
+ * `sourceTs` reported in phases or by the agent's capture report and the newest stored oplog slice's `lastTs`; null without an applied position or
  * without any source position.
  */
 export function jobStatus(job: JobRecord, facts: StatusFacts): JobStatus {

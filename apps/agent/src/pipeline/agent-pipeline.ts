@@ -119,9 +119,11 @@ export class AgentPipeline implements OnApplicationBootstrap, BeforeApplicationS
     this.logger.event({ event: 'recovery-done', actions });
     if (signal.aborted) return;
     // Read limits changed through the API reach running syncs within one poll (resumed tails began with theirs).
+    // ... and job-state learns where each running job's capture is (the source's newest position: lag, alerts).
     this.polling = pollReadLimits({
       jobState,
       limits: this.supervisor.readLimits,
+      capture: () => this.supervisor.capturePositions(),
       intervalMs: this.env.settings.settingsPollMs,
       signal,
       logger: this.logger,
