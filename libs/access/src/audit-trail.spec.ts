@@ -37,6 +37,16 @@ describe('what the audit trail records', () => {
     assert.equal(trail.eventFor({ ...base, method: 'GET', path: '/api/v1/jobs', status: 200 }), undefined);
   });
 
+  it("the agent's capture report (telemetry every few seconds) only when refused", () => {
+    assert.equal(shouldAudit('POST', 204, '/api/v1/agent/capture'), false);
+    assert.equal(shouldAudit('POST', 401, '/api/v1/agent/capture'), true);
+    assert.equal(shouldAudit('POST', 200, '/api/v1/agent/jobs'), true);
+    assert.equal(
+      trail.eventFor({ ...base, method: 'POST', path: '/api/v1/agent/capture?x=1', status: 204 }),
+      undefined,
+    );
+  });
+
   it('names the action and resource from the method and path', () => {
     const cases: [string, string, string, string, string | undefined][] = [
       ['POST', '/api/v1/jobs', 'job.create', 'job', undefined],

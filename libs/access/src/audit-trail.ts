@@ -18,9 +18,17 @@ const MAX_AUDIT_PATH = 512;
 const MAX_ID = 128;
 const REDACTED = '<redacted>';
 
-/** Whether a request answered with `status` is recorded. */
-export function shouldAudit(method: string, status: number): boolean {
-  return AUDITED_METHODS.includes(method.toUpperCase()) || status >= 400;
+/**
+ * Requests that change no one's job or access and come every few seconds: recorded only when refused. The agent's
+ * capture report (`POST /api/v1/agent/capture`, every `TIDEMARK_AGENT_SETTINGS_POLL_MS`) is telemetry, not an action.
+ */
+const UNAUDITED_WHEN_ACCEPTED: readonly string[] = ['/api/v1/agent/capture'];
+
+/** Whether a request answered with `status` is recorded (`path` without its query). */
+export function shouldAudit(method: string, status: number, path?: string): boolean {
+  if (status >= 400) return true;
+  if (path !== undefined && UNAUDITED_WHEN_ACCEPTED.includes(path.replace(/\/+$/, ''))) return false;
+  return AUDITED_METHODS.includes(method.toUpperCase());
 }
 
 /** The API's resource collections and the kind of resource each holds. */
@@ -139,7 +147,7 @@ export class AuditTrail {
 
   /** The event to record for this request, or undefined when it is not recorded ({@link shouldAudit}). */
   eventFor(req: AuditedRequest): AuditEvent | undefined {
-    if (!shouldAudit(req.method, req.status)) return undefined;
+    if (!shouldAudit(req.method, req.status, req.path.split('?')[0])) return undefined;
     const path = this.redact(req.path.split('?')[0] ?? '', MAX_AUDIT_PATH);
     const what = auditActionOf(req.method, path);
     const authFailure = req.status === 401 || req.status === 429;

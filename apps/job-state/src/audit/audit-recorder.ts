@@ -106,7 +106,7 @@ export class AuditRecorder {
   ): Promise<void> {
     const ctx = this.context(req);
     this.identify(req, res);
-    if (!shouldAudit(req.method, status)) return;
+    if (!shouldAudit(req.method, status, (req.originalUrl ?? req.url).split('?')[0])) return;
     const accepted = status < 400;
     const jobId = jobIdOf(req);
     const event = this.trail.eventFor({
