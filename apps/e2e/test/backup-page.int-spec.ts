@@ -168,12 +168,15 @@ describe('the Backup page in headless Chromium (all six services)', () => {
       'the job active on the page',
       300_000,
       async () => {
+        // The state first: the page sets both attributes in one update, so a phase read after an `active` state is
+        // that update's (`complete`) or a later one's; read the other way round, the last phase could be missed.
+        const active = (await card.getAttribute('data-state')) === 'active';
         const phase = (await card.getAttribute('data-phase')) ?? '';
         if (phase !== '' && !phases.has(phase)) {
           phases.add(phase);
           await shot(`02-phase-${phases.size}-${phase}`);
         }
-        return (await card.getAttribute('data-state')) === 'active';
+        return active;
       },
       200,
     );
