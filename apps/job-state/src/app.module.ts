@@ -1,10 +1,12 @@
 /**
  * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, access control (`@tidemark/access` over
  * `MongoAccessStore`, enforced on every route by the global `AccessGuard`), the jobs feature (`@tidemark/jobs`)
- * over its adapters (jobs collection, Kafka publisher, head registry / head writer / oplog store), the REST API,
- * the events consumer (the bus's consumer loop folding `tidemark.phases` and `tidemark.alerts`, with its
- * dead-letter producer) and the background effects flusher; the alerts (`AlertService` over `MongoAlertStore` and
- * `KafkaAlertPublisher`, evaluated by the periodic `AlertEvaluator` and by the events consumer).
+ * over its adapters (Kafka publisher; one jobs repository, `JOB_REPOSITORY`, and one backup data over head
+ * registry / head writer / oplog store, `BACKUP_DATA`, each built once over the backup MongoClient and shared by
+ * the services), the REST API, the events consumer (the bus's consumer loop folding `tidemark.phases` and
+ * `tidemark.alerts`, with its dead-letter producer) and the background effects flusher; the alerts (`AlertService`
+ * over `MongoAlertStore` and `KafkaAlertPublisher`, evaluated by the periodic `AlertEvaluator` and by the events
+ * consumer).
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
@@ -29,6 +31,8 @@ import {
   RestoreService,
   StoreBackupData,
   type AlertThresholds,
+  type JobBackupData,
+  type JobRepository,
   type ProjectView,
 } from '@tidemark/jobs';
 import {
@@ -81,7 +85,15 @@ import { loadPageAssets } from './page/page-assets';
 import { ProjectStreamController } from './page/project-stream.controller';
 import { OpenApiController } from './openapi/openapi.controller';
 import { OpenApiDocument } from './openapi/openapi-document';
-import { COMMAND_PRODUCER, EVENTS_CONSUMER, JOB_METRICS, PAGE_ASSETS, PROJECT_FEED } from './tokens';
+import {
+  BACKUP_DATA,
+  COMMAND_PRODUCER,
+  EVENTS_CONSUMER,
+  JOB_METRICS,
+  JOB_REPOSITORY,
+  PAGE_ASSETS,
+  PROJECT_FEED,
+} from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
 export interface JobStateSettings {
@@ -231,23 +243,42 @@ export class AppModule {
             connectedProducer(kafka, registry, 'command-producer'),
         },
         {
-          provide: JobService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG],
-          useFactory: async (client: MongoClient, producer: Producer, c: ServiceConfig) => {
+          // The jobs collection (<meta>.jobs), its indexes created before the services use it.
+          provide: JOB_REPOSITORY,
+          inject: [BACKUP_MONGO, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, c: ServiceConfig): Promise<JobRepository> => {
             const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
+            await jobs.init();
+            return jobs;
+          },
+        },
+        {
+          // A job's data on the backup side: its head databases (registry and writer) and its stored oplog.
+          provide: BACKUP_DATA,
+          inject: [BACKUP_MONGO, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, c: ServiceConfig): Promise<JobBackupData> => {
             const heads = new MongoHeadRegistry(client, c.metaDb);
             const oplogStore = new MongoOplogStore(client, settings.oplogStoreDb);
+            await Promise.all([heads.init(), oplogStore.init()]);
+            return new StoreBackupData(heads, new MongoHeadWriter(client), oplogStore, classifyMongoError);
+          },
+        },
+        {
+          provide: JobService,
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, JOB_REPOSITORY, BACKUP_DATA],
+          useFactory: async (
+            client: MongoClient,
+            producer: Producer,
+            c: ServiceConfig,
+            jobs: JobRepository,
+            backupData: JobBackupData,
+          ) => {
             const snapshots = new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError);
-            await Promise.all([jobs.init(), heads.init(), oplogStore.init(), snapshots.init()]);
+            await snapshots.init();
             return new JobService({
               jobs,
               publisher: new KafkaCommandPublisher(producer, c.topics.commands, c.topics.phases),
-              backupData: new StoreBackupData(
-                heads,
-                new MongoHeadWriter(client),
-                oplogStore,
-                classifyMongoError,
-              ),
+              backupData,
               backupUri: c.endpoints.backup.uri,
               snapshots,
             });
@@ -256,17 +287,18 @@ export class AppModule {
         {
           // Restores run in the CLI; job-state records them and publishes their events (tidemark.restores).
           provide: RestoreService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER, JOB_REPOSITORY],
           useFactory: async (
             client: MongoClient,
             producer: Producer,
             c: ServiceConfig,
             logger: JsonLogger,
+            jobs: JobRepository,
           ) => {
             const restores = new MongoRestoreCatalog(client, c.metaDb, classifyMongoError);
             await restores.init();
             return new RestoreService({
-              jobs: new MongoJobRepository(client, c.metaDb, classifyMongoError),
+              jobs,
               snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
               restores,
               events: new KafkaRestoreEventPublisher(producer, c.topics.restores),
@@ -279,25 +311,29 @@ export class AppModule {
         {
           // Alerts that open and close (docs/api.md, "Alerts"), stored in <meta>.alerts, events on tidemark.alerts.
           provide: AlertService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER],
+          inject: [
+            BACKUP_MONGO,
+            COMMAND_PRODUCER,
+            SERVICE_CONFIG,
+            SERVICE_LOGGER,
+            JOB_REPOSITORY,
+            BACKUP_DATA,
+          ],
           useFactory: async (
             client: MongoClient,
             producer: Producer,
             c: ServiceConfig,
             logger: JsonLogger,
+            jobs: JobRepository,
+            backupData: JobBackupData,
           ) => {
             const store = new MongoAlertStore(client, c.metaDb, classifyMongoError);
             await store.init();
             return new AlertService({
               store,
               events: new KafkaAlertPublisher(producer, c.topics.alerts),
-              jobs: new MongoJobRepository(client, c.metaDb, classifyMongoError),
-              backupData: new StoreBackupData(
-                new MongoHeadRegistry(client, c.metaDb),
-                new MongoHeadWriter(client),
-                new MongoOplogStore(client, settings.oplogStoreDb),
-                classifyMongoError,
-              ),
+              jobs,
+              backupData,
               snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
               restores: new MongoRestoreCatalog(client, c.metaDb, classifyMongoError),
               thresholds: settings.alertThresholds,
@@ -357,9 +393,8 @@ export class AppModule {
         {
           // Jobs by state and jobs needing a resync, counted on each scrape of /metrics.
           provide: JOB_METRICS,
-          inject: [BACKUP_MONGO, SERVICE_CONFIG, SERVICE_METRICS],
-          useFactory: (client: MongoClient, c: ServiceConfig, metrics: ServiceMetrics) => {
-            const jobs = new MongoJobRepository(client, c.metaDb, classifyMongoError);
+          inject: [JOB_REPOSITORY, SERVICE_METRICS],
+          useFactory: (jobs: JobRepository, metrics: ServiceMetrics) => {
             metrics.watchJobs(() => countJobs(jobs));
             return jobs;
           },

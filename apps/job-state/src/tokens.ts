@@ -4,6 +4,10 @@
 export const EVENTS_CONSUMER = Symbol('job-state.events-consumer');
 /** The idempotent kafkajs producer of commands and job-state's own phase reports. */
 export const COMMAND_PRODUCER = Symbol('job-state.command-producer');
+/** The one jobs repository (`MongoJobRepository` over the backup MongoClient) the services and `/metrics` share. */
+export const JOB_REPOSITORY = Symbol('job-state.job-repository');
+/** The one `StoreBackupData` (head registry, head writer, oplog store) the jobs and alerts services share. */
+export const BACKUP_DATA = Symbol('job-state.backup-data');
 /** The jobs repository `/metrics` counts jobs by state and jobs needing a resync through. */
 export const JOB_METRICS = Symbol('job-state.job-metrics');
 /** The Backup page's files (`page/page-assets.ts`), read at start-up. */
