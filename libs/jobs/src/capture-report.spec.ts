@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PhaseReport } from '@tidemark/domain';
 import { parseCaptureReport } from './capture-report';
 import { JobValidationError } from './job-errors';
 import { JobService } from './job-service';
@@ -8,22 +7,9 @@ import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
 import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
+import { phaseReport } from './spec-support';
 
 const NOW = new Date('2026-03-01T10:00:00.000Z');
-
-function report(jobId: string, syncId: string, phase: PhaseReport['phase']): PhaseReport {
-  return {
-    jobId,
-    syncId,
-    phase,
-    stage: 'head-builder',
-    progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
-    appliedTs: undefined,
-    sourceTs: undefined,
-    details: {},
-    at: NOW,
-  };
-}
 
 describe('the agent capture report', () => {
   it('parses positions and refuses a malformed body with every reason', () => {
@@ -68,7 +54,7 @@ describe('the agent capture report', () => {
     });
     assert.equal(await service.recordCapture([at(5)]), 0, 'an inactive job has no sync to report on');
     await service.start(id);
-    await service.foldPhase(report(id, `${id}-s1`, 'complete'));
+    await service.foldPhase(phaseReport(id, `${id}-s1`, 'complete', NOW));
     assert.equal(await service.recordCapture([at(5), at(7), at(6)]), 2);
     assert.deepEqual((await jobs.get(id))?.sourceTs, { t: 7, i: 0 }, 'only forward');
     assert.equal(await service.recordCapture([at(9, `${id}-s0`)]), 0, 'another sync');

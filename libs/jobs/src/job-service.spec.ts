@@ -9,7 +9,7 @@ import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
 import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
-import type { PhaseReport } from '@tidemark/domain';
+import { phaseReport } from './spec-support';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobRecord } from './job-record';
 
@@ -42,27 +42,13 @@ const input = {
   exclude: ['app.sessions'],
 };
 
-function report(jobId: string, syncId: string, phase: PhaseReport['phase'], at = 1): PhaseReport {
-  return {
-    jobId,
-    syncId,
-    phase,
-    stage: 'head-builder',
-    progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
-    appliedTs: undefined,
-    sourceTs: undefined,
-    details: {},
-    at: new Date(at),
-  };
-}
-
 /** A job brought into `state` through legal actions. */
 async function jobIn(service: JobService, state: JobState): Promise<string> {
   const { id } = await service.createJob(input);
   if (state === 'inactive') return id;
   await service.start(id);
   if (state === 'initial-sync') return id;
-  await service.foldPhase(report(id, `${id}-s1`, 'complete'));
+  await service.foldPhase(phaseReport(id, `${id}-s1`, 'complete'));
   if (state === 'active') return id;
   await service.stop(id);
   return id;
@@ -299,17 +285,17 @@ describe('JobService: folding reports', () => {
   it('moves the phase forward for the current sync only, and completes to active', async () => {
     const { service } = setup();
     const id = await jobIn(service, 'initial-sync');
-    assert.equal(await service.foldPhase(report(id, `${id}-s1`, 'transferring', 10)), 'applied');
-    assert.equal(await service.foldPhase(report(id, `${id}-s9`, 'complete', 11)), 'stale-sync');
-    assert.equal(await service.foldPhase(report(id, `${id}-s1`, 'building', 12)), 'applied');
-    await service.foldPhase(report(id, `${id}-s1`, 'starting', 13));
+    assert.equal(await service.foldPhase(phaseReport(id, `${id}-s1`, 'transferring', 10)), 'applied');
+    assert.equal(await service.foldPhase(phaseReport(id, `${id}-s9`, 'complete', 11)), 'stale-sync');
+    assert.equal(await service.foldPhase(phaseReport(id, `${id}-s1`, 'building', 12)), 'applied');
+    await service.foldPhase(phaseReport(id, `${id}-s1`, 'starting', 13));
     assert.equal((await service.getJob(id)).phase, 'building');
-    assert.equal(await service.foldPhase(report('unknownj', 'unknownj-s1', 'building')), 'unknown-job');
-    await service.foldPhase(report(id, `${id}-s1`, 'complete', 14));
+    assert.equal(await service.foldPhase(phaseReport('unknownj', 'unknownj-s1', 'building')), 'unknown-job');
+    await service.foldPhase(phaseReport(id, `${id}-s1`, 'complete', 14));
     const job = await service.getJob(id);
     assert.equal(job.state, 'active');
     assert.equal(job.phase, 'complete');
-    assert.equal(await service.foldPhase(report(id, `${id}-s1`, 'complete', 14)), 'unchanged');
+    assert.equal(await service.foldPhase(phaseReport(id, `${id}-s1`, 'complete', 14)), 'unchanged');
   });
 
   it('deletes the previous sync’s retained backups once a resync completes', async () => {
@@ -317,7 +303,7 @@ describe('JobService: folding reports', () => {
     const id = await jobIn(service, 'active');
     await service.resync(id);
     assert.deepEqual(backupData.deleted, [], 'the old head stays until the new one is complete');
-    await service.foldPhase(report(id, `${id}-s2`, 'complete'));
+    await service.foldPhase(phaseReport(id, `${id}-s2`, 'complete'));
     assert.deepEqual(backupData.deleted, [`${id}/1`]);
     assert.equal((await service.getJob(id)).deletedThrough, 1);
   });
@@ -390,13 +376,15 @@ describe('JobService: concurrent writes of one job', () => {
       const id = await jobIn(service, 'initial-sync');
       const stages = ['agent', 'slice-ingest', 'head-builder', 'oplog-applier'];
       await Promise.all(
-        stages.map((stage) => service.foldPhase({ ...report(id, `${id}-s1`, 'transferring', 10), stage })),
+        stages.map((stage) =>
+          service.foldPhase({ ...phaseReport(id, `${id}-s1`, 'transferring', 10), stage }),
+        ),
       );
       const folded = (await service.getJob(id)).progress.map((p) => p.stage).sort();
       assert.deepEqual(folded, [...stages].sort(), `round ${round}: a fold was lost`);
       const [resynced] = await Promise.all([
         service.resync(id, 'race'),
-        service.foldPhase(report(id, `${id}-s1`, 'building', 11)),
+        service.foldPhase(phaseReport(id, `${id}-s1`, 'building', 11)),
       ]);
       const job = await service.getJob(id);
       assert.equal(resynced.syncId, `${id}-s2`);
@@ -412,7 +400,7 @@ describe('JobService: status, resume and agent jobs', () => {
     const id = await jobIn(service, 'initial-sync');
     const sync = `${id}-s1`;
     await service.foldPhase({
-      ...report(id, sync, 'transferring', 10),
+      ...phaseReport(id, sync, 'transferring', 10),
       stage: 'agent',
       sourceTs: { t: 1_700_000_050, i: 1 },
       details: { startTs: '1700000000.5', serverVersion: '7.0.12', featureCompatibilityVersion: '7.0' },

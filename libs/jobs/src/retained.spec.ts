@@ -6,24 +6,10 @@ import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
 import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
+import { phaseReport } from './spec-support';
 import { requestedEntry, type SnapshotEntry } from './snapshot-catalog';
-import type { PhaseReport } from '@tidemark/domain';
 
 const NOW = new Date('2026-03-01T10:00:00.000Z');
-
-function report(jobId: string, syncId: string, phase: PhaseReport['phase']): PhaseReport {
-  return {
-    jobId,
-    syncId,
-    phase,
-    stage: 'head-builder',
-    progress: { docsCopied: 0n, docsTotal: null, bytesCopied: 0n, bytesTotal: null, namespaces: [] },
-    appliedTs: undefined,
-    sourceTs: undefined,
-    details: {},
-    at: NOW,
-  };
-}
 
 function entry(jobId: string, id: string, over: Partial<SnapshotEntry>): SnapshotEntry {
   return { ...requestedEntry(jobId, id, 'blockstore', NOW), ...over };
@@ -55,7 +41,7 @@ describe('JobService.retained: what a job holds, so what terminate deletes', () 
     });
 
     await service.start(id);
-    await service.foldPhase(report(id, `${id}-s1`, 'complete'));
+    await service.foldPhase(phaseReport(id, `${id}-s1`, 'complete', NOW));
     backupData.setHead(id, `${id}-s1`, {
       appliedTs: undefined,
       namespaces: [
@@ -91,7 +77,7 @@ describe('JobService.retained: what a job holds, so what terminate deletes', () 
       namespaces: [{ ns: 'app.a', headNs: `th_${id}_2_app.a` }],
     });
     assert.equal((await service.retained(id)).oplogSlices.bytes, '4000');
-    await service.foldPhase(report(id, `${id}-s2`, 'complete'));
+    await service.foldPhase(phaseReport(id, `${id}-s2`, 'complete', NOW));
     await service.flushEffects(id);
     const after = await service.retained(id);
     assert.deepEqual(after.oplogSlices, { count: 1, bytes: '500' });
