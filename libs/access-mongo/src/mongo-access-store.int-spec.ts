@@ -1,29 +1,18 @@
 /** `MongoAccessStore` passes the `AccessStore` contract on the backup-side server, and checks its format version. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
 import { describeAccessStore, sampleKeyRecord } from '@tidemark/access-contract';
-import { resolveEndpoints } from '@tidemark/config';
 import { UnknownFormatVersionError } from '@tidemark/domain';
 import { classifyMongoError } from '@tidemark/mongo';
-import { uniqueDbName } from '@tidemark/testing';
+import { scratchDatabases } from '@tidemark/testing';
 import { API_KEYS_COLLECTION, MongoAccessStore } from './mongo-access-store';
 
-let client: MongoClient;
-const databases: string[] = [];
-
-before(async () => {
-  client = await new MongoClient(resolveEndpoints().backup.uri).connect();
-});
-after(async () => {
-  for (const db of databases) await client.db(db).dropDatabase();
-  await client.close();
-});
+const scratch = scratchDatabases('t_access');
+before(() => scratch.open());
+after(() => scratch.close());
 
 async function freshStore(): Promise<MongoAccessStore> {
-  const db = uniqueDbName('t_access');
-  databases.push(db);
-  const store = new MongoAccessStore(client, db, classifyMongoError);
+  const store = new MongoAccessStore(scratch.client, scratch.create(), classifyMongoError);
   await store.init();
   return store;
 }
@@ -35,7 +24,7 @@ describe('MongoAccessStore documents', () => {
     const store = await freshStore();
     const key = sampleKeyRecord('0123456789ab', new Date(), { 'shop.eu': 'owner' });
     await store.insertKey(key);
-    const coll = client.db(databases.at(-1)!).collection<Record<string, unknown>>(API_KEYS_COLLECTION);
+    const coll = scratch.client.db(scratch.last).collection<Record<string, unknown>>(API_KEYS_COLLECTION);
     const doc = await coll.findOne({ _id: key.id as never });
     assert.equal(doc?.['v'], 1);
     assert.deepEqual(doc?.['grants'], [{ project: 'shop.eu', role: 'owner' }]);

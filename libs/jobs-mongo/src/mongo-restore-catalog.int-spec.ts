@@ -1,29 +1,18 @@
 /** `MongoRestoreCatalog` passes the `RestoreCatalog` contract on the backup-side server, and checks its format version. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
-import { resolveEndpoints } from '@tidemark/config';
 import { UnknownFormatVersionError } from '@tidemark/domain';
 import { describeRestoreCatalog, sampleRestoreEntry } from '@tidemark/jobs-contract';
 import { classifyMongoError } from '@tidemark/mongo';
-import { uniqueDbName } from '@tidemark/testing';
+import { scratchDatabases } from '@tidemark/testing';
 import { MongoRestoreCatalog, RESTORES_COLLECTION } from './mongo-restore-catalog';
 
-let client: MongoClient;
-const databases: string[] = [];
-
-before(async () => {
-  client = await new MongoClient(resolveEndpoints().backup.uri).connect();
-});
-after(async () => {
-  for (const db of databases) await client.db(db).dropDatabase();
-  await client.close();
-});
+const scratch = scratchDatabases('t_restores');
+before(() => scratch.open());
+after(() => scratch.close());
 
 async function freshCatalog(): Promise<MongoRestoreCatalog> {
-  const db = uniqueDbName('t_restores');
-  databases.push(db);
-  const catalog = new MongoRestoreCatalog(client, db, classifyMongoError);
+  const catalog = new MongoRestoreCatalog(scratch.client, scratch.create(), classifyMongoError);
   await catalog.init();
   return catalog;
 }
@@ -35,7 +24,7 @@ describe('MongoRestoreCatalog format version', () => {
     const catalog = await freshCatalog();
     const entry = sampleRestoreEntry('r-job00001-20261203T100000Z-vvvv', 'job00001', new Date());
     await catalog.insert(entry);
-    const coll = client.db(databases.at(-1)!).collection<{ _id: string; v?: number }>(RESTORES_COLLECTION);
+    const coll = scratch.client.db(scratch.last).collection<{ _id: string; v?: number }>(RESTORES_COLLECTION);
     assert.equal((await coll.findOne({ _id: entry.restoreId }))?.v, 2);
     await coll.updateOne({ _id: entry.restoreId }, { $set: { v: 99 } });
     await assert.rejects(catalog.get(entry.restoreId), UnknownFormatVersionError);
@@ -54,7 +43,7 @@ describe('MongoRestoreCatalog format version', () => {
       new Date('2026-12-03T10:00:00Z'),
     );
     await catalog.insert(entry);
-    const coll = client.db(databases.at(-1)!).collection<{ _id: string; v?: number }>(RESTORES_COLLECTION);
+    const coll = scratch.client.db(scratch.last).collection<{ _id: string; v?: number }>(RESTORES_COLLECTION);
     await coll.updateOne({ _id: entry.restoreId }, { $set: { v: 1 }, $unset: { unpublished: '', owed: '' } });
     assert.deepEqual(await catalog.get(entry.restoreId), entry);
     assert.deepEqual(await catalog.list({ unpublished: true, limit: 10 }), []);

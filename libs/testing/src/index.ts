@@ -4,6 +4,7 @@ export { SERVER_VERSIONS } from './servers/versions';
 export { ensureAuditConsumerPython, ensureDumpCheckPython, ensureSchemathesis } from './servers/python-venv';
 export { isAlive, startDetached, stopProcess, waitFor, tail, type StartedProcess } from './servers/process';
 export * from './names';
+export * from './scratch-databases';
 export * from './e2e/source-data';
 export * from './e2e/compare';
 export * from './e2e/stack';
