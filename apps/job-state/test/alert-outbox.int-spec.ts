@@ -6,16 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import {
-  alertOfRecord,
-  createKafka,
-  defaultCodec,
-  ensureTopics,
-  KafkaAlertPublisher,
-  producerFor,
-} from '@tidemark/bus';
+import type { Producer } from 'kafkajs';
+import { alertOfRecord, defaultCodec, KafkaAlertPublisher } from '@tidemark/bus';
 import type { Alert } from '@tidemark/domain';
 import { MongoHeadRegistry, MongoHeadWriter } from '@tidemark/head-database-mongo';
 import { AlertService, applyUserAction, newJobRecord, requestedEntry, StoreBackupData } from '@tidemark/jobs';
@@ -27,53 +19,24 @@ import {
 } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
 import { MongoOplogStore } from '@tidemark/oplog-store';
-import { cleanUp, eventually, specWorld } from './support';
+import { eventually, OutboxSpec, specWorld } from './support';
 
-const { suffix, prefix, metaDb, oplogStoreDb, endpoints, topics } = specWorld('alert-outbox', 'ao');
+const world = specWorld('alert-outbox', 'ao');
+const { suffix, metaDb, oplogStoreDb, endpoints, topics } = world;
 const JOB = `ao${suffix}`;
 
 describe('alert events outbox (real Kafka and MongoDB)', () => {
   const codec = defaultCodec();
-  let kafka: Kafka;
-  let producer: Producer;
-  let unreachable: Producer;
-  let reader: Consumer;
-  let client: MongoClient;
-  const events: Alert[] = [];
-
-  before(async () => {
-    kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-alert-outbox-${suffix}` });
-    await ensureTopics(kafka, [topics.alerts]);
-    producer = producerFor(kafka);
-    await producer.connect();
-    // A producer of a job-state cut off from Kafka: never connected, every send fails.
-    unreachable = producerFor(kafka);
-    reader = kafka.consumer({ groupId: `it-alert-outbox-${suffix}` });
-    await reader.connect();
-    await reader.subscribe({ topic: topics.alerts.name, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        if (message.value !== null)
-          events.push(alertOfRecord(codec.decodeAs('tidemark.alerts.AlertRaised', message.value, 'it')));
-      },
-    });
-    client = await new MongoClient(endpoints.backup.uri).connect();
+  const outbox = new OutboxSpec<Alert>(world, {
+    topic: topics.alerts,
+    decode: (value) => alertOfRecord(codec.decodeAs('tidemark.alerts.AlertRaised', value, 'it')),
+    databases: [metaDb, oplogStoreDb],
   });
-
-  after(async () => {
-    await reader?.disconnect();
-    await producer?.disconnect();
-    await client?.close();
-    await cleanUp({
-      kafka,
-      backupUri: endpoints.backup.uri,
-      prefix,
-      databases: [metaDb, oplogStoreDb],
-      groups: [`it-alert-outbox-${suffix}`],
-    });
-  });
+  before(() => outbox.open());
+  after(() => outbox.close());
 
   it('an opening and a closing recorded while Kafka is unreachable are published later, in order', async () => {
+    const { client, producer, unreachable, events } = outbox;
     const jobs = new MongoJobRepository(client, metaDb, classifyMongoError);
     await jobs.init();
     const now = new Date();

@@ -7,67 +7,30 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import {
-  createKafka,
-  defaultCodec,
-  ensureTopics,
-  KafkaRestoreEventPublisher,
-  producerFor,
-  restoreEventOf,
-} from '@tidemark/bus';
+import type { Producer } from 'kafkajs';
+import { defaultCodec, KafkaRestoreEventPublisher, restoreEventOf } from '@tidemark/bus';
 import type { RestoreEvent } from '@tidemark/domain';
 import { newJobRecord, parseBeginRestoreRequest, RestoreService } from '@tidemark/jobs';
 import { MongoJobRepository, MongoRestoreCatalog, MongoSnapshotCatalog } from '@tidemark/jobs-mongo';
 import { classifyMongoError } from '@tidemark/mongo';
-import { cleanUp, eventually, specWorld } from './support';
+import { eventually, OutboxSpec, specWorld } from './support';
 
-const { suffix, prefix, metaDb, endpoints, topics } = specWorld('restore-outbox', 'ro');
+const world = specWorld('restore-outbox', 'ro');
+const { suffix, metaDb, endpoints, topics } = world;
 const JOB = `ro${suffix}`;
 
 describe('restore events outbox (real Kafka and MongoDB)', () => {
   const codec = defaultCodec();
-  let kafka: Kafka;
-  let producer: Producer;
-  let unreachable: Producer;
-  let reader: Consumer;
-  let client: MongoClient;
-  const events: RestoreEvent[] = [];
-
-  before(async () => {
-    kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: `it-restore-outbox-${suffix}` });
-    await ensureTopics(kafka, [topics.restores]);
-    producer = producerFor(kafka);
-    await producer.connect();
-    // A producer of a job-state cut off from Kafka: never connected, every send fails.
-    unreachable = producerFor(kafka);
-    reader = kafka.consumer({ groupId: `it-restore-outbox-${suffix}` });
-    await reader.connect();
-    await reader.subscribe({ topic: topics.restores.name, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        if (message.value !== null)
-          events.push(restoreEventOf(codec.decodeAs('tidemark.restores.RestoreEvent', message.value, 'it')));
-      },
-    });
-    client = await new MongoClient(endpoints.backup.uri).connect();
+  const outbox = new OutboxSpec<RestoreEvent>(world, {
+    topic: topics.restores,
+    decode: (value) => restoreEventOf(codec.decodeAs('tidemark.restores.RestoreEvent', value, 'it')),
+    databases: [metaDb],
   });
-
-  after(async () => {
-    await reader?.disconnect();
-    await producer?.disconnect();
-    await client?.close();
-    await cleanUp({
-      kafka,
-      backupUri: endpoints.backup.uri,
-      prefix,
-      databases: [metaDb],
-      groups: [`it-restore-outbox-${suffix}`],
-    });
-  });
+  before(() => outbox.open());
+  after(() => outbox.close());
 
   it('events of changes made while Kafka is unreachable are published later by another job-state, in order', async () => {
+    const { client, producer, unreachable, events } = outbox;
     const jobs = new MongoJobRepository(client, metaDb, classifyMongoError);
     await jobs.init();
     await jobs.insert(

@@ -1,11 +1,20 @@
 /**
  * Helpers of job-state's integration specs: names and environment of their own, polling, PhaseChanged records,
- * clean-up (HTTP calls are `getJson` / `postJson` of @tidemark/testing).
+ * clean-up, the set-up of the outbox specs (HTTP calls are `getJson` / `postJson` of @tidemark/testing).
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import type { Kafka } from 'kafkajs';
-import { deleteTopics, resolveTopics, type PhaseChanged, type Topics } from '@tidemark/bus';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import {
+  createKafka,
+  deleteTopics,
+  ensureTopics,
+  producerFor,
+  resolveTopics,
+  type PhaseChanged,
+  type Topic,
+  type Topics,
+} from '@tidemark/bus';
 import { resolveEndpoints } from '@tidemark/config';
 
 /**
@@ -103,5 +112,64 @@ export async function cleanUp(options: {
     await deleteTopics(options.kafka, mine);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * The set-up of a spec of an outbox over real servers (`world` of {@link specWorld}): `topic` created, two
+ * producers, a consumer (client and group id: the spec's topic prefix) reading `topic` from its beginning into
+ * `events`, and a client of the backup-side server; each part is there once `open()` has resolved. `close()`
+ * disconnects them and cleans up (`cleanUp`: `databases`, the consumer group, the spec's topics).
+ */
+export class OutboxSpec<E> {
+  kafka!: Kafka;
+  /** A connected producer: a job-state that reaches Kafka. */
+  producer!: Producer;
+  /** The producer of a job-state cut off from Kafka: never connected, every send fails. */
+  unreachable!: Producer;
+  client!: MongoClient;
+  /** Every record on the topic so far, decoded, in order. */
+  readonly events: E[] = [];
+  private reader: Consumer | undefined;
+
+  constructor(
+    private readonly world: Pick<ReturnType<typeof specWorld>, 'prefix' | 'endpoints'>,
+    private readonly options: {
+      topic: Topic;
+      decode: (value: Buffer) => E;
+      databases: readonly string[];
+    },
+  ) {}
+
+  async open(): Promise<void> {
+    const { prefix, endpoints } = this.world;
+    this.kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: prefix });
+    await ensureTopics(this.kafka, [this.options.topic]);
+    this.producer = producerFor(this.kafka);
+    await this.producer.connect();
+    this.unreachable = producerFor(this.kafka);
+    this.reader = this.kafka.consumer({ groupId: prefix });
+    await this.reader.connect();
+    await this.reader.subscribe({ topic: this.options.topic.name, fromBeginning: true });
+    await this.reader.run({
+      eachMessage: async ({ message }) => {
+        if (message.value !== null) this.events.push(this.options.decode(message.value));
+      },
+    });
+    this.client = await new MongoClient(endpoints.backup.uri).connect();
+  }
+
+  async close(): Promise<void> {
+    const { prefix, endpoints } = this.world;
+    await this.reader?.disconnect();
+    await this.producer?.disconnect();
+    await this.client?.close();
+    await cleanUp({
+      kafka: this.kafka,
+      backupUri: endpoints.backup.uri,
+      prefix,
+      databases: this.options.databases,
+      groups: [prefix],
+    });
   }
 }
