@@ -25,6 +25,7 @@ import { fsyncDir, isProgrammingError } from '@tidemark/util';
 import {
   BlockMissingError,
   type SnapshotRecord,
+  type BlockToStore,
   type SnapshotStore,
   type StoreLockGrant,
 } from '@tidemark/snapshots';
@@ -85,6 +86,16 @@ export class FileSystemSnapshotStore implements SnapshotStore {
       }
       await fsyncDir(dir);
     });
+  }
+
+  /** One `putBlock` per block, all at once: files have no batch write; each is written and synced on its own. */
+  async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
+    await Promise.all(blocks.map((b) => this.putBlock(jobId, b.address, b.bytes)));
+  }
+
+  async hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>> {
+    const found = await Promise.all(addresses.map((a) => this.hasBlock(jobId, a)));
+    return new Set(addresses.filter((_, k) => found[k]));
   }
 
   async hasBlock(jobId: string, address: string): Promise<boolean> {

@@ -20,11 +20,18 @@ import { Binary, type Collection, type Filter, type MongoClient } from 'mongodb'
 import { checkRecordVersion, documentLocation, versionFilters } from '@tidemark/domain';
 import {
   BlockMissingError,
+  type BlockToStore,
   type SnapshotRecord,
   type SnapshotStore,
   type StoreLockGrant,
 } from '@tidemark/snapshots';
-import { driverMongoClassifier, isDuplicateKey, mongoGuard } from './mongo-guard';
+import {
+  driverMongoClassifier,
+  findByIds,
+  insertAllowingDuplicates,
+  isDuplicateKey,
+  mongoGuard,
+} from './mongo-guard';
 import { DEFAULT_SNAPSHOTS_DATABASE, MongoSnapshotMetadata } from './mongo-snapshot-metadata';
 import { BLOCK_FORMAT, BLOCK_PART_FORMAT } from './record-codec';
 import { SnapshotRecordInvalidError, type StoreErrorClassifier } from './store-errors';
@@ -137,6 +144,63 @@ export class MongoBlockstore implements SnapshotStore {
         throw err;
       }
     });
+  }
+
+  /**
+   * One unordered insert for the blocks of at most one part (a block already there keeps its document: the insert
+   * of its `_id` fails and is ignored); larger blocks go through `putBlock` (their parts are written one by one).
+   */
+  async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
+    const small: BlockDoc[] = [];
+    for (const block of blocks) {
+      if (block.bytes.length > this.partBytes) {
+        await this.putBlock(jobId, block.address, block.bytes);
+        continue;
+      }
+      small.push({
+        _id: this.blockId(jobId, block.address),
+        v: BLOCK_FORMAT.current,
+        jobId,
+        address: block.address,
+        size: block.bytes.length,
+        data: new Binary(block.bytes),
+        storedAt: new Date(),
+      });
+    }
+    const where = this.batchLocation(jobId, small.length);
+    const taken = await mongoGuard(this.classify, 'putBlocks', where, () =>
+      insertAllowingDuplicates(this.blocks, small),
+    );
+    // Blocks another put stored first stay as they are; their documents' versions are checked.
+    if (taken.length > 0)
+      await this.hasBlocks(
+        jobId,
+        small.filter((d) => taken.includes(d._id)).map((d) => d.address),
+      );
+  }
+
+  async hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>> {
+    const byId = new Map(addresses.map((a) => [this.blockId(jobId, a), a]));
+    const where = this.batchLocation(jobId, byId.size);
+    return mongoGuard(this.classify, 'hasBlocks', where, async () => {
+      const found = new Set<string>();
+      if (byId.size === 0) return found;
+      for (const doc of await findByIds(this.blocks, [...byId.keys()], { v: 1 })) {
+        checkRecordVersion(
+          BLOCK_FORMAT,
+          doc,
+          documentLocation(this.database, SNAPSHOT_BLOCKS_COLLECTION, doc._id),
+        );
+        const address = byId.get(doc._id);
+        if (address !== undefined) found.add(address);
+      }
+      return found;
+    });
+  }
+
+  /** Where a batch of the job's blocks lives, to name it in errors. */
+  private batchLocation(jobId: string, count: number): string {
+    return `${this.database}.${SNAPSHOT_BLOCKS_COLLECTION} (${count} blocks of job ${jobId})`;
   }
 
   async hasBlock(jobId: string, address: string): Promise<boolean> {

@@ -39,6 +39,7 @@ import type { Collection, Filter, MongoClient } from 'mongodb';
 import { TidemarkError, checkRecordVersion, documentLocation, versionFilters } from '@tidemark/domain';
 import {
   BlockMissingError,
+  type BlockToStore,
   type SnapshotRecord,
   type SnapshotStore,
   type StoreLockGrant,
@@ -50,7 +51,13 @@ import {
   retry,
   type Backoff,
 } from '@tidemark/util';
-import { driverMongoClassifier, isDuplicateKey, mongoGuard } from './mongo-guard';
+import {
+  driverMongoClassifier,
+  findByIds,
+  insertAllowingDuplicates,
+  isDuplicateKey,
+  mongoGuard,
+} from './mongo-guard';
 import { DEFAULT_SNAPSHOTS_DATABASE, MongoSnapshotMetadata } from './mongo-snapshot-metadata';
 import { BLOCK_OBJECT_FORMAT } from './record-codec';
 import {
@@ -187,6 +194,66 @@ export class S3SnapshotStore implements SnapshotStore {
         if (!isDuplicateKey(err)) throw err;
         await this.indexed(jobId, address); // a concurrent put indexed it; throws for an unknown version
       }
+    });
+  }
+
+  /**
+   * One index query for what is there, the objects put at once (each its own request, retried on its own), then one
+   * unordered insert into the index. As with `putBlock`, an object is indexed only after it is stored.
+   */
+  async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
+    const present = await this.hasBlocks(
+      jobId,
+      blocks.map((b) => b.address),
+    );
+    const todo = blocks.filter((b) => !present.has(b.address));
+    const docs = await Promise.all(
+      todo.map(async (block): Promise<ObjectDoc> => {
+        const key = this.key(jobId, block.address);
+        const size =
+          block.bytes.length <= this.multipartThreshold
+            ? await this.putObject(key, block.bytes)
+            : await this.putMultipart(key, block.bytes);
+        return {
+          _id: `${jobId}:${block.address}`,
+          v: BLOCK_OBJECT_FORMAT.current,
+          jobId,
+          address: block.address,
+          size,
+          bucket: this.bucket,
+          key,
+          storedAt: new Date(),
+        };
+      }),
+    );
+    const where = this.indexWhere(`${jobId}:(${docs.length} blocks)`);
+    const taken = await mongoGuard(this.classifyMongo, 'putBlocks', where, () =>
+      insertAllowingDuplicates(this.objects, docs),
+    );
+    // Indexed by a concurrent put first: checked for their version, as putBlock does.
+    if (taken.length > 0)
+      await this.hasBlocks(
+        jobId,
+        docs.filter((d) => taken.includes(d._id)).map((d) => d.address),
+      );
+  }
+
+  async hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>> {
+    const byId = new Map(addresses.map((a) => [`${checkJobId(jobId)}:${checkAddress(a)}`, a]));
+    const where = this.indexWhere(`${jobId}:(${byId.size} blocks)`);
+    return mongoGuard(this.classifyMongo, 'index', where, async () => {
+      const found = new Set<string>();
+      if (byId.size === 0) return found;
+      for (const doc of await findByIds(this.objects, [...byId.keys()], { v: 1, size: 1 })) {
+        const docWhere = this.indexWhere(doc._id);
+        checkRecordVersion(BLOCK_OBJECT_FORMAT, doc, docWhere);
+        if (!Number.isSafeInteger(doc.size) || doc.size < 0) {
+          throw new SnapshotRecordInvalidError(docWhere, 'size is not a byte count');
+        }
+        const address = byId.get(doc._id);
+        if (address !== undefined) found.add(address);
+      }
+      return found;
     });
   }
 

@@ -4,7 +4,13 @@
  * helpers damage or inspect blocks.
  */
 import { BlockMissingError } from './snapshot-errors';
-import type { SnapshotRecord, SnapshotStore, StoreKind, StoreLockGrant } from './snapshot-store';
+import type {
+  BlockToStore,
+  SnapshotRecord,
+  SnapshotStore,
+  StoreKind,
+  StoreLockGrant,
+} from './snapshot-store';
 
 interface JobData {
   readonly blocks: Map<string, Uint8Array>;
@@ -36,6 +42,15 @@ export class MemorySnapshotStore implements SnapshotStore {
   async putBlock(jobId: string, address: string, bytes: Uint8Array): Promise<void> {
     const blocks = this.job(jobId).blocks;
     if (!blocks.has(address)) blocks.set(address, Uint8Array.from(bytes));
+  }
+
+  async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
+    for (const block of blocks) await this.putBlock(jobId, block.address, block.bytes);
+  }
+
+  async hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>> {
+    const blocks = this.jobs.get(jobId)?.blocks;
+    return new Set(addresses.filter((a) => blocks?.has(a) === true));
   }
 
   async hasBlock(jobId: string, address: string): Promise<boolean> {

@@ -137,6 +137,34 @@ export function describeSnapshotStore(
       );
 
       it(
+        'puts and finds many blocks at once, keeping the bytes of those already there, per job',
+        withStore(async (s) => {
+          const old = Buffer.from('stored before the batch');
+          const fresh = Array.from({ length: 20 }, (_, k) => Buffer.from(`batch block ${k}`));
+          const a = (b: Buffer) => addressOf(b);
+          await s.putBlock('j1', a(old), old);
+          assert.deepEqual(await s.hasBlocks('j1', []), new Set());
+          assert.deepEqual(await s.hasBlocks('j1', [a(old), ...fresh.map(a)]), new Set([a(old)]));
+          await s.putBlocks('j1', [
+            { address: a(old), bytes: Buffer.from('other bytes under the old address') },
+            ...fresh.map((bytes) => ({ address: a(bytes), bytes })),
+          ]);
+          bytesEqual(await s.getBlock('j1', a(old)), old, 'first bytes kept');
+          for (const bytes of fresh)
+            bytesEqual(await s.getBlock('j1', a(bytes)), bytes, 'batch block read back');
+          assert.deepEqual(
+            await s.hasBlocks('j1', [a(old), ...fresh.map(a)]),
+            new Set([a(old), ...fresh.map(a)]),
+          );
+          assert.deepEqual(await s.hasBlocks('j2', [a(old)]), new Set(), 'nothing crosses jobs');
+          // A batch whose blocks are all there already changes nothing.
+          await s.putBlocks('j1', [{ address: a(old), bytes: Buffer.from('again') }]);
+          bytesEqual(await s.getBlock('j1', a(old)), old, 'still the first bytes');
+          assert.equal((await collect(s.listBlocks('j1'))).length, 21);
+        }),
+      );
+
+      it(
         'throws BlockMissingError naming the job, the address and where it should be',
         withStore(async (s) => {
           const a = addressOf(Buffer.from('never written'));

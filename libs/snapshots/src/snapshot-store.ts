@@ -34,6 +34,12 @@ export interface SnapshotRecord {
   readonly manifest: SnapshotManifest;
 }
 
+/** A block to store: its address and its bytes. */
+export interface BlockToStore {
+  readonly address: string;
+  readonly bytes: Uint8Array;
+}
+
 /** A held lock on a job's snapshot store. */
 export interface StoreLockGrant {
   readonly jobId: string;
@@ -46,7 +52,15 @@ export interface SnapshotStore {
 
   /** Stores `bytes` under `address` unless a block is already there (then nothing changes). */
   putBlock(jobId: string, address: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * `putBlock` for several blocks (a few dozen; distinct addresses) in as few round trips as the backend allows:
+   * each is stored unless a block is already under its address, and all are durable when it resolves. A failure
+   * may leave some stored and not others, as separate `putBlock`s would.
+   */
+  putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void>;
   hasBlock(jobId: string, address: string): Promise<boolean>;
+  /** The ones among `addresses` (a few dozen) the store has, in as few round trips as the backend allows. */
+  hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>>;
   /** The block's bytes; throws {@link BlockMissingError} when there is none. */
   getBlock(jobId: string, address: string): Promise<Uint8Array>;
   /** Deletes the block if present. Callers hold the job's lock. */
