@@ -33,6 +33,7 @@ import {
   type SnapshotRecord,
   type SnapshotStore,
   type StoreKind,
+  referencedBlocks,
 } from '@tidemark/snapshots';
 import { uniqueDbName, uniqueName } from '@tidemark/testing';
 import { createSnapshotStore } from './create-snapshot-store';
@@ -79,9 +80,7 @@ async function blocksOf(store: SnapshotStore, jobId: string): Promise<Set<string
 }
 
 function addressesOf(...records: SnapshotRecord[]): Set<string> {
-  return new Set(
-    records.flatMap((r) => r.manifest.namespaces.flatMap((ns) => ns.chunks.map((c) => c.address))),
-  );
+  return new Set(records.flatMap((r) => [...referencedBlocks(r.manifest)]));
 }
 
 async function assertVerifies(store: SnapshotStore, record: SnapshotRecord, when: string): Promise<void> {

@@ -27,6 +27,7 @@ import {
   type SnapshotRecord,
   type SnapshotStore,
   type StoreKind,
+  referencedBlocks,
 } from '@tidemark/snapshots';
 import { uniqueDbName } from '@tidemark/testing';
 import { createSnapshotStore } from './create-snapshot-store';
@@ -83,9 +84,7 @@ function policyKeeps(
 }
 
 function addressesOf(records: readonly SnapshotRecord[]): Set<string> {
-  return new Set(
-    records.flatMap((r) => r.manifest.namespaces.flatMap((ns) => ns.chunks.map((c) => c.address))),
-  );
+  return new Set(records.flatMap((r) => [...referencedBlocks(r.manifest)]));
 }
 
 async function blocksOf(store: SnapshotStore, jobId: string): Promise<Set<string>> {

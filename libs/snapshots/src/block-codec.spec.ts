@@ -49,6 +49,7 @@ describe('block encoding', () => {
       codec: 'gzip',
       encrypted: false,
       plainLength: plain.length,
+      headerBytes: 12,
     });
   });
 

@@ -5,19 +5,28 @@
  * offset  size  field
  *      0     4  magic "TMBK" (54 4D 42 4B)
  *      4     1  layout version, 1
- *      5     1  codec: 0 none, 1 gzip (2 is reserved for zstd; this build refuses it)
- *      6     1  flags: bit 0 set = encrypted; the other bits are 0
+ *      5     1  codec: 0 none, 1 gzip, 3 zlib-delta (2 is reserved for zstd; this build refuses it)
+ *      6     1  flags: bit 0 set = encrypted; bit 1 set = delta; the other bits are 0
  *      7     1  reserved, 0
  *      8     4  plain length: bytes of the chunk before compression (uint32, little-endian)
- *     12     …  not encrypted: codec(chunk)
+ *     12    32  delta blocks only: the base block's address (32 raw bytes)
+ *  12/44     …  not encrypted: codec(chunk)
  *                encrypted:    12-byte nonce, AES-256-GCM ciphertext of codec(chunk), 16-byte tag
  * ```
+ *
+ * A **delta block** (flag bit 1, always codec 3) holds a chunk as a zlib stream (RFC 1950) compressed with a preset
+ * dictionary: the plain bytes of its *base*, a full (non-delta) block of the same job named in the header. When a
+ * chunk changed a little since the previous snapshot (a few documents updated), the compressor finds nearly all of
+ * it in the dictionary, so the block holds about what changed. Chunks are at most 32 KiB (`DEFAULT_CHUNKING`) so a
+ * whole base fits deflate's 32 KiB window. A base is never a delta itself: reading any chunk takes at most two
+ * blocks. The address is still the hash of the chunk's own plain bytes, so equal chunks share one block whatever
+ * its kind.
  *
  * Addresses: SHA-256 (hex) of the plain chunk; when encrypted, HMAC-SHA-256 of the plain chunk under the key's
  * address subkey, so equal chunks still share a block but an address says nothing about the content to someone
  * without the key. Encryption: AES-256-GCM under the key's encryption subkey, a random 96-bit nonce per block, and
- * the first 12 header bytes followed by the address (64 ASCII hex digits) as additional authenticated data, so a
- * block cannot be passed off under another address or with another header. The two subkeys come from the 32-byte
+ * the header (12 bytes; 44 with a delta's base address) followed by the address (64 ASCII hex digits) as additional
+ * authenticated data, so a block cannot be passed off under another address, with another header or another base. The two subkeys come from the 32-byte
  * key by HKDF-SHA-256 (empty salt, info `tidemark block encryption v1` / `tidemark block address v1`): one key never
  * serves two algorithms.
  *
@@ -27,7 +36,9 @@
  *
  * Decoding checks everything (header, tag, gzip header, decompressed length, address) and throws
  * {@link BlockDamagedError} rather than return bytes it cannot vouch for. Every byte of an encrypted block is
- * authenticated; in a plain gzip block only the gzip header's XFL and OS bytes, which change nothing, are not checked.
+ * authenticated; in a plain block only the gzip header's XFL and OS bytes and the unused padding bits of the deflate
+ * stream's last byte, which change nothing the block decodes to, are not checked (the address checks every byte of
+ * the chunk).
  */
 import {
   createCipheriv,
@@ -39,13 +50,15 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip, type InputType, type ZlibOptions } from 'node:zlib';
+import { deflate, gunzip, gzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import { TidemarkError } from '@tidemark/domain';
 import type { BlockCodec } from './manifest';
 import { BlockDamagedError, EncryptionKeyError } from './snapshot-errors';
 
 const gzipAsync = promisify<InputType, ZlibOptions, Buffer>(gzip);
 const gunzipAsync = promisify<InputType, ZlibOptions, Buffer>(gunzip);
+const deflateAsync = promisify<InputType, ZlibOptions, Buffer>(deflate);
+const inflateAsync = promisify<InputType, ZlibOptions, Buffer>(inflate);
 
 export const BLOCK_MAGIC = Buffer.from('TMBK', 'latin1');
 export const BLOCK_LAYOUT_VERSION = 1;
@@ -53,6 +66,13 @@ export const BLOCK_HEADER_BYTES = 12;
 export const BLOCK_NONCE_BYTES = 12;
 export const BLOCK_TAG_BYTES = 16;
 const FLAG_ENCRYPTED = 0x01;
+const FLAG_DELTA = 0x02;
+/** Bytes of a delta block's base address in its header. */
+export const BLOCK_BASE_BYTES = 32;
+/** Codec byte of a delta block: a zlib stream (RFC 1950) with the base chunk as preset dictionary. */
+const CODEC_DELTA = 3;
+/** The largest base a delta may name: deflate's window (32 KiB), so every byte of the base can be matched. */
+export const MAX_DELTA_BASE_BYTES = 32 * 1024;
 /** The first 8 bytes of every gzip member Tidemark writes: ID1 ID2, CM deflate, FLG 0, MTIME 0. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]);
 
@@ -119,19 +139,21 @@ export function isBlockAddress(value: unknown): value is string {
   return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 }
 
-function header(codec: BlockCodec, encrypted: boolean, plainLength: number): Buffer {
-  const out = Buffer.alloc(BLOCK_HEADER_BYTES);
+function header(codec: BlockCodec, encrypted: boolean, plainLength: number, base?: string): Buffer {
+  const out = Buffer.alloc(BLOCK_HEADER_BYTES + (base === undefined ? 0 : BLOCK_BASE_BYTES));
   BLOCK_MAGIC.copy(out, 0);
   out[4] = BLOCK_LAYOUT_VERSION;
-  out[5] = CODEC_BYTES[codec];
-  out[6] = encrypted ? FLAG_ENCRYPTED : 0;
+  out[5] = base === undefined ? CODEC_BYTES[codec] : CODEC_DELTA;
+  out[6] = (encrypted ? FLAG_ENCRYPTED : 0) | (base === undefined ? 0 : FLAG_DELTA);
   out[7] = 0;
   out.writeUInt32LE(plainLength, 8);
+  if (base !== undefined) out.write(base, BLOCK_HEADER_BYTES, 'hex');
   return out;
 }
 
+/** Header (with a delta's base address) and block address: what the authentication tag covers besides the data. */
 function additionalData(head: Uint8Array, address: string): Buffer {
-  return Buffer.concat([head.subarray(0, BLOCK_HEADER_BYTES), Buffer.from(address, 'latin1')]);
+  return Buffer.concat([head, Buffer.from(address, 'latin1')]);
 }
 
 function checkCodec(codec: BlockCodec): void {
@@ -159,7 +181,56 @@ export async function encodeBlock(
     throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
   const payload =
     encoding.codec === 'gzip' ? await gzipAsync(plain, { level: encoding.gzipLevel ?? GZIP_LEVEL }) : plain;
-  const head = header(encoding.codec, encoding.key !== undefined, plain.length);
+  return seal(header(encoding.codec, encoding.key !== undefined, plain.length), payload, address, encoding);
+}
+
+/** The plain bytes of a delta's base chunk, and its address. */
+export interface DeltaBase {
+  readonly address: string;
+  readonly plain: Uint8Array;
+}
+
+/**
+ * Encodes a plain chunk as a delta block against `base` (a full block's chunk, at most
+ * {@link MAX_DELTA_BASE_BYTES}): zlib with the base's plain bytes as preset dictionary, then encrypted when a key is
+ * given. The caller decides whether the delta is worth keeping (compare its size with a full block's).
+ */
+export async function encodeDeltaBlock(
+  plain: Uint8Array,
+  base: DeltaBase,
+  encoding: BlockEncoding,
+  address = blockAddress(plain, encoding.key),
+): Promise<EncodedBlock> {
+  if (encoding.codec !== 'gzip') {
+    throw new TidemarkError(`delta blocks need the gzip codec, not ${encoding.codec}`, { retriable: false });
+  }
+  if (!isBlockAddress(base.address))
+    throw new RangeError(`delta base ${base.address} is not a block address`);
+  if (base.address === address) throw new RangeError('a block cannot be its own delta base');
+  if (base.plain.length > MAX_DELTA_BASE_BYTES || base.plain.length === 0) {
+    throw new RangeError(`delta base of ${base.plain.length} bytes (need 1..${MAX_DELTA_BASE_BYTES})`);
+  }
+  if (plain.length > MAX_PLAIN_BYTES)
+    throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
+  const payload = await deflateAsync(plain, {
+    level: encoding.gzipLevel ?? GZIP_LEVEL,
+    dictionary: base.plain,
+  });
+  return seal(
+    header('gzip', encoding.key !== undefined, plain.length, base.address),
+    payload,
+    address,
+    encoding,
+  );
+}
+
+/** Header, then the payload, encrypted (nonce, ciphertext, tag) when the encoding has a key. */
+function seal(
+  head: Buffer,
+  payload: Buffer | Uint8Array,
+  address: string,
+  encoding: BlockEncoding,
+): EncodedBlock {
   if (encoding.key === undefined) return { address, bytes: Buffer.concat([head, payload]) };
   const nonce = randomBytes(BLOCK_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', subkeys(encoding.key).encryption, nonce, {
@@ -175,6 +246,10 @@ export interface BlockHeader {
   readonly codec: BlockCodec;
   readonly encrypted: boolean;
   readonly plainLength: number;
+  /** A delta block's base address (absent for a full block). */
+  readonly base?: string;
+  /** Bytes of the header (12, or 44 for a delta). */
+  readonly headerBytes: number;
 }
 
 /** Context for naming damage. */
@@ -192,26 +267,39 @@ export function readBlockHeader(bytes: Uint8Array, address: string, context: Blo
   if (!buf.subarray(0, 4).equals(BLOCK_MAGIC)) throw damaged('no block magic "TMBK" at the start');
   if (buf[4] !== BLOCK_LAYOUT_VERSION)
     throw damaged(`block layout version ${buf[4]} is unknown to this build`);
+  const flags = buf[6] as number;
+  if ((flags & ~(FLAG_ENCRYPTED | FLAG_DELTA)) !== 0 || buf[7] !== 0)
+    throw damaged(`unknown flags ${flags} / reserved ${buf[7]}`);
+  const encrypted = (flags & FLAG_ENCRYPTED) !== 0;
+  const plainLength = buf.readUInt32LE(8);
+  if ((flags & FLAG_DELTA) !== 0) {
+    if (buf[5] !== CODEC_DELTA) throw damaged(`a delta block with codec byte ${buf[5]}, not ${CODEC_DELTA}`);
+    const headerBytes = BLOCK_HEADER_BYTES + BLOCK_BASE_BYTES;
+    if (bytes.length < headerBytes)
+      throw damaged(`${bytes.length} bytes, shorter than a delta block's header`);
+    const base = buf.toString('hex', BLOCK_HEADER_BYTES, headerBytes);
+    if (base === address) throw damaged('names itself as its delta base');
+    return { codec: 'gzip', encrypted, plainLength, base, headerBytes };
+  }
   const codec = (Object.keys(CODEC_BYTES) as BlockCodec[]).find((c) => CODEC_BYTES[c] === buf[5]);
   if (codec === undefined || !SUPPORTED_CODECS.includes(codec)) {
     throw damaged(`codec byte ${buf[5]} (${codec ?? 'unknown'}) is not one this build reads`);
   }
-  const flags = buf[6] as number;
-  if ((flags & ~FLAG_ENCRYPTED) !== 0 || buf[7] !== 0)
-    throw damaged(`unknown flags ${flags} / reserved ${buf[7]}`);
-  return { codec, encrypted: (flags & FLAG_ENCRYPTED) !== 0, plainLength: buf.readUInt32LE(8) };
+  return { codec, encrypted, plainLength, headerBytes: BLOCK_HEADER_BYTES };
 }
 
 /**
  * Decodes a block read under `address` and checks it completely: header, authentication tag (encrypted), payload,
  * plain length and address. `key` must be the key the snapshot names when its blocks are encrypted; an encrypted
- * block without a key, or a plain block where a key is expected, is refused.
+ * block without a key, or a plain block where a key is expected, is refused. A delta block needs `base`: the plain
+ * bytes of the block its header names (read and decoded by the caller; `readBlockHeader` gives the address).
  */
 export async function decodeBlock(
   bytes: Uint8Array,
   address: string,
   key?: EncryptionKey,
   context: BlockContext = {},
+  base?: DeltaBase,
 ): Promise<Uint8Array> {
   const damaged = (reason: string, cause?: unknown) =>
     new BlockDamagedError({ address, reason, cause, ...context });
@@ -222,8 +310,15 @@ export async function decodeBlock(
     throw damaged('encrypted, but the snapshot says its blocks are not');
   if (!head.encrypted && key !== undefined)
     throw damaged('not encrypted, but the snapshot says its blocks are');
+  if (head.base !== undefined && base?.address !== head.base) {
+    throw damaged(
+      base === undefined
+        ? `a delta of block ${head.base}, and no base was given`
+        : `a delta of block ${head.base}, not of ${base.address}`,
+    );
+  }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let payload: Buffer = buf.subarray(BLOCK_HEADER_BYTES);
+  let payload: Buffer = buf.subarray(head.headerBytes);
   if (key !== undefined) {
     if (payload.length < BLOCK_NONCE_BYTES + BLOCK_TAG_BYTES)
       throw damaged('truncated: no room for nonce and tag');
@@ -232,7 +327,7 @@ export async function decodeBlock(
     const decipher = createDecipheriv('aes-256-gcm', subkeys(key).encryption, nonce, {
       authTagLength: BLOCK_TAG_BYTES,
     });
-    decipher.setAAD(additionalData(buf, address));
+    decipher.setAAD(additionalData(buf.subarray(0, head.headerBytes), address));
     decipher.setAuthTag(tag);
     try {
       payload = Buffer.concat([
@@ -247,7 +342,19 @@ export async function decodeBlock(
     }
   }
   let plain: Buffer;
-  if (head.codec === 'gzip') {
+  if (head.base !== undefined) {
+    try {
+      plain = await inflateAsync(payload, {
+        dictionary: base!.plain,
+        maxOutputLength: Math.max(1, head.plainLength),
+      });
+    } catch (err) {
+      throw damaged(
+        `delta payload does not decompress against base ${head.base} (truncated or corrupt)`,
+        err,
+      );
+    }
+  } else if (head.codec === 'gzip') {
     // Tidemark writes a bare gzip header (no name, comment or extra field, MTIME 0); anything else is damage. XFL
     // and OS (bytes 8 and 9 of the gzip header) are informational and change nothing, so they are not checked.
     if (payload.length < GZIP_HEADER.length || !payload.subarray(0, GZIP_HEADER.length).equals(GZIP_HEADER)) {

@@ -78,7 +78,9 @@ describe('FastCDC 2020 cut points', () => {
       [15733367461443853673n, 66549],
       [6321136627705800457n, 42917],
     ]);
-    assert.deepEqual(cuts(sekien, DEFAULT_CHUNKING), [[2504464741100432583n, 109466]]);
+    assert.deepEqual(cuts(sekien, { minSize: 16384, avgSize: 65536, maxSize: 262144 }), [
+      [2504464741100432583n, 109466],
+    ]);
   });
 
   it('matches the published vectors for normalization levels 0 and 3', () => {
@@ -100,10 +102,10 @@ describe('FastCDC 2020 cut points', () => {
   });
 
   it('cuts all-zero input at the maximum size', () => {
-    const chunks = chunkAll(new Uint8Array(1000 * 1024));
+    const chunks = chunkAll(new Uint8Array(100 * 1024));
     assert.deepEqual(
       chunks.map((c) => c.length),
-      [262144, 262144, 262144, 237568],
+      [32768, 32768, 32768, 4096],
     );
   });
 
@@ -146,7 +148,8 @@ describe('Chunker (streaming)', () => {
       if (index < chunks.length - 1) assert.ok(chunk.length >= DEFAULT_CHUNKING.minSize, `chunk ${index}`);
     }
     const average = data.length / chunks.length;
-    assert.ok(average > 40 * 1024 && average < 100 * 1024, `average ${average}`);
+    const { avgSize } = DEFAULT_CHUNKING;
+    assert.ok(average > avgSize * 0.7 && average < avgSize * 1.5, `average ${average}`);
   });
 
   it('gives the same chunks over arbitrary input splits as over one buffer', () => {
@@ -193,7 +196,7 @@ describe('Chunker (streaming)', () => {
     assert.equal((first.value as Uint8Array).length, DEFAULT_CHUNKING.maxSize);
     let count = 1;
     for (const _ of iterator) count++;
-    assert.equal(count, 16);
+    assert.equal(count, (4 * 1024 * 1024) / DEFAULT_CHUNKING.maxSize);
     assert.equal([...chunker.finish()].length, 0);
   });
 

@@ -26,12 +26,17 @@ export interface ChunkingOptions {
   readonly normalization?: number;
 }
 
-/** Tidemark's defaults: 16 KiB / 64 KiB / 256 KiB, normalization level 1. */
+/**
+ * Tidemark's defaults: 4 KiB / 16 KiB / 32 KiB, normalization level 2. Small chunks keep what a scattered change
+ * touches small; the maximum of 32 KiB lets a whole chunk serve as a delta block's base within deflate's window
+ * (block-codec.ts); level 2 keeps chunks close to the average, so few are cut at the maximum (where the cut is not
+ * content-defined).
+ */
 export const DEFAULT_CHUNKING: Required<ChunkingOptions> = Object.freeze({
-  minSize: 16 * 1024,
-  avgSize: 64 * 1024,
-  maxSize: 256 * 1024,
-  normalization: 1,
+  minSize: 4 * 1024,
+  avgSize: 16 * 1024,
+  maxSize: 32 * 1024,
+  normalization: 2,
 });
 
 /** Chunking parameters are out of range. Not retriable. */

@@ -2,7 +2,7 @@
  * Grooming: removing the blocks no snapshot worth keeping references (docs/format.md, "Grooming"). Mark and sweep,
  * under the job's snapshot-store lock:
  * - **mark**: every address named by a record that is `complete` or `in-progress`, and by every record younger
- *   than the grace period whatever its state;
+ *   than the grace period whatever its state: its chunks' blocks and their delta bases;
  * - **sweep**: delete every other block of the job, renewing the lock as it goes; stop at once if it is lost.
  *
  * Why a block a snapshot decided to reuse is never deleted under it: a snapshot and grooming of one job both hold
@@ -14,6 +14,7 @@
  * Deleting a snapshot is deleting its record (`deleteExpiredSnapshots`); its blocks go at the next grooming.
  */
 import type { SnapshotRetention } from '@tidemark/domain';
+import { referencedBlocks } from './manifest';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
 import { applyRetention, type RetentionDecision } from './retention';
 import { StoreLockBusyError } from './snapshot-errors';
@@ -77,7 +78,7 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
     for (const record of records) {
       if (!protectsBlocks(record, now, graceMs)) continue;
       recordsMarked++;
-      for (const ns of record.manifest.namespaces) for (const chunk of ns.chunks) marked.add(chunk.address);
+      for (const address of referencedBlocks(record.manifest)) marked.add(address);
     }
     let blocksListed = 0;
     let blocksDeleted = 0;

@@ -130,12 +130,12 @@ describe('manifest codec', () => {
   });
 
   it('checks the format version first', () => {
-    const text = encodeManifest(sampleManifest()).replace('"format":1', '"format":2');
+    const text = encodeManifest(sampleManifest()).replace('"format":1', '"format":3');
     assert.throws(
       () => decodeManifest(text, 'file x'),
       (err: unknown) => {
         assert.ok(err instanceof UnknownFormatVersionError);
-        assert.equal(err.found, 2);
+        assert.equal(err.found, 3);
         assert.match(err.message, /snapshot manifest at file x/);
         return true;
       },

@@ -24,6 +24,7 @@ import { sha256Hex } from '@tidemark/util';
 import { isBlockAddress } from './block-codec';
 import {
   MANIFEST_FORMAT,
+  READABLE_MANIFEST_FORMATS,
   type BlockCodec,
   type ChunkRef,
   type IndexSpec,
@@ -137,6 +138,8 @@ function toJsonForm(manifest: SnapshotManifest): Record<string, Json> {
         address: c.address,
         length: c.length,
         ...(c.storedLength === undefined ? {} : { storedLength: c.storedLength }),
+        ...(c.base === undefined ? {} : { base: c.base }),
+        ...(c.baseStoredLength === undefined ? {} : { baseStoredLength: c.baseStoredLength }),
       })),
     })),
     logicalBytes: manifest.logicalBytes,
@@ -198,11 +201,11 @@ export function decodeManifest(input: string | Uint8Array, where?: string): Snap
     throw new ManifestInvalidError(['not a JSON object']);
   }
   const form = parsed as Record<string, unknown>;
-  if (form['format'] !== MANIFEST_FORMAT) {
+  if (!READABLE_MANIFEST_FORMATS.includes(form['format'] as number)) {
     throw new UnknownFormatVersionError({
       recordKind: 'snapshot manifest',
       found: form['format'],
-      known: [MANIFEST_FORMAT],
+      known: [...READABLE_MANIFEST_FORMATS],
       ...(where === undefined ? {} : { where }),
     });
   }
@@ -239,6 +242,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** Reads the JSON form field by field, collecting every problem with its path. */
 class FieldReader {
   readonly problems: string[] = [];
+  /** The manifest's format, once read (what a chunk reference may hold depends on it). */
+  private format: number = MANIFEST_FORMAT;
 
   private problem(path: string, what: string): undefined {
     this.problems.push(`${path}: ${what}`);
@@ -327,8 +332,12 @@ class FieldReader {
       'referencedBytes',
       'checksum',
     ]);
-    if (form['format'] !== MANIFEST_FORMAT)
-      this.problem('format', `must be ${MANIFEST_FORMAT}, got ${showValue(form['format'])}`);
+    if (!READABLE_MANIFEST_FORMATS.includes(form['format'] as number))
+      this.problem(
+        'format',
+        `must be one of ${READABLE_MANIFEST_FORMATS.join(', ')}, got ${showValue(form['format'])}`,
+      );
+    this.format = form['format'] as number;
     const jobId = this.string(form['jobId'], 'jobId');
     const syncId = this.string(form['syncId'], 'syncId');
     const snapshotId = this.string(form['snapshotId'], 'snapshotId');
@@ -387,7 +396,7 @@ class FieldReader {
       return undefined;
     }
     return {
-      format: MANIFEST_FORMAT,
+      format: this.format,
       jobId: jobId as string,
       syncId: syncId as string,
       snapshotId: snapshotId as string,
@@ -507,14 +516,36 @@ class FieldReader {
   private chunk(value: unknown, path: string): ChunkRef | undefined {
     const obj = this.object(value, path);
     if (obj === undefined) return undefined;
-    this.known(obj, `${path}.`, ['address', 'length', 'storedLength']);
+    this.known(
+      obj,
+      `${path}.`,
+      this.format >= 2
+        ? ['address', 'length', 'storedLength', 'base', 'baseStoredLength']
+        : ['address', 'length', 'storedLength'],
+    );
     const address = obj['address'];
     if (!isBlockAddress(address))
       this.problem(`${path}.address`, `must be 64 lowercase hex digits, got ${showValue(address)}`);
     const length = this.count(obj['length'], `${path}.length`);
     const storedLength =
       obj['storedLength'] === undefined ? undefined : this.count(obj['storedLength'], `${path}.storedLength`);
+    const base = obj['base'];
+    if (base !== undefined && !isBlockAddress(base))
+      this.problem(`${path}.base`, `must be 64 lowercase hex digits, got ${showValue(base)}`);
+    if (base !== undefined && base === address) this.problem(`${path}.base`, 'must not be the chunk itself');
+    const baseStoredLength =
+      obj['baseStoredLength'] === undefined
+        ? undefined
+        : this.count(obj['baseStoredLength'], `${path}.baseStoredLength`);
+    if (baseStoredLength !== undefined && base === undefined)
+      this.problem(`${path}.baseStoredLength`, 'without a base');
     if (!isBlockAddress(address) || length === undefined) return undefined;
-    return { address, length, ...(storedLength === undefined ? {} : { storedLength }) };
+    return {
+      address,
+      length,
+      ...(storedLength === undefined ? {} : { storedLength }),
+      ...(isBlockAddress(base) && base !== address ? { base } : {}),
+      ...(baseStoredLength === undefined || base === undefined ? {} : { baseStoredLength }),
+    };
   }
 }

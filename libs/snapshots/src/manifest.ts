@@ -27,6 +27,25 @@ export interface ChunkRef {
   readonly length: number;
   /** Bytes of the block as stored (header included), when known to the writer. */
   readonly storedLength?: number;
+  /**
+   * When the block is a delta (block-codec.ts): the address of its base, a full block that must be kept and read
+   * with it. Grooming keeps a base while any retained snapshot names it here (format 2).
+   */
+  readonly base?: string;
+  /** Bytes of the base block as stored, when known to the writer. */
+  readonly baseStoredLength?: number;
+}
+
+/** Every block a chunk needs: its own and, for a delta, its base. */
+export function chunkBlocks(chunk: ChunkRef): string[] {
+  return chunk.base === undefined ? [chunk.address] : [chunk.address, chunk.base];
+}
+
+/** Every distinct block a manifest needs (chunks and delta bases): what grooming must keep for it. */
+export function referencedBlocks(manifest: SnapshotManifest): Set<string> {
+  const out = new Set<string>();
+  for (const ns of manifest.namespaces) for (const c of ns.chunks) for (const a of chunkBlocks(c)) out.add(a);
+  return out;
 }
 
 /** An index as `listIndexes` returns it, minus nothing: key, name and options. */
@@ -87,5 +106,10 @@ export interface SnapshotManifest {
   readonly checksum?: string;
 }
 
-/** The manifest format this build writes and reads. */
-export const MANIFEST_FORMAT = 1;
+/**
+ * The manifest format this build writes. Format 2 added delta blocks (`ChunkRef.base`); this build reads 1 and 2
+ * (a format-1 manifest names no bases).
+ */
+export const MANIFEST_FORMAT = 2;
+/** The manifest formats this build reads. */
+export const READABLE_MANIFEST_FORMATS: readonly number[] = [1, 2];

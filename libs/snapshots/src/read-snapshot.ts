@@ -1,12 +1,12 @@
 /**
  * Reading a snapshot back: a namespace's documents, as raw BSON, from a manifest and the store. Every block is
- * decoded and checked (`decodeBlock`: tag, length, address), the documents' framing is checked across chunk
+ * decoded and checked (`decodeBlock`: tag, length, address; a delta against its base), the documents' framing is checked across chunk
  * boundaries, and the namespace's document count and content hash are compared at the end. Used by restore and by
- * specs. Memory: one block plus one document at a time.
+ * specs. Memory: one block (and its base) plus one document at a time.
  */
 import { Sha256 } from '@tidemark/util';
-import { decodeBlock, type EncryptionKey } from './block-codec';
-import type { NamespaceManifest, SnapshotManifest } from './manifest';
+import { decodeBlock, readBlockHeader, type DeltaBase, type EncryptionKey } from './block-codec';
+import type { ChunkRef, NamespaceManifest, SnapshotManifest } from './manifest';
 import { BlockDamagedError, EncryptionKeyError, SnapshotDamagedError } from './snapshot-errors';
 import type { SnapshotStore } from './snapshot-store';
 
@@ -32,17 +32,49 @@ export function keyForManifest(manifest: SnapshotManifest, key?: EncryptionKey):
   return key;
 }
 
-/** One chunk's plain bytes, decoded and checked. */
+/**
+ * One chunk's plain bytes, decoded and checked. A delta block is decoded against its base (read and checked first):
+ * the manifest and the block's header must name the same base, and the base must be a full block. A missing or
+ * damaged base is a {@link BlockMissingError} / {@link BlockDamagedError} naming the base, since that is the block
+ * to look at.
+ */
 export async function readChunk(
   store: SnapshotStore,
   jobId: string,
-  address: string,
-  length: number,
+  chunk: Pick<ChunkRef, 'address' | 'length' | 'base'>,
   key?: EncryptionKey,
 ): Promise<Uint8Array> {
+  const { address, length } = chunk;
   const location = store.blockLocation(jobId, address);
   const bytes = await store.getBlock(jobId, address);
-  const plain = await decodeBlock(bytes, address, key, { jobId, location });
+  const context = { jobId, location };
+  const headerBase = readBlockHeader(bytes, address, context).base;
+  if (headerBase !== chunk.base) {
+    throw new BlockDamagedError({
+      address,
+      jobId,
+      location,
+      reason:
+        headerBase === undefined
+          ? `a full block, but the manifest names base ${chunk.base}`
+          : `a delta of ${headerBase}, but the manifest names ${chunk.base === undefined ? 'no base' : `base ${chunk.base}`}`,
+    });
+  }
+  let base: DeltaBase | undefined;
+  if (headerBase !== undefined) {
+    const baseLocation = store.blockLocation(jobId, headerBase);
+    const baseBytes = await store.getBlock(jobId, headerBase);
+    const baseContext = { jobId, location: baseLocation };
+    if (readBlockHeader(baseBytes, headerBase, baseContext).base !== undefined) {
+      throw new BlockDamagedError({
+        address: headerBase,
+        ...baseContext,
+        reason: `the base of delta ${address} is itself a delta`,
+      });
+    }
+    base = { address: headerBase, plain: await decodeBlock(baseBytes, headerBase, key, baseContext) };
+  }
+  const plain = await decodeBlock(bytes, address, key, context, base);
   if (plain.length !== length) {
     throw new BlockDamagedError({
       address,
@@ -125,7 +157,7 @@ export async function* readNamespace(
   const splitter = new DocumentSplitter();
   let count = 0;
   for (const chunk of ns.chunks) {
-    const plain = await readChunk(store, manifest.jobId, chunk.address, chunk.length, blockKey);
+    const plain = await readChunk(store, manifest.jobId, chunk, blockKey);
     hash.update(plain);
     let docs: Uint8Array[];
     try {

@@ -6,7 +6,9 @@
  *    copied; read the head's applied position P (the snapshot is exactly the head at P);
  * 2. write the record `in-progress`;
  * 3. per namespace (sorted), stream its raw BSON documents in `_id` order through the chunker; per chunk, reuse the
- *    block if the store has it, else encode and put it; hash the namespace's bytes and count documents;
+ *    block if the store has it, else encode and put it (as a delta of the previous snapshot's chunk at the same
+ *    place when that is less than half its size: see `NamespaceCopier`); hash the namespace's bytes and count
+ *    documents;
  * 4. renew lock and fence as time passes (checked before every document and every chunk, so the TTL must exceed the
  *    longest wait for one document or for the oldest of the block writes in flight); if either is lost, give the
  *    snapshot up (`failed` record);
@@ -15,17 +17,32 @@
  *
  * Reading, chunking and storing overlap, bounded (`SnapshotPipeline`; see `NamespaceCopier`). Memory: the read-ahead
  * (`readAheadBytes`, 4 MiB, plus one document), the chunk being cut (at most `maxSize`) and the blocks in flight
- * (`blockWriteWindow` x `maxSize`, plus their encoded copies); the manifest's chunk list (about 100 bytes per chunk)
- * is the only thing that grows with the data.
+ * (two groups of `blockWriteWindow` x `maxSize`, plus their encoded copies and delta bases); the manifest's chunk list (about
+ * 100 bytes per chunk) and the previous snapshot's, which the take reads to find delta bases, are the only things
+ * that grow with the data.
  */
 import { TidemarkError, formatOpTime, opTimeEquals } from '@tidemark/domain';
 import { ByteBoundedQueue, QueueClosedError, Sha256 } from '@tidemark/util';
-import { blockAddress, encodeBlock, type BlockEncoding } from './block-codec';
+import {
+  blockAddress,
+  decodeBlock,
+  encodeBlock,
+  encodeDeltaBlock,
+  MAX_DELTA_BASE_BYTES,
+  readBlockHeader,
+  type BlockEncoding,
+  type EncodedBlock,
+} from './block-codec';
 import { Chunker, DEFAULT_CHUNKING, FASTCDC_ALGORITHM, type ChunkingOptions } from './chunker';
 import type { ApplyFence, HeadSource } from './head-source';
 import { MANIFEST_FORMAT, type ChunkRef, type NamespaceManifest, type SnapshotManifest } from './manifest';
 import { assertPlainJson, sealManifest, validateManifest } from './manifest-codec';
-import { ManifestInvalidError, SnapshotUnavailableError } from './snapshot-errors';
+import {
+  BlockDamagedError,
+  BlockMissingError,
+  ManifestInvalidError,
+  SnapshotUnavailableError,
+} from './snapshot-errors';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
 
 /** Timings of the lock and fence. */
@@ -48,13 +65,17 @@ export const DEFAULT_SNAPSHOT_TIMINGS: SnapshotTimings = Object.freeze({
 export interface SnapshotPipeline {
   /** Head documents read ahead of the chunker, in bytes (one document more when a single one is larger). */
   readonly readAheadBytes: number;
-  /** Chunks whose blocks may be in flight at once (encoding, `hasBlock`, `putBlock`); integer >= 1. */
+  /**
+   * Chunks stored together as one group (one `hasBlocks`, their encoding, one `putBlocks`); two groups are in flight
+   * at once; integer >= 1.
+   */
   readonly blockWriteWindow: number;
 }
 
 export const DEFAULT_SNAPSHOT_PIPELINE: SnapshotPipeline = Object.freeze({
   readAheadBytes: 4 * 1024 * 1024,
-  blockWriteWindow: 4,
+  // Groups of 16 chunks of at most 32 KiB, two in flight: at most 1 MiB of chunks, as 4 of the former 256 KiB ones.
+  blockWriteWindow: 16,
 });
 
 /** Progress of a snapshot, reported after every chunk and every namespace. */
@@ -261,6 +282,94 @@ class Leases {
   }
 }
 
+/** What this take knows a block in the store to be: its stored size and, for a delta, its base. */
+interface KnownBlock {
+  readonly storedLength: number;
+  readonly base?: string;
+  readonly baseStoredLength?: number;
+}
+
+/** A chunk of the previous snapshot whose base a changed chunk may use as its delta base. */
+interface DeltaCandidate {
+  /** The full block to take as base: the old chunk's own, or its base when the old chunk is itself a delta. */
+  readonly base: string;
+}
+
+/**
+ * One namespace of the previous complete snapshot, laid out by offset: where a new chunk that is not in the store
+ * most likely came from. After every chunk found unchanged the alignment is set again, so inserted or deleted
+ * documents shift the guess only until the next unchanged chunk.
+ */
+class PreviousLayout {
+  private readonly offsets: number[] = [];
+  private readonly index = new Map<string, number>();
+  private shift = 0;
+
+  constructor(private readonly chunks: readonly ChunkRef[]) {
+    let offset = 0;
+    for (const [i, chunk] of chunks.entries()) {
+      this.offsets.push(offset);
+      if (!this.index.has(chunk.address)) this.index.set(chunk.address, i);
+      offset += chunk.length;
+    }
+  }
+
+  /**
+   * Called for each new chunk in order, at `offset` in the namespace's bytes: the old chunk to delta against when
+   * the new one is not an old one.
+   */
+  next(address: string, offset: number, length: number): DeltaCandidate | undefined {
+    const same = this.index.get(address);
+    if (same !== undefined) {
+      this.shift = offset - (this.offsets[same] as number);
+      return undefined;
+    }
+    if (this.chunks.length === 0) return undefined;
+    const middle = offset - this.shift + length / 2;
+    let lo = 0;
+    let hi = this.offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.offsets[mid] as number) <= middle) lo = mid;
+      else hi = mid - 1;
+    }
+    const old = this.chunks[lo] as ChunkRef;
+    if (old.base === undefined && old.length > MAX_DELTA_BASE_BYTES) return undefined;
+    return { base: old.base ?? old.address };
+  }
+}
+
+/** A chunk cut and addressed, waiting for its group to be stored. */
+interface PendingChunk {
+  readonly chunk: Uint8Array;
+  readonly address: string;
+  readonly candidate?: DeltaCandidate;
+}
+
+/** A chunk encoded as a block, and its base when it is a delta. */
+interface Encoded {
+  readonly block: EncodedBlock;
+  readonly delta?: { readonly base: string; readonly baseStoredLength: number };
+}
+
+/** Groups of chunks being stored at once (each one `hasBlocks` and one `putBlocks`). */
+const GROUPS_IN_FLIGHT = 2;
+
+/** A block this take writes: the chunk, and the promise other chunks with its address wait on. */
+class OwnWrite {
+  readonly promise: Promise<KnownBlock>;
+  resolve!: (block: KnownBlock) => void;
+  reject!: (err: unknown) => void;
+
+  constructor(readonly item: PendingChunk) {
+    this.promise = new Promise<KnownBlock>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.promise.catch(() => undefined); // awaited by the group; a failure surfaces there
+  }
+}
+
 /** What copying one namespace's documents gave. */
 interface CopiedDocuments {
   readonly documentCount: number;
@@ -276,8 +385,9 @@ interface CopiedDocuments {
  *   listing runs; the listing then decides what the manifest holds (a catalog namespace it does not list had no
  *   documents to copy), and namespaces only it names are copied after;
  * - reading and chunking: documents are read ahead of the chunker (`readAheadBytes`);
- * - chunking and storing: up to `blockWriteWindow` chunks are encoded and stored at once; their references
- *   are kept in chunk order. Two chunks with one address in flight at once write the block once.
+ * - chunking and storing: chunks are stored in groups of `blockWriteWindow` (one `hasBlocks` and one `putBlocks` a
+ *   group, so a store's round trips are per group, not per chunk), two groups at once; references are kept in chunk
+ *   order. Two chunks with one address in flight at once write the block once.
  * The manifest's totals are computed from the namespaces it holds, never from running counters.
  */
 class NamespaceCopier {
@@ -288,12 +398,14 @@ class NamespaceCopier {
   private reusedBlocks = 0;
   private namespacesTotal = 0;
   private namespacesDone = 0;
-  /** Stored sizes of blocks the previous complete snapshot names, to count reused blocks without reading them. */
-  private knownSizes = new Map<string, number>();
-  /** Blocks this snapshot wrote, with their stored size. */
-  private readonly written = new Map<string, number>();
+  /** Blocks the previous complete snapshot names (its blocks are in the store: grooming keeps them). */
+  private known = new Map<string, KnownBlock>();
+  /** The previous complete snapshot, when its blocks can serve as delta bases (same codec, gzip, same key). */
+  private previous: SnapshotManifest | undefined;
+  /** Blocks this snapshot wrote. */
+  private readonly written = new Map<string, KnownBlock>();
   /** Block writes in flight, by address: a second chunk with the same address waits for the first. */
-  private readonly inFlight = new Map<string, Promise<number>>();
+  private readonly inFlight = new Map<string, Promise<KnownBlock>>();
   private readonly pipeline: SnapshotPipeline;
 
   constructor(
@@ -321,8 +433,21 @@ class NamespaceCopier {
       (r) => r.state === 'complete' && r.manifest.codec === this.base.codec,
     );
     for (const ns of previous?.manifest.namespaces ?? []) {
-      for (const c of ns.chunks)
-        if (c.storedLength !== undefined) this.knownSizes.set(c.address, c.storedLength);
+      for (const c of ns.chunks) {
+        if (c.storedLength === undefined) continue;
+        this.known.set(c.address, {
+          storedLength: c.storedLength,
+          ...(c.base === undefined ? {} : { base: c.base }),
+          ...(c.baseStoredLength === undefined ? {} : { baseStoredLength: c.baseStoredLength }),
+        });
+      }
+    }
+    if (
+      previous !== undefined &&
+      this.base.codec === 'gzip' &&
+      previous.manifest.encryption?.keyId === this.base.encryption?.keyId
+    ) {
+      this.previous = previous.manifest;
     }
     const copied = new Map<string, CopiedDocuments>();
     const early = [...new Set((await head.catalogNamespaces?.(jobId, syncId)) ?? [])].sort(byName);
@@ -358,7 +483,8 @@ class NamespaceCopier {
       }
       namespaces.push({ namespace: info.namespace, ...docs, options: info.options, indexes: info.indexes });
     }
-    this.knownSizes = new Map();
+    this.known = new Map();
+    this.previous = undefined;
     return { namespaces, ...this.totals(namespaces) };
   }
 
@@ -370,13 +496,16 @@ class NamespaceCopier {
     let logicalBytes = 0;
     for (const ns of namespaces) {
       logicalBytes += ns.logicalBytes;
-      for (const c of ns.chunks) referenced.set(c.address, c.storedLength ?? 0);
+      for (const c of ns.chunks) {
+        referenced.set(c.address, c.storedLength ?? 0);
+        if (c.base !== undefined && !referenced.has(c.base)) referenced.set(c.base, c.baseStoredLength ?? 0);
+      }
     }
     let storedBytes = 0;
     let referencedBytes = 0;
     for (const [address, size] of referenced) {
       referencedBytes += size;
-      storedBytes += this.written.get(address) ?? 0;
+      storedBytes += this.written.get(address)?.storedLength ?? 0;
     }
     return { logicalBytes, storedBytes, referencedBytes };
   }
@@ -386,16 +515,29 @@ class NamespaceCopier {
     const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING);
     const hash = new Sha256();
     const chunks: ChunkRef[] = [];
-    const pending: Promise<ChunkRef>[] = [];
+    let group: PendingChunk[] = [];
+    const groups: Promise<ChunkRef[]>[] = [];
+    const old = this.previous?.namespaces.find((ns) => ns.namespace === namespace);
+    const layout = old === undefined ? undefined : new PreviousLayout(old.chunks);
     let documentCount = 0;
     let logicalBytes = 0;
+    let offset = 0;
+    const flush = async (): Promise<void> => {
+      if (group.length === 0) return;
+      const stored = this.storeGroup(group, namespace);
+      group = [];
+      stored.catch(() => undefined); // awaited in order below; a failure surfaces there
+      groups.push(stored);
+      if (groups.length >= GROUPS_IN_FLIGHT) chunks.push(...(await groups.shift()!));
+    };
     const schedule = async (chunk: Uint8Array): Promise<void> => {
       hash.update(chunk);
       await this.leases.keep();
-      const stored = this.storeChunk(chunk, namespace);
-      stored.catch(() => undefined); // awaited in order below; a failure surfaces there
-      pending.push(stored);
-      if (pending.length >= this.pipeline.blockWriteWindow) chunks.push(await pending.shift()!);
+      const address = blockAddress(chunk, this.request.encoding.key);
+      const candidate = layout?.next(address, offset, chunk.length);
+      offset += chunk.length;
+      group.push({ chunk, address, ...(candidate === undefined ? {} : { candidate }) });
+      if (group.length >= this.pipeline.blockWriteWindow) await flush();
     };
     const docs = readAhead(this.deps.head.documents(jobId, syncId, namespace), this.pipeline.readAheadBytes);
     try {
@@ -409,9 +551,10 @@ class NamespaceCopier {
         for (const chunk of chunker.push(doc)) await schedule(chunk);
       }
       for (const chunk of chunker.finish()) await schedule(chunk);
-      while (pending.length > 0) chunks.push(await pending.shift()!);
+      await flush();
+      while (groups.length > 0) chunks.push(...(await groups.shift()!));
     } catch (err) {
-      await Promise.allSettled(pending);
+      await Promise.allSettled(groups);
       throw err;
     } finally {
       await docs.stop();
@@ -419,46 +562,139 @@ class NamespaceCopier {
     return { documentCount, logicalBytes, contentHash: hash.digestHex(), chunks };
   }
 
-  private async storeChunk(chunk: Uint8Array, namespace: string): Promise<ChunkRef> {
-    const { encoding } = this.request;
-    const address = blockAddress(chunk, encoding.key);
-    const writing = this.inFlight.get(address);
-    let storedLength: number;
-    if (writing !== undefined) {
-      storedLength = await writing;
-      this.reusedBlocks++;
-    } else {
-      const write = this.writeBlock(chunk, address);
-      this.inFlight.set(address, write);
-      try {
-        storedLength = await write;
-      } finally {
-        this.inFlight.delete(address);
+  /**
+   * Stores a group of chunks: one `hasBlocks` for the addresses this take has not written or started yet, then
+   * each missing chunk encoded (a delta of its candidate's base when that is at most half the base's stored size,
+   * else whole), then one `putBlocks`. A chunk whose address another group is writing waits for that write, so a
+   * block is written once. Resolves the group's references in order.
+   */
+  private async storeGroup(items: readonly PendingChunk[], namespace: string): Promise<ChunkRef[]> {
+    const own: OwnWrite[] = [];
+    const blocks = items.map((item) => {
+      const written = this.written.get(item.address);
+      if (written !== undefined) {
+        this.reusedBlocks++;
+        return Promise.resolve(written);
       }
+      const writing = this.inFlight.get(item.address);
+      if (writing !== undefined) {
+        this.reusedBlocks++;
+        return writing;
+      }
+      const write = new OwnWrite(item);
+      this.inFlight.set(item.address, write.promise);
+      own.push(write);
+      return write.promise;
+    });
+    try {
+      await this.writeGroup(own);
+    } catch (err) {
+      for (const write of own) write.reject(err);
+    } finally {
+      for (const write of own) this.inFlight.delete(write.item.address);
     }
+    const known = await Promise.all(blocks);
     this.report(namespace);
-    return { address, length: chunk.length, storedLength };
+    return items.map((item, k) => ({ address: item.address, length: item.chunk.length, ...known[k] }));
   }
 
-  /** Stores the chunk's block unless the store has it; resolves its stored size. */
-  private async writeBlock(chunk: Uint8Array, address: string): Promise<number> {
+  private async writeGroup(own: readonly OwnWrite[]): Promise<void> {
+    if (own.length === 0) return;
+    const { store } = this.deps;
+    const { jobId } = this.request;
+    const present = await store.hasBlocks(
+      jobId,
+      own.map((w) => w.item.address),
+    );
+    const missing: OwnWrite[] = [];
+    for (const write of own) {
+      const { address } = write.item;
+      if (present.has(address)) {
+        const existing = this.known.get(address) ?? (await this.inspect(address));
+        if (existing !== undefined) {
+          this.reusedBlocks++;
+          write.resolve(existing);
+          continue;
+        }
+        // A delta whose base is gone (left by a failed snapshot, its base groomed): unreadable, so replaced. The
+        // lock is held, so no one else reads or writes the job's blocks meanwhile.
+        await store.deleteBlock(jobId, address);
+      }
+      missing.push(write);
+    }
+    const encoded = await Promise.all(missing.map((write) => this.encode(write.item)));
+    await store.putBlocks(
+      jobId,
+      encoded.map((e) => e.block),
+    );
+    for (const [k, write] of missing.entries()) {
+      const { block, delta } = encoded[k] as Encoded;
+      const result: KnownBlock = { storedLength: block.bytes.length, ...delta };
+      this.written.set(block.address, result);
+      this.newBlocks++;
+      this.storedBytes += block.bytes.length;
+      write.resolve(result);
+    }
+  }
+
+  /** The chunk as a block: a delta of its candidate's base when that is at most half the base's size, else whole. */
+  private async encode(item: PendingChunk): Promise<Encoded> {
+    const { encoding } = this.request;
+    const { chunk, address, candidate } = item;
+    if (candidate !== undefined && candidate.base !== address && encoding.codec === 'gzip') {
+      const base = await this.readBase(candidate.base);
+      if (base !== undefined) {
+        const block = await encodeDeltaBlock(
+          chunk,
+          { address: candidate.base, plain: base.plain },
+          encoding,
+          address,
+        );
+        if (block.bytes.length * 2 <= base.storedLength) {
+          return { block, delta: { base: candidate.base, baseStoredLength: base.storedLength } };
+        }
+      }
+    }
+    return { block: await encodeBlock(chunk, encoding, address) };
+  }
+
+  /**
+   * What an existing block the previous snapshot does not name is (one read): `undefined` for a delta whose base is
+   * not in the store. A block whose header is damaged is taken as it is, as before deltas: verify names it.
+   */
+  private async inspect(address: string): Promise<KnownBlock | undefined> {
+    const { store } = this.deps;
+    const { jobId } = this.request;
+    const bytes = await store.getBlock(jobId, address);
+    let base: string | undefined;
+    try {
+      base = readBlockHeader(bytes, address).base;
+    } catch (err) {
+      if (err instanceof BlockDamagedError) return { storedLength: bytes.length };
+      throw err;
+    }
+    if (base === undefined) return { storedLength: bytes.length };
+    if (!(await store.hasBlock(jobId, base))) return undefined;
+    return { storedLength: bytes.length, base };
+  }
+
+  /**
+   * A delta base's plain bytes and stored size; `undefined` when it cannot serve (missing, damaged, itself a delta,
+   * larger than deflate's window): the chunk is then stored whole. Store failures are thrown.
+   */
+  private async readBase(address: string): Promise<{ plain: Uint8Array; storedLength: number } | undefined> {
     const { store } = this.deps;
     const { jobId, encoding } = this.request;
-    const written = this.written.get(address);
-    if (written !== undefined) {
-      this.reusedBlocks++;
-      return written;
+    try {
+      const bytes = await store.getBlock(jobId, address);
+      if (readBlockHeader(bytes, address).base !== undefined) return undefined;
+      const plain = await decodeBlock(bytes, address, encoding.key, { jobId });
+      if (plain.length === 0 || plain.length > MAX_DELTA_BASE_BYTES) return undefined;
+      return { plain, storedLength: bytes.length };
+    } catch (err) {
+      if (err instanceof BlockMissingError || err instanceof BlockDamagedError) return undefined;
+      throw err;
     }
-    if (await store.hasBlock(jobId, address)) {
-      this.reusedBlocks++;
-      return this.knownSizes.get(address) ?? (await encodeBlock(chunk, encoding, address)).bytes.length;
-    }
-    const block = await encodeBlock(chunk, encoding, address);
-    await store.putBlock(jobId, address, block.bytes);
-    this.written.set(address, block.bytes.length);
-    this.newBlocks++;
-    this.storedBytes += block.bytes.length;
-    return block.bytes.length;
   }
 
   private report(namespace?: string): void {

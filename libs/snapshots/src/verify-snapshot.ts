@@ -1,6 +1,7 @@
 /**
  * Verifying a snapshot (design invariant 5: "a verify command re-reads them"): re-read every block the manifest
- * names, decode it (authentication tag, length, address), recompute each namespace's document count and content hash,
+ * names, decode it (authentication tag, length, address; a delta block against its base, which is read and checked
+ * too), recompute each namespace's document count and content hash,
  * and check the manifest's own fields and checksum. The report names each damage precisely: namespace, chunk index,
  * address and the store's location of the block. Verify only reads; it never repairs, deletes or rewrites anything.
  */
@@ -18,6 +19,7 @@ export interface BlockDamage {
   readonly namespace: string;
   /** Index of the chunk in the namespace's `chunks`. */
   readonly chunkIndex: number;
+  /** The block at fault: the chunk's own, or the delta base it is read against (`reason` then says so). */
   readonly address: string;
   /** The store's `blockLocation` of the block. */
   readonly location: string;
@@ -92,17 +94,21 @@ export async function verifySnapshot(
     for (const [chunkIndex, chunk] of ns.chunks.entries()) {
       let plain: Uint8Array;
       try {
-        plain = await readChunk(store, manifest.jobId, chunk.address, chunk.length, key);
+        plain = await readChunk(store, manifest.jobId, chunk, key);
       } catch (err) {
         if (!(err instanceof BlockMissingError || err instanceof BlockDamagedError)) throw err;
         badChunks++;
+        // The block at fault: the chunk's own, or its delta base.
+        const address = err.address;
+        const ofBase = address !== chunk.address;
+        const reason = err instanceof BlockDamagedError ? err.reason : 'not in the store';
         damage.push({
           namespace: ns.namespace,
           chunkIndex,
-          address: chunk.address,
-          location: store.blockLocation(manifest.jobId, chunk.address),
+          address,
+          location: store.blockLocation(manifest.jobId, address),
           kind: err instanceof BlockMissingError ? 'missing' : 'damaged',
-          reason: err instanceof BlockDamagedError ? err.reason : 'not in the store',
+          reason: ofBase ? `the delta base of ${chunk.address}: ${reason}` : reason,
         });
         continue;
       }
