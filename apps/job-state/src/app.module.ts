@@ -1,12 +1,12 @@
 /**
  * Wiring of job-state: connections (Kafka, backup MongoDB), health probes, access control (`@tidemark/access` over
  * `MongoAccessStore`, enforced on every route by the global `AccessGuard`), the jobs feature (`@tidemark/jobs`)
- * over its adapters (Kafka publisher; one jobs repository, `JOB_REPOSITORY`, and one backup data over head
- * registry / head writer / oplog store, `BACKUP_DATA`, each built once over the backup MongoClient and shared by
- * the services), the REST API, the events consumer (the bus's consumer loop folding `tidemark.phases` and
- * `tidemark.alerts`, with its dead-letter producer) and the background effects flusher; the alerts (`AlertService`
- * over `MongoAlertStore` and `KafkaAlertPublisher`, evaluated by the periodic `AlertEvaluator` and by the events
- * consumer).
+ * over its adapters (Kafka publisher; built once over the backup MongoClient and shared by the services: the jobs
+ * repository `JOB_REPOSITORY`, the backup data over head registry / head writer / oplog store `BACKUP_DATA`, and the
+ * snapshot and restore catalogs `SNAPSHOT_CATALOG` and `RESTORE_CATALOG`), the REST API, the events consumer (the
+ * bus's consumer loop folding `tidemark.phases` and `tidemark.alerts`, with its dead-letter producer) and the
+ * background effects flusher; the alerts (`AlertService` over `MongoAlertStore` and `KafkaAlertPublisher`, evaluated
+ * by the periodic `AlertEvaluator` and by the events consumer).
  */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
@@ -33,6 +33,8 @@ import {
   type AlertThresholds,
   type JobBackupData,
   type JobRepository,
+  type RestoreCatalog,
+  type SnapshotCatalog,
   type ProjectView,
 } from '@tidemark/jobs';
 import {
@@ -93,6 +95,8 @@ import {
   JOB_REPOSITORY,
   PAGE_ASSETS,
   PROJECT_FEED,
+  RESTORE_CATALOG,
+  SNAPSHOT_CATALOG,
 } from './tokens';
 
 /** What `job-state-service.ts` resolved from the environment besides the service config. */
@@ -264,17 +268,35 @@ export class AppModule {
           },
         },
         {
+          // The snapshots' records job-state reads (<meta>.snapshots, written by the snapshotter).
+          provide: SNAPSHOT_CATALOG,
+          inject: [BACKUP_MONGO, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, c: ServiceConfig): Promise<SnapshotCatalog> => {
+            const snapshots = new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError);
+            await snapshots.init();
+            return snapshots;
+          },
+        },
+        {
+          // The restores' records (<meta>.restores).
+          provide: RESTORE_CATALOG,
+          inject: [BACKUP_MONGO, SERVICE_CONFIG],
+          useFactory: async (client: MongoClient, c: ServiceConfig): Promise<RestoreCatalog> => {
+            const restores = new MongoRestoreCatalog(client, c.metaDb, classifyMongoError);
+            await restores.init();
+            return restores;
+          },
+        },
+        {
           provide: JobService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, JOB_REPOSITORY, BACKUP_DATA],
-          useFactory: async (
-            client: MongoClient,
+          inject: [COMMAND_PRODUCER, SERVICE_CONFIG, JOB_REPOSITORY, BACKUP_DATA, SNAPSHOT_CATALOG],
+          useFactory: (
             producer: Producer,
             c: ServiceConfig,
             jobs: JobRepository,
             backupData: JobBackupData,
+            snapshots: SnapshotCatalog,
           ) => {
-            const snapshots = new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError);
-            await snapshots.init();
             return new JobService({
               jobs,
               publisher: new KafkaCommandPublisher(producer, c.topics.commands, c.topics.phases),
@@ -287,19 +309,25 @@ export class AppModule {
         {
           // Restores run in the CLI; job-state records them and publishes their events (tidemark.restores).
           provide: RestoreService,
-          inject: [BACKUP_MONGO, COMMAND_PRODUCER, SERVICE_CONFIG, SERVICE_LOGGER, JOB_REPOSITORY],
-          useFactory: async (
-            client: MongoClient,
+          inject: [
+            COMMAND_PRODUCER,
+            SERVICE_CONFIG,
+            SERVICE_LOGGER,
+            JOB_REPOSITORY,
+            SNAPSHOT_CATALOG,
+            RESTORE_CATALOG,
+          ],
+          useFactory: (
             producer: Producer,
             c: ServiceConfig,
             logger: JsonLogger,
             jobs: JobRepository,
+            snapshots: SnapshotCatalog,
+            restores: RestoreCatalog,
           ) => {
-            const restores = new MongoRestoreCatalog(client, c.metaDb, classifyMongoError);
-            await restores.init();
             return new RestoreService({
               jobs,
-              snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
+              snapshots,
               restores,
               events: new KafkaRestoreEventPublisher(producer, c.topics.restores),
               progressEventIntervalMs: settings.restoreProgressEventMs,
@@ -318,6 +346,8 @@ export class AppModule {
             SERVICE_LOGGER,
             JOB_REPOSITORY,
             BACKUP_DATA,
+            SNAPSHOT_CATALOG,
+            RESTORE_CATALOG,
           ],
           useFactory: async (
             client: MongoClient,
@@ -326,6 +356,8 @@ export class AppModule {
             logger: JsonLogger,
             jobs: JobRepository,
             backupData: JobBackupData,
+            snapshots: SnapshotCatalog,
+            restores: RestoreCatalog,
           ) => {
             const store = new MongoAlertStore(client, c.metaDb, classifyMongoError);
             await store.init();
@@ -334,8 +366,8 @@ export class AppModule {
               events: new KafkaAlertPublisher(producer, c.topics.alerts),
               jobs,
               backupData,
-              snapshots: new MongoSnapshotCatalog(client, c.metaDb, classifyMongoError),
-              restores: new MongoRestoreCatalog(client, c.metaDb, classifyMongoError),
+              snapshots,
+              restores,
               thresholds: settings.alertThresholds,
               warn: (line) => logger.event({ event: 'alert-events-pending', reason: line }),
             });

@@ -8,6 +8,10 @@ export const COMMAND_PRODUCER = Symbol('job-state.command-producer');
 export const JOB_REPOSITORY = Symbol('job-state.job-repository');
 /** The one `StoreBackupData` (head registry, head writer, oplog store) the jobs and alerts services share. */
 export const BACKUP_DATA = Symbol('job-state.backup-data');
+/** The one snapshot catalog (`MongoSnapshotCatalog`, `<meta>.snapshots`) the jobs, restores and alerts services share. */
+export const SNAPSHOT_CATALOG = Symbol('job-state.snapshot-catalog');
+/** The one restore catalog (`MongoRestoreCatalog`, `<meta>.restores`) the restores and alerts services share. */
+export const RESTORE_CATALOG = Symbol('job-state.restore-catalog');
 /** The jobs repository `/metrics` counts jobs by state and jobs needing a resync through. */
 export const JOB_METRICS = Symbol('job-state.job-metrics');
 /** The Backup page's files (`page/page-assets.ts`), read at start-up. */
