@@ -175,7 +175,7 @@ export class MongoBlockstore implements SnapshotStore {
     if (taken.length > 0)
       await this.hasBlocks(
         jobId,
-        small.filter((d) => taken.includes(d._id)).map((d) => d.address),
+        taken.map((d) => d.address),
       );
   }
 

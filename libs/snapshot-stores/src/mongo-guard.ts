@@ -24,13 +24,13 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
- * Inserts `docs` unordered in one command; documents whose `_id` is taken are left as they are. Resolves the `_id`s
- * that were taken (the caller checks what is there); any other write error is thrown.
+ * Inserts `docs` unordered in one command; documents whose `_id` is taken are left as they are. Resolves the
+ * documents whose `_id` was taken (the caller checks what is there); any other write error is thrown.
  */
 export async function insertAllowingDuplicates<T extends Document & { _id: string }>(
   collection: Collection<T>,
   docs: readonly T[],
-): Promise<string[]> {
+): Promise<T[]> {
   if (docs.length === 0) return [];
   try {
     await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
@@ -39,7 +39,7 @@ export async function insertAllowingDuplicates<T extends Document & { _id: strin
     if (!(err instanceof MongoBulkWriteError)) throw err;
     const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
     if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-    return errors.map((e) => (docs[e.index] as T)._id);
+    return errors.map((e) => docs[e.index] as T);
   }
 }
 

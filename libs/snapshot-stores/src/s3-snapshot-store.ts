@@ -234,7 +234,7 @@ export class S3SnapshotStore implements SnapshotStore {
     if (taken.length > 0)
       await this.hasBlocks(
         jobId,
-        docs.filter((d) => taken.includes(d._id)).map((d) => d.address),
+        taken.map((d) => d.address),
       );
   }
 
