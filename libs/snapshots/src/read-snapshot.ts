@@ -2,7 +2,7 @@
  * Reading a snapshot back: a namespace's documents, as raw BSON, from a manifest and the store. Every block is
  * decoded and checked (`decodeBlock`: tag, length, address; a delta against its base), the documents' framing is checked across chunk
  * boundaries, and the namespace's document count and content hash are compared at the end. Used by restore and by
- * specs. Memory: one block (and its base) plus one document at a time.
+ * specs. Memory: the blocks read ahead (`DEFAULT_BLOCK_READ_AHEAD`, with their bases) plus one document at a time.
  */
 import { Sha256 } from '@tidemark/util';
 import { decodeBlock, readBlockHeader, type DeltaBase, type EncryptionKey } from './block-codec';
@@ -86,6 +86,52 @@ export async function readChunk(
   return plain;
 }
 
+/** Blocks read ahead of the one being used, when reading or verifying a namespace (each at most 32 KiB plain). */
+export const DEFAULT_BLOCK_READ_AHEAD = 8;
+
+/** A chunk read back: its plain bytes, or why it could not be (a missing or damaged block, or a store failure). */
+export type ChunkRead =
+  | { readonly index: number; readonly plain: Uint8Array }
+  | { readonly index: number; readonly error: unknown };
+
+/**
+ * The namespace's chunks read in order, up to `readAhead` blocks (and their bases) in flight ahead of the one
+ * handed out, so a store's round trips overlap instead of adding up. Each result says which chunk it is; a failure
+ * is handed out in its place rather than thrown, so a caller can go on (verify) or stop (read). Stopping early
+ * (`return()`) waits for the reads in flight.
+ */
+export async function* readChunks(
+  store: SnapshotStore,
+  jobId: string,
+  chunks: readonly Pick<ChunkRef, 'address' | 'length' | 'base'>[],
+  key?: EncryptionKey,
+  readAhead = DEFAULT_BLOCK_READ_AHEAD,
+): AsyncGenerator<ChunkRead> {
+  const inFlight: Promise<ChunkRead>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (inFlight.length < Math.max(1, readAhead) && next < chunks.length) {
+      const index = next++;
+      inFlight.push(
+        readChunk(store, jobId, chunks[index]!, key).then(
+          (plain) => ({ index, plain }),
+          (error: unknown) => ({ index, error }),
+        ),
+      );
+    }
+  };
+  try {
+    fill();
+    while (inFlight.length > 0) {
+      const result = await inFlight.shift()!;
+      fill();
+      yield result;
+    }
+  } finally {
+    await Promise.all(inFlight);
+  }
+}
+
 /**
  * Splits a stream of byte chunks into whole BSON documents (each a fresh buffer), checking the framing. Bytes are
  * joined only once a whole document is there, so a large document spanning many chunks is copied once.
@@ -156,8 +202,9 @@ export async function* readNamespace(
   const hash = new Sha256();
   const splitter = new DocumentSplitter();
   let count = 0;
-  for (const chunk of ns.chunks) {
-    const plain = await readChunk(store, manifest.jobId, chunk, blockKey);
+  for await (const read of readChunks(store, manifest.jobId, ns.chunks, blockKey)) {
+    if ('error' in read) throw read.error;
+    const { plain } = read;
     hash.update(plain);
     let docs: Uint8Array[];
     try {

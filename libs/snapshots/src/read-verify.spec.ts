@@ -6,7 +6,7 @@ import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
 import type { SnapshotManifest } from './manifest';
 import { sealManifest } from './manifest-codec';
-import { DocumentSplitter, readNamespace } from './read-snapshot';
+import { DocumentSplitter, readChunks, readNamespace } from './read-snapshot';
 import {
   BlockDamagedError,
   BlockMissingError,
@@ -48,6 +48,54 @@ async function all(iterable: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
   for await (const doc of iterable) out.push(Buffer.from(doc));
   return out;
 }
+
+describe('readChunks', () => {
+  it('reads up to its read-ahead of blocks at once, hands them out in order, and waits for them when stopped', async () => {
+    const { store, record } = await snapshot();
+    const chunks = record.manifest.namespaces.find((n) => n.namespace === 'app.orders')!.chunks;
+    assert.ok(chunks.length > 12);
+    let inFlight = 0;
+    let most = 0;
+    const getBlock = store.getBlock.bind(store);
+    store.getBlock = async (jobId, address) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1 + (address.charCodeAt(0) % 5)));
+        return await getBlock(jobId, address);
+      } finally {
+        inFlight--;
+      }
+    };
+    const indexes: number[] = [];
+    for await (const read of readChunks(store, JOB, chunks, undefined, 4)) {
+      assert.ok('plain' in read, String((read as { error?: unknown }).error));
+      assert.equal(read.plain.length, chunks[read.index]!.length);
+      indexes.push(read.index);
+    }
+    assert.deepEqual(
+      indexes,
+      chunks.map((_, k) => k),
+    );
+    assert.equal(most, 4, 'four blocks were read at once, never more');
+    // Stopping after the first chunk leaves no read running.
+    for await (const read of readChunks(store, JOB, chunks, undefined, 4)) {
+      assert.equal(read.index, 0);
+      break;
+    }
+    assert.equal(inFlight, 0);
+  });
+
+  it('hands a missing block out in its place, and goes on', async () => {
+    const { store, record } = await snapshot();
+    const chunks = record.manifest.namespaces.find((n) => n.namespace === 'app.users')!.chunks;
+    const missing = { address: 'f'.repeat(64), length: 10 };
+    const reads = [];
+    for await (const read of readChunks(store, JOB, [missing, ...chunks])) reads.push(read);
+    assert.equal(reads.length, chunks.length + 1);
+    assert.ok('error' in reads[0]! && reads[0].error instanceof BlockMissingError);
+    assert.ok(reads.slice(1).every((r) => 'plain' in r));
+  });
+});
 
 describe('readNamespace', () => {
   it('gives back exactly the documents, in order, also one spanning many chunks', async () => {

@@ -10,7 +10,7 @@ import { Sha256 } from '@tidemark/util';
 import type { EncryptionKey } from './block-codec';
 import type { SnapshotState } from './manifest';
 import { manifestChecksumProblems, validateManifest } from './manifest-codec';
-import { DocumentSplitter, keyForManifest, readChunk } from './read-snapshot';
+import { DocumentSplitter, keyForManifest, readChunks } from './read-snapshot';
 import { BlockDamagedError, BlockMissingError } from './snapshot-errors';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
 
@@ -91,11 +91,14 @@ export async function verifySnapshot(
     let documents = 0;
     let badChunks = 0;
     let framing: string | undefined;
-    for (const [chunkIndex, chunk] of ns.chunks.entries()) {
+    for await (const read of readChunks(store, manifest.jobId, ns.chunks, key)) {
+      const chunkIndex = read.index;
+      const chunk = ns.chunks[chunkIndex]!;
       let plain: Uint8Array;
-      try {
-        plain = await readChunk(store, manifest.jobId, chunk, key);
-      } catch (err) {
+      if ('plain' in read) {
+        plain = read.plain;
+      } else {
+        const err = read.error;
         if (!(err instanceof BlockMissingError || err instanceof BlockDamagedError)) throw err;
         badChunks++;
         // The block at fault: the chunk's own, or its delta base.
