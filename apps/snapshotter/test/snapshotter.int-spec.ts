@@ -342,11 +342,16 @@ async function damageBlock(
   jobId: string,
   address: string,
 ): Promise<void> {
+  // Read first: an s3 store knows a packed block's object and range once it looked the block up.
+  await store.getBlock(jobId, address);
+  const where = store.blockLocation(jobId, address);
+  // The block's last byte: of its file or document, or of its range when it is in an s3 pack.
+  const range = / \(bytes (\d+)-(\d+)\)$/.exec(where);
   const flip = (bytes: Buffer): Buffer => {
-    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    const at = range === null ? bytes.length - 1 : Number(range[2]);
+    bytes[at] = bytes[at]! ^ 0xff;
     return bytes;
   };
-  const where = store.blockLocation(jobId, address);
   if (kind === 'filesystem') {
     const bytes = await readFile(where);
     assert.ok(!bytes.includes(Buffer.from('sku-')), 'an encrypted block holds plain document bytes');
@@ -366,7 +371,7 @@ async function damageBlock(
     }
   } else {
     const { client, bucket } = s3Deps(suffix);
-    const key = where.slice(`s3://${bucket}/`.length);
+    const key = where.slice(`s3://${bucket}/`.length).replace(/ \(bytes \d+-\d+\)$/, '');
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: flip(bytes) }));

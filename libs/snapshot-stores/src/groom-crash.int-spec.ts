@@ -37,6 +37,7 @@ import {
 } from '@tidemark/snapshots';
 import { uniqueDbName, uniqueName } from '@tidemark/testing';
 import { createSnapshotStore } from './create-snapshot-store';
+import { SNAPSHOT_BLOCK_OBJECTS_COLLECTION } from './s3-snapshot-store';
 
 const GROOM_ONCE = path.join(__dirname, 'testing', 'groom-once.ts');
 /** Documents per snapshot: the first half is the same in every snapshot, the second half new in each. */
@@ -91,7 +92,7 @@ async function assertVerifies(store: SnapshotStore, record: SnapshotRecord, when
   );
 }
 
-/** Addresses of the job's block objects in the bucket, whether or not the s3 store's index names them. */
+/** Keys of the job's objects in the bucket (blocks of their own and packs), whether or not an index entry names them. */
 async function objectsOf(jobId: string, prefix: string): Promise<Set<string>> {
   const found = new Set<string>();
   let token: string | undefined;
@@ -99,14 +100,24 @@ async function objectsOf(jobId: string, prefix: string): Promise<Set<string>> {
     const page = await s3Client().send(
       new ListObjectsV2Command({
         Bucket: resolveEndpoints().s3.bucket,
-        Prefix: `${prefix}/${jobId}/blocks/`,
+        Prefix: `${prefix}/${jobId}/`,
         ...(token === undefined ? {} : { ContinuationToken: token }),
       }),
     );
-    for (const o of page.Contents ?? []) found.add(path.basename(o.Key ?? ''));
+    for (const o of page.Contents ?? []) if (o.Key !== undefined) found.add(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return found;
+}
+
+/** The object keys the s3 store's index names for the job (a pack's key once per block in it). */
+async function indexedKeys(client: MongoClient, database: string, jobId: string): Promise<Set<string>> {
+  const docs = await client
+    .db(database)
+    .collection<{ _id: string; key: string }>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION)
+    .find({ jobId }, { projection: { key: 1 } })
+    .toArray();
+  return new Set(docs.map((d) => d.key));
 }
 
 let s3: ReturnType<typeof createS3Client> | undefined;
@@ -191,10 +202,14 @@ describe('a groomer killed mid-grooming', { concurrency: 1 }, () => {
       // The kill landed mid-sweep: some, not all, of the garbage is gone, and nothing else.
       const atKill = await blocksOf(store, jobId);
       const gone = [...garbage].filter((a) => !atKill.has(a)).length;
-      // s3 only: objects in the bucket that no index entry names (a kill between a block's two deletes).
-      const unnamed = async (blocks: Set<string>) =>
-        kind === 's3' ? [...(await objectsOf(jobId, prefix))].filter((a) => !blocks.has(a)).length : 0;
-      const unnamedAtKill = await unnamed(atKill);
+      // s3 only: objects in the bucket that no index entry names (a kill between a block's two deletes; a pack
+      // goes only with its last block).
+      const unnamed = async () => {
+        if (kind !== 's3') return 0;
+        const named = await indexedKeys(client, database, jobId);
+        return [...(await objectsOf(jobId, prefix))].filter((k) => !named.has(k)).length;
+      };
+      const unnamedAtKill = await unnamed();
       console.log(
         `${kind}: ${garbage.size} unreferenced of ${before.size} blocks; killed after ${reported} reported deletions, ${gone} gone` +
           (kind === 's3' ? `; ${unnamedAtKill} objects left that no index entry names` : ''),
@@ -238,7 +253,7 @@ describe('a groomer killed mid-grooming', { concurrency: 1 }, () => {
       const groomed = await blocksOf(store, jobId);
       assert.deepEqual([...groomed].sort(), [...referenced].sort());
       if (kind === 's3') {
-        const left = await unnamed(groomed);
+        const left = await unnamed();
         console.log(`s3: after the next grooming, ${left} objects that no index entry names`);
         assert.ok(
           left <= unnamedAtKill,

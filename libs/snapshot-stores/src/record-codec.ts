@@ -31,8 +31,11 @@ export const SNAPSHOT_LOCK_FORMAT = recordFormat('snapshot lock', 1);
 export const BLOCK_FORMAT = recordFormat('snapshot block', 1);
 /** A part of a block too large for one document (`snapshot_block_parts`). */
 export const BLOCK_PART_FORMAT = recordFormat('snapshot block part', 1);
-/** The S3 store's index entry of a block object (`snapshot_block_objects`). */
-export const BLOCK_OBJECT_FORMAT = recordFormat('snapshot block object', 1);
+/**
+ * The S3 store's index entry of a block (`snapshot_block_objects`). Version 2 added `offset`: the block is that range
+ * of a pack object. A build that reads only version 1 would take a pack for the block and must refuse it instead.
+ */
+export const BLOCK_OBJECT_FORMAT = recordFormat('snapshot block object', 2, [1, 2]);
 
 /** A record's fields as the stores keep them, before its manifest is parsed. */
 export interface StoredRecordFields {

@@ -18,7 +18,11 @@ import { classifyS3Error, createS3Client, ensureBucket } from '@tidemark/s3';
 import { BlockMissingError } from '@tidemark/snapshots';
 import { addressOf, describeSnapshotStore } from '@tidemark/snapshots-contract';
 import { uniqueDbName, uniqueName } from '@tidemark/testing';
-import { S3SnapshotStore, SNAPSHOT_BLOCK_OBJECTS_COLLECTION } from './s3-snapshot-store';
+import {
+  PACK_MAX_BLOCK_BYTES,
+  S3SnapshotStore,
+  SNAPSHOT_BLOCK_OBJECTS_COLLECTION,
+} from './s3-snapshot-store';
 
 const endpoints = resolveEndpoints();
 const bucket = uniqueName('tidemark-snap-s3').toLowerCase();
@@ -75,6 +79,12 @@ async function makeStore(overrides: { multipartThresholdBytes?: number } = {}) {
   };
 }
 
+async function collectAll(it: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const a of it) out.push(a);
+  return out;
+}
+
 after(async () => {
   if (!bucketReady) return;
   const client = await bucketReady;
@@ -92,7 +102,7 @@ describe('S3SnapshotStore: layout', () => {
   });
   after(() => env.close());
 
-  it('keeps a block under <prefix>/<jobId>/blocks/<aa>/<address>, indexed with v: 1', async () => {
+  it('keeps a block put alone under <prefix>/<jobId>/blocks/<aa>/<address>, indexed with v: 1', async () => {
     const bytes = randomBytes(1000);
     const a = addressOf(bytes);
     await env.store.putBlock('j1', a, bytes);
@@ -107,6 +117,77 @@ describe('S3SnapshotStore: layout', () => {
     assert.equal(entry?.['v' as never], 1);
     assert.equal(entry?.['key' as never], key);
     assert.equal(entry?.['size' as never], 1000);
+  });
+
+  it('packs a group of small blocks into one object with a trailer; the pack goes with its last block', async () => {
+    const small = Array.from({ length: 5 }, (_, k) => randomBytes(1000 + k));
+    const large = randomBytes(PACK_MAX_BLOCK_BYTES + 1);
+    await env.store.putBlocks(
+      'j4',
+      [...small, large].map((bytes) => ({ address: addressOf(bytes), bytes })),
+    );
+    const listed = await env.client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${env.prefix}/j4/` }),
+    );
+    const keys = (listed.Contents ?? []).map((o) => o.Key as string).sort();
+    assert.equal(keys.length, 2, keys.join(', '));
+    const packKey = keys.find((k) => k.includes('/packs/'))!;
+    assert.match(packKey, new RegExp(`^${env.prefix}/j4/packs/[0-9a-f]{2}/[0-9a-f]{64}$`));
+    assert.ok(
+      keys.includes(env.store.key('j4', addressOf(large))),
+      'the large block is an object of its own',
+    );
+    // The trailer lists the blocks, so the index can be rebuilt from the bucket.
+    const got = await env.client.send(new GetObjectCommand({ Bucket: bucket, Key: packKey }));
+    const pack = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+    assert.equal(pack.subarray(-4).toString('latin1'), 'TMPK');
+    const trailerLength = pack.readUInt32LE(pack.length - 8);
+    const trailer = JSON.parse(
+      pack.subarray(pack.length - 8 - trailerLength, pack.length - 8).toString('utf8'),
+    );
+    assert.deepEqual(
+      trailer.blocks.map((b: { address: string; size: number }) => [b.address, b.size]),
+      small.map((b) => [addressOf(b), b.length]),
+    );
+    const index = env.mongo.db(env.database).collection<{ _id: string }>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION);
+    for (const [k, bytes] of small.entries()) {
+      const a = addressOf(bytes);
+      assert.deepEqual(Buffer.from(await env.store.getBlock('j4', a)), bytes);
+      const entry = await index.findOne({ _id: `j4:${a}` });
+      assert.equal(entry?.['v' as never], 2);
+      assert.equal(entry?.['key' as never], packKey);
+      const offset = trailer.blocks[k].offset as number;
+      assert.equal(entry?.['offset' as never], offset);
+      assert.equal(
+        env.store.blockLocation('j4', a),
+        `s3://${bucket}/${packKey} (bytes ${offset}-${offset + bytes.length - 1})`,
+      );
+    }
+    assert.deepEqual(Buffer.from(await env.store.getBlock('j4', addressOf(large))), large);
+    for (const bytes of small.slice(0, 4)) await env.store.deleteBlock('j4', addressOf(bytes));
+    const packThere = async () =>
+      ((await env.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: packKey }))).KeyCount ?? 0) >
+      0;
+    assert.equal(await packThere(), true, 'the pack stays while a block in it is indexed');
+    assert.deepEqual(Buffer.from(await env.store.getBlock('j4', addressOf(small[4]!))), small[4]);
+    await env.store.deleteBlock('j4', addressOf(small[4]!));
+    assert.equal(await packThere(), false, 'the pack went with its last block');
+    assert.deepEqual((await collectAll(env.store.listBlocks('j4'))).length, 1);
+  });
+
+  it('refuses an index entry whose pack key is outside the job', async () => {
+    const bytes = [randomBytes(100), randomBytes(100)];
+    await env.store.putBlocks(
+      'j5',
+      bytes.map((b) => ({ address: addressOf(b), bytes: b })),
+    );
+    const a = addressOf(bytes[0]!);
+    const index = env.mongo.db(env.database).collection<{ _id: string }>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION);
+    await index.updateOne(
+      { _id: `j5:${a}` },
+      { $set: { key: `${env.prefix}/j4/packs/aa/${'a'.repeat(64)}` } },
+    );
+    await assert.rejects(env.store.getBlock('j5', a), /a pack key outside/);
   });
 
   it('adopts an object a crashed put left without its index entry, keeping its bytes', async () => {

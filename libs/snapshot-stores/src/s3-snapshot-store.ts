@@ -2,17 +2,24 @@
  * `S3SnapshotStore` (`s3`): a job's blocks as objects in a bucket, its records, lock and block index in the
  * backup-side MongoDB (docs/format.md, "Snapshot stores"):
  *
- * - object `<prefix>/<jobId>/blocks/<address[0..2]>/<address>`: the block's bytes (the key alone names job and
+ * - object `<prefix>/<jobId>/blocks/<address[0..2]>/<address>`: one block's bytes (the key alone names job and
  *   address, so the index can be rebuilt from a bucket listing);
- * - `snapshot_block_objects`: `{ _id: "<jobId>:<address>", v: 1, jobId, address, size, bucket, key, storedAt }`, the
- *   index: a block exists for `hasBlock`, `getBlock` and `listBlocks` when its entry does;
+ * - object `<prefix>/<jobId>/packs/<id[0..2]>/<id>`: a **pack**, the blocks of one `putBlocks` (two or more, each at
+ *   most {@link PACK_MAX_BLOCK_BYTES}) one after another, then a trailer listing them (so the index can still be
+ *   rebuilt from the bucket); `id` is the SHA-256 of the whole object. One PUT for a group of small blocks instead of
+ *   one each: with 16 KiB chunks, a 100 GB head would otherwise be millions of objects;
+ * - `snapshot_block_objects`: `{ _id: "<jobId>:<address>", v, jobId, address, size, bucket, key, offset?,
+ *   storedAt }` (`v` 2 with `offset`, else 1), the index: a block exists for `hasBlock`, `getBlock` and `listBlocks`
+ *   when its entry does; `offset` is set when the block is bytes `[offset, offset + size)` of the pack `key`;
  * - `snapshots`, `snapshot_locks`: `mongo-snapshot-metadata.ts`, as in the `blockstore`.
  *
  * Write order: the object, then its index entry; delete order: the index entry, then the object (restic's
- * "Read and Write Ordering"). A crash in between leaves an object no entry names, which a later `putBlock`
- * adopts or `deleteJob` removes; never an entry without a whole object. An object is whole or absent: a single PUT
- * up to `multipartThresholdBytes`, else a multipart upload (parts of `partBytes`) that becomes visible only when
- * completed, and is aborted on failure. Both are conditional (`If-None-Match: *`, unless `conditionalWrites` is
+ * "Read and Write Ordering"); a pack's object goes with the last entry naming it. A crash in between leaves an
+ * object no entry names, which a later `putBlock` adopts (a pack: a later pack of the same blocks) or `deleteJob`
+ * removes; never an entry without a whole object. A pack some of whose blocks were deleted keeps its bytes until its
+ * last block goes (packs are not rewritten). An object is whole or absent: a single PUT up to
+ * `multipartThresholdBytes`, else a multipart upload (parts of `partBytes`) that becomes visible only when completed,
+ * and is aborted on failure. Both are conditional (`If-None-Match: *`, unless `conditionalWrites` is
  * false for a server without it): an object already under the key is kept, so the first bytes stay.
  *
  * Retries: every S3 request is retried with {@link S3_REQUEST_RETRY} backoff while the injected classifier
@@ -49,6 +56,7 @@ import {
   S3_REQUEST_RETRY,
   isProgrammingError,
   retry,
+  sha256Hex,
   type Backoff,
 } from '@tidemark/util';
 import {
@@ -82,8 +90,24 @@ interface ObjectDoc {
   size: number;
   bucket: string;
   key: string;
+  /** Set when the block is a range of the pack `key` (version 2). */
+  offset?: number;
   storedAt: Date;
 }
+
+/** Where a block is: its object's key, and its range when the object is a pack. */
+interface IndexEntry {
+  readonly size: number;
+  readonly key: string;
+  readonly offset?: number;
+}
+
+/** Blocks up to this size go into packs; larger ones are objects of their own. */
+export const PACK_MAX_BLOCK_BYTES = 1024 * 1024;
+/** The last 4 bytes of a pack. */
+const PACK_MAGIC = Buffer.from('TMPK', 'latin1');
+/** Locations remembered for naming damage (`blockLocation`), the most recently read. */
+const LOCATIONS_KEPT = 4096;
 
 const OBJECT_READABLE = versionFilters(BLOCK_OBJECT_FORMAT).readable as Filter<ObjectDoc>;
 
@@ -125,6 +149,8 @@ export class S3SnapshotStore implements SnapshotStore {
   private readonly s3: S3Client;
   private readonly objects: Collection<ObjectDoc>;
   private readonly meta: MongoSnapshotMetadata;
+  /** Where blocks looked up lately are (`blockLocation`), by `<jobId>:<address>`, oldest first. */
+  private readonly locations = new Map<string, string>();
   private readonly classifyS3: StoreErrorClassifier;
   private readonly classifyMongo: StoreErrorClassifier;
   private readonly backoff: Backoff;
@@ -164,6 +190,8 @@ export class S3SnapshotStore implements SnapshotStore {
     await this.meta.init();
     await mongoGuard(this.classifyMongo, 'init', this.database, async () => {
       await this.objects.createIndex({ jobId: 1 });
+      // deleteBlock asks whether another block is in the same pack.
+      await this.objects.createIndex({ key: 1 });
     });
   }
 
@@ -180,16 +208,7 @@ export class S3SnapshotStore implements SnapshotStore {
     const _id = `${jobId}:${address}`;
     await mongoGuard(this.classifyMongo, 'putBlock', this.indexWhere(_id), async () => {
       try {
-        await this.objects.insertOne({
-          _id,
-          v: BLOCK_OBJECT_FORMAT.current,
-          jobId,
-          address,
-          size,
-          bucket: this.bucket,
-          key,
-          storedAt: new Date(),
-        });
+        await this.objects.insertOne(this.entry(jobId, address, size, key));
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         await this.indexed(jobId, address); // a concurrent put indexed it; throws for an unknown version
@@ -198,34 +217,33 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   /**
-   * One index query for what is there, the objects put at once (each its own request, retried on its own), then one
-   * unordered insert into the index. As with `putBlock`, an object is indexed only after it is stored.
+   * One index query for what is there; then the missing blocks of at most {@link PACK_MAX_BLOCK_BYTES} as one pack
+   * object when there are two or more, the others as objects of their own, all at once; then one unordered insert into
+   * the index. As with `putBlock`, an object is indexed only after it is stored.
    */
   async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
     const present = await this.hasBlocks(
       jobId,
       blocks.map((b) => b.address),
     );
-    const todo = blocks.filter((b) => !present.has(b.address));
-    const docs = await Promise.all(
-      todo.map(async (block): Promise<ObjectDoc> => {
+    const todo = [
+      ...new Map(blocks.filter((b) => !present.has(b.address)).map((b) => [b.address, b])).values(),
+    ];
+    const small = todo.filter((b) => b.bytes.length <= PACK_MAX_BLOCK_BYTES);
+    const packed = small.length >= 2 ? small : [];
+    const alone = todo.filter((b) => !packed.includes(b));
+    const [pack, ...single] = await Promise.all([
+      packed.length > 0 ? this.putPack(jobId, packed) : Promise.resolve([]),
+      ...alone.map(async (block): Promise<ObjectDoc[]> => {
         const key = this.key(jobId, block.address);
         const size =
           block.bytes.length <= this.multipartThreshold
             ? await this.putObject(key, block.bytes)
             : await this.putMultipart(key, block.bytes);
-        return {
-          _id: `${jobId}:${block.address}`,
-          v: BLOCK_OBJECT_FORMAT.current,
-          jobId,
-          address: block.address,
-          size,
-          bucket: this.bucket,
-          key,
-          storedAt: new Date(),
-        };
+        return [this.entry(jobId, block.address, size, key)];
       }),
-    );
+    ]);
+    const docs = [...(pack ?? []), ...single.flat()];
     const where = this.indexWhere(`${jobId}:(${docs.length} blocks)`);
     const taken = await mongoGuard(this.classifyMongo, 'putBlocks', where, () =>
       insertAllowingDuplicates(this.objects, docs),
@@ -238,20 +256,68 @@ export class S3SnapshotStore implements SnapshotStore {
       );
   }
 
+  /**
+   * Puts `blocks` as one pack: their bytes one after another, then the trailer (UTF-8 JSON
+   * `{"v":1,"jobId","blocks":[{"address","offset","size"}]}`, its length as uint32 little-endian, and `TMPK`). The key
+   * is the SHA-256 of the whole, so putting the same blocks again finds the same object (kept, as any object).
+   * Resolves their index entries.
+   */
+  private async putPack(jobId: string, blocks: readonly BlockToStore[]): Promise<ObjectDoc[]> {
+    const listed: Array<{ address: string; offset: number; size: number }> = [];
+    let offset = 0;
+    for (const block of blocks) {
+      listed.push({ address: block.address, offset, size: block.bytes.length });
+      offset += block.bytes.length;
+    }
+    const trailer = Buffer.from(JSON.stringify({ v: 1, jobId, blocks: listed }), 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(trailer.length, 0);
+    const body = Buffer.concat([...blocks.map((b) => b.bytes), trailer, length, PACK_MAGIC]);
+    const key = this.packKey(jobId, sha256Hex(body));
+    const size =
+      body.length <= this.multipartThreshold
+        ? await this.putObject(key, body)
+        : await this.putMultipart(key, body);
+    if (size !== body.length) {
+      throw new SnapshotRecordInvalidError(
+        `s3://${this.bucket}/${key}`,
+        `a pack of ${body.length} bytes is stored there as ${size} bytes`,
+      );
+    }
+    return listed.map((b) => this.entry(jobId, b.address, b.size, key, b.offset));
+  }
+
+  private entry(jobId: string, address: string, size: number, key: string, offset?: number): ObjectDoc {
+    return {
+      _id: `${jobId}:${address}`,
+      // A block of its own keeps version 1, which builds before packs read too.
+      v: offset === undefined ? 1 : BLOCK_OBJECT_FORMAT.current,
+      jobId,
+      address,
+      size,
+      bucket: this.bucket,
+      key,
+      ...(offset === undefined ? {} : { offset }),
+      storedAt: new Date(),
+    };
+  }
+
   async hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>> {
     const byId = new Map(addresses.map((a) => [`${checkJobId(jobId)}:${checkAddress(a)}`, a]));
     const where = this.indexWhere(`${jobId}:(${byId.size} blocks)`);
     return mongoGuard(this.classifyMongo, 'index', where, async () => {
       const found = new Set<string>();
       if (byId.size === 0) return found;
-      for (const doc of await findByIds(this.objects, [...byId.keys()], { v: 1, size: 1 })) {
-        const docWhere = this.indexWhere(doc._id);
-        checkRecordVersion(BLOCK_OBJECT_FORMAT, doc, docWhere);
-        if (!Number.isSafeInteger(doc.size) || doc.size < 0) {
-          throw new SnapshotRecordInvalidError(docWhere, 'size is not a byte count');
-        }
+      for (const doc of await findByIds(this.objects, [...byId.keys()], {
+        v: 1,
+        size: 1,
+        key: 1,
+        offset: 1,
+      })) {
         const address = byId.get(doc._id);
-        if (address !== undefined) found.add(address);
+        if (address === undefined) continue;
+        this.checkEntry(jobId, address, doc, this.indexWhere(doc._id));
+        found.add(address);
       }
       return found;
     });
@@ -262,13 +328,19 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   async getBlock(jobId: string, address: string): Promise<Uint8Array> {
-    const key = this.key(jobId, address);
-    const where = this.blockLocation(jobId, address);
     const entry = await this.indexed(jobId, address);
-    if (entry === undefined) throw new BlockMissingError(jobId, address, where);
+    if (entry === undefined) throw new BlockMissingError(jobId, address, this.blockLocation(jobId, address));
+    const where = this.locationOf(entry);
+    const range =
+      entry.offset === undefined || entry.size === 0
+        ? undefined
+        : `bytes=${entry.offset}-${entry.offset + entry.size - 1}`;
+    if (entry.offset !== undefined && entry.size === 0) return new Uint8Array(0);
     const bytes = await this.call('getBlock', where, async () => {
       try {
-        const got = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const got = await this.s3.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: entry.key, ...(range ? { Range: range } : {}) }),
+        );
         if (!got.Body) throw new SnapshotRecordInvalidError(where, 'the object has no body');
         return await got.Body.transformToByteArray(); // inside the attempt: a broken body is retried whole
       } catch (err) {
@@ -281,20 +353,28 @@ export class S3SnapshotStore implements SnapshotStore {
     if (bytes.length !== entry.size) {
       throw new SnapshotRecordInvalidError(
         where,
-        `the object holds ${bytes.length} bytes, the index says ${entry.size}`,
+        `the object holds ${bytes.length} bytes there, the index says ${entry.size}`,
       );
     }
     return bytes;
   }
 
+  /** The index entry first; then the object, unless it is a pack another entry still names. */
   async deleteBlock(jobId: string, address: string): Promise<void> {
-    const key = this.key(jobId, address);
     const _id = `${jobId}:${address}`;
+    const entry = await this.indexed(jobId, address);
     await mongoGuard(this.classifyMongo, 'deleteBlock', this.indexWhere(_id), async () => {
       const result = await this.objects.deleteOne({ _id, ...OBJECT_READABLE });
       if (result.deletedCount === 0) await this.indexed(jobId, address); // throws for an unknown version
     });
-    await this.call('deleteBlock', this.blockLocation(jobId, address), () =>
+    const key = entry?.key ?? this.key(jobId, address);
+    if (entry?.offset !== undefined) {
+      const other = await mongoGuard(this.classifyMongo, 'deleteBlock', this.indexWhere(_id), () =>
+        this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
+      );
+      if (other !== null) return;
+    }
+    await this.call('deleteBlock', `s3://${this.bucket}/${key}`, () =>
       this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
     );
   }
@@ -319,8 +399,19 @@ export class S3SnapshotStore implements SnapshotStore {
     }
   }
 
+  /**
+   * The object of a block read (or looked up) lately, with its byte range when it is in a pack; otherwise where a
+   * block of its own would be.
+   */
   blockLocation(jobId: string, address: string): string {
-    return `s3://${this.bucket}/${this.key(jobId, address)}`;
+    return this.locations.get(`${jobId}:${address}`) ?? `s3://${this.bucket}/${this.key(jobId, address)}`;
+  }
+
+  private locationOf(entry: IndexEntry): string {
+    const object = `s3://${this.bucket}/${entry.key}`;
+    return entry.offset === undefined
+      ? object
+      : `${object} (bytes ${entry.offset}-${entry.offset + entry.size - 1})`;
   }
 
   // ---- records and the lock (MongoDB) ------------------------------------------------------------------------
@@ -402,6 +493,11 @@ export class S3SnapshotStore implements SnapshotStore {
 
   // ---- helpers -----------------------------------------------------------------------------------------------
 
+  /** The object key of a pack: `<prefix>/<jobId>/packs/<aa>/<id>`. */
+  private packKey(jobId: string, id: string): string {
+    return `${this.prefix}/${checkJobId(jobId)}/packs/${id.slice(0, 2)}/${id}`;
+  }
+
   /** The object key of a block: `<prefix>/<jobId>/blocks/<aa>/<address>`. */
   key(jobId: string, address: string): string {
     checkJobId(jobId);
@@ -409,19 +505,47 @@ export class S3SnapshotStore implements SnapshotStore {
     return `${this.prefix}/${jobId}/blocks/${address.slice(0, 2)}/${address}`;
   }
 
-  /** The block's index entry (version-checked), or undefined. */
-  private async indexed(jobId: string, address: string): Promise<{ size: number } | undefined> {
+  /**
+   * The block's index entry (version-checked, its key inside the job's prefix), or undefined. Remembers where the
+   * block is, for `blockLocation`.
+   */
+  private async indexed(jobId: string, address: string): Promise<IndexEntry | undefined> {
     const _id = `${checkJobId(jobId)}:${checkAddress(address)}`;
     const where = this.indexWhere(_id);
-    return mongoGuard(this.classifyMongo, 'index', where, async () => {
-      const doc = await this.objects.findOne({ _id }, { projection: { v: 1, size: 1 } });
+    const entry = await mongoGuard(this.classifyMongo, 'index', where, async () => {
+      const doc = await this.objects.findOne({ _id }, { projection: { v: 1, size: 1, key: 1, offset: 1 } });
       if (doc === null) return undefined;
-      checkRecordVersion(BLOCK_OBJECT_FORMAT, doc, where);
-      if (!Number.isSafeInteger(doc.size) || doc.size < 0) {
-        throw new SnapshotRecordInvalidError(where, 'size is not a byte count');
-      }
-      return { size: doc.size };
+      return this.checkEntry(jobId, address, doc, where);
     });
+    if (entry !== undefined) {
+      this.locations.delete(_id);
+      this.locations.set(_id, this.locationOf(entry));
+      if (this.locations.size > LOCATIONS_KEPT)
+        this.locations.delete(this.locations.keys().next().value as string);
+    }
+    return entry;
+  }
+
+  /** An index entry's fields, checked: version, size, and a key of the job's (its own block's, or a pack's). */
+  private checkEntry(
+    jobId: string,
+    address: string,
+    doc: Pick<ObjectDoc, 'v' | 'size' | 'key' | 'offset'>,
+    where: string,
+  ): IndexEntry {
+    checkRecordVersion(BLOCK_OBJECT_FORMAT, doc, where);
+    if (!Number.isSafeInteger(doc.size) || doc.size < 0) {
+      throw new SnapshotRecordInvalidError(where, 'size is not a byte count');
+    }
+    if (doc.offset === undefined) return { size: doc.size, key: this.key(jobId, address) };
+    const packs = `${this.prefix}/${jobId}/packs/`;
+    if (!Number.isSafeInteger(doc.offset) || doc.offset < 0) {
+      throw new SnapshotRecordInvalidError(where, 'offset is not a byte count');
+    }
+    if (typeof doc.key !== 'string' || !doc.key.startsWith(packs) || doc.key.includes('..')) {
+      throw new SnapshotRecordInvalidError(where, `a pack key outside ${packs}`);
+    }
+    return { size: doc.size, key: doc.key, offset: doc.offset };
   }
 
   /** A single conditional PUT; the size stored under the key (another object's when one was there). */

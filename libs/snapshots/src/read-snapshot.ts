@@ -45,8 +45,9 @@ export async function readChunk(
   key?: EncryptionKey,
 ): Promise<Uint8Array> {
   const { address, length } = chunk;
-  const location = store.blockLocation(jobId, address);
   const bytes = await store.getBlock(jobId, address);
+  // Asked after the read: a store may only know where a block is once it looked it up (an s3 pack's range).
+  const location = store.blockLocation(jobId, address);
   const context = { jobId, location };
   const headerBase = readBlockHeader(bytes, address, context).base;
   if (headerBase !== chunk.base) {
@@ -62,8 +63,8 @@ export async function readChunk(
   }
   let base: DeltaBase | undefined;
   if (headerBase !== undefined) {
-    const baseLocation = store.blockLocation(jobId, headerBase);
     const baseBytes = await store.getBlock(jobId, headerBase);
+    const baseLocation = store.blockLocation(jobId, headerBase);
     const baseContext = { jobId, location: baseLocation };
     if (readBlockHeader(baseBytes, headerBase, baseContext).base !== undefined) {
       throw new BlockDamagedError({

@@ -67,7 +67,11 @@ export interface SnapshotStore {
   deleteBlock(jobId: string, address: string): Promise<void>;
   /** Every block address of the job, in no particular order. */
   listBlocks(jobId: string): AsyncIterable<string>;
-  /** Where the block lives in the backend (collection and `_id`, bucket key, file path), to name damage. */
+  /**
+   * Where the block lives in the backend (collection and `_id`, bucket key and range, file path), to name damage.
+   * A store that must look a block up to know (an s3 pack) may answer exactly only after `getBlock` or `hasBlock(s)`
+   * of it, so callers ask after reading.
+   */
   blockLocation(jobId: string, address: string): string;
 
   /** Creates or replaces the record of `record.manifest.snapshotId`. */
