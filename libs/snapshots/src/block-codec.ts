@@ -26,9 +26,9 @@
  * address subkey, so equal chunks still share a block but an address says nothing about the content to someone
  * without the key. Encryption: AES-256-GCM under the key's encryption subkey, a random 96-bit nonce per block, and
  * the header (12 bytes; 44 with a delta's base address) followed by the address (64 ASCII hex digits) as additional
- * authenticated data, so a block cannot be passed off under another address, with another header or another base. The two subkeys come from the 32-byte
- * key by HKDF-SHA-256 (empty salt, info `tidemark block encryption v1` / `tidemark block address v1`): one key never
- * serves two algorithms.
+ * authenticated data, so a block cannot be passed off under another address, with another header or another base.
+ * The two subkeys come from the 32-byte key by HKDF-SHA-256 (empty salt, info `tidemark block encryption v1` /
+ * `tidemark block address v1`): one key never serves two algorithms.
  *
  * Compression is gzip (RFC 1952) from `node:zlib`: built into Node, no native dependency to build or ship, and
  * readable from any language's standard library. zstd would compress better and faster but is not in Node 20's

@@ -6,9 +6,9 @@
  *    copied; read the head's applied position P (the snapshot is exactly the head at P);
  * 2. write the record `in-progress`;
  * 3. per namespace (sorted), stream its raw BSON documents in `_id` order through the chunker; per chunk, reuse the
- *    block if the store has it, else encode and put it (as a delta of the previous snapshot's chunk at the same
- *    place when that is less than half its size: see `NamespaceCopier`); hash the namespace's bytes and count
- *    documents;
+ *    block if the store has it, else encode and put it (as a delta of the previous snapshot's block at the same
+ *    place when the delta is at most half that block's stored size: see `NamespaceCopier`); hash the namespace's
+ *    bytes and count documents;
  * 4. renew lock and fence as time passes (checked before every document and every chunk, so the TTL must exceed the
  *    longest wait for one document or for the oldest of the block writes in flight); if either is lost, give the
  *    snapshot up (`failed` record);
@@ -17,9 +17,9 @@
  *
  * Reading, chunking and storing overlap, bounded (`SnapshotPipeline`; see `NamespaceCopier`). Memory: the read-ahead
  * (`readAheadBytes`, 4 MiB, plus one document), the chunk being cut (at most `maxSize`) and the blocks in flight
- * (two groups of `blockWriteWindow` x `maxSize`, plus their encoded copies and delta bases); the manifest's chunk list (about
- * 100 bytes per chunk) and the previous snapshot's, which the take reads to find delta bases, are the only things
- * that grow with the data.
+ * (two groups of `blockWriteWindow` x `maxSize`, plus their encoded copies and delta bases); the manifest's chunk
+ * list (about 100 bytes per chunk) and the previous snapshot's, which the take reads to find delta bases, are the
+ * only things that grow with the data.
  */
 import { TidemarkError, formatOpTime, opTimeEquals } from '@tidemark/domain';
 import { ByteBoundedQueue, QueueClosedError, Sha256 } from '@tidemark/util';
