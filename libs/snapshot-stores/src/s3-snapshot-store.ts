@@ -330,12 +330,10 @@ export class S3SnapshotStore implements SnapshotStore {
   async getBlock(jobId: string, address: string): Promise<Uint8Array> {
     const entry = await this.indexed(jobId, address);
     if (entry === undefined) throw new BlockMissingError(jobId, address, this.blockLocation(jobId, address));
+    if (entry.offset !== undefined && entry.size === 0) return new Uint8Array(0);
     const where = this.locationOf(entry);
     const range =
-      entry.offset === undefined || entry.size === 0
-        ? undefined
-        : `bytes=${entry.offset}-${entry.offset + entry.size - 1}`;
-    if (entry.offset !== undefined && entry.size === 0) return new Uint8Array(0);
+      entry.offset === undefined ? undefined : `bytes=${entry.offset}-${entry.offset + entry.size - 1}`;
     const bytes = await this.call('getBlock', where, async () => {
       try {
         const got = await this.s3.send(
@@ -367,6 +365,7 @@ export class S3SnapshotStore implements SnapshotStore {
       const result = await this.objects.deleteOne({ _id, ...OBJECT_READABLE });
       if (result.deletedCount === 0) await this.indexed(jobId, address); // throws for an unknown version
     });
+    this.locations.delete(_id);
     const key = entry?.key ?? this.key(jobId, address);
     if (entry?.offset !== undefined) {
       const other = await mongoGuard(this.classifyMongo, 'deleteBlock', this.indexWhere(_id), () =>
