@@ -65,6 +65,30 @@ function world(
 }
 
 describe('SnapshotWorker', () => {
+  it('a scheduled round and an on-demand snapshot of one job exclude each other: the second is busy, none is lost', async () => {
+    const w = world();
+    // A slow head, so the round's take is still copying when the on-demand one asks for the lock.
+    const documents = w.head.documents.bind(w.head);
+    w.head.documents = async function* (jobId, syncId, namespace) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      yield* documents(jobId, syncId, namespace);
+    };
+    const round = w.worker.tick();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await assert.rejects(
+      w.worker.take(w.job.jobId, `${w.job.jobId}-on-demand`, 'request-1'),
+      (err: unknown) => err instanceof SnapshotUnavailableError && err.retriable,
+    );
+    await round;
+    assert.deepEqual(
+      (await w.store.listSnapshots(w.job.jobId)).map((r) => r.state),
+      ['complete'],
+    );
+    // Retried once the round is done, it goes through.
+    const again = await w.worker.take(w.job.jobId, `${w.job.jobId}-on-demand`, 'request-1');
+    assert.equal(again?.state, 'complete');
+  });
+
   it('takes a snapshot when one is due, not before, and expires what retention no longer keeps', async () => {
     const w = world();
     await w.worker.tick();

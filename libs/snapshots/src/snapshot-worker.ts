@@ -59,7 +59,11 @@ export interface SnapshotWorkerDeps {
   readonly head: HeadSource;
   readonly fence: ApplyFence;
   readonly events: SnapshotEventPublisher;
-  /** This process, as lock and fence owner. */
+  /**
+   * This process. Each take and each grooming holds the job's lock and fence as `<owner>#<n>`, an owner of its own:
+   * a scheduled round and an on-demand snapshot (or a grooming) of one job in this process then exclude each other
+   * as two processes would, instead of sharing one hold that the first to finish releases under the other.
+   */
   readonly owner: string;
   readonly timings?: Partial<SnapshotTimings>;
   readonly clock?: () => number;
@@ -76,6 +80,8 @@ export interface SnapshotWorkerDeps {
 export class SnapshotWorker {
   private readonly clock: () => number;
   private running = false;
+  /** Operations started, numbering their lock owners. */
+  private operations = 0;
 
   constructor(private readonly deps: SnapshotWorkerDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -250,7 +256,7 @@ export class SnapshotWorker {
         jobId: job.jobId,
         syncId: job.syncId,
         snapshotId,
-        owner: this.deps.owner,
+        owner: this.operationOwner(),
         encoding,
         ...(this.deps.timings === undefined ? {} : { timings: this.deps.timings }),
         onProgress: announce,
@@ -356,12 +362,17 @@ export class SnapshotWorker {
 
   private async groomQuietly(store: SnapshotStore, jobId: string): Promise<void> {
     try {
-      const report = await groom(store, { jobId, owner: this.deps.owner, clock: this.clock });
+      const report = await groom(store, { jobId, owner: this.operationOwner(), clock: this.clock });
       this.deps.log({ ...report, event: 'snapshot-groomed' });
     } catch (err) {
       // Another holder has the lock (a snapshot or a groom): the next round grooms.
       this.deps.log({ event: 'snapshot-groom-deferred', jobId, reason: String(err) });
     }
+  }
+
+  /** A lock and fence owner for one operation of this process (`SnapshotWorkerDeps.owner`). */
+  private operationOwner(): string {
+    return `${this.deps.owner}#${++this.operations}`;
   }
 
   private async publish(event: SnapshotEvent): Promise<void> {
