@@ -2,12 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCaptureReport } from './capture-report';
 import { JobValidationError } from './job-errors';
-import { JobService } from './job-service';
-import { MemoryBackupData } from './memory-backup-data';
-import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
-import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
-import { phaseReport } from './spec-support';
+import { memoryJobService, phaseReport } from './spec-support';
 
 const NOW = new Date('2026-03-01T10:00:00.000Z');
 
@@ -32,14 +28,7 @@ describe('the agent capture report', () => {
 
   it('keeps the newest source position of the current sync of a served job, and only that', async () => {
     const jobs = new MemoryJobRepository();
-    const service = new JobService({
-      snapshots: new MemorySnapshotCatalog(),
-      jobs,
-      publisher: new MemoryCommandPublisher(),
-      backupData: new MemoryBackupData(),
-      backupUri: 'mongodb://b',
-      clock: () => NOW,
-    });
+    const service = memoryJobService({ jobs, clock: () => NOW });
     const { id } = await service.createJob({
       project: 'p',
       sourceUri: 'mongodb://s',

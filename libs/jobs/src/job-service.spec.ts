@@ -9,7 +9,7 @@ import { MemoryBackupData } from './memory-backup-data';
 import { MemoryCommandPublisher } from './memory-command-publisher';
 import { MemoryJobRepository } from './memory-job-repository';
 import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
-import { phaseReport } from './spec-support';
+import { memoryJobService, phaseReport } from './spec-support';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobRecord } from './job-record';
 
@@ -57,13 +57,7 @@ async function jobIn(service: JobService, state: JobState): Promise<string> {
 describe('JobService: creating jobs', () => {
   it('creates an inactive job with an 8-character [a-z0-9] id and no sync', async () => {
     const jobs = new MemoryJobRepository();
-    const service = new JobService({
-      snapshots: new MemorySnapshotCatalog(),
-      jobs,
-      publisher: new MemoryCommandPublisher(),
-      backupData: new MemoryBackupData(),
-      backupUri: 'mongodb://b',
-    });
+    const service = memoryJobService({ jobs });
     const job = await service.createJob(input);
     assert.match(job.id, JOB_ID_PATTERN);
     assert.equal(job.state, 'inactive');
@@ -78,12 +72,8 @@ describe('JobService: creating jobs', () => {
     const { service, jobs } = setup();
     const first = await service.createJob(input);
     let draws = 0;
-    const again = new JobService({
-      snapshots: new MemorySnapshotCatalog(),
+    const again = memoryJobService({
       jobs,
-      publisher: new MemoryCommandPublisher(),
-      backupData: new MemoryBackupData(),
-      backupUri: 'mongodb://b',
       ids: { jobId: () => (++draws === 1 ? first.id : 'other001'), messageId: () => 'x' },
     });
     assert.equal((await again.createJob(input)).id, 'other001');
@@ -364,11 +354,8 @@ class NonAtomicJobRepository extends MemoryJobRepository {
 describe('JobService: concurrent writes of one job', () => {
   it('loses no change when an action and folds race, even on a store whose compare-and-set is not atomic', async () => {
     const jobs = new NonAtomicJobRepository();
-    const service = new JobService({
-      snapshots: new MemorySnapshotCatalog(),
+    const service = memoryJobService({
       jobs,
-      publisher: new MemoryCommandPublisher(),
-      backupData: new MemoryBackupData(),
       backupUri: 'mongodb://backup.example:27017/',
       ids: counterIds(),
     });

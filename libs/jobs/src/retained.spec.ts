@@ -1,12 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobNotFoundError } from './job-errors';
-import { JobService } from './job-service';
 import { MemoryBackupData } from './memory-backup-data';
-import { MemoryCommandPublisher } from './memory-command-publisher';
-import { MemoryJobRepository } from './memory-job-repository';
 import { MemorySnapshotCatalog } from './memory-snapshot-catalog';
-import { phaseReport } from './spec-support';
+import { memoryJobService, phaseReport } from './spec-support';
 import { requestedEntry, type SnapshotEntry } from './snapshot-catalog';
 
 const NOW = new Date('2026-03-01T10:00:00.000Z');
@@ -19,14 +16,7 @@ describe('JobService.retained: what a job holds, so what terminate deletes', () 
   it('counts complete snapshots and the stored bytes of every snapshot holding data, the slices and head databases of each sync not deleted yet', async () => {
     const backupData = new MemoryBackupData();
     const snapshots = new MemorySnapshotCatalog();
-    const service = new JobService({
-      snapshots,
-      jobs: new MemoryJobRepository(),
-      publisher: new MemoryCommandPublisher(),
-      backupData,
-      backupUri: 'mongodb://b',
-      clock: () => NOW,
-    });
+    const service = memoryJobService({ snapshots, backupData, clock: () => NOW });
     const { id } = await service.createJob({
       project: 'p',
       sourceUri: 'mongodb://s',
@@ -85,13 +75,6 @@ describe('JobService.retained: what a job holds, so what terminate deletes', () 
   });
 
   it('an unknown job is JobNotFoundError', async () => {
-    const service = new JobService({
-      snapshots: new MemorySnapshotCatalog(),
-      jobs: new MemoryJobRepository(),
-      publisher: new MemoryCommandPublisher(),
-      backupData: new MemoryBackupData(),
-      backupUri: 'mongodb://b',
-    });
-    await assert.rejects(service.retained('nosuchjb'), JobNotFoundError);
+    await assert.rejects(memoryJobService().retained('nosuchjb'), JobNotFoundError);
   });
 });
