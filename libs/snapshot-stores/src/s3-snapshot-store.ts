@@ -200,11 +200,7 @@ export class S3SnapshotStore implements SnapshotStore {
   async putBlock(jobId: string, address: string, bytes: Uint8Array): Promise<void> {
     const key = this.key(jobId, address);
     if (await this.indexed(jobId, address)) return;
-    // The size of what is stored under the key: these bytes, or an object put there before (kept).
-    const size =
-      bytes.length <= this.multipartThreshold
-        ? await this.putObject(key, bytes)
-        : await this.putMultipart(key, bytes);
+    const size = await this.putWhole(key, bytes);
     const _id = `${jobId}:${address}`;
     await mongoGuard(this.classifyMongo, 'putBlock', this.indexWhere(_id), async () => {
       try {
@@ -236,11 +232,7 @@ export class S3SnapshotStore implements SnapshotStore {
       packed.length > 0 ? this.putPack(jobId, packed) : Promise.resolve([]),
       ...alone.map(async (block): Promise<ObjectDoc[]> => {
         const key = this.key(jobId, block.address);
-        const size =
-          block.bytes.length <= this.multipartThreshold
-            ? await this.putObject(key, block.bytes)
-            : await this.putMultipart(key, block.bytes);
-        return [this.entry(jobId, block.address, size, key)];
+        return [this.entry(jobId, block.address, await this.putWhole(key, block.bytes), key)];
       }),
     ]);
     const docs = [...(pack ?? []), ...single.flat()];
@@ -274,10 +266,7 @@ export class S3SnapshotStore implements SnapshotStore {
     length.writeUInt32LE(trailer.length, 0);
     const body = Buffer.concat([...blocks.map((b) => b.bytes), trailer, length, PACK_MAGIC]);
     const key = this.packKey(jobId, sha256Hex(body));
-    const size =
-      body.length <= this.multipartThreshold
-        ? await this.putObject(key, body)
-        : await this.putMultipart(key, body);
+    const size = await this.putWhole(key, body);
     if (size !== body.length) {
       throw new SnapshotRecordInvalidError(
         `s3://${this.bucket}/${key}`,
@@ -545,6 +534,16 @@ export class S3SnapshotStore implements SnapshotStore {
       throw new SnapshotRecordInvalidError(where, `a pack key outside ${packs}`);
     }
     return { size: doc.size, key: doc.key, offset: doc.offset };
+  }
+
+  /**
+   * `bytes` under `key`, by one PUT up to `multipartThresholdBytes`, else a multipart upload; the size of what is
+   * stored under the key: these bytes, or an object put there before (kept).
+   */
+  private putWhole(key: string, bytes: Uint8Array): Promise<number> {
+    return bytes.length <= this.multipartThreshold
+      ? this.putObject(key, bytes)
+      : this.putMultipart(key, bytes);
   }
 
   /** A single conditional PUT; the size stored under the key (another object's when one was there). */
