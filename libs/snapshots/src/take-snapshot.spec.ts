@@ -10,6 +10,7 @@ import { SnapshotUnavailableError } from './snapshot-errors';
 import type { SnapshotRecord } from './snapshot-store';
 import { bsonDoc, bsonDocs, sha256 } from './spec-support';
 import { SnapshotTaker, type SnapshotProgress, type TakeSnapshotRequest } from './take-snapshot';
+import { verifySnapshot } from './verify-snapshot';
 
 const JOB = 'job-1';
 const SYNC = 'job-1-s1';
@@ -290,7 +291,6 @@ describe('SnapshotTaker', () => {
 
   it('reads the head only as far ahead as its read-ahead and block-write window allow', async () => {
     const head = new MemoryHeadSource();
-    const store = new MemorySnapshotStore();
     const docSize = bsonDocs(1, 300)[0]?.length ?? 0;
     let yielded = 0;
     head.setApplied(JOB, SYNC, { t: 1, i: 1 });
@@ -301,19 +301,20 @@ describe('SnapshotTaker', () => {
         yield doc;
       }
     };
-    // What the head had yielded when each chunk's block was looked up (chunks are looked up in order, a group at
-    // a time).
-    const yieldedAtLookup: number[] = [];
-    const hasBlocks = store.hasBlocks.bind(store);
-    store.hasBlocks = async (jobId, addresses) => {
-      for (const _ of addresses) yieldedAtLookup.push(yielded);
-      return hasBlocks(jobId, addresses);
-    };
-    const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
+    // What the head had yielded when each chunk's block was written (into an empty store every chunk is written,
+    // in order, a group at a time).
+    const yieldedAtWrite: number[] = [];
     const readAheadBytes = 64 * docSize;
     for (const blockWriteWindow of [1, 3]) {
+      const store = new MemorySnapshotStore();
+      const putBlocks = store.putBlocks.bind(store);
+      store.putBlocks = async (jobId, blocks) => {
+        for (const _ of blocks) yieldedAtWrite.push(yielded);
+        return putBlocks(jobId, blocks);
+      };
+      const taker = new SnapshotTaker({ head, fence: new MemoryApplyFence(), store });
       yielded = 0;
-      yieldedAtLookup.length = 0;
+      yieldedAtWrite.length = 0;
       const record = await taker.take({
         ...setup().request(`s${blockWriteWindow}`),
         encoding: { codec: 'none' },
@@ -321,13 +322,13 @@ describe('SnapshotTaker', () => {
       });
       const chunks = record.manifest.namespaces[0]?.chunks ?? [];
       assert.ok(chunks.length > 50);
-      assert.equal(yieldedAtLookup.length, chunks.length);
+      assert.equal(yieldedAtWrite.length, chunks.length);
       let end = 0;
       const ahead = chunks.map((chunk, k) => {
         end += chunk.length;
-        return (yieldedAtLookup[k] as number) - end;
+        return (yieldedAtWrite[k] as number) - end;
       });
-      // Beyond the chunk being looked up: the rest of its group and the group in flight before it (2 x window - 1
+      // Beyond the chunk being written: the rest of its group and the group in flight before it (2 x window - 1
       // chunks), the chunk being cut (maxSize), the read-ahead and the documents being handed over (one in the
       // queue's slot, one being pushed, one being read).
       const bound = 2 * blockWriteWindow * SMALL.maxSize + readAheadBytes + 3 * docSize;
@@ -338,6 +339,80 @@ describe('SnapshotTaker', () => {
       // The read-ahead is used: the head runs ahead of the chunk being stored by more than one chunk's worth.
       assert.ok(Math.max(...ahead) > SMALL.maxSize + docSize, 'the head was read ahead');
     }
+  });
+
+  it('asks the store nothing when it held no block of the job, and looks blocks up when it holds some', async () => {
+    const { taker, store, request } = setup();
+    let lookups = 0;
+    const hasBlocks = store.hasBlocks.bind(store);
+    store.hasBlocks = async (jobId, addresses) => {
+      lookups += addresses.length;
+      return hasBlocks(jobId, addresses);
+    };
+    const first = await taker.take(request('s1'));
+    assert.equal(first.state, 'complete');
+    assert.equal(lookups, 0, 'a first snapshot into an empty store looks nothing up');
+    assert.ok(first.manifest.storedBytes > 0);
+    assert.equal((await verifySnapshot(store, first)).ok, true);
+    // Its record gone (as after a delete, before grooming), its blocks are orphans: a new take must find them.
+    await store.deleteSnapshot(JOB, 's1');
+    const second = await taker.take(request('s2'));
+    assert.equal(second.state, 'complete');
+    assert.ok(lookups > 0, 'blocks in the store are looked up');
+    assert.equal(second.manifest.storedBytes, 0, 'the orphan blocks were reused, none written again');
+    assert.equal((await verifySnapshot(store, second)).ok, true);
+  });
+
+  it("asks for the next namespace's first document while it copies one, and closes it when the take fails", async () => {
+    const { taker, head, request } = setup();
+    const events: string[] = [];
+    const documents = head.documents.bind(head);
+    head.documents = (jobId, syncId, namespace) => {
+      const inner = documents(jobId, syncId, namespace);
+      return (async function* () {
+        events.push(`open ${namespace}`);
+        try {
+          for await (const doc of inner) {
+            if (namespace === 'app.users' && events.includes('open app.orders')) {
+              events.push('users copied with orders open');
+            }
+            yield doc;
+          }
+        } finally {
+          events.push(`close ${namespace}`);
+        }
+      })();
+    };
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'complete');
+    // Sorted: app.empty, app.orders, app.users. app.orders is asked for while app.empty is copied, app.users while
+    // app.orders is.
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('open')),
+      ['open app.empty', 'open app.orders', 'open app.users'],
+    );
+    assert.ok(events.indexOf('open app.users') < events.indexOf('close app.orders'));
+    // A take that fails while the next namespace is open closes it.
+    events.length = 0;
+    head.documents = (jobId, syncId, namespace) =>
+      (async function* () {
+        events.push(`open ${namespace}`);
+        try {
+          if (namespace === 'app.orders') throw new Error('cursor killed');
+          yield* documents(jobId, syncId, namespace);
+        } finally {
+          events.push(`close ${namespace}`);
+        }
+      })();
+    await assert.rejects(taker.take(request('s2')), /cursor killed/);
+    assert.ok(events.includes('open app.users'), 'app.users was asked for while app.orders was copied');
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('open')).sort(),
+      events
+        .filter((e) => e.startsWith('close'))
+        .map((e) => e.replace('close', 'open'))
+        .sort(),
+    );
   });
 
   it('copies the catalog namespaces while the listing runs; the listing decides what the manifest holds', async () => {

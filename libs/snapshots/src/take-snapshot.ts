@@ -34,7 +34,7 @@ import {
   type EncodedBlock,
 } from './block-codec';
 import { Chunker, DEFAULT_CHUNKING, FASTCDC_ALGORITHM, type ChunkingOptions } from './chunker';
-import type { ApplyFence, HeadSource } from './head-source';
+import type { ApplyFence, HeadNamespaceInfo, HeadSource } from './head-source';
 import { MANIFEST_FORMAT, type ChunkRef, type NamespaceManifest, type SnapshotManifest } from './manifest';
 import { assertPlainJson, sealManifest, validateManifest } from './manifest-codec';
 import {
@@ -404,6 +404,12 @@ class NamespaceCopier {
   private previous: SnapshotManifest | undefined;
   /** Blocks this snapshot wrote. */
   private readonly written = new Map<string, KnownBlock>();
+  /**
+   * The store held no block of the job when the copy began. The job's lock is held, so no one else writes its
+   * blocks: a block is then in the store only if this take wrote it (`written`, `inFlight`), and the take asks
+   * the store nothing (a job's first snapshot, its largest, makes no lookups).
+   */
+  private storeHeldNone = false;
   /** Block writes in flight, by address: a second chunk with the same address waits for the first. */
   private readonly inFlight = new Map<string, Promise<KnownBlock>>();
   private readonly pipeline: SnapshotPipeline;
@@ -432,6 +438,7 @@ class NamespaceCopier {
     const previous = (await store.listSnapshots(jobId)).find(
       (r) => r.state === 'complete' && r.manifest.codec === this.base.codec,
     );
+    this.storeHeldNone = previous === undefined && (await holdsNoBlocks(store, jobId));
     for (const ns of previous?.manifest.namespaces ?? []) {
       for (const c of ns.chunks) {
         if (c.storedLength === undefined) continue;
@@ -452,17 +459,32 @@ class NamespaceCopier {
     const copied = new Map<string, CopiedDocuments>();
     const early = [...new Set((await head.catalogNamespaces?.(jobId, syncId)) ?? [])].sort(byName);
     this.namespacesTotal = early.length;
-    for (const namespace of early) {
-      copied.set(namespace, await this.copyDocuments(namespace));
-      this.namespacesDone++;
-      this.report();
+    const ahead = new OpenedAhead((namespace) => head.documents(jobId, syncId, namespace));
+    try {
+      for (const [k, namespace] of early.entries()) {
+        copied.set(namespace, await this.copyDocuments(namespace, ahead.take(namespace, early[k + 1])));
+        this.namespacesDone++;
+        this.report();
+      }
+      return await this.copyListed(await listing, copied, ahead);
+    } finally {
+      await ahead.close();
     }
-    const infos = [...(await listing)].sort((a, b) => byName(a.namespace, b.namespace));
-    const listed = new Set(infos.map((info) => info.namespace));
+  }
+
+  /** Checks the listing against the catalog's namespaces copied, copies the namespaces only the listing names. */
+  private async copyListed(
+    listed: readonly HeadNamespaceInfo[],
+    copied: Map<string, CopiedDocuments>,
+    ahead: OpenedAhead,
+  ): Promise<Pick<SnapshotManifest, 'namespaces' | 'logicalBytes' | 'storedBytes' | 'referencedBytes'>> {
+    const { syncId } = this.request;
+    const infos = [...listed].sort((a, b) => byName(a.namespace, b.namespace));
+    const names = new Set(infos.map((info) => info.namespace));
     for (const [namespace, docs] of copied) {
       // Under the fence the catalog and the listing see one head: a namespace the listing leaves out had no
       // documents. If it had some, the two disagree, and the snapshot is not taken rather than guessed at.
-      if (!listed.has(namespace) && docs.documentCount > 0) {
+      if (!names.has(namespace) && docs.documentCount > 0) {
         throw new TidemarkError(
           `head of ${syncId}: ${namespace} has ${docs.documentCount} documents but the head's listing leaves it out`,
           { retriable: true },
@@ -472,12 +494,14 @@ class NamespaceCopier {
     this.namespacesTotal = infos.length;
     this.namespacesDone = infos.filter((info) => copied.has(info.namespace)).length;
     const namespaces: NamespaceManifest[] = [];
+    const rest = infos.filter((info) => !copied.has(info.namespace)).map((info) => info.namespace);
     for (const info of infos) {
       assertPlainJson(info.options, `${info.namespace} options`);
       assertPlainJson(info.indexes, `${info.namespace} indexes`);
       let docs = copied.get(info.namespace);
       if (docs === undefined) {
-        docs = await this.copyDocuments(info.namespace);
+        const next = rest[rest.indexOf(info.namespace) + 1];
+        docs = await this.copyDocuments(info.namespace, ahead.take(info.namespace, next));
         this.namespacesDone++;
         this.report();
       }
@@ -510,8 +534,11 @@ class NamespaceCopier {
     return { logicalBytes, storedBytes, referencedBytes };
   }
 
-  private async copyDocuments(namespace: string): Promise<CopiedDocuments> {
-    const { jobId, syncId } = this.request;
+  /** Copies one namespace's `documents` (the head's, in `_id` order). */
+  private async copyDocuments(
+    namespace: string,
+    documents: AsyncIterable<Uint8Array>,
+  ): Promise<CopiedDocuments> {
     const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING);
     const hash = new Sha256();
     const chunks: ChunkRef[] = [];
@@ -539,7 +566,7 @@ class NamespaceCopier {
       group.push({ chunk, address, ...(candidate === undefined ? {} : { candidate }) });
       if (group.length >= this.pipeline.blockWriteWindow) await flush();
     };
-    const docs = readAhead(this.deps.head.documents(jobId, syncId, namespace), this.pipeline.readAheadBytes);
+    const docs = readAhead(documents, this.pipeline.readAheadBytes);
     try {
       for await (const doc of docs.items) {
         await this.leases.keep();
@@ -602,10 +629,12 @@ class NamespaceCopier {
     if (own.length === 0) return;
     const { store } = this.deps;
     const { jobId } = this.request;
-    const present = await store.hasBlocks(
-      jobId,
-      own.map((w) => w.item.address),
-    );
+    const present = this.storeHeldNone
+      ? new Set<string>()
+      : await store.hasBlocks(
+          jobId,
+          own.map((w) => w.item.address),
+        );
     const missing: OwnWrite[] = [];
     for (const write of own) {
       const { address } = write.item;
@@ -720,6 +749,68 @@ class NamespaceCopier {
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether the store holds no block of the job (reads at most the first one it lists). */
+async function holdsNoBlocks(store: SnapshotStore, jobId: string): Promise<boolean> {
+  const blocks = store.listBlocks(jobId)[Symbol.asyncIterator]();
+  try {
+    return (await blocks.next()).done === true;
+  } finally {
+    await blocks.return?.();
+  }
+}
+
+/**
+ * The head's namespaces, each asked for its first document one namespace ahead of its turn, so the head's server
+ * runs the next query (FerretDB, for one, reads and sorts a whole collection before it answers) while this process
+ * copies the namespace before. Holds at most what a source buffers for one answer (a cursor's first batch).
+ */
+class OpenedAhead {
+  private readonly opened = new Map<string, AsyncIterator<Uint8Array>>();
+  private readonly firsts = new Map<string, Promise<IteratorResult<Uint8Array>>>();
+
+  constructor(private readonly open: (namespace: string) => AsyncIterable<Uint8Array>) {}
+
+  /** `namespace`'s documents (opened now unless opened ahead), and `next`'s first one asked for. */
+  take(namespace: string, next: string | undefined): AsyncIterable<Uint8Array> {
+    this.ask(namespace);
+    const iterator = this.opened.get(namespace)!;
+    let first = this.firsts.get(namespace);
+    this.opened.delete(namespace);
+    this.firsts.delete(namespace);
+    if (next !== undefined) this.ask(next);
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          if (first === undefined) return iterator.next();
+          const head = first;
+          first = undefined;
+          return head;
+        },
+        // An async generator runs a return() after the next() pending, so the cursor closes once that answered.
+        return: async (value?: unknown) =>
+          (await iterator.return?.(value)) ?? { done: true as const, value: undefined },
+      }),
+    };
+  }
+
+  /** Closes the sources opened ahead and not taken (a take that failed or stopped). */
+  async close(): Promise<void> {
+    const left = [...this.opened.values()];
+    this.opened.clear();
+    this.firsts.clear();
+    await Promise.allSettled(left.map((iterator) => iterator.return?.()));
+  }
+
+  private ask(namespace: string): void {
+    if (this.opened.has(namespace)) return;
+    const iterator = this.open(namespace)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    first.catch(() => undefined); // surfaces when the namespace's turn comes
+    this.opened.set(namespace, iterator);
+    this.firsts.set(namespace, first);
+  }
+}
 
 /**
  * Reads `source` ahead of its consumer into a queue of at most `maxBytes` (one item more when a single item is
