@@ -32,7 +32,9 @@
  *
  * Compression is gzip (RFC 1952) from `node:zlib`: built into Node, no native dependency to build or ship, and
  * readable from any language's standard library. zstd would compress better and faster but is not in Node 20's
- * zlib; the codec byte leaves room for it.
+ * zlib; the codec byte leaves room for it. Blocks are compressed by zlib's one-shot calls in worker threads
+ * (`compression-workers.ts` says why) and decompressed by the one-shot calls in place (a block inflates in well
+ * under a millisecond).
  *
  * Decoding checks everything (header, tag, gzip header, decompressed length, address) and throws
  * {@link BlockDamagedError} rather than return bytes it cannot vouch for. Every byte of an encrypted block is
@@ -49,16 +51,11 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import { promisify } from 'node:util';
-import { deflate, gunzip, gzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { TidemarkError } from '@tidemark/domain';
+import { compressionWorkers } from './compression-workers';
 import type { BlockCodec } from './manifest';
 import { BlockDamagedError, EncryptionKeyError } from './snapshot-errors';
-
-const gzipAsync = promisify<InputType, ZlibOptions, Buffer>(gzip);
-const gunzipAsync = promisify<InputType, ZlibOptions, Buffer>(gunzip);
-const deflateAsync = promisify<InputType, ZlibOptions, Buffer>(deflate);
-const inflateAsync = promisify<InputType, ZlibOptions, Buffer>(inflate);
 
 export const BLOCK_MAGIC = Buffer.from('TMBK', 'latin1');
 export const BLOCK_LAYOUT_VERSION = 1;
@@ -180,7 +177,9 @@ export async function encodeBlock(
   if (plain.length > MAX_PLAIN_BYTES)
     throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
   const payload =
-    encoding.codec === 'gzip' ? await gzipAsync(plain, { level: encoding.gzipLevel ?? GZIP_LEVEL }) : plain;
+    encoding.codec === 'gzip'
+      ? await compressionWorkers().gzip(plain, encoding.gzipLevel ?? GZIP_LEVEL)
+      : plain;
   return seal(header(encoding.codec, encoding.key !== undefined, plain.length), payload, address, encoding);
 }
 
@@ -212,10 +211,7 @@ export async function encodeDeltaBlock(
   }
   if (plain.length > MAX_PLAIN_BYTES)
     throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
-  const payload = await deflateAsync(plain, {
-    level: encoding.gzipLevel ?? GZIP_LEVEL,
-    dictionary: base.plain,
-  });
+  const payload = await compressionWorkers().deflate(plain, encoding.gzipLevel ?? GZIP_LEVEL, base.plain);
   return seal(
     header('gzip', encoding.key !== undefined, plain.length, base.address),
     payload,
@@ -344,7 +340,7 @@ export async function decodeBlock(
   let plain: Buffer;
   if (head.base !== undefined) {
     try {
-      plain = await inflateAsync(payload, {
+      plain = inflateSync(payload, {
         dictionary: base!.plain,
         maxOutputLength: Math.max(1, head.plainLength),
       });
@@ -361,7 +357,7 @@ export async function decodeBlock(
       throw damaged('gzip header is not the one Tidemark writes (1f 8b 08 00, MTIME 0)');
     }
     try {
-      plain = await gunzipAsync(payload, { maxOutputLength: Math.max(1, head.plainLength) });
+      plain = gunzipSync(payload, { maxOutputLength: Math.max(1, head.plainLength) });
     } catch (err) {
       throw damaged('gzip payload does not decompress (truncated or corrupt)', err);
     }

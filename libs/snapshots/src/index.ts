@@ -8,6 +8,7 @@ export * from './snapshot-errors';
 export * from './head-source';
 export * from './chunker';
 export * from './block-codec';
+export * from './compression-workers';
 export * from './encryption-key';
 export * from './manifest-codec';
 export * from './memory-snapshot-store';
