@@ -7,7 +7,9 @@
  *     moto under a prefix of its own), each a first snapshot into an empty store, divided by a plain raw-BSON scan
  *     (`find().sort({_id: 1})`, `raw: true`, summing bytes) of the same head just before it; where the take's time
  *     went (time spent waiting for the head's cursor, in head metadata, in store calls; the parts overlap),
- *     plus the head source's own scan and in-memory rates of chunking, addressing and encoding;
+ *     plus the head source's own scan and in-memory rates of chunking, addressing and encoding. The stores are
+ *     TIDEMARK_BENCH_STORES (default `filesystem,blockstore,s3`; `memory`, the in-process store, shows a take's
+ *     cost without a store's writes);
  *  2. dedup: TIDEMARK_BENCH_SNAPSHOTS (default 10) snapshots into one store (TIDEMARK_BENCH_DEDUP_STORE, default
  *     filesystem) of a head of TIDEMARK_BENCH_SNAPSHOT_MB (default 100) MB, TIDEMARK_BENCH_CHANGE_PCT (default 1) %
  *     of the documents updated in place (same size) between snapshots: total stored bytes / the first's. The
@@ -50,6 +52,7 @@ import {
   DEFAULT_CHUNKING,
   encodeBlock,
   groom,
+  MemorySnapshotStore,
   SnapshotTaker,
   verifySnapshot,
   type ApplyFence,
@@ -76,8 +79,10 @@ const MEMORY_MB = num('TIDEMARK_BENCH_MEMORY_MB', THROUGHPUT_MB);
 const MEMORY_SIXTEEN = env['TIDEMARK_BENCH_MEMORY_16X'] !== '0';
 const SNAPSHOTS = Math.round(num('TIDEMARK_BENCH_SNAPSHOTS', 10));
 const CHANGE_PCT = num('TIDEMARK_BENCH_CHANGE_PCT', 1);
-const DEDUP_STORE = (env['TIDEMARK_BENCH_DEDUP_STORE'] ?? 'filesystem') as StoreKind;
-const STORES = (env['TIDEMARK_BENCH_STORES'] ?? 'filesystem,blockstore,s3').split(',') as StoreKind[];
+/** A product store, or `memory`: the in-process store, to see what a take costs without a store's writes. */
+type BenchStoreKind = StoreKind | 'memory';
+const DEDUP_STORE = (env['TIDEMARK_BENCH_DEDUP_STORE'] ?? 'filesystem') as BenchStoreKind;
+const STORES = (env['TIDEMARK_BENCH_STORES'] ?? 'filesystem,blockstore,s3').split(',') as BenchStoreKind[];
 const CHANGE = env['TIDEMARK_BENCH_CHANGE'] ?? 'random';
 /** Average chunk size of the dedup phase's snapshots in KiB (min a quarter, max 4x); unset: the defaults (16 KiB). */
 const DEDUP_CHUNK_KIB = env['TIDEMARK_BENCH_DEDUP_CHUNK_KIB'];
@@ -329,7 +334,7 @@ class Stores {
     private readonly endpoints: ReturnType<typeof resolveEndpoints>,
   ) {}
 
-  async open(kind: StoreKind, phase: string): Promise<SnapshotStore> {
+  async open(kind: BenchStoreKind, phase: string): Promise<SnapshotStore> {
     const mongo = {
       client: this.client,
       database: `${STORE_DB_PREFIX}${phase}`,
@@ -355,6 +360,8 @@ class Stores {
           },
         });
       }
+      case 'memory':
+        return new MemorySnapshotStore();
       default:
         throw new RangeError(`unknown store kind ${String(kind)}`);
     }
