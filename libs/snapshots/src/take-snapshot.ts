@@ -16,7 +16,7 @@
  *    its sealed (checksum-carrying) manifest; release fence and lock (always).
  *
  * Reading, chunking and storing overlap, bounded (`SnapshotPipeline`; see `NamespaceCopier`). Memory: the read-ahead
- * (`readAheadBytes`, 4 MiB, plus one document), the chunk being cut (at most `maxSize`) and the blocks in flight
+ * (`readAheadBytes`, 1 MiB, plus one document), the chunk being cut (at most `maxSize`) and the blocks in flight
  * (two groups of `blockWriteWindow` x `maxSize`, plus their encoded copies and delta bases); the manifest's chunk
  * list (about 100 bytes per chunk) and the previous snapshot's, which the take reads to find delta bases, are the
  * only things that grow with the data.
@@ -73,7 +73,10 @@ export interface SnapshotPipeline {
 }
 
 export const DEFAULT_SNAPSHOT_PIPELINE: SnapshotPipeline = Object.freeze({
-  readAheadBytes: 4 * 1024 * 1024,
+  // 1 MiB, not 4: as fast in the benchmark, and documents that wait in the queue less often outlive two young
+  // collections, so fewer reach the old generation, whose garbage waits for a full collection. With 4 MiB the
+  // process's peak still grew from 39 to 157 MB of data (213 to 265 MiB); with 1 MiB it did not (205 / 207 MiB).
+  readAheadBytes: 1024 * 1024,
   // Groups of 16 chunks of at most 32 KiB, two in flight: at most 1 MiB of chunks, as 4 of the former 256 KiB ones.
   blockWriteWindow: 16,
 });
