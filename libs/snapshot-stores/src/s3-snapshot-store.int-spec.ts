@@ -175,6 +175,37 @@ describe('S3SnapshotStore: layout', () => {
     assert.deepEqual((await collectAll(env.store.listBlocks('j4'))).length, 1);
   });
 
+  it('puts a group again without lookups: blocks indexed before stay as they are, a pack of only those goes', async () => {
+    const objects = async () =>
+      (
+        (await env.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${env.prefix}/j6/` })))
+          .Contents ?? []
+      )
+        .map((o) => o.Key as string)
+        .sort();
+    const [a, b, c] = [randomBytes(900), randomBytes(901), randomBytes(902)];
+    const block = (bytes: Buffer) => ({ address: addressOf(bytes), bytes });
+    await env.store.putBlocks('j6', [block(a), block(b)]);
+    const first = await objects();
+    assert.equal(first.length, 1, 'one pack');
+    const entryOf = (bytes: Buffer) =>
+      env.mongo
+        .db(env.database)
+        .collection<{ _id: string }>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION)
+        .findOne({ _id: `j6:${addressOf(bytes)}` });
+    const before = await entryOf(a);
+    // The same two again, in the other order: a new pack whose blocks are all indexed already, removed.
+    await env.store.putBlocks('j6', [block(b), block(a)]);
+    assert.deepEqual(await objects(), first, 'no pack left that no entry names');
+    assert.deepEqual(await entryOf(a), before, 'the entry of a block put before is unchanged');
+    // With a new block: its pack stays (the new block's entry names it), the old entries still name the first.
+    await env.store.putBlocks('j6', [block(a), block(c)]);
+    assert.equal((await objects()).length, 2);
+    assert.deepEqual(await entryOf(a), before);
+    for (const bytes of [a, b, c])
+      assert.deepEqual(Buffer.from(await env.store.getBlock('j6', addressOf(bytes))), bytes);
+  });
+
   it('refuses an index entry whose pack key is outside the job', async () => {
     const bytes = [randomBytes(100), randomBytes(100)];
     await env.store.putBlocks(

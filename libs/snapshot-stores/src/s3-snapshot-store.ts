@@ -218,16 +218,22 @@ export class S3SnapshotStore implements SnapshotStore {
    * the index. As with `putBlock`, an object is indexed only after it is stored.
    */
   async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
-    const present = await this.hasBlocks(
-      jobId,
-      blocks.map((b) => b.address),
-    );
-    const todo = [
-      ...new Map(blocks.filter((b) => !present.has(b.address)).map((b) => [b.address, b])).values(),
-    ];
+    const todo = [...new Map(blocks.map((b) => [checkAddress(b.address), b])).values()];
     const small = todo.filter((b) => b.bytes.length <= PACK_MAX_BLOCK_BYTES);
     const packed = small.length >= 2 ? small : [];
-    const alone = todo.filter((b) => !packed.includes(b));
+    // A lone block's object is named by its address, so one already indexed is not put again (its object, perhaps
+    // encoded otherwise, stays as its entry describes it). A pack is named by its content's hash: it is new, or the
+    // same bytes again, so it goes up without a lookup (a caller looks a group up before it stores it); one whose
+    // blocks all turn out indexed already is removed below.
+    const lone = todo.filter((b) => !packed.includes(b));
+    const present =
+      lone.length === 0
+        ? new Set<string>()
+        : await this.hasBlocks(
+            jobId,
+            lone.map((b) => b.address),
+          );
+    const alone = lone.filter((b) => !present.has(b.address));
     const [pack, ...single] = await Promise.all([
       packed.length > 0 ? this.putPack(jobId, packed) : Promise.resolve([]),
       ...alone.map(async (block): Promise<ObjectDoc[]> => {
@@ -240,12 +246,24 @@ export class S3SnapshotStore implements SnapshotStore {
     const taken = await mongoGuard(this.classifyMongo, 'putBlocks', where, () =>
       insertAllowingDuplicates(this.objects, docs),
     );
-    // Indexed by a concurrent put first: checked for their version, as putBlock does.
-    if (taken.length > 0)
-      await this.hasBlocks(
-        jobId,
-        taken.map((d) => d.address),
-      );
+    if (taken.length === 0) return;
+    // Indexed before (or by a concurrent put): checked for their version, as putBlock does.
+    await this.hasBlocks(
+      jobId,
+      taken.map((d) => d.address),
+    );
+    // A pack none of whose entries went in holds only blocks stored elsewhere: unless an entry names it (the same
+    // pack put before), nothing ever would, so it is removed now rather than left in the bucket.
+    const takenIds = new Set(taken.map((d) => d._id));
+    const packKey = pack?.[0]?.key;
+    if (packKey === undefined || !(pack ?? []).every((d) => takenIds.has(d._id))) return;
+    const named = await mongoGuard(this.classifyMongo, 'putBlocks', where, () =>
+      this.objects.findOne({ key: packKey, jobId }, { projection: { _id: 1 } }),
+    );
+    if (named !== null) return;
+    await this.call('putBlocks', `s3://${this.bucket}/${packKey}`, () =>
+      this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: packKey })),
+    );
   }
 
   /**
