@@ -16,7 +16,8 @@
  *    its sealed (checksum-carrying) manifest; release fence and lock (always).
  *
  * Reading, chunking and storing overlap, bounded (`SnapshotPipeline`; see `NamespaceCopier`). Memory: the read-ahead
- * (`readAheadBytes`, 1 MiB, plus one document), the chunk being cut (at most `maxSize`) and the blocks in flight
+ * (`readAheadBytes`, 1 MiB, plus one document), the next namespace's first answer (one cursor batch, asked for
+ * ahead: `OpenedAhead`), the chunk being cut (at most `maxSize`) and the blocks in flight
  * (two groups of `blockWriteWindow` x `maxSize`, plus their encoded copies and delta bases); the manifest's chunk
  * list (about 100 bytes per chunk) and the previous snapshot's, which the take reads to find delta bases, are the
  * only things that grow with the data.
