@@ -213,9 +213,9 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   /**
-   * One index query for what is there; then the missing blocks of at most {@link PACK_MAX_BLOCK_BYTES} as one pack
-   * object when there are two or more, the others as objects of their own, all at once; then one unordered insert into
-   * the index. As with `putBlock`, an object is indexed only after it is stored.
+   * The blocks of at most {@link PACK_MAX_BLOCK_BYTES} as one pack object when there are two or more, the others (the
+   * ones not indexed yet) as objects of their own, all at once; then one unordered insert into the index. As with
+   * `putBlock`, an object is indexed only after it is stored.
    */
   async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
     const todo = [...new Map(blocks.map((b) => [checkAddress(b.address), b])).values()];
@@ -223,8 +223,8 @@ export class S3SnapshotStore implements SnapshotStore {
     const packed = small.length >= 2 ? small : [];
     // A lone block's object is named by its address, so one already indexed is not put again (its object, perhaps
     // encoded otherwise, stays as its entry describes it). A pack is named by its content's hash: it is new, or the
-    // same bytes again, so it goes up without a lookup (a caller looks a group up before it stores it); one whose
-    // blocks all turn out indexed already is removed below.
+    // same bytes again, so it goes up without a lookup (a snapshot has looked its group up, or knows the store holds
+    // none of the job's blocks); one whose blocks all turn out indexed already is removed below.
     const lone = todo.filter((b) => !packed.includes(b));
     const present =
       lone.length === 0
