@@ -226,13 +226,10 @@ export class S3SnapshotStore implements SnapshotStore {
     // same bytes again, so it goes up without a lookup (a snapshot has looked its group up, or knows the store holds
     // none of the job's blocks); one whose blocks all turn out indexed already is removed below.
     const lone = todo.filter((b) => !packed.includes(b));
-    const present =
-      lone.length === 0
-        ? new Set<string>()
-        : await this.hasBlocks(
-            jobId,
-            lone.map((b) => b.address),
-          );
+    const present = await this.hasBlocks(
+      jobId,
+      lone.map((b) => b.address),
+    );
     const alone = lone.filter((b) => !present.has(b.address));
     const [pack, ...single] = await Promise.all([
       packed.length > 0 ? this.putPack(jobId, packed) : Promise.resolve([]),
@@ -257,13 +254,7 @@ export class S3SnapshotStore implements SnapshotStore {
     const takenIds = new Set(taken.map((d) => d._id));
     const packKey = pack?.[0]?.key;
     if (packKey === undefined || !(pack ?? []).every((d) => takenIds.has(d._id))) return;
-    const named = await mongoGuard(this.classifyMongo, 'putBlocks', where, () =>
-      this.objects.findOne({ key: packKey, jobId }, { projection: { _id: 1 } }),
-    );
-    if (named !== null) return;
-    await this.call('putBlocks', `s3://${this.bucket}/${packKey}`, () =>
-      this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: packKey })),
-    );
+    await this.deletePackUnlessNamed('putBlocks', jobId, packKey, where);
   }
 
   /**
@@ -373,14 +364,28 @@ export class S3SnapshotStore implements SnapshotStore {
       if (result.deletedCount === 0) await this.indexed(jobId, address); // throws for an unknown version
     });
     this.locations.delete(_id);
-    const key = entry?.key ?? this.key(jobId, address);
     if (entry?.offset !== undefined) {
-      const other = await mongoGuard(this.classifyMongo, 'deleteBlock', this.indexWhere(_id), () =>
-        this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
-      );
-      if (other !== null) return;
+      await this.deletePackUnlessNamed('deleteBlock', jobId, entry.key, this.indexWhere(_id));
+      return;
     }
-    await this.call('deleteBlock', `s3://${this.bucket}/${key}`, () =>
+    await this.deleteObject('deleteBlock', entry?.key ?? this.key(jobId, address));
+  }
+
+  /** Deletes the pack under `key` unless an index entry of the job still names it (a block still in it). */
+  private async deletePackUnlessNamed(
+    operation: string,
+    jobId: string,
+    key: string,
+    where: string,
+  ): Promise<void> {
+    const named = await mongoGuard(this.classifyMongo, operation, where, () =>
+      this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
+    );
+    if (named === null) await this.deleteObject(operation, key);
+  }
+
+  private async deleteObject(operation: string, key: string): Promise<void> {
+    await this.call(operation, `s3://${this.bucket}/${key}`, () =>
       this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
     );
   }
