@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, crc32, gunzipSync } from 'node:zlib';
 import { TidemarkError } from '@tidemark/domain';
 import {
   BLOCK_HEADER_BYTES,
@@ -53,6 +53,38 @@ describe('block encoding', () => {
     });
   });
 
+  it('brotli, not encrypted: codec byte 4, the payload a Brotli stream and its CRC-32, readable by any Brotli', async () => {
+    const block = await encodeBlock(plain, { codec: 'brotli' });
+    assert.equal(block.address, createHash('sha256').update(plain).digest('hex'));
+    const bytes = Buffer.from(block.bytes);
+    assert.equal(bytes.subarray(0, 4).toString('latin1'), 'TMBK');
+    assert.deepEqual([...bytes.subarray(4, 8)], [1, 4, 0, 0]);
+    assert.equal(bytes.readUInt32LE(8), plain.length);
+    const stream = bytes.subarray(BLOCK_HEADER_BYTES, bytes.length - 4);
+    assert.equal(bytes.readUInt32LE(bytes.length - 4), crc32(stream));
+    assert.deepEqual(brotliDecompressSync(stream), plain);
+    assert.ok(bytes.length < plain.length / 10);
+    assert.deepEqual(Buffer.from(await decodeBlock(block.bytes, block.address)), plain);
+    assert.deepEqual(readBlockHeader(block.bytes, block.address), {
+      codec: 'brotli',
+      encrypted: false,
+      plainLength: plain.length,
+      headerBytes: 12,
+    });
+    const empty = await encodeBlock(new Uint8Array(0), { codec: 'brotli' });
+    assert.equal((await decodeBlock(empty.bytes, empty.address)).length, 0);
+  });
+
+  it('brotli: bytes added after the stream, or a stream that still decodes under a wrong CRC, are damage', async () => {
+    const block = await encodeBlock(plain, { codec: 'brotli' });
+    // A Brotli decoder ignores what follows its stream: the CRC-32 at the end is what notices the addition.
+    const longer = Buffer.concat([block.bytes, Buffer.from([1, 2, 3])]);
+    await rejectsDamaged(decodeBlock(longer, block.address), block.address, /CRC-32/);
+    const wrongCrc = Buffer.from(block.bytes);
+    wrongCrc[wrongCrc.length - 1] = (wrongCrc[wrongCrc.length - 1] as number) ^ 1;
+    await rejectsDamaged(decodeBlock(wrongCrc, block.address), block.address, /CRC-32/);
+  });
+
   it('codec none round-trips, and an empty chunk too', async () => {
     const block = await encodeBlock(plain, { codec: 'none' });
     assert.deepEqual(Buffer.from(block.bytes.subarray(BLOCK_HEADER_BYTES)), plain);
@@ -90,8 +122,10 @@ describe('block encoding', () => {
     // Every byte of each block, flipped one at a time.
     for (const encoding of [
       { codec: 'gzip' as const },
+      { codec: 'brotli' as const },
       { codec: 'none' as const },
       { codec: 'gzip' as const, key },
+      { codec: 'brotli' as const, key },
     ]) {
       const block = await encodeBlock(plain.subarray(0, 3000), encoding);
       for (let at = 0; at < block.bytes.length; at++) {
@@ -109,9 +143,14 @@ describe('block encoding', () => {
   });
 
   it('a truncated block or one under another address is detected', async () => {
-    for (const encoding of [{ codec: 'gzip' as const }, { codec: 'gzip' as const, key }]) {
+    for (const encoding of [
+      { codec: 'gzip' as const },
+      { codec: 'gzip' as const, key },
+      { codec: 'brotli' as const },
+      { codec: 'brotli' as const, key },
+    ]) {
       const block = await encodeBlock(plain, encoding);
-      for (const length of [0, 5, 12, 20, block.bytes.length - 1]) {
+      for (const length of [0, 5, 12, 13, 16, 20, block.bytes.length - 1]) {
         await assert.rejects(
           decodeBlock(block.bytes.subarray(0, length), block.address, encoding.key),
           BlockDamagedError,

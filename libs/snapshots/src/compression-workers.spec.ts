@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { CompressionFailedError, CompressionWorkers } from './compression-workers';
 
 describe('CompressionWorkers', () => {
@@ -9,13 +9,20 @@ describe('CompressionWorkers', () => {
     [randomBytes(2000).toString('hex'), 'tidemark '.repeat(500)].map((s) => Buffer.from(s)),
   );
 
-  it('gzips and deflates with a preset dictionary in its workers, many calls at once', async () => {
+  it('compresses with Brotli and gzip and deflates with a preset dictionary in its workers, many calls at once', async () => {
     const workers = new CompressionWorkers(2);
     try {
       const outs = await Promise.all(
         Array.from({ length: 40 }, (_, k) => workers.gzip(plain.subarray(k), 6)),
       );
       for (const [k, out] of outs.entries()) assert.deepEqual(gunzipSync(out), plain.subarray(k));
+      const brotli = await Promise.all(
+        Array.from({ length: 40 }, (_, k) => workers.brotli(plain.subarray(k), 2, 16)),
+      );
+      for (const [k, out] of brotli.entries()) {
+        assert.ok(out.length < plain.length - k, 'Brotli compresses');
+        assert.deepEqual(brotliDecompressSync(out), plain.subarray(k));
+      }
       const base = Buffer.from(plain.subarray(0, 4000));
       const changed = Buffer.from(base);
       changed[100] = (changed[100] ?? 0) ^ 0xff;

@@ -1,5 +1,5 @@
 /**
- * Block compression off the event loop: a few worker threads that run zlib's one-shot calls.
+ * Block compression off the event loop: a few worker threads that run zlib's one-shot calls (Brotli, gzip, zlib).
  *
  * Why not node:zlib's asynchronous calls: each builds a stream (a deflate state of about 256 KiB set up and torn
  * down, stream objects, a hop to the libuv pool), which for blocks of 4-32 KiB costs as much CPU again as the
@@ -23,9 +23,17 @@ const zlib = require('node:zlib');
 parentPort.on('message', (m) => {
   try {
     const out =
-      m.op === 'gzip'
-        ? zlib.gzipSync(m.bytes, { level: m.level })
-        : zlib.deflateSync(m.bytes, { level: m.level, dictionary: m.dictionary });
+      m.op === 'brotli'
+        ? zlib.brotliCompressSync(m.bytes, {
+            params: {
+              [zlib.constants.BROTLI_PARAM_QUALITY]: m.level,
+              [zlib.constants.BROTLI_PARAM_LGWIN]: m.window,
+              [zlib.constants.BROTLI_PARAM_SIZE_HINT]: m.bytes.length,
+            },
+          })
+        : m.op === 'gzip'
+          ? zlib.gzipSync(m.bytes, { level: m.level })
+          : zlib.deflateSync(m.bytes, { level: m.level, dictionary: m.dictionary });
     // zlib's answer can be a view on a larger buffer, which a message would copy whole: an exact copy is moved.
     const bytes = new Uint8Array(out.buffer, out.byteOffset, out.length).slice();
     parentPort.postMessage({ id: m.id, bytes }, [bytes.buffer]);
@@ -39,6 +47,7 @@ parentPort.on('message', (m) => {
 const WORKER_YOUNG_GENERATION_MB = 4;
 
 type Request =
+  | { op: 'brotli'; bytes: Uint8Array; level: number; window: number }
   | { op: 'gzip'; bytes: Uint8Array; level: number }
   | { op: 'deflate'; bytes: Uint8Array; level: number; dictionary: Uint8Array };
 
@@ -68,6 +77,11 @@ export class CompressionWorkers {
   constructor(readonly size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     if (!Number.isSafeInteger(size) || size < 1)
       throw new RangeError(`size must be an integer >= 1, got ${size}`);
+  }
+
+  /** Brotli (RFC 7932) of `plain` at quality `level`, with a window of 2^`window` - 16 bytes (10..24). */
+  brotli(plain: Uint8Array, level: number, window: number): Promise<Uint8Array> {
+    return this.run({ op: 'brotli', bytes: plain, level, window });
   }
 
   /** gzip (RFC 1952) of `plain` at `level`. */

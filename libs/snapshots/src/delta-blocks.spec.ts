@@ -10,7 +10,7 @@ import {
   type EncryptionKey,
 } from './block-codec';
 import { groom } from './groom';
-import { referencedBlocks, type ChunkRef, type SnapshotManifest } from './manifest';
+import { referencedBlocks, type BlockCodec, type ChunkRef, type SnapshotManifest } from './manifest';
 import { decodeManifest, encodeManifest, validateManifest } from './manifest-codec';
 import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
@@ -45,29 +45,35 @@ async function rejectsDamaged(promise: Promise<unknown>, address: string, reason
 describe('delta blocks', () => {
   for (const key of [undefined, KEY]) {
     const label = key === undefined ? 'plain' : 'encrypted';
-    it(`${label}: a chunk with one document changed is a small delta of its base and decodes exactly`, async () => {
-      const { base, edited } = chunkAndEdit();
-      const full = await encodeBlock(base, { codec: 'gzip', ...(key ? { key } : {}) });
-      const delta = await encodeDeltaBlock(
-        edited,
-        { address: full.address, plain: base },
-        { codec: 'gzip', ...(key ? { key } : {}) },
-      );
-      const header = readBlockHeader(delta.bytes, delta.address);
-      assert.equal(header.base, full.address);
-      assert.equal(header.plainLength, edited.length);
-      assert.equal(header.encrypted, key !== undefined);
-      // About one document's worth, not the chunk's (a full block of this chunk is ~half its 16 KB).
-      assert.ok(delta.bytes.length < full.bytes.length / 5, `${delta.bytes.length} vs ${full.bytes.length}`);
-      const plain = await decodeBlock(
-        delta.bytes,
-        delta.address,
-        key,
-        {},
-        { address: full.address, plain: base },
-      );
-      assert.deepEqual(Buffer.from(plain), edited);
-    });
+    for (const codec of ['brotli', 'gzip'] as const) {
+      it(`${label}, ${codec}: a chunk with one document changed is a small delta of its base and decodes exactly`, async () => {
+        const { base, edited } = chunkAndEdit();
+        const full = await encodeBlock(base, { codec, ...(key ? { key } : {}) });
+        assert.equal(readBlockHeader(full.bytes, full.address).codec, codec);
+        const delta = await encodeDeltaBlock(
+          edited,
+          { address: full.address, plain: base },
+          { codec, ...(key ? { key } : {}) },
+        );
+        const header = readBlockHeader(delta.bytes, delta.address);
+        assert.equal(header.base, full.address);
+        assert.equal(header.plainLength, edited.length);
+        assert.equal(header.encrypted, key !== undefined);
+        // About one document's worth, not the chunk's (a full block of this chunk is ~half its 16 KB).
+        assert.ok(
+          delta.bytes.length < full.bytes.length / 5,
+          `${delta.bytes.length} vs ${full.bytes.length}`,
+        );
+        const plain = await decodeBlock(
+          delta.bytes,
+          delta.address,
+          key,
+          {},
+          { address: full.address, plain: base },
+        );
+        assert.deepEqual(Buffer.from(plain), edited);
+      });
+    }
 
     it(`${label}: a delta without its base, with another base, or with any byte flipped is damaged`, async () => {
       const { base, edited } = chunkAndEdit();
@@ -108,7 +114,7 @@ describe('delta blocks', () => {
     const full = await encodeBlock(base, { codec: 'gzip' });
     await assert.rejects(
       encodeDeltaBlock(edited, { address: full.address, plain: base }, { codec: 'none' }),
-      /need the gzip codec/,
+      /need a compressed codec \(brotli or gzip\), not none/,
     );
     await assert.rejects(
       encodeDeltaBlock(base, { address: full.address, plain: base }, { codec: 'gzip' }),
@@ -203,13 +209,18 @@ describe('snapshots with delta blocks', () => {
         }
         head.setNamespace(JOB, SYNC, 'app.c', docs);
       },
-      take: (snapshotId: string) =>
+      /** Adds `count` new documents at the end (new chunks, with nothing to be a delta of). */
+      append(count: number, round: number) {
+        docs = [...docs, ...bsonDocs(count, 500, `append${round}`, docs.length)];
+        head.setNamespace(JOB, SYNC, 'app.c', docs);
+      },
+      take: (snapshotId: string, codec: BlockCodec = 'gzip') =>
         taker.take({
           jobId: JOB,
           syncId: SYNC,
           snapshotId,
           owner: 'snapshotter-a',
-          encoding: { codec: 'gzip', ...(key ? { key } : {}) },
+          encoding: { codec, ...(key ? { key } : {}) },
         }),
     };
   }
@@ -253,6 +264,40 @@ describe('snapshots with delta blocks', () => {
       assert.deepEqual((await readAll(t.store, s3.manifest, key)).map(sha256), t.docs().map(sha256));
     });
   }
+
+  it('a Brotli snapshot after a gzip one (a job after an upgrade) reuses its blocks and stores changes as deltas of them', async () => {
+    const t = setup();
+    const s1 = await t.take('s1', 'gzip');
+    t.change(10, 1);
+    const s2 = await t.take('s2', 'brotli');
+    assert.equal(s2.manifest.codec, 'brotli');
+    const chunks2 = s2.manifest.namespaces[0]!.chunks;
+    const deltas = chunks2.filter((c) => c.base !== undefined);
+    assert.ok(deltas.length >= 8 && deltas.length <= 20, `${deltas.length} delta chunks`);
+    const firstBlocks = referencedBlocks(s1.manifest);
+    for (const d of deltas)
+      assert.ok(firstBlocks.has(d.base!), 'a delta base is a block of the gzip snapshot');
+    assert.ok(
+      s2.manifest.storedBytes < s1.manifest.storedBytes * 0.05,
+      `${s2.manifest.storedBytes} new of ${s1.manifest.storedBytes}`,
+    );
+    // Unchanged chunks are still the gzip blocks they were, changed ones deltas (codec byte 3, read as gzip).
+    const codecs = async (chunks: readonly ChunkRef[]) => {
+      const seen = new Set<string>();
+      for (const c of chunks)
+        seen.add(readBlockHeader(await t.store.getBlock(JOB, c.address), c.address).codec);
+      return [...seen].sort();
+    };
+    assert.deepEqual(await codecs(chunks2), ['gzip']);
+    // New data, with nothing to be a delta of, is written as Brotli blocks.
+    t.change(3, 2);
+    t.append(200, 2);
+    const s3 = await t.take('s3', 'brotli');
+    assert.deepEqual(await codecs(s3.manifest.namespaces[0]!.chunks), ['brotli', 'gzip']);
+    assert.ok((await verifySnapshot(t.store, s3)).ok);
+    assert.deepEqual((await readAll(t.store, s3.manifest)).map(sha256), t.docs().map(sha256));
+    assert.ok((await verifySnapshot(t.store, s2)).ok);
+  });
 
   it('grooming keeps the base of a retained delta after the snapshot that wrote the base is gone', async () => {
     const t = setup();

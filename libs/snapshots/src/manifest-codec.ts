@@ -34,7 +34,7 @@ import {
 import { ManifestInvalidError } from './snapshot-errors';
 import { STORE_KINDS, type StoreKind } from './snapshot-store';
 
-const CODECS: readonly BlockCodec[] = ['gzip', 'zstd', 'none'];
+const CODECS: readonly BlockCodec[] = ['brotli', 'gzip', 'zstd', 'none'];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -17,7 +17,7 @@ export const SNAPSHOT_STATES = ['in-progress', 'complete', 'failed'] as const;
 export type SnapshotState = (typeof SNAPSHOT_STATES)[number];
 
 /** Block compression (docs/format.md says which and why). */
-export type BlockCodec = 'gzip' | 'zstd' | 'none';
+export type BlockCodec = 'brotli' | 'gzip' | 'zstd' | 'none';
 
 /** One content-defined chunk of a namespace's data, in order. */
 export interface ChunkRef {

@@ -23,7 +23,7 @@ import {
   type SnapshotSchedule,
   type SnapshotStoreSpec,
 } from '@tidemark/domain';
-import type { BlockEncoding, EncryptionKey } from './block-codec';
+import { DEFAULT_BLOCK_CODEC, type BlockEncoding, type EncryptionKey } from './block-codec';
 import { groom } from './groom';
 import type { ApplyFence, HeadSource } from './head-source';
 import type { SnapshotManifest } from './manifest';
@@ -251,7 +251,8 @@ export class SnapshotWorker {
     try {
       // Inside the try: a job whose key cannot be loaded gets a failed snapshot that says why.
       const key = await this.deps.keyFor(job.store);
-      const encoding: BlockEncoding = key === undefined ? { codec: 'gzip' } : { codec: 'gzip', key };
+      const encoding: BlockEncoding =
+        key === undefined ? { codec: DEFAULT_BLOCK_CODEC } : { codec: DEFAULT_BLOCK_CODEC, key };
       const record = await taker.take({
         jobId: job.jobId,
         syncId: job.syncId,

@@ -26,6 +26,7 @@ import { TidemarkError, formatOpTime, opTimeEquals } from '@tidemark/domain';
 import { ByteBoundedQueue, QueueClosedError, Sha256 } from '@tidemark/util';
 import {
   blockAddress,
+  codecTakesDeltas,
   decodeBlock,
   encodeBlock,
   encodeDeltaBlock,
@@ -404,7 +405,7 @@ class NamespaceCopier {
   private namespacesDone = 0;
   /** Blocks the previous complete snapshot names (its blocks are in the store: grooming keeps them). */
   private known = new Map<string, KnownBlock>();
-  /** The previous complete snapshot, when its blocks can serve as delta bases (same codec, gzip, same key). */
+  /** The previous complete snapshot, when its blocks can serve as delta bases (compressed codecs, same key). */
   private previous: SnapshotManifest | undefined;
   /** Blocks this snapshot wrote. */
   private readonly written = new Map<string, KnownBlock>();
@@ -439,8 +440,13 @@ class NamespaceCopier {
     // The listing runs while the catalog's namespaces are copied; its failure surfaces where it is awaited.
     const listing = head.listNamespaces(jobId, syncId);
     listing.catch(() => undefined);
+    // Blocks say their own codec, so a Brotli snapshot builds on a gzip one (a job's first after an upgrade) and
+    // the reverse; a snapshot without compression builds only on its like.
     const previous = (await store.listSnapshots(jobId)).find(
-      (r) => r.state === 'complete' && r.manifest.codec === this.base.codec,
+      (r) =>
+        r.state === 'complete' &&
+        (r.manifest.codec === this.base.codec ||
+          (codecTakesDeltas(r.manifest.codec) && codecTakesDeltas(this.base.codec))),
     );
     this.storeHeldNone = previous === undefined && (await holdsNoBlocks(store, jobId));
     for (const ns of previous?.manifest.namespaces ?? []) {
@@ -455,7 +461,7 @@ class NamespaceCopier {
     }
     if (
       previous !== undefined &&
-      this.base.codec === 'gzip' &&
+      codecTakesDeltas(this.base.codec) &&
       previous.manifest.encryption?.keyId === this.base.encryption?.keyId
     ) {
       this.previous = previous.manifest;
@@ -674,7 +680,7 @@ class NamespaceCopier {
   private async encode(item: PendingChunk): Promise<Encoded> {
     const { encoding } = this.request;
     const { chunk, address, candidate } = item;
-    if (candidate !== undefined && candidate.base !== address && encoding.codec === 'gzip') {
+    if (candidate !== undefined && candidate.base !== address && codecTakesDeltas(encoding.codec)) {
       const base = await this.readBase(candidate.base);
       if (base !== undefined) {
         const block = await encodeDeltaBlock(

@@ -6,7 +6,13 @@
 import { BSON, MongoClient } from 'mongodb';
 import { resolveEndpoints } from '@tidemark/config';
 import { opTime } from '@tidemark/domain';
-import { MemoryApplyFence, MemoryHeadSource, SnapshotTaker, type StoreKind } from '@tidemark/snapshots';
+import {
+  DEFAULT_BLOCK_CODEC,
+  MemoryApplyFence,
+  MemoryHeadSource,
+  SnapshotTaker,
+  type StoreKind,
+} from '@tidemark/snapshots';
 import { createSnapshotStore } from '../create-snapshot-store';
 
 async function main(): Promise<void> {
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
     syncId,
     snapshotId,
     owner: `taker-${process.pid}`,
-    encoding: { codec: 'gzip' },
+    encoding: { codec: DEFAULT_BLOCK_CODEC },
     chunking: { minSize: 1024, avgSize: 4096, maxSize: 16384 },
     timings: { leaseTtlMs: 3_000, renewEveryMs: 500 },
     onProgress: (p) => {
