@@ -24,6 +24,12 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
   return out;
 }
 
+async function collectBatches(it: AsyncIterable<readonly Uint8Array[]>): Promise<Buffer[][]> {
+  const out: Buffer[][] = [];
+  for await (const batch of it) out.push(batch.map((raw) => Buffer.from(raw)));
+  return out;
+}
+
 const orders = [
   { _id: new Int32(3), n: new Long(2n ** 40n), d: new Double(1.5), s: 'three' },
   {
@@ -123,6 +129,31 @@ describe('MongoHeadSource on the backup-side server', () => {
       events.map((b) => BSON.deserialize(b)),
       [{ _id: 'e1', kind: 'login' }],
     );
+  });
+
+  it('hands documents over a cursor batch at a time, the same documents in the same order as one by one', async () => {
+    const { db, coll } = splitNamespace(headNamespace(jobId, syncNo, 'shop.many'));
+    const many = Array.from({ length: 1234 }, (_, k) => ({ _id: k, pad: 'x'.repeat(k % 50) }));
+    await client.db(db).collection<{ _id: number; pad: string }>(coll).insertMany(many);
+    try {
+      const batches = await collectBatches(source.documentBatches(jobId, syncId, 'shop.many'));
+      // 500 documents a batch (DOCUMENT_BATCH): a batch is the server's answer, never one document at a time.
+      assert.deepEqual(
+        batches.map((b) => b.length),
+        [500, 500, 234],
+      );
+      const single = await collect(source.documents(jobId, syncId, 'shop.many'));
+      const flat = batches.flat();
+      assert.equal(flat.length, single.length);
+      flat.forEach((raw, k) => assert.ok(raw.equals(single[k]!), `document ${k}`));
+      assert.deepEqual(
+        flat.map((raw) => BSON.deserialize(raw)['_id']),
+        many.map((d) => d._id),
+      );
+      assert.deepEqual(await collectBatches(source.documentBatches(jobId, syncId, 'shop.empty')), []);
+    } finally {
+      await client.db(db).collection(coll).drop();
+    }
   });
 
   it('gives the head record’s applied position, and none for a sync without a head record', async () => {

@@ -17,7 +17,8 @@
  *   from its options; reading it would run its pipeline); FerretDB has no views, so this only matters on MongoDB.
  *   A collection type this build does not know is refused (`TidemarkError`, not retriable), never skipped.
  * - **Documents** are read with `raw: true`: each item is the document's BSON exactly as the server returned it,
- *   never decoded and re-encoded, in ascending `_id` order, streamed in batches (never the whole collection).
+ *   never decoded and re-encoded, in ascending `_id` order, streamed in batches (never the whole collection);
+ *   `documentBatches` hands each batch over whole.
  * - **Catalog namespaces** (`catalogNamespaces`) are the scan and missing-documents catalogs' namespaces, read from
  *   the head record without listing the server, so a snapshot can start copying while `listNamespaces` runs (on
  *   FerretDB `listDatabases` takes seconds: it computes every database's size even with `nameOnly`).
@@ -101,6 +102,11 @@ export class MongoHeadSource implements HeadSource {
   }
 
   async *documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array> {
+    for await (const batch of this.documentBatches(jobId, syncId, namespace)) yield* batch;
+  }
+
+  /** The documents a cursor batch at a time: the first one it yields, then the rest the batch holds. */
+  async *documentBatches(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array[]> {
     const { db, coll } = splitNamespace(headNamespace(jobId, this.syncNo(jobId, syncId), namespace));
     const [info] = await this.client.db(db).listCollections({ name: coll }, { nameOnly: false }).toArray();
     if (info !== undefined && kindOf(info, `${db}.${coll}`) === 'view') return;
@@ -109,7 +115,11 @@ export class MongoHeadSource implements HeadSource {
       .collection(coll)
       .find({}, { raw: true, sort: { _id: 1 }, batchSize: DOCUMENT_BATCH });
     try {
-      for await (const raw of cursor) yield raw as unknown as Uint8Array;
+      for await (const first of cursor) {
+        const batch = [first as unknown as Uint8Array];
+        for (const raw of cursor.readBufferedDocuments()) batch.push(raw as unknown as Uint8Array);
+        yield batch;
+      }
     } finally {
       await cursor.close();
     }

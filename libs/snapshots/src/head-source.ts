@@ -42,6 +42,12 @@ export interface HeadSource {
    * namespace the head does not have.
    */
   documents(jobId: string, syncId: string, namespace: string): AsyncIterable<Uint8Array>;
+  /**
+   * The same documents as `documents`, in the batches the server answered with (each batch non-empty or empty,
+   * in order). Optional: a source that reads in batches saves a snapshot a step per document (a MongoDB cursor hands
+   * over a whole answer at once); without it a snapshot reads `documents`.
+   */
+  documentBatches?(jobId: string, syncId: string, namespace: string): AsyncIterable<readonly Uint8Array[]>;
   /** The head's applied position; `undefined` when the head has none yet. */
   appliedPosition(jobId: string, syncId: string): Promise<AppliedPosition | undefined>;
 }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { decodeBlock, type EncryptionKey } from './block-codec';
+import type { HeadSource } from './head-source';
 import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
 import type { SnapshotState } from './manifest';
@@ -117,6 +118,37 @@ describe('SnapshotTaker', () => {
     );
     // Reported after every group of chunks (16 by default) and every namespace.
     assert.ok(progress.length >= 4, `${progress.length} progress reports`);
+  });
+
+  it('takes documents in the batches a head answers with (any sizes, empty ones too) as it takes them one by one', async () => {
+    const one = setup();
+    const oneByOne = await one.taker.take(one.request('s1'));
+    const batched = setup();
+    const documents = batched.head.documents.bind(batched.head);
+    const sizes: number[] = [];
+    // Batches of 0, 1, 2, ... 12 documents, over and over.
+    (batched.head as HeadSource).documentBatches = async function* (jobId, syncId, namespace) {
+      let batch: Uint8Array[] = [];
+      for await (const doc of documents(jobId, syncId, namespace)) {
+        batch.push(doc);
+        if (batch.length > sizes.length % 13) {
+          sizes.push(batch.length);
+          yield batch;
+          batch = [];
+          if (sizes.length % 13 === 0) yield [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    };
+    batched.head.documents = () => {
+      throw new Error('documents() read although documentBatches() is there');
+    };
+    const record = await batched.taker.take(batched.request('s1'));
+    assert.ok(sizes.length > 40, `${sizes.length} batches`);
+    const strip = (r: SnapshotRecord) =>
+      r.manifest.namespaces.map((ns) => ({ ...ns, chunks: ns.chunks.map((c) => c.address) }));
+    assert.deepEqual(strip(record), strip(oneByOne));
+    assert.equal(record.manifest.logicalBytes, oneByOne.manifest.logicalBytes);
   });
 
   it('holds the apply fence for the whole copy', async () => {

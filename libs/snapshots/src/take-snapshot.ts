@@ -16,8 +16,8 @@
  *    its sealed (checksum-carrying) manifest; release fence and lock (always).
  *
  * Reading, chunking and storing overlap, bounded (`SnapshotPipeline`; see `NamespaceCopier`). Memory: the read-ahead
- * (`readAheadBytes`, 1 MiB, plus one document), the next namespace's first answer (one cursor batch, asked for
- * ahead: `OpenedAhead`), the chunk being cut (at most `maxSize`) and the blocks in flight
+ * (`readAheadBytes`, 1 MiB, plus one batch of documents as the head answered them), the next namespace's first
+ * answer (one cursor batch, asked for ahead: `OpenedAhead`), the chunk being cut (at most `maxSize`) and the blocks in flight
  * (two groups of `blockWriteWindow` x `maxSize`, plus their encoded copies and delta bases); the manifest's chunk
  * list (about 100 bytes per chunk) and the previous snapshot's, which the take reads to find delta bases, are the
  * only things that grow with the data.
@@ -65,7 +65,7 @@ export const DEFAULT_SNAPSHOT_TIMINGS: SnapshotTimings = Object.freeze({
 
 /** How far the parts of a take run ahead of each other (memory is bounded by these, not by the data). */
 export interface SnapshotPipeline {
-  /** Head documents read ahead of the chunker, in bytes (one document more when a single one is larger). */
+  /** Head documents read ahead of the chunker, in bytes (one batch of them more when a single batch is larger). */
   readonly readAheadBytes: number;
   /**
    * Chunks stored together as one group (one `hasBlocks`, their encoding, one `putBlocks`); two groups are in flight
@@ -265,7 +265,12 @@ class Leases {
 
   /** Renews both when due; throws {@link GiveUp} when either is lost. */
   async keep(): Promise<void> {
-    if (this.clock() - this.lastRenewAt >= this.timings.renewEveryMs) await this.renewBoth();
+    if (this.due()) await this.renewBoth();
+  }
+
+  /** Whether a renewal is due (checked before every document: a plain call, no promise, when it is not). */
+  due(): boolean {
+    return this.clock() - this.lastRenewAt >= this.timings.renewEveryMs;
   }
 
   /** Renews both now; throws {@link GiveUp} when either is lost (expired counts as lost). */
@@ -389,7 +394,8 @@ interface CopiedDocuments {
  * - listing and copying: namespaces the head's catalogs name (`HeadSource.catalogNamespaces`) are copied while the
  *   listing runs; the listing then decides what the manifest holds (a catalog namespace it does not list had no
  *   documents to copy), and namespaces only it names are copied after;
- * - reading and chunking: documents are read ahead of the chunker (`readAheadBytes`);
+ * - reading and chunking: documents are read ahead of the chunker (`readAheadBytes`), a batch at a time when the head
+ *   gives them so (`HeadSource.documentBatches`);
  * - chunking and storing: chunks are stored in groups of `blockWriteWindow` (one `hasBlocks` and one `putBlocks` a
  *   group, so a store's round trips are per group, not per chunk), two groups at once; references are kept in chunk
  *   order. Two chunks with one address in flight at once write the block once.
@@ -469,7 +475,7 @@ class NamespaceCopier {
     const copied = new Map<string, CopiedDocuments>();
     const early = [...new Set((await head.catalogNamespaces?.(jobId, syncId)) ?? [])].sort(byName);
     this.namespacesTotal = early.length;
-    const ahead = new OpenedAhead((namespace) => head.documents(jobId, syncId, namespace));
+    const ahead = new OpenedAhead((namespace) => documentBatches(head, jobId, syncId, namespace));
     try {
       for (const [k, namespace] of early.entries()) {
         copied.set(namespace, await this.copyDocuments(namespace, ahead.take(namespace, early[k + 1])));
@@ -486,7 +492,7 @@ class NamespaceCopier {
   private async copyListed(
     listed: readonly HeadNamespaceInfo[],
     copied: Map<string, CopiedDocuments>,
-    ahead: OpenedAhead,
+    ahead: OpenedAhead<DocumentBatch>,
   ): Promise<Pick<SnapshotManifest, 'namespaces' | 'logicalBytes' | 'storedBytes' | 'referencedBytes'>> {
     const { syncId } = this.request;
     const infos = [...listed].sort((a, b) => byName(a.namespace, b.namespace));
@@ -547,7 +553,7 @@ class NamespaceCopier {
   /** Copies one namespace's `documents` (the head's, in `_id` order). */
   private async copyDocuments(
     namespace: string,
-    documents: AsyncIterable<Uint8Array>,
+    batches: AsyncIterable<DocumentBatch>,
   ): Promise<CopiedDocuments> {
     const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING);
     const hash = new Sha256();
@@ -569,23 +575,25 @@ class NamespaceCopier {
     };
     const schedule = async (chunk: Uint8Array): Promise<void> => {
       hash.update(chunk);
-      await this.leases.keep();
+      if (this.leases.due()) await this.leases.renewBoth();
       const address = blockAddress(chunk, this.request.encoding.key);
       const candidate = layout?.next(address, offset, chunk.length);
       offset += chunk.length;
       group.push({ chunk, address, ...(candidate === undefined ? {} : { candidate }) });
       if (group.length >= this.pipeline.blockWriteWindow) await flush();
     };
-    const docs = readAhead(documents, this.pipeline.readAheadBytes);
+    const docs = readAhead(batches, this.pipeline.readAheadBytes);
     try {
-      for await (const doc of docs.items) {
-        await this.leases.keep();
-        checkDocument(doc, namespace, documentCount);
-        documentCount++;
-        logicalBytes += doc.length;
-        this.documents++;
-        this.logicalBytes += doc.length;
-        for (const chunk of chunker.push(doc)) await schedule(chunk);
+      for await (const batch of docs.items) {
+        for (const doc of batch) {
+          if (this.leases.due()) await this.leases.renewBoth();
+          checkDocument(doc, namespace, documentCount);
+          documentCount++;
+          logicalBytes += doc.length;
+          this.documents++;
+          this.logicalBytes += doc.length;
+          for (const chunk of chunker.push(doc)) await schedule(chunk);
+        }
       }
       for (const chunk of chunker.finish()) await schedule(chunk);
       await flush();
@@ -775,14 +783,14 @@ async function holdsNoBlocks(store: SnapshotStore, jobId: string): Promise<boole
  * runs the next query (FerretDB, for one, reads and sorts a whole collection before it answers) while this process
  * copies the namespace before. Holds at most what a source buffers for one answer (a cursor's first batch).
  */
-class OpenedAhead {
-  private readonly opened = new Map<string, AsyncIterator<Uint8Array>>();
-  private readonly firsts = new Map<string, Promise<IteratorResult<Uint8Array>>>();
+class OpenedAhead<T> {
+  private readonly opened = new Map<string, AsyncIterator<T>>();
+  private readonly firsts = new Map<string, Promise<IteratorResult<T>>>();
 
-  constructor(private readonly open: (namespace: string) => AsyncIterable<Uint8Array>) {}
+  constructor(private readonly open: (namespace: string) => AsyncIterable<T>) {}
 
-  /** `namespace`'s documents (opened now unless opened ahead), and `next`'s first one asked for. */
-  take(namespace: string, next: string | undefined): AsyncIterable<Uint8Array> {
+  /** `namespace`'s documents (opened now unless opened ahead), and `next`'s first answer asked for. */
+  take(namespace: string, next: string | undefined): AsyncIterable<T> {
     this.ask(namespace);
     const iterator = this.opened.get(namespace)!;
     let first = this.firsts.get(namespace);
@@ -827,13 +835,13 @@ class OpenedAhead {
  * larger). `stop()` ends the reading (the source's iterator is returned, closing a cursor) and waits for it.
  */
 function readAhead(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<DocumentBatch>,
   maxBytes: number,
-): { items: AsyncIterable<Uint8Array>; stop: () => Promise<void> } {
-  const queue = new ByteBoundedQueue<Uint8Array>({
+): { items: AsyncIterable<DocumentBatch>; stop: () => Promise<void> } {
+  const queue = new ByteBoundedQueue<DocumentBatch>({
     maxItems: Number.MAX_SAFE_INTEGER,
     maxBytes,
-    sizeOf: (item) => item.length,
+    sizeOf: batchBytes,
   });
   const reading = (async () => {
     try {
@@ -850,6 +858,34 @@ function readAhead(
       await reading;
     },
   };
+}
+
+/** Documents in the batches a head answered with (`HeadSource.documentBatches`), or one by one. */
+type DocumentBatch = readonly Uint8Array[];
+
+/**
+ * A namespace's documents in batches: the head's own (`documentBatches`: a server's answer at a time, no promise
+ * per document), else each document alone.
+ */
+function documentBatches(
+  head: HeadSource,
+  jobId: string,
+  syncId: string,
+  namespace: string,
+): AsyncIterable<DocumentBatch> {
+  return (
+    head.documentBatches?.(jobId, syncId, namespace) ?? oneByOne(head.documents(jobId, syncId, namespace))
+  );
+}
+
+async function* oneByOne(documents: AsyncIterable<Uint8Array>): AsyncIterable<DocumentBatch> {
+  for await (const doc of documents) yield [doc];
+}
+
+function batchBytes(batch: DocumentBatch): number {
+  let bytes = 0;
+  for (const doc of batch) bytes += doc.length;
+  return bytes;
 }
 
 /** A head document must be one whole BSON document: its int32 length prefix is its size, and it ends with 0. */
