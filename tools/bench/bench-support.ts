@@ -40,3 +40,53 @@ export function cpuSeconds(pid: number | undefined, withExited = false): number 
     return undefined;
   }
 }
+
+/** The servers a benchmark runs against, by the command name their processes run under (`/proc/<pid>/comm`). */
+const SERVER_COMMANDS: ReadonlyArray<readonly [string, RegExp]> = [
+  ['FerretDB', /^ferretdb/],
+  ['PostgreSQL', /^postgres/],
+  ['S3 server', /^(python|moto)/],
+  ['Kafka', /^java/],
+];
+
+/** CPU seconds so far of this process (all its threads) and of the servers' processes, summed per server. */
+export interface CpuReading {
+  readonly self: number;
+  readonly servers: ReadonlyMap<string, number>;
+}
+
+/** Reads {@link CpuReading} (Linux; elsewhere the servers are left out). */
+export function cpuReading(): CpuReading {
+  const { user, system } = process.cpuUsage();
+  const servers = new Map<string, number>();
+  let pids: string[] = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    // not Linux
+  }
+  for (const pid of pids) {
+    let comm: string;
+    try {
+      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // exited meanwhile
+    }
+    const server = SERVER_COMMANDS.find(([, re]) => re.test(comm))?.[0];
+    const seconds = server === undefined ? undefined : cpuSeconds(Number(pid));
+    if (server !== undefined && seconds !== undefined)
+      servers.set(server, (servers.get(server) ?? 0) + seconds);
+  }
+  return { self: (user + system) / 1e6, servers };
+}
+
+/** CPU seconds used since `before`, as a line: `CPU: this process 2.21 s, FerretDB 3.50 s, ...`. */
+export function cpuSince(before: CpuReading): string {
+  const now = cpuReading();
+  const parts = [`this process ${f(now.self - before.self)} s`];
+  for (const [server, seconds] of now.servers) {
+    const used = seconds - (before.servers.get(server) ?? 0);
+    if (used > 0) parts.push(`${server} ${f(used)} s`);
+  }
+  return `CPU: ${parts.join(', ')}`;
+}

@@ -7,7 +7,9 @@
  *     moto under a prefix of its own), each a first snapshot into an empty store, divided by a plain raw-BSON scan
  *     (`find().sort({_id: 1})`, `raw: true`, summing bytes) of the same head just before it; where the take's time
  *     went (time spent waiting for the head's cursor, in head metadata, in store calls; the parts overlap),
- *     plus the head source's own scan and in-memory rates of chunking, addressing and encoding. The stores are
+ *     and the CPU seconds this process and each server (FerretDB, PostgreSQL, the S3 server) used during the scan and
+ *     during the take, plus the head source's own scan and in-memory rates of chunking, addressing and encoding
+ *     (blocks are written with TIDEMARK_BENCH_CODEC: `brotli`, the product's default, `gzip` or `none`). The stores are
  *     TIDEMARK_BENCH_STORES (default `filesystem,blockstore,s3`; `memory`, the in-process store, shows a take's
  *     cost without a store's writes);
  *  2. dedup: TIDEMARK_BENCH_SNAPSHOTS (default 10) snapshots into one store (TIDEMARK_BENCH_DEDUP_STORE, default
@@ -49,13 +51,17 @@ import { createSnapshotStore } from '@tidemark/snapshot-stores';
 import {
   blockAddress,
   Chunker,
+  DEFAULT_BLOCK_CODEC,
   DEFAULT_CHUNKING,
   encodeBlock,
+  SUPPORTED_CODECS,
   groom,
   MemorySnapshotStore,
   SnapshotTaker,
   verifySnapshot,
   type ApplyFence,
+  type BlockCodec,
+  type BlockEncoding,
   type ChunkingOptions,
   type HeadSource,
   type SnapshotRecord,
@@ -63,7 +69,7 @@ import {
   type StoreKind,
 } from '@tidemark/snapshots';
 
-import { f, hr, log, MB, phasesFromEnv, positiveFromEnv } from './bench-support';
+import { cpuReading, cpuSince, f, hr, log, MB, phasesFromEnv, positiveFromEnv } from './bench-support';
 const env = process.env;
 const num = positiveFromEnv;
 const THROUGHPUT_MB = num('TIDEMARK_BENCH_THROUGHPUT_MB', 10);
@@ -103,7 +109,8 @@ const PHASES = phasesFromEnv(['throughput', 'dedup', 'memory']);
 type Pattern = 'random' | 'clustered';
 /** Bytes of plain data held in memory for the in-memory chunking/encoding rates. */
 const SAMPLE_BYTES = 16 * 1024 * 1024;
-const ENCODING = { codec: 'gzip' as const };
+/** The snapshots' codec: TIDEMARK_BENCH_CODEC (`brotli`, `gzip` or `none`), by default the product's. */
+const ENCODING: BlockEncoding = { codec: codecFromEnv() };
 const OWNER = `snapshot-bench:${os.hostname()}:${process.pid}`;
 
 const s = `${Date.now().toString(36).slice(-6)}${randomBytes(2).toString('hex')}`;
@@ -220,9 +227,10 @@ class BenchHead {
   }
 
   /** A plain driver scan of the head: raw BSON, in `_id` order, summing bytes. */
-  async rawScan(): Promise<{ bytes: number; docs: number; ms: number }> {
+  async rawScan(): Promise<{ bytes: number; docs: number; ms: number; cpu: string }> {
     let bytes = 0;
     let docs = 0;
+    const cpu = cpuReading();
     const t0 = hr();
     for (const k of this.namespaces.keys()) {
       for await (const raw of this.collection(k).find({}, { raw: true, sort: { _id: 1 } })) {
@@ -230,7 +238,7 @@ class BenchHead {
         docs++;
       }
     }
-    return { bytes, docs, ms: since(t0) };
+    return { bytes, docs, ms: since(t0), cpu: cpuSince(cpu) };
   }
 
   async drop(): Promise<void> {
@@ -287,21 +295,30 @@ function timedHead(inner: HeadSource, clock: TakeClock): HeadSource {
     ...(inner.catalogNamespaces === undefined
       ? {}
       : { catalogNamespaces: timed(inner, clock, () => 'headMetaMs').catalogNamespaces }),
-    async *documents(jobId, syncId, namespace) {
-      const it = inner.documents(jobId, syncId, namespace)[Symbol.asyncIterator]();
-      try {
-        for (;;) {
-          const t0 = hr();
-          const next = await it.next();
-          clock.headMs += since(t0);
-          if (next.done) return;
-          yield next.value;
-        }
-      } finally {
-        await it.return?.();
-      }
-    },
+    documents: (jobId, syncId, namespace) => timedItems(inner.documents(jobId, syncId, namespace), clock),
+    ...(inner.documentBatches === undefined
+      ? {}
+      : {
+          documentBatches: (jobId: string, syncId: string, namespace: string) =>
+            timedItems(inner.documentBatches!(jobId, syncId, namespace), clock),
+        }),
   };
+}
+
+/** `items`, adding the time spent waiting for each to `clock.headMs`. */
+async function* timedItems<T>(items: AsyncIterable<T>, clock: TakeClock): AsyncIterable<T> {
+  const it = items[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const t0 = hr();
+      const next = await it.next();
+      clock.headMs += since(t0);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await it.return?.();
+  }
 }
 
 const BLOCK_CALLS = new Set(['putBlock', 'putBlocks', 'hasBlock', 'hasBlocks', 'getBlock', 'deleteBlock']);
@@ -401,6 +418,8 @@ interface TakeResult {
   record: SnapshotRecord;
   ms: number;
   clock: TakeClock;
+  /** CPU used during the take, by this process and by the servers (`cpuSince`). */
+  cpu: string;
 }
 
 async function take(
@@ -416,6 +435,7 @@ async function take(
     fence: timedFence(new MongoApplyFence(client, META_DB), clock),
     store: timedStore(store, clock),
   });
+  const cpu = cpuReading();
   const t0 = hr();
   const record = await taker.take({
     jobId: head.jobId,
@@ -427,7 +447,7 @@ async function take(
   });
   const ms = since(t0);
   if (record.state !== 'complete') throw new Error(`snapshot ${record.state}: ${record.reason ?? ''}`);
-  return { record, ms, clock };
+  return { record, ms, clock, cpu: cpuSince(cpu) };
 }
 
 /** In-memory rates of the take's CPU steps over the first SAMPLE_BYTES of the head (documents as the head gives them). */
@@ -629,7 +649,7 @@ async function main(): Promise<void> {
       out(
         `in memory over ${f(cpu.bytes / MB, 1)} MB (${cpu.chunks} chunks): head source scan ${f(rate(cpu.bytes, cpu.headSourceMs))} MB/s, ` +
           `chunking ${f(rate(cpu.bytes, cpu.chunkMs))} MB/s, addressing (SHA-256) ${f(rate(cpu.bytes, cpu.addressMs))} MB/s, ` +
-          `gzip encoding ${f(rate(cpu.bytes, cpu.encodeMs))} MB/s (stored ${f((cpu.encoded / cpu.bytes) * 100, 0)}% of plain)`,
+          `${ENCODING.codec} encoding ${f(rate(cpu.bytes, cpu.encodeMs))} MB/s (stored ${f((cpu.encoded / cpu.bytes) * 100, 0)}% of plain)`,
       );
       for (const kind of STORES) {
         const scan = await tp.rawScan();
@@ -646,6 +666,7 @@ async function main(): Promise<void> {
             `waiting for the head's cursor ${sec(c.headMs)}, head metadata (listing, catalog, position) ${sec(c.headMetaMs)}, ` +
             `block calls ${sec(c.blockMs)}, records+lock ${sec(c.recordLockMs)}, fence ${sec(c.fenceMs)}`,
         );
+        out(`${kind}: raw scan ${scan.cpu}; snapshot ${first.cpu}`);
         const ratio = takeRate / scanRate;
         rows.push({
           figure: `throughput ${kind} (${f(logical / MB, 1)} MB)`,
@@ -852,4 +873,11 @@ if (process.argv.includes('--take-child')) {
     console.error(err);
     process.exit(1);
   });
+}
+
+function codecFromEnv(): BlockCodec {
+  const codec = env['TIDEMARK_BENCH_CODEC'] ?? DEFAULT_BLOCK_CODEC;
+  if (!(SUPPORTED_CODECS as readonly string[]).includes(codec))
+    throw new RangeError(`TIDEMARK_BENCH_CODEC: ${codec} is not one of ${SUPPORTED_CODECS.join(', ')}`);
+  return codec as BlockCodec;
 }
