@@ -297,4 +297,25 @@ describe('FileSystemSnapshotStore: crashes and damaged files', () => {
       false,
     );
   });
+
+  it('writes a block again after another process deleted the job under it, and keeps the first bytes of a block', async () => {
+    const [a, b] = [randomBytes(100), randomBytes(100)];
+    await store.putBlocks('j5', [{ address: addressOf(a), bytes: a }]);
+    // Another process (its own store) deletes the job: this store's fan-out directories are gone.
+    await new FileSystemSnapshotStore({ root }).deleteJob('j5');
+    await store.putBlocks('j5', [
+      { address: addressOf(a), bytes: a },
+      { address: addressOf(b), bytes: b },
+    ]);
+    assert.deepEqual(Buffer.from(await store.getBlock('j5', addressOf(a))), a);
+    assert.deepEqual(Buffer.from(await store.getBlock('j5', addressOf(b))), b);
+    // putBlocks does not look first: a block already there keeps its bytes all the same.
+    await store.putBlocks('j5', [{ address: addressOf(a), bytes: randomBytes(100) }]);
+    assert.deepEqual(Buffer.from(await store.getBlock('j5', addressOf(a))), a);
+    assert.deepEqual(
+      (await tree(path.join(root, 'j5'))).filter((p) => p.includes('.tmp-')),
+      [],
+      'no temporary file left',
+    );
+  });
 });

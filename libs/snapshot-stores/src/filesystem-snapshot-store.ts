@@ -62,6 +62,8 @@ export class FileSystemSnapshotStore implements SnapshotStore {
   readonly kind = 'filesystem' as const;
   readonly root: string;
   private readonly clock: () => number;
+  /** Block fan-out directories this store made or found there (a block write then needs no `mkdir`). */
+  private readonly blockDirs = new Set<string>();
 
   constructor(options: FileSystemSnapshotStoreOptions) {
     this.root = path.resolve(options.root);
@@ -74,23 +76,53 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     const file = this.blockPath(jobId, address);
     await this.guard('putBlock', file, async () => {
       if (await isFile(file)) return;
-      const dir = path.dirname(file);
-      await this.ensureDir(dir);
-      const tmp = await writeTemp(dir, path.basename(file), bytes);
-      try {
-        await fsp.link(tmp, file);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err; // another put stored it first: its bytes stay
-      } finally {
-        await fsp.rm(tmp, { force: true });
-      }
-      await fsyncDir(dir);
+      await this.writeBlock(file, bytes);
     });
   }
 
-  /** One `putBlock` per block, all at once: files have no batch write; each is written and synced on its own. */
+  /**
+   * Each block written and synced on its own (files have no batch write), all at once. No existence check first, as
+   * `putBlock` makes: a snapshot puts only blocks `hasBlocks` did not find, and `link(2)` keeps the first bytes of a
+   * block that is there after all.
+   */
   async putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void> {
-    await Promise.all(blocks.map((b) => this.putBlock(jobId, b.address, b.bytes)));
+    await Promise.all(
+      blocks.map((b) => {
+        const file = this.blockPath(jobId, b.address);
+        return this.guard('putBlock', file, () => this.writeBlock(file, b.bytes));
+      }),
+    );
+  }
+
+  /** Writes a block's file whole (temporary file, fsync, `link(2)`, directory fsync); an existing one stays. */
+  private async writeBlock(file: string, bytes: Uint8Array): Promise<void> {
+    const dir = path.dirname(file);
+    let tmp: string;
+    try {
+      await this.ensureBlockDir(dir);
+      tmp = await writeTemp(dir, path.basename(file), bytes);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      // The directory went after this store made it (the job was deleted meanwhile, or by hand): made again.
+      this.blockDirs.delete(dir);
+      await this.ensureBlockDir(dir);
+      tmp = await writeTemp(dir, path.basename(file), bytes);
+    }
+    try {
+      await fsp.link(tmp, file);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err; // another put stored it first: its bytes stay
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+    await fsyncDir(dir);
+  }
+
+  /** A block fan-out directory, made once per store (a `mkdir` per block cost as much as the block's write). */
+  private async ensureBlockDir(dir: string): Promise<void> {
+    if (this.blockDirs.has(dir)) return;
+    await this.ensureDir(dir);
+    this.blockDirs.add(dir);
   }
 
   async hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>> {
@@ -209,6 +241,7 @@ export class FileSystemSnapshotStore implements SnapshotStore {
 
   async deleteJob(jobId: string): Promise<void> {
     const dir = this.inRoot(checkJobId(jobId));
+    for (const made of this.blockDirs) if (made.startsWith(dir + path.sep)) this.blockDirs.delete(made);
     await this.guard('deleteJob', dir, async () => {
       // Out of sight in one rename (a name no job id can have), then removed: a crash in between leaves a
       // `.deleted-*` directory, never a job with some of its files gone.
