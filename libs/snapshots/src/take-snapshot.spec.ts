@@ -116,7 +116,7 @@ describe('SnapshotTaker', () => {
       [last?.namespacesDone, last?.namespacesTotal, last?.documents, last?.logicalBytes],
       [3, 3, 450, m.logicalBytes],
     );
-    // Reported after every group of chunks (16 by default) and every namespace.
+    // Reported after every group of chunks (32 by default) and every namespace.
     assert.ok(progress.length >= 4, `${progress.length} progress reports`);
   });
 

@@ -79,8 +79,10 @@ export const DEFAULT_SNAPSHOT_PIPELINE: SnapshotPipeline = Object.freeze({
   // collections, so fewer reach the old generation, whose garbage waits for a full collection. With 4 MiB the
   // process's peak still grew from 39 to 157 MB of data (213 to 265 MiB); with 1 MiB it did not (205 / 207 MiB).
   readAheadBytes: 1024 * 1024,
-  // Groups of 16 chunks of at most 32 KiB, two in flight: at most 1 MiB of chunks, as 4 of the former 256 KiB ones.
-  blockWriteWindow: 16,
+  // Groups of 32 chunks of at most 32 KiB, two in flight: at most 2 MiB of chunks. 32, not 16: an s3 take ran at
+  // 0.87-0.91 of the raw scan instead of 0.70-0.77 (half the packs, so half the requests; the S3 server's CPU
+  // 0.29 s instead of 0.49 s for 39 MB), the blockstore's at 0.84-0.90 instead of 0.74-0.82, the others alike.
+  blockWriteWindow: 32,
 });
 
 /** Progress of a snapshot, reported after every chunk and every namespace. */
