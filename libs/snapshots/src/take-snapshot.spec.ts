@@ -395,8 +395,9 @@ describe('SnapshotTaker', () => {
     assert.equal((await verifySnapshot(store, second)).ok, true);
   });
 
-  it("asks for the next namespace's first document while it copies one, and closes it when the take fails", async () => {
-    const { taker, head, request } = setup();
+  it("one namespace at a time: asks for the next one's first document while it copies one, and closes it when the take fails", async () => {
+    const { taker, head, request: base } = setup();
+    const request = (id: string) => base(id, { pipeline: { namespacesInParallel: 1 } });
     const events: string[] = [];
     const documents = head.documents.bind(head);
     head.documents = (jobId, syncId, namespace) => {
@@ -447,6 +448,78 @@ describe('SnapshotTaker', () => {
     );
   });
 
+  it('copies two namespaces at once, the third asked for ahead; a failure stops the other copy and closes every cursor', async () => {
+    const { taker, head, request } = setup();
+    const plain = await new SnapshotTaker({
+      head,
+      fence: new MemoryApplyFence(),
+      store: new MemorySnapshotStore(),
+    }).take(request('plain', { pipeline: { namespacesInParallel: 1 } }));
+    const events: string[] = [];
+    const reading = new Set<string>();
+    let most = 0;
+    const documents = head.documents.bind(head);
+    head.documents = (jobId, syncId, namespace) =>
+      (async function* () {
+        events.push(`open ${namespace}`);
+        try {
+          for await (const doc of documents(jobId, syncId, namespace)) {
+            reading.add(namespace);
+            most = Math.max(most, reading.size);
+            await new Promise((resolve) => setImmediate(resolve));
+            yield doc;
+          }
+        } finally {
+          reading.delete(namespace);
+          events.push(`close ${namespace}`);
+        }
+      })();
+    const record = await taker.take(request('s1'));
+    assert.equal(record.state, 'complete', record.reason);
+    assert.equal(most, 2, 'two namespaces were read at once');
+    // app.users, the third, is asked for while the first two are copied.
+    assert.ok(events.indexOf('open app.users') < events.indexOf('close app.orders'));
+    const strip = (r: SnapshotRecord) =>
+      r.manifest.namespaces.map(({ namespace, documentCount, contentHash, chunks }) => ({
+        namespace,
+        documentCount,
+        contentHash,
+        chunks: chunks.map((c) => c.address),
+      }));
+    assert.deepEqual(strip(record), strip(plain));
+    // One copy fails: the other stops at its next batch, and every cursor opened is closed.
+    events.length = 0;
+    let usersDocs = 0;
+    let ordersDocs = 0;
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    head.documents = (jobId, syncId, namespace) =>
+      (async function* () {
+        events.push(`open ${namespace}`);
+        try {
+          for await (const doc of documents(jobId, syncId, namespace)) {
+            if (namespace === 'app.orders' && ++ordersDocs > 30) throw new Error('cursor killed');
+            // app.users is read slower than app.orders: it is half-way when app.orders fails.
+            if (namespace === 'app.users') for (let k = 0; k < 3; k++) await tick();
+            if (namespace === 'app.users') usersDocs++;
+            await tick();
+            yield doc;
+          }
+        } finally {
+          events.push(`close ${namespace}`);
+        }
+      })();
+    // A read-ahead of one batch, so what is read is about what is copied.
+    await assert.rejects(taker.take(request('s2', { pipeline: { readAheadBytes: 1 } })), /cursor killed/);
+    assert.ok(usersDocs < 50, `app.users stopped early (${usersDocs} of 50 documents read)`);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('open')).sort(),
+      events
+        .filter((e) => e.startsWith('close'))
+        .map((e) => e.replace('close', 'open'))
+        .sort(),
+    );
+  });
+
   it('copies the catalog namespaces while the listing runs; the listing decides what the manifest holds', async () => {
     const { taker, head, store, request } = setup();
     const plain = await new SnapshotTaker({
@@ -473,13 +546,9 @@ describe('SnapshotTaker', () => {
     };
     const record = await taker.take(request('s1'));
     assert.equal(record.state, 'complete', record.reason);
-    assert.deepEqual(events, [
-      'read app.empty',
-      'read app.gone',
-      'read app.orders',
-      'listed',
-      'read app.users',
-    ]);
+    // The catalog's three (two at once, in any order), then the listing, then the one only the listing names.
+    assert.deepEqual(events.slice(0, 3).sort(), ['read app.empty', 'read app.gone', 'read app.orders']);
+    assert.deepEqual(events.slice(3), ['listed', 'read app.users']);
     const m = record.manifest;
     assert.deepEqual(
       m.namespaces.map((ns) => ns.namespace),
