@@ -34,43 +34,36 @@ async function rejectsDamaged(promise: Promise<unknown>, address: string, reason
 }
 
 describe('block encoding', () => {
-  it('gzip, not encrypted: address is the SHA-256 of the plain chunk, the header says what the block is', async () => {
-    const block = await encodeBlock(plain, { codec: 'gzip' });
+  /** A plain block of `plain`: SHA-256 address, header (magic, version, codec byte), compressed, decodes back. */
+  async function checkPlainBlock(codec: 'brotli' | 'gzip', codecByte: number): Promise<Buffer> {
+    const block = await encodeBlock(plain, { codec });
     assert.equal(block.address, createHash('sha256').update(plain).digest('hex'));
     const bytes = Buffer.from(block.bytes);
     assert.equal(bytes.subarray(0, 4).toString('latin1'), 'TMBK');
-    assert.deepEqual([...bytes.subarray(4, 8)], [1, 1, 0, 0]);
+    assert.deepEqual([...bytes.subarray(4, 8)], [1, codecByte, 0, 0]);
     assert.equal(bytes.readUInt32LE(8), plain.length);
-    // Readable with any gzip: the payload is plain RFC 1952 after the 12-byte header.
-    assert.deepEqual(gunzipSync(bytes.subarray(BLOCK_HEADER_BYTES)), plain);
     assert.ok(bytes.length < plain.length / 10);
     assert.deepEqual(Buffer.from(await decodeBlock(block.bytes, block.address)), plain);
     assert.deepEqual(readBlockHeader(block.bytes, block.address), {
-      codec: 'gzip',
+      codec,
       encrypted: false,
       plainLength: plain.length,
       headerBytes: 12,
     });
+    return bytes;
+  }
+
+  it('gzip, not encrypted: address is the SHA-256 of the plain chunk, the header says what the block is', async () => {
+    const bytes = await checkPlainBlock('gzip', 1);
+    // Readable with any gzip: the payload is plain RFC 1952 after the 12-byte header.
+    assert.deepEqual(gunzipSync(bytes.subarray(BLOCK_HEADER_BYTES)), plain);
   });
 
   it('brotli, not encrypted: codec byte 4, the payload a Brotli stream and its CRC-32, readable by any Brotli', async () => {
-    const block = await encodeBlock(plain, { codec: 'brotli' });
-    assert.equal(block.address, createHash('sha256').update(plain).digest('hex'));
-    const bytes = Buffer.from(block.bytes);
-    assert.equal(bytes.subarray(0, 4).toString('latin1'), 'TMBK');
-    assert.deepEqual([...bytes.subarray(4, 8)], [1, 4, 0, 0]);
-    assert.equal(bytes.readUInt32LE(8), plain.length);
+    const bytes = await checkPlainBlock('brotli', 4);
     const stream = bytes.subarray(BLOCK_HEADER_BYTES, bytes.length - 4);
     assert.equal(bytes.readUInt32LE(bytes.length - 4), crc32(stream));
     assert.deepEqual(brotliDecompressSync(stream), plain);
-    assert.ok(bytes.length < plain.length / 10);
-    assert.deepEqual(Buffer.from(await decodeBlock(block.bytes, block.address)), plain);
-    assert.deepEqual(readBlockHeader(block.bytes, block.address), {
-      codec: 'brotli',
-      encrypted: false,
-      plainLength: plain.length,
-      headerBytes: 12,
-    });
     const empty = await encodeBlock(new Uint8Array(0), { codec: 'brotli' });
     assert.equal((await decodeBlock(empty.bytes, empty.address)).length, 0);
   });

@@ -26,6 +26,17 @@ class RecordingStore extends MemorySnapshotStore {
   }
 }
 
+/** Every `open <namespace>` of `events` has its `close <namespace>`. */
+function assertEveryOpenedClosed(events: readonly string[]): void {
+  assert.deepEqual(
+    events.filter((e) => e.startsWith('open')).sort(),
+    events
+      .filter((e) => e.startsWith('close'))
+      .map((e) => e.replace('close', 'open'))
+      .sort(),
+  );
+}
+
 function setup() {
   let now = Date.parse('2026-12-03T12:00:00.000Z');
   const clock = () => now;
@@ -439,13 +450,7 @@ describe('SnapshotTaker', () => {
       })();
     await assert.rejects(taker.take(request('s2')), /cursor killed/);
     assert.ok(events.includes('open app.users'), 'app.users was asked for while app.orders was copied');
-    assert.deepEqual(
-      events.filter((e) => e.startsWith('open')).sort(),
-      events
-        .filter((e) => e.startsWith('close'))
-        .map((e) => e.replace('close', 'open'))
-        .sort(),
-    );
+    assertEveryOpenedClosed(events);
   });
 
   it('copies two namespaces at once, the third asked for ahead; a failure stops the other copy and closes every cursor', async () => {
@@ -511,13 +516,7 @@ describe('SnapshotTaker', () => {
     // A read-ahead of one batch, so what is read is about what is copied.
     await assert.rejects(taker.take(request('s2', { pipeline: { readAheadBytes: 1 } })), /cursor killed/);
     assert.ok(usersDocs < 50, `app.users stopped early (${usersDocs} of 50 documents read)`);
-    assert.deepEqual(
-      events.filter((e) => e.startsWith('open')).sort(),
-      events
-        .filter((e) => e.startsWith('close'))
-        .map((e) => e.replace('close', 'open'))
-        .sort(),
-    );
+    assertEveryOpenedClosed(events);
   });
 
   it('copies the catalog namespaces while the listing runs; the listing decides what the manifest holds', async () => {
