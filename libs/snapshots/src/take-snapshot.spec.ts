@@ -254,6 +254,35 @@ describe('SnapshotTaker', () => {
     assert.equal(store.lockHolder(JOB), undefined);
   });
 
+  it('renews lock and fence one renewal at a time while two namespaces are copied at once', async () => {
+    const { taker, head, store, request, advance } = setup();
+    const documents = head.documents.bind(head);
+    head.documents = async function* (jobId, syncId, namespace) {
+      for await (const doc of documents(jobId, syncId, namespace)) {
+        advance(1_000);
+        yield doc;
+      }
+    };
+    let inFlight = 0;
+    let most = 0;
+    let renewals = 0;
+    const renew = store.renewLock.bind(store);
+    store.renewLock = async (jobId, owner, ttlMs) => {
+      renewals++;
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return await renew(jobId, owner, ttlMs);
+      } finally {
+        inFlight--;
+      }
+    };
+    const record = await taker.take(request('s1', { pipeline: { readAheadBytes: 1 } }));
+    assert.equal(record.state, 'complete', record.reason);
+    assert.ok(renewals >= 5, `${renewals} renewals`);
+    assert.equal(most, 1, 'no two renewals ran at once');
+  });
+
   it('gives up with a failed record when the lock is lost', async () => {
     const { taker, head, store, fence, request, advance } = setup();
     const documents = head.documents.bind(head);

@@ -255,6 +255,8 @@ export class SnapshotTaker {
  */
 class Leases {
   private lastRenewAt: number;
+  /** The renewal under way, which concurrent callers of `renewBoth` join. */
+  private renewing: Promise<void> | undefined;
 
   constructor(
     private readonly deps: SnapshotTakerDeps,
@@ -277,8 +279,18 @@ class Leases {
     return this.clock() - this.lastRenewAt >= this.timings.renewEveryMs;
   }
 
-  /** Renews both now; throws {@link GiveUp} when either is lost (expired counts as lost). */
-  async renewBoth(): Promise<void> {
+  /**
+   * Renews both now; throws {@link GiveUp} when either is lost (expired counts as lost). A caller that comes while a
+   * renewal is under way (namespaces are copied at once) joins it rather than renewing again beside it.
+   */
+  renewBoth(): Promise<void> {
+    this.renewing ??= this.renewNow().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async renewNow(): Promise<void> {
     const { store, fence } = this.deps;
     const { jobId, owner } = this.request;
     const ttl = this.timings.leaseTtlMs;
