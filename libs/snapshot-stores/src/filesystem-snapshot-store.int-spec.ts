@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnknownFormatVersionError } from '@tidemark/domain';
-import { BlockMissingError } from '@tidemark/snapshots';
+import { BlockMissingError, groom } from '@tidemark/snapshots';
 import { addressOf, describeSnapshotStore, sampleRecord } from '@tidemark/snapshots-contract';
 import { FileSystemSnapshotStore } from './filesystem-snapshot-store';
 import { InvalidStoreKeyError, SnapshotRecordInvalidError } from './store-errors';
@@ -296,6 +296,70 @@ describe('FileSystemSnapshotStore: crashes and damaged files', () => {
       (await fsp.readdir(root)).some((n) => n.includes('j4')),
       false,
     );
+  });
+
+  it('grooming removes the temporary files crashed writers left, once older than its grace period, and nothing else', async () => {
+    const b = randomBytes(300);
+    const a = addressOf(b);
+    await store.putBlock('j6', a, b);
+    await store.putSnapshot(sampleRecord('j6', 'j6-snap-1', new Date('2026-11-01T00:00:00Z')));
+    assert.ok(await store.acquireLock('j6', 'writer', 60_000));
+    await store.releaseLock('j6', 'writer');
+    const job = path.join(root, 'j6');
+    const fan = path.join(job, 'blocks', a.slice(0, 2));
+    const old = new Date(Date.now() - 3 * 3_600_000);
+    const leftovers = [
+      path.join(fan, `.${a}.tmp-0123456789abcdef`),
+      path.join(job, 'snapshots', '.j6-snap-2.json.tmp-00112233445566ff'),
+      path.join(job, 'lock', '.7.tmp-a0a1a2a3a4a5a6a7'),
+    ];
+    for (const [k, file] of leftovers.entries()) {
+      await fsp.writeFile(file, Buffer.alloc(100 * (k + 1), 1));
+      await fsp.utimes(file, old, old);
+    }
+    const young = path.join(fan, `.${'cd'.repeat(32)}.tmp-fedcba9876543210`);
+    await fsp.writeFile(young, 'being written');
+    const foreign = path.join(job, 'blocks', 'README');
+    await fsp.writeFile(foreign, 'not ours to delete');
+    await fsp.utimes(foreign, old, old);
+    const before = await tree(job);
+
+    // The lock lost before the first removal: nothing goes.
+    const refused = await store.sweepLeftovers('j6', {
+      olderThan: new Date(Date.now() - 3_600_000),
+      stillHeld: async () => false,
+    });
+    assert.deepEqual(refused, { removed: 0, bytes: 0, stopped: true });
+    assert.deepEqual(await tree(job), before);
+
+    const report = await groom(store, { jobId: 'j6', owner: 'groomer', graceMs: 3_600_000 });
+    assert.equal(report.leftoversRemoved, 3);
+    assert.equal(report.leftoverBytes, 600);
+    assert.equal(report.blocksDeleted, 1, 'the block no complete record names goes as before');
+    const rel = (file: string) => path.relative(job, file);
+    // Lock generations come and go with grooming's lock; the rest is what was there, less the leftovers and block.
+    const notLock = (p: string) => !/^lock\/\d+$/.test(p);
+    assert.deepEqual(
+      (await tree(job)).filter(notLock),
+      before.filter((p) => notLock(p) && !leftovers.map(rel).includes(p) && p !== rel(path.join(fan, a))),
+    );
+    assert.ok((await tree(job)).includes(rel(young)), 'a temporary file younger than the grace period stays');
+    assert.ok((await tree(job)).includes(rel(foreign)), 'a file not named like a temporary one stays');
+    assert.equal((await store.getSnapshot('j6', 'j6-snap-1'))?.manifest.snapshotId, 'j6-snap-1');
+  });
+
+  it('terminating a job again removes what a terminate killed half-way left', async () => {
+    const b = randomBytes(100);
+    await store.putBlock('j7', addressOf(b), b);
+    // A terminate killed after its rename: the job is out of sight, its files still on disk.
+    const doomed = path.join(root, '.deleted-j7-0123456789ab');
+    await fsp.rename(path.join(root, 'j7'), doomed);
+    const others = ['.deleted-j77-0123456789ab', '.deleted-j7-not-hex-at-all'];
+    for (const name of others) await fsp.mkdir(path.join(root, name));
+    await store.deleteJob('j7');
+    const names = await fsp.readdir(root);
+    assert.equal(names.includes(path.basename(doomed)), false);
+    for (const name of others) assert.ok(names.includes(name), `${name} is not j7's`);
   });
 
   it('writes a block again after another process deleted the job under it, and keeps the first bytes of a block', async () => {

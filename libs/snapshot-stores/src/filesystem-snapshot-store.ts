@@ -15,10 +15,11 @@
  * reader ever takes for a block, record or lock), fsynced, then given its name, and the directory is fsynced. A block
  * gets its name with `link(2)`, which fails when the name exists: the first bytes stay, and two concurrent puts of
  * one address store one block. A record gets its name with `rename(2)`, which replaces the old record whole. A crash
- * leaves at most a temporary file, never a partial block or record.
+ * leaves at most a temporary file, never a partial block or record; grooming removes temporary files once they are
+ * older than its grace period (`sweepLeftovers`).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { constants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { TidemarkError, checkRecordVersion } from '@tidemark/domain';
 import { fsyncDir, isProgrammingError } from '@tidemark/util';
@@ -26,7 +27,9 @@ import {
   BlockMissingError,
   type SnapshotRecord,
   type BlockToStore,
+  type LeftoversSwept,
   type SnapshotStore,
+  type SweepLeftoversOptions,
   type StoreLockGrant,
 } from '@tidemark/snapshots';
 import { errnoCode, fsFailure } from './fs-errors';
@@ -54,6 +57,12 @@ export interface FileSystemSnapshotStoreOptions {
   /** The clock lock expiries are computed and compared with. Default `Date.now`. */
   readonly clock?: () => number;
 }
+
+/** A temporary file's name (`writeTemp`): `.<name>.tmp-<16 hex digits>`. */
+const TEMPORARY = /^\..+\.tmp-[0-9a-f]{16}$/;
+/** A job directory on its way out (`deleteJob`): `.deleted-<jobId>-<12 hex digits>`. */
+const DELETED_PREFIX = '.deleted-';
+const DELETED_SUFFIX = /^[0-9a-f]{12}$/;
 
 /** A lock generation file's name: a positive decimal integer. */
 const GENERATION = /^[1-9][0-9]{0,14}$/;
@@ -244,17 +253,59 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     for (const made of this.blockDirs) if (made.startsWith(dir + path.sep)) this.blockDirs.delete(made);
     await this.guard('deleteJob', dir, async () => {
       // Out of sight in one rename (a name no job id can have), then removed: a crash in between leaves a
-      // `.deleted-*` directory, never a job with some of its files gone.
-      const doomed = path.join(this.root, `.deleted-${jobId}-${randomBytes(6).toString('hex')}`);
+      // `.deleted-<jobId>-*` directory, never a job with some of its files gone; terminating again removes it.
+      const doomed = path.join(this.root, `${DELETED_PREFIX}${jobId}-${randomBytes(6).toString('hex')}`);
       try {
         await fsp.rename(dir, doomed);
+        await fsyncDir(this.root);
       } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return;
-        throw err;
+        if (errnoCode(err) !== 'ENOENT') throw err;
       }
-      await fsyncDir(this.root);
-      await fsp.rm(doomed, { recursive: true, force: true });
+      for (const name of await readDirIfAny(this.root)) {
+        if (
+          name.startsWith(`${DELETED_PREFIX}${jobId}-`) &&
+          DELETED_SUFFIX.test(name.slice(DELETED_PREFIX.length + jobId.length + 1))
+        ) {
+          await fsp.rm(path.join(this.root, name), { recursive: true, force: true });
+        }
+      }
     });
+  }
+
+  /**
+   * Removes the temporary files (`.<name>.tmp-<hex>`) older than `olderThan` from the job's block fan-out,
+   * records and lock directories: what a writer killed between writing a file and naming it left. Nothing reads
+   * them; a writer still alive renames or links its file within one call, long before the grace period ends.
+   */
+  async sweepLeftovers(jobId: string, options: SweepLeftoversOptions): Promise<LeftoversSwept> {
+    const job = this.inRoot(checkJobId(jobId));
+    const cutoff = options.olderThan.getTime();
+    const blocks = path.join(job, 'blocks');
+    const fans = await this.guard('sweepLeftovers', blocks, () => readDirIfAny(blocks));
+    const dirs = [
+      ...fans
+        .filter((fan) => /^[0-9a-f]{2}$/.test(fan))
+        .sort()
+        .map((fan) => path.join(blocks, fan)),
+      path.join(job, 'snapshots'),
+      path.join(job, 'lock'),
+    ];
+    let removed = 0;
+    let bytes = 0;
+    for (const dir of dirs) {
+      const names = await this.guard('sweepLeftovers', dir, () => readDirIfAny(dir));
+      for (const name of names) {
+        if (!TEMPORARY.test(name)) continue;
+        const file = path.join(dir, name);
+        const stat = await this.guard('sweepLeftovers', file, () => lstatIfAny(file));
+        if (stat === undefined || !stat.isFile() || stat.mtimeMs >= cutoff) continue;
+        if (!(await options.stillHeld())) return { removed, bytes, stopped: true };
+        await this.guard('sweepLeftovers', file, () => fsp.rm(file, { force: true }));
+        removed++;
+        bytes += stat.size;
+      }
+    }
+    return { removed, bytes };
   }
 
   // ---- helpers -----------------------------------------------------------------------------------------------
@@ -442,6 +493,15 @@ async function writeTemp(dir: string, name: string, bytes: Uint8Array): Promise<
   }
   await fh.close();
   return tmp;
+}
+
+async function lstatIfAny(file: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.lstat(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** Removes `file` if it is there, and makes the removal durable (its directory fsynced). */

@@ -15,8 +15,9 @@
  *
  * Write order: the object, then its index entry; delete order: the index entry, then the object (restic's
  * "Read and Write Ordering"); a pack's object goes with the last entry naming it. A crash in between leaves an
- * object no entry names, which a later `putBlock` adopts (a pack: a later pack of the same blocks) or `deleteJob`
- * removes; never an entry without a whole object. A pack some of whose blocks were deleted keeps its bytes until its
+ * object no entry names, which a later `putBlock` adopts (a pack: a later pack of the same blocks), grooming removes
+ * once it is older than the grace period (`sweepLeftovers`), or `deleteJob` removes; never an entry without a whole
+ * object. A pack some of whose blocks were deleted keeps its bytes until its
  * last block goes (packs are not rewritten). An object is whole or absent: a single PUT up to
  * `multipartThresholdBytes`, else a multipart upload (parts of `partBytes`) that becomes visible only when completed,
  * and is aborted on failure. Both are conditional (`If-None-Match: *`, unless `conditionalWrites` is
@@ -47,8 +48,10 @@ import { TidemarkError, checkRecordVersion, documentLocation, versionFilters } f
 import {
   BlockMissingError,
   type BlockToStore,
+  type LeftoversSwept,
   type SnapshotRecord,
   type SnapshotStore,
+  type SweepLeftoversOptions,
   type StoreLockGrant,
 } from '@tidemark/snapshots';
 import {
@@ -498,8 +501,95 @@ export class S3SnapshotStore implements SnapshotStore {
       token = page.NextContinuationToken;
       more = page.IsTruncated === true && token !== undefined;
     }
-    await this.abortUploads(prefix, where);
+    await this.abortUploads('deleteJob', prefix, where);
     await this.meta.deleteJobLock(jobId);
+  }
+
+  /**
+   * Removes, among the job's objects older than `olderThan`, those no index entry names: a block or pack whose
+   * writer was killed between its PUT and its index entry (the write order: object first), and the pack a
+   * grooming killed between its last entry and the object. Then aborts the job's multipart uploads started before
+   * `olderThan` (a writer killed mid-upload; the parts cost storage until aborted). Under the job's lock no writer
+   * adopts an object meanwhile; a writer that lost its lock long ago (the grace period) cannot complete a snapshot.
+   */
+  async sweepLeftovers(jobId: string, options: SweepLeftoversOptions): Promise<LeftoversSwept> {
+    checkJobId(jobId);
+    const cutoff = options.olderThan.getTime();
+    const prefix = `${this.prefix}/${jobId}/`;
+    const where = `s3://${this.bucket}/${prefix}`;
+    let removed = 0;
+    let bytes = 0;
+    for (let token: string | undefined, more = true; more;) {
+      const page = await this.call('sweepLeftovers', where, () =>
+        this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: 1000,
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      const old = new Map<string, number>();
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined || o.LastModified === undefined || o.LastModified.getTime() >= cutoff)
+          continue;
+        if (this.isJobObjectKey(jobId, o.Key)) old.set(o.Key, o.Size ?? 0);
+      }
+      if (old.size > 0) {
+        const named = await mongoGuard(
+          this.classifyMongo,
+          'sweepLeftovers',
+          `${this.database}.${SNAPSHOT_BLOCK_OBJECTS_COLLECTION}`,
+          () =>
+            this.objects
+              .find({ jobId, key: { $in: [...old.keys()] } }, { projection: { _id: 0, key: 1 } })
+              .toArray(),
+        );
+        for (const doc of named) old.delete(doc.key);
+      }
+      if (old.size > 0) {
+        if (!(await options.stillHeld())) return { removed, bytes, stopped: true };
+        const result = await this.call('sweepLeftovers', where, () =>
+          this.s3.send(
+            new DeleteObjectsCommand({
+              Bucket: this.bucket,
+              Delete: { Objects: [...old.keys()].map((Key) => ({ Key })), Quiet: true },
+            }),
+          ),
+        );
+        const failed = result.Errors ?? [];
+        if (failed.length > 0) {
+          throw new SnapshotStoreUnavailableError(
+            'sweepLeftovers',
+            where,
+            `${failed.length} objects not deleted (first: ${failed[0]?.Key} ${failed[0]?.Code})`,
+            { retriable: true },
+          );
+        }
+        removed += old.size;
+        for (const size of old.values()) bytes += size;
+      }
+      token = page.NextContinuationToken;
+      more = page.IsTruncated === true && token !== undefined;
+    }
+    const aborted = await this.abortUploads('sweepLeftovers', prefix, where, {
+      before: cutoff,
+      stillHeld: options.stillHeld,
+    });
+    if (aborted === undefined) return { removed, bytes, stopped: true };
+    return { removed: removed + aborted, bytes };
+  }
+
+  /** Whether `key` is a block's or a pack's object of the job (`<prefix>/<jobId>/{blocks,packs}/<aa>/<hex>`). */
+  private isJobObjectKey(jobId: string, key: string): boolean {
+    const rest = key.slice(`${this.prefix}/${jobId}/`.length).split('/');
+    return (
+      rest.length === 3 &&
+      (rest[0] === 'blocks' || rest[0] === 'packs') &&
+      isAddress(rest[2]!) &&
+      rest[1] === rest[2]!.slice(0, 2)
+    );
   }
 
   // ---- helpers -----------------------------------------------------------------------------------------------
@@ -696,26 +786,54 @@ export class S3SnapshotStore implements SnapshotStore {
     }
   }
 
-  private async abortUploads(prefix: string, where: string): Promise<void> {
-    const page = await this.call('deleteJob', where, () =>
-      this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix })),
-    );
-    for (const upload of page.Uploads ?? []) {
-      if (upload.Key === undefined || upload.UploadId === undefined) continue;
-      await this.call('deleteJob', where, async () => {
-        try {
-          await this.s3.send(
-            new AbortMultipartUploadCommand({
-              Bucket: this.bucket,
-              Key: upload.Key,
-              UploadId: upload.UploadId,
-            }),
-          );
-        } catch (err) {
-          if (errorName(err) !== 'NoSuchUpload') throw err;
+  /**
+   * Aborts the unfinished multipart uploads under `prefix` (all of them, or those started before `only.before`);
+   * how many. `undefined` when `only.stillHeld` answered false.
+   */
+  private async abortUploads(
+    operation: string,
+    prefix: string,
+    where: string,
+    only?: { before: number; stillHeld: () => Promise<boolean> },
+  ): Promise<number | undefined> {
+    let aborted = 0;
+    for (let keyMarker: string | undefined, idMarker: string | undefined, more = true; more;) {
+      const page = await this.call(operation, where, () =>
+        this.s3.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            KeyMarker: keyMarker,
+            UploadIdMarker: idMarker,
+          }),
+        ),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key === undefined || upload.UploadId === undefined) continue;
+        if (only !== undefined) {
+          if (upload.Initiated === undefined || upload.Initiated.getTime() >= only.before) continue;
+          if (!(await only.stillHeld())) return undefined;
         }
-      });
+        await this.call(operation, where, async () => {
+          try {
+            await this.s3.send(
+              new AbortMultipartUploadCommand({
+                Bucket: this.bucket,
+                Key: upload.Key,
+                UploadId: upload.UploadId,
+              }),
+            );
+          } catch (err) {
+            if (errorName(err) !== 'NoSuchUpload') throw err;
+          }
+        });
+        aborted++;
+      }
+      keyMarker = page.NextKeyMarker;
+      idMarker = page.NextUploadIdMarker;
+      more = page.IsTruncated === true && keyMarker !== undefined;
     }
+    return aborted;
   }
 
   /**

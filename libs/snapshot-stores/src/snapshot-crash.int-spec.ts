@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -109,6 +109,15 @@ describe('a snapshotter killed mid-snapshot', { concurrency: 1 }, () => {
       const report = await groom(store, { jobId, owner: 'groomer', graceMs: 0 });
       assert.ok(report.blocksDeleted > 0, JSON.stringify(report));
       assert.ok((await verifySnapshot(store, next!)).ok);
+      if (kind === 'filesystem') {
+        // Nor is any temporary file of the dead writer left (they are older than the grace period of 0).
+        const files = (await readdir(path.join(root, jobId), { recursive: true })).map(String);
+        assert.deepEqual(
+          files.filter((f) => f.includes('.tmp-')),
+          [],
+        );
+        assert.equal(typeof report.leftoversRemoved, 'number');
+      }
     });
   }
 });

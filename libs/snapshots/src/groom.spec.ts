@@ -8,6 +8,7 @@ import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
 import { sealManifest } from './manifest-codec';
 import { SnapshotUnavailableError, StoreLockBusyError } from './snapshot-errors';
+import type { SnapshotStore } from './snapshot-store';
 import { bsonDocs, sha256 } from './spec-support';
 import { SnapshotTaker } from './take-snapshot';
 import { verifySnapshot } from './verify-snapshot';
@@ -179,6 +180,81 @@ describe('groom', () => {
     assert.equal(report.blocksDeleted, 5);
     assert.match(report.stopped ?? '', /lock of groomer was lost/);
     assert.equal(store.lockHolder(JOB), 'other');
+  });
+});
+
+describe('groom: leftovers of crashed writers', () => {
+  /** The memory store, given a `sweepLeftovers` that records its calls and asks `stillHeld` `asks` times. */
+  function sweeping(store: MemorySnapshotStore, asks = 1) {
+    const calls: { jobId: string; olderThan: Date; held: boolean[]; lockHolder: string | undefined }[] = [];
+    const swept = store as MemorySnapshotStore & {
+      sweepLeftovers: NonNullable<SnapshotStore['sweepLeftovers']>;
+    };
+    swept.sweepLeftovers = async (jobId, options) => {
+      const held: boolean[] = [];
+      const call = { jobId, olderThan: options.olderThan, held, lockHolder: store.lockHolder(jobId) };
+      calls.push(call);
+      for (let k = 0; k < asks; k++) {
+        held.push(await options.stillHeld());
+        if (!held[k]) return { removed: k, bytes: 10 * k, stopped: true };
+      }
+      return { removed: asks, bytes: 10 * asks };
+    };
+    return { swept, calls };
+  }
+
+  it('sweeps after the blocks, under the lock, what is older than the grace period, and reports it', async () => {
+    const { store, clock } = setup();
+    await recordWithBlocks(store, 'kept', 'complete', new Date(clock() - HOUR));
+    const { swept, calls } = sweeping(store, 3);
+    const report = await groom(swept, { jobId: JOB, owner: 'groomer', clock, graceMs: 2 * HOUR });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.jobId, JOB);
+    assert.equal(calls[0]?.olderThan.getTime(), clock() - 2 * HOUR);
+    assert.equal(calls[0]?.lockHolder, 'groomer');
+    assert.deepEqual(calls[0]?.held, [true, true, true]);
+    assert.equal(report.leftoversRemoved, 3);
+    assert.equal(report.leftoverBytes, 30);
+    assert.equal(report.stopped, undefined);
+    assert.equal(store.lockHolder(JOB), undefined);
+  });
+
+  it('a store without leftovers reports none', async () => {
+    const { store, clock } = setup();
+    const report = await groom(store, { jobId: JOB, owner: 'groomer', clock });
+    assert.equal('leftoversRemoved' in report, false);
+  });
+
+  it('the sweep learns the lock was lost, stops, and the report says so', async () => {
+    const { store, clock, advance } = setup();
+    const { swept, calls } = sweeping(store, 2);
+    const listBlocks = store.listBlocks.bind(store);
+    // The lock expires while the blocks are listed, and another holder takes it.
+    swept.listBlocks = async function* (jobId) {
+      yield* listBlocks(jobId);
+      advance(120_000);
+      await store.acquireLock(JOB, 'other', 60_000);
+    };
+    const report = await groom(swept, { jobId: JOB, owner: 'groomer', clock });
+    assert.deepEqual(calls[0]?.held, [false]);
+    assert.equal(report.leftoversRemoved, 0);
+    assert.match(report.stopped ?? '', /lock of groomer was lost/);
+    assert.equal(store.lockHolder(JOB), 'other');
+  });
+
+  it('is not asked when the block sweep already lost the lock', async () => {
+    const { store, clock, advance } = setup();
+    await recordWithBlocks(store, 'gone', 'failed', new Date(clock() - 2 * DEFAULT_GROOM_GRACE_MS));
+    const { swept, calls } = sweeping(store);
+    const deleteBlock = store.deleteBlock.bind(store);
+    swept.deleteBlock = async (jobId, address) => {
+      advance(120_000);
+      await store.acquireLock(JOB, 'other', 60_000);
+      await deleteBlock(jobId, address);
+    };
+    const report = await groom(swept, { jobId: JOB, owner: 'groomer', clock, measureDeleted: false });
+    assert.equal(calls.length, 0);
+    assert.match(report.stopped ?? '', /lock of groomer was lost/);
   });
 });
 

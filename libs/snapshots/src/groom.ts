@@ -3,7 +3,9 @@
  * under the job's snapshot-store lock:
  * - **mark**: every address named by a record that is `complete` or `in-progress`, and by every record younger
  *   than the grace period whatever its state: its chunks' blocks and their delta bases;
- * - **sweep**: delete every other block of the job, renewing the lock as it goes; stop at once if it is lost.
+ * - **sweep**: delete every other block of the job, renewing the lock as it goes; stop at once if it is lost;
+ * - then the store's leftovers older than the grace period (`SnapshotStore.sweepLeftovers`): what a crashed writer
+ *   left that is no block (a temporary file, an object no index entry names, an unfinished upload).
  *
  * Why a block a snapshot decided to reuse is never deleted under it: a snapshot and grooming of one job both hold
  * the job's store lock for their whole run, so they never overlap; a snapshot checks `hasBlock` and later writes its
@@ -15,7 +17,7 @@
  */
 import type { SnapshotRetention } from '@tidemark/domain';
 import { referencedBlocks } from './manifest';
-import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
+import type { LeftoversSwept, SnapshotRecord, SnapshotStore } from './snapshot-store';
 import { applyRetention, type RetentionDecision } from './retention';
 import { StoreLockBusyError } from './snapshot-errors';
 
@@ -45,6 +47,9 @@ export interface GroomReport {
   readonly blocksDeleted: number;
   /** Bytes freed, when measured. */
   readonly bytesDeleted?: number;
+  /** What crashed writers had left, removed (`SnapshotStore.sweepLeftovers`; absent for a store without any). */
+  readonly leftoversRemoved?: number;
+  readonly leftoverBytes?: number;
   /** Set when the sweep stopped early because the lock was lost. */
   readonly stopped?: string;
 }
@@ -85,22 +90,33 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
     let bytesDeleted = 0;
     let lastRenew = requestedAt;
     let stopped: string | undefined;
-    for await (const address of store.listBlocks(jobId)) {
-      blocksListed++;
-      if (marked.has(address)) continue;
+    /** Renews the lock when due; false (and `stopped` set) once it is lost. */
+    const stillHeld = async (): Promise<boolean> => {
+      if (stopped !== undefined) return false;
       const now = clock();
       if (now - lastRenew >= renewEvery || now >= deadline) {
         const renewed = now < deadline ? await store.renewLock(jobId, owner, ttl) : undefined;
         if (renewed === undefined) {
           stopped = `the snapshot-store lock of ${owner} was lost`;
-          break;
+          return false;
         }
         lastRenew = now;
         deadline = now + ttl;
       }
+      return true;
+    };
+    for await (const address of store.listBlocks(jobId)) {
+      blocksListed++;
+      if (marked.has(address)) continue;
+      if (!(await stillHeld())) break;
       if (measure) bytesDeleted += (await store.getBlock(jobId, address)).length;
       await store.deleteBlock(jobId, address);
       blocksDeleted++;
+    }
+    // What crashed writers left (temporary files, objects no entry names), once as old as the grace period.
+    let leftovers: LeftoversSwept | undefined;
+    if (stopped === undefined && store.sweepLeftovers !== undefined) {
+      leftovers = await store.sweepLeftovers(jobId, { olderThan: new Date(now - graceMs), stillHeld });
     }
     return {
       jobId,
@@ -109,6 +125,9 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
       blocksListed,
       blocksDeleted,
       ...(measure ? { bytesDeleted } : {}),
+      ...(leftovers === undefined
+        ? {}
+        : { leftoversRemoved: leftovers.removed, leftoverBytes: leftovers.bytes }),
       ...(stopped === undefined ? {} : { stopped }),
     };
   } finally {

@@ -40,6 +40,26 @@ export interface BlockToStore {
   readonly bytes: Uint8Array;
 }
 
+/** What {@link SnapshotStore.sweepLeftovers} removed. */
+export interface LeftoversSwept {
+  /** Files, objects or unfinished uploads removed. */
+  readonly removed: number;
+  /** Their bytes, where the store knows them (an unfinished upload counts 0). */
+  readonly bytes: number;
+  /** Set when the sweep stopped early because `stillHeld` answered false. */
+  readonly stopped?: boolean;
+}
+
+export interface SweepLeftoversOptions {
+  /** Only what was written before this moment goes (grooming passes now minus its grace period). */
+  readonly olderThan: Date;
+  /**
+   * Asked before each deletion (or batch of them): whether the caller still holds the job's lock (renewing it when
+   * due). The sweep stops when it answers false.
+   */
+  readonly stillHeld: () => Promise<boolean>;
+}
+
 /** A held lock on a job's snapshot store. */
 export interface StoreLockGrant {
   readonly jobId: string;
@@ -94,4 +114,12 @@ export interface SnapshotStore {
 
   /** Deletes every block, record and the lock of the job (terminate). */
   deleteJob(jobId: string): Promise<void>;
+
+  /**
+   * Removes what crashed writers of the job left behind that is no block, record or lock and that nothing reads: a
+   * temporary file, an object no index entry names, an unfinished multipart upload; only what is older than
+   * `olderThan`. Grooming calls it under the job's lock. Optional: a store whose writes leave nothing behind (the
+   * blockstore: one insert per block) has none.
+   */
+  sweepLeftovers?(jobId: string, options: SweepLeftoversOptions): Promise<LeftoversSwept>;
 }
