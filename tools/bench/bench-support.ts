@@ -52,6 +52,8 @@ const SERVER_COMMANDS: ReadonlyArray<readonly [string, RegExp]> = [
 /** CPU seconds so far of this process (all its threads) and of the servers' processes, summed per server. */
 export interface CpuReading {
   readonly self: number;
+  /** Of `self`, the time in the kernel. */
+  readonly system: number;
   readonly servers: ReadonlyMap<string, number>;
 }
 
@@ -77,13 +79,13 @@ export function cpuReading(): CpuReading {
     if (server !== undefined && seconds !== undefined)
       servers.set(server, (servers.get(server) ?? 0) + seconds);
   }
-  return { self: (user + system) / 1e6, servers };
+  return { self: (user + system) / 1e6, system: system / 1e6, servers };
 }
 
 /** CPU seconds used since `before`, as a line: `CPU: this process 2.21 s, FerretDB 3.50 s, ...`. */
 export function cpuSince(before: CpuReading): string {
   const now = cpuReading();
-  const parts = [`this process ${f(now.self - before.self)} s`];
+  const parts = [`this process ${f(now.self - before.self)} s (system ${f(now.system - before.system)} s)`];
   for (const [server, seconds] of now.servers) {
     const used = seconds - (before.servers.get(server) ?? 0);
     if (used > 0) parts.push(`${server} ${f(used)} s`);
