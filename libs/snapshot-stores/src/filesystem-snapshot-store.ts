@@ -161,6 +161,30 @@ export class FileSystemSnapshotStore implements SnapshotStore {
     await this.guard('deleteBlock', file, () => unlinkDurably(file));
   }
 
+  /** Each block's file unlinked, all at once; then each directory they were in fsynced once. */
+  async deleteBlocks(jobId: string, addresses: readonly string[]): Promise<{ bytes: number }> {
+    const files = addresses.map((a) => this.blockPath(jobId, a));
+    /** The size of each file unlinked; undefined when there was none. */
+    const sizes = await Promise.all(
+      files.map((file) =>
+        this.guard('deleteBlock', file, async () => {
+          const stat = await lstatIfAny(file);
+          if (stat === undefined) return undefined;
+          try {
+            await fsp.unlink(file);
+          } catch (err) {
+            if (errnoCode(err) === 'ENOENT') return undefined;
+            throw err;
+          }
+          return stat.size;
+        }),
+      ),
+    );
+    const dirs = new Set(files.filter((_, k) => sizes[k] !== undefined).map((file) => path.dirname(file)));
+    await Promise.all([...dirs].map((dir) => this.guard('deleteBlock', dir, () => fsyncDir(dir))));
+    return { bytes: sizes.reduce<number>((a, b) => a + (b ?? 0), 0) };
+  }
+
   async *listBlocks(jobId: string): AsyncIterable<string> {
     const blocks = this.inRoot(checkJobId(jobId), 'blocks');
     const fans = await this.guard('listBlocks', blocks, () => readDirIfAny(blocks));

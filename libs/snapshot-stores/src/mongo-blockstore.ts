@@ -248,6 +248,37 @@ export class MongoBlockstore implements SnapshotStore {
     });
   }
 
+  /**
+   * The block documents first (readers stop seeing the blocks), then every part of them, each in one bulk write. A
+   * document of a version this code does not know is refused before anything is deleted.
+   */
+  async deleteBlocks(jobId: string, addresses: readonly string[]): Promise<{ bytes: number }> {
+    const ids = addresses.map((a) => this.blockId(jobId, a));
+    if (ids.length === 0) return { bytes: 0 };
+    const where = this.batchLocation(jobId, ids.length);
+    return mongoGuard(this.classify, 'deleteBlocks', where, async () => {
+      let bytes = 0;
+      for (const doc of await findByIds(this.blocks, ids, { v: 1, size: 1 })) {
+        checkRecordVersion(
+          BLOCK_FORMAT,
+          doc,
+          documentLocation(this.database, SNAPSHOT_BLOCKS_COLLECTION, doc._id),
+        );
+        bytes += Number.isSafeInteger(doc.size) ? doc.size : 0;
+      }
+      // One request each, by `_id` equality (`findByIds` says why not `$in`).
+      await this.blocks.bulkWrite(
+        ids.map((_id) => ({ deleteOne: { filter: { _id, ...BLOCK_READABLE } } })),
+        { ordered: false },
+      );
+      await this.parts.bulkWrite(
+        ids.map((block) => ({ deleteMany: { filter: { block } } })),
+        { ordered: false },
+      );
+      return { bytes };
+    });
+  }
+
   async *listBlocks(jobId: string): AsyncIterable<string> {
     checkJobId(jobId);
     const cursor = this.blocks.find({ jobId }, { projection: { _id: 1, v: 1, address: 1 } });

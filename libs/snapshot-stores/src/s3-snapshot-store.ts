@@ -374,6 +374,45 @@ export class S3SnapshotStore implements SnapshotStore {
     await this.deleteObject('deleteBlock', entry?.key ?? this.key(jobId, address));
   }
 
+  /**
+   * The index entries first (one bulk write), then the blocks' own objects and the packs no entry names any more (one
+   * `DeleteObjects` per thousand keys). An entry of a version this code does not know is refused before anything
+   * is deleted.
+   */
+  async deleteBlocks(jobId: string, addresses: readonly string[]): Promise<{ bytes: number }> {
+    checkJobId(jobId);
+    if (addresses.length === 0) return { bytes: 0 };
+    const entries = await Promise.all(addresses.map((a) => this.indexed(jobId, a)));
+    const ids = addresses.map((a) => `${jobId}:${a}`);
+    const where = `${this.database}.${SNAPSHOT_BLOCK_OBJECTS_COLLECTION} (${ids.length} blocks of job ${jobId})`;
+    await mongoGuard(this.classifyMongo, 'deleteBlocks', where, () =>
+      this.objects.bulkWrite(
+        ids.map((_id) => ({ deleteOne: { filter: { _id, ...OBJECT_READABLE } } })),
+        { ordered: false },
+      ),
+    );
+    let bytes = 0;
+    const doomed: string[] = [];
+    const packs = new Set<string>();
+    for (const [k, address] of addresses.entries()) {
+      const entry = entries[k];
+      this.locations.delete(ids[k]!);
+      bytes += entry?.size ?? 0;
+      if (entry?.offset !== undefined) packs.add(entry.key);
+      else doomed.push(entry?.key ?? this.key(jobId, address)); // a lone object, or one a crashed put left
+    }
+    const named = await Promise.all(
+      [...packs].map((key) =>
+        mongoGuard(this.classifyMongo, 'deleteBlocks', where, () =>
+          this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
+        ),
+      ),
+    );
+    doomed.push(...[...packs].filter((_, k) => named[k] === null));
+    await this.deleteObjects('deleteBlocks', `s3://${this.bucket}/${this.prefix}/${jobId}/`, doomed);
+    return { bytes };
+  }
+
   /** Deletes the pack under `key` unless an index entry of the job still names it (a block still in it). */
   private async deletePackUnlessNamed(
     operation: string,
@@ -385,6 +424,27 @@ export class S3SnapshotStore implements SnapshotStore {
       this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
     );
     if (named === null) await this.deleteObject(operation, key);
+  }
+
+  /** Deletes the objects under `keys` (any number; one `DeleteObjects` per thousand); every one, or it throws. */
+  private async deleteObjects(operation: string, where: string, keys: readonly string[]): Promise<void> {
+    for (let from = 0; from < keys.length; from += 1000) {
+      const objects = keys.slice(from, from + 1000).map((Key) => ({ Key }));
+      const result = await this.call(operation, where, () =>
+        this.s3.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }),
+        ),
+      );
+      const failed = result.Errors ?? [];
+      if (failed.length > 0) {
+        throw new SnapshotStoreUnavailableError(
+          operation,
+          where,
+          `${failed.length} objects not deleted (first: ${failed[0]?.Key} ${failed[0]?.Code})`,
+          { retriable: true },
+        );
+      }
+    }
   }
 
   private async deleteObject(operation: string, key: string): Promise<void> {
@@ -481,23 +541,8 @@ export class S3SnapshotStore implements SnapshotStore {
           }),
         ),
       );
-      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
-      if (keys.length > 0) {
-        const result = await this.call('deleteJob', where, () =>
-          this.s3.send(
-            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
-          ),
-        );
-        const failed = result.Errors ?? [];
-        if (failed.length > 0) {
-          throw new SnapshotStoreUnavailableError(
-            'deleteJob',
-            where,
-            `${failed.length} objects not deleted (first: ${failed[0]?.Key} ${failed[0]?.Code})`,
-            { retriable: true },
-          );
-        }
-      }
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+      await this.deleteObjects('deleteJob', where, keys);
       token = page.NextContinuationToken;
       more = page.IsTruncated === true && token !== undefined;
     }
@@ -550,23 +595,7 @@ export class S3SnapshotStore implements SnapshotStore {
       }
       if (old.size > 0) {
         if (!(await options.stillHeld())) return { removed, bytes, stopped: true };
-        const result = await this.call('sweepLeftovers', where, () =>
-          this.s3.send(
-            new DeleteObjectsCommand({
-              Bucket: this.bucket,
-              Delete: { Objects: [...old.keys()].map((Key) => ({ Key })), Quiet: true },
-            }),
-          ),
-        );
-        const failed = result.Errors ?? [];
-        if (failed.length > 0) {
-          throw new SnapshotStoreUnavailableError(
-            'sweepLeftovers',
-            where,
-            `${failed.length} objects not deleted (first: ${failed[0]?.Key} ${failed[0]?.Code})`,
-            { retriable: true },
-          );
-        }
+        await this.deleteObjects('sweepLeftovers', where, [...old.keys()]);
         removed += old.size;
         for (const size of old.values()) bytes += size;
       }

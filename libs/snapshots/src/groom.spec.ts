@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SNAPSHOT_SCHEDULE } from '@tidemark/domain';
 import { encodeBlock } from './block-codec';
-import { DEFAULT_GROOM_GRACE_MS, deleteExpiredSnapshots, groom } from './groom';
+import { DEFAULT_GROOM_GRACE_MS, DELETE_BATCH, deleteExpiredSnapshots, groom } from './groom';
 import { referencedBlocks, type SnapshotManifest, type SnapshotState } from './manifest';
 import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
@@ -162,26 +162,56 @@ describe('groom', () => {
     assert.equal((await groom(store, { jobId: JOB, owner: 'groomer' })).blocksDeleted, 0);
   });
 
-  it('stops sweeping when its lock is lost, and reports it', async () => {
+  it('stops sweeping when its lock is lost (checked before each batch), and reports it', async () => {
     const { store, clock, advance } = setup();
-    for (let k = 0; k < 10; k++)
-      await recordWithBlocks(store, `f${k}`, 'failed', new Date(clock() - 10 * HOUR));
-    for (let k = 0; k < 10; k++) await store.deleteSnapshot(JOB, `f${k}`);
-    let deletes = 0;
-    const deleteBlock = store.deleteBlock.bind(store);
-    store.deleteBlock = async (jobId, address) => {
-      if (++deletes === 5) {
-        advance(120_000); // the lock expires, another holder takes it
+    const unreferenced = await failedBlocks(store, clock, 150);
+    const deleteBlocks = store.deleteBlocks.bind(store);
+    let calls = 0;
+    store.deleteBlocks = async (jobId, addresses) => {
+      if (++calls === 1) {
+        advance(120_000); // the lock expires during the first batch, another holder takes it
         await store.acquireLock(JOB, 'other', 60_000);
       }
-      await deleteBlock(jobId, address);
+      return deleteBlocks(jobId, addresses);
     };
-    const report = await groom(store, { jobId: JOB, owner: 'groomer', clock, measureDeleted: false });
-    assert.equal(report.blocksDeleted, 5);
+    const report = await groom(store, { jobId: JOB, owner: 'groomer', clock });
+    assert.equal(calls, 1);
+    assert.equal(report.blocksDeleted, DELETE_BATCH, 'the batch under way finished, no other began');
+    assert.equal(store.blockStats(JOB).blocks, unreferenced - DELETE_BATCH);
     assert.match(report.stopped ?? '', /lock of groomer was lost/);
     assert.equal(store.lockHolder(JOB), 'other');
   });
+
+  it('deletes in batches of DELETE_BATCH, reporting the bytes the store freed', async () => {
+    const { store, clock } = setup();
+    const unreferenced = await failedBlocks(store, clock, 150);
+    const sizes: number[] = [];
+    const deleteBlocks = store.deleteBlocks.bind(store);
+    store.deleteBlocks = async (jobId, addresses) => {
+      sizes.push(addresses.length);
+      return deleteBlocks(jobId, addresses);
+    };
+    const before = store.blockStats(JOB);
+    const report = await groom(store, { jobId: JOB, owner: 'groomer', clock });
+    assert.deepEqual(sizes, [DELETE_BATCH, unreferenced - DELETE_BATCH]);
+    assert.equal(report.blocksDeleted, unreferenced);
+    assert.equal(report.bytesDeleted, before.bytes);
+    assert.equal(store.blockStats(JOB).blocks, 0);
+  });
 });
+
+/** `records` failed records, deleted, older than any grace period: their blocks (two each) are unreferenced. */
+async function failedBlocks(
+  store: MemorySnapshotStore,
+  clock: () => number,
+  records: number,
+): Promise<number> {
+  for (let k = 0; k < records; k++) {
+    await recordWithBlocks(store, `f${k}`, 'failed', new Date(clock() - 10 * HOUR));
+    await store.deleteSnapshot(JOB, `f${k}`);
+  }
+  return 2 * records;
+}
 
 describe('groom: leftovers of crashed writers', () => {
   /** The memory store, given a `sweepLeftovers` that records its calls and asks `stillHeld` `asks` times. */
@@ -244,15 +274,15 @@ describe('groom: leftovers of crashed writers', () => {
 
   it('is not asked when the block sweep already lost the lock', async () => {
     const { store, clock, advance } = setup();
-    await recordWithBlocks(store, 'gone', 'failed', new Date(clock() - 2 * DEFAULT_GROOM_GRACE_MS));
+    await failedBlocks(store, clock, 150);
     const { swept, calls } = sweeping(store);
-    const deleteBlock = store.deleteBlock.bind(store);
-    swept.deleteBlock = async (jobId, address) => {
+    const deleteBlocks = store.deleteBlocks.bind(store);
+    swept.deleteBlocks = async (jobId, addresses) => {
       advance(120_000);
       await store.acquireLock(JOB, 'other', 60_000);
-      await deleteBlock(jobId, address);
+      return deleteBlocks(jobId, addresses);
     };
-    const report = await groom(swept, { jobId: JOB, owner: 'groomer', clock, measureDeleted: false });
+    const report = await groom(swept, { jobId: JOB, owner: 'groomer', clock });
     assert.equal(calls.length, 0);
     assert.match(report.stopped ?? '', /lock of groomer was lost/);
   });

@@ -3,7 +3,8 @@
  * under the job's snapshot-store lock:
  * - **mark**: every address named by a record that is `complete` or `in-progress`, and by every record younger
  *   than the grace period whatever its state: its chunks' blocks and their delta bases;
- * - **sweep**: delete every other block of the job, renewing the lock as it goes; stop at once if it is lost;
+ * - **sweep**: delete every other block of the job, in batches, renewing the lock as it goes; stop at once if it is
+ *   lost;
  * - then the store's leftovers older than the grace period (`SnapshotStore.sweepLeftovers`): what a crashed writer
  *   left that is no block (a temporary file, an object no index entry names, an unfinished upload).
  *
@@ -30,8 +31,10 @@ export interface GroomOptions {
   readonly lockTtlMs?: number;
   /** Renew the lock when this much time passed since the last renewal (default a third of the TTL). */
   readonly renewEveryMs?: number;
-  /** Read each block before deleting it to count the bytes freed (one extra read per deleted block; default true). */
+  /** Report the bytes of the blocks deleted (the store knows them; default true). */
   readonly measureDeleted?: boolean;
+  /** Unmarked blocks per `deleteBlocks` call (default {@link DELETE_BATCH}). */
+  readonly batchSize?: number;
   /** Milliseconds since the epoch (default `Date.now`). */
   readonly clock?: () => number;
 }
@@ -55,6 +58,8 @@ export interface GroomReport {
 }
 
 export const DEFAULT_GROOM_GRACE_MS = 60 * 60_000;
+/** Unmarked blocks deleted per `deleteBlocks` call. */
+export const DELETE_BATCH = 256;
 
 /** True when grooming must keep the record's blocks. */
 export function protectsBlocks(record: SnapshotRecord, now: number, graceMs: number): boolean {
@@ -70,6 +75,9 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
   const ttl = options.lockTtlMs ?? 60_000;
   const renewEvery = options.renewEveryMs ?? ttl / 3;
   const measure = options.measureDeleted ?? true;
+  const batchSize = options.batchSize ?? DELETE_BATCH;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`groom: batchSize ${batchSize}`);
   const requestedAt = clock();
   const lock = await store.acquireLock(jobId, owner, ttl);
   if (lock === undefined) throw new StoreLockBusyError(jobId, 'groom');
@@ -105,14 +113,23 @@ export async function groom(store: SnapshotStore, options: GroomOptions): Promis
       }
       return true;
     };
+    // Unmarked blocks go in batches (`deleteBlocks`), the lock checked before each.
+    let batch: string[] = [];
+    const deleteBatch = async (): Promise<boolean> => {
+      if (!(await stillHeld())) return false;
+      const { bytes } = await store.deleteBlocks(jobId, batch);
+      bytesDeleted += bytes;
+      blocksDeleted += batch.length;
+      batch = [];
+      return true;
+    };
     for await (const address of store.listBlocks(jobId)) {
       blocksListed++;
       if (marked.has(address)) continue;
-      if (!(await stillHeld())) break;
-      if (measure) bytesDeleted += (await store.getBlock(jobId, address)).length;
-      await store.deleteBlock(jobId, address);
-      blocksDeleted++;
+      batch.push(address);
+      if (batch.length >= batchSize && !(await deleteBatch())) break;
     }
+    if (stopped === undefined && batch.length > 0) await deleteBatch();
     // What crashed writers left (temporary files, objects no entry names), once as old as the grace period.
     let leftovers: LeftoversSwept | undefined;
     if (stopped === undefined && store.sweepLeftovers !== undefined) {

@@ -67,6 +67,15 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.jobs.get(jobId)?.blocks.delete(address);
   }
 
+  async deleteBlocks(jobId: string, addresses: readonly string[]): Promise<{ bytes: number }> {
+    let bytes = 0;
+    for (const address of addresses) {
+      bytes += this.jobs.get(jobId)?.blocks.get(address)?.length ?? 0;
+      await this.deleteBlock(jobId, address);
+    }
+    return { bytes };
+  }
+
   async *listBlocks(jobId: string): AsyncIterable<string> {
     yield* [...(this.jobs.get(jobId)?.blocks.keys() ?? [])];
   }

@@ -125,6 +125,40 @@ export function describeSnapshotStore(
       );
 
       it(
+        'deletes many blocks at once, reporting their bytes, and only those',
+        withStore(async (s) => {
+          const blocks = Array.from({ length: 6 }, (_, k) => Buffer.alloc(500 + 100 * k, k + 1));
+          // Grouped (an s3 pack) and alone (a block of its own); in two jobs.
+          await s.putBlocks(
+            'j1',
+            blocks.slice(0, 4).map((bytes) => ({ address: addressOf(bytes), bytes })),
+          );
+          await s.putBlock('j1', addressOf(blocks[4]!), blocks[4]!);
+          await s.putBlock('j2', addressOf(blocks[0]!), blocks[0]!);
+          const doomed = [blocks[0]!, blocks[2]!, blocks[4]!];
+          const never = addressOf(Buffer.from('never stored'));
+          const { bytes } = await s.deleteBlocks('j1', [...doomed.map(addressOf), never]);
+          assert.equal(
+            bytes,
+            500 + 700 + 900,
+            'the bytes of the blocks deleted (none for the unknown address)',
+          );
+          for (const b of doomed) assert.equal(await s.hasBlock('j1', addressOf(b)), false);
+          for (const b of [blocks[1]!, blocks[3]!])
+            bytesEqual(await s.getBlock('j1', addressOf(b)), b, 'kept');
+          bytesEqual(await s.getBlock('j2', addressOf(blocks[0]!)), blocks[0]!, "the other job's");
+          assert.deepEqual((await s.deleteBlocks('j1', [])).bytes, 0);
+          assert.deepEqual(
+            (await s.deleteBlocks('j1', [addressOf(blocks[1]!), addressOf(blocks[3]!)])).bytes,
+            600 + 800,
+          );
+          const left: string[] = [];
+          for await (const a of s.listBlocks('j1')) left.push(a);
+          assert.deepEqual(left, []);
+        }),
+      );
+
+      it(
         'keeps the first bytes when an existing address is put again',
         withStore(async (s) => {
           const first = Buffer.from('first bytes');

@@ -85,6 +85,13 @@ export interface SnapshotStore {
   getBlock(jobId: string, address: string): Promise<Uint8Array>;
   /** Deletes the block if present. Callers hold the job's lock. */
   deleteBlock(jobId: string, address: string): Promise<void>;
+  /**
+   * `deleteBlock` for several blocks (a few hundred; distinct addresses) in as few round trips as the backend
+   * allows; returns the bytes of the blocks it deleted (their sizes as stored; an s3 pack's object is freed when its
+   * last block goes). A failure may leave some deleted and not others, as separate `deleteBlock`s would. Callers hold
+   * the job's lock.
+   */
+  deleteBlocks(jobId: string, addresses: readonly string[]): Promise<{ bytes: number }>;
   /** Every block address of the job, in no particular order. */
   listBlocks(jobId: string): AsyncIterable<string>;
   /**

@@ -1,8 +1,9 @@
 /**
  * A groomer in its own process, for the grooming crash spec: grooms one job of a filesystem, blockstore or s3 snapshot
- * store once, with the product's `groom` (grace 0), and prints `deleted <n>` after each block it deletes, so the spec
- * can SIGKILL it part-way through the sweep. Prints `finished <report>` if it lives that long.
- * Usage: node --import tsx groom-once.ts <kind> <root|database> <jobId> <lockTtlMs> [s3 prefix]
+ * store once, with the product's `groom` (grace 0, batches of `batchSize` blocks), and prints `deleted <n>` after
+ * each batch it deletes, so the spec can SIGKILL it part-way through the sweep. Prints `finished <report>` if it lives
+ * that long.
+ * Usage: node --import tsx groom-once.ts <kind> <root|database> <jobId> <lockTtlMs> <batchSize> [s3 prefix]
  * (the s3 store's metadata is in <database>, its objects in the endpoints' bucket under the prefix).
  */
 import { MongoClient } from 'mongodb';
@@ -11,15 +12,17 @@ import { classifyS3Error, createS3Client } from '@tidemark/s3';
 import { groom, type SnapshotStore, type StoreKind } from '@tidemark/snapshots';
 import { createSnapshotStore } from '../create-snapshot-store';
 
-/** The store, with every `deleteBlock` reported on stdout once it resolved (all calls go to the real store). */
+/** The store, with every `deleteBlocks` reported on stdout once it resolved (all calls go to the real store). */
 function reportingDeletes(store: SnapshotStore): SnapshotStore {
   let deleted = 0;
   return new Proxy(store, {
     get(target, property, receiver) {
-      if (property === 'deleteBlock') {
-        return async (jobId: string, address: string) => {
-          await target.deleteBlock(jobId, address);
-          process.stdout.write(`deleted ${++deleted}\n`);
+      if (property === 'deleteBlocks') {
+        return async (jobId: string, addresses: readonly string[]) => {
+          const result = await target.deleteBlocks(jobId, addresses);
+          deleted += addresses.length;
+          process.stdout.write(`deleted ${deleted}\n`);
+          return result;
         };
       }
       const value: unknown = Reflect.get(target, property, receiver);
@@ -29,8 +32,9 @@ function reportingDeletes(store: SnapshotStore): SnapshotStore {
 }
 
 async function main(): Promise<void> {
-  const [kind, where, jobId, lockTtlMs, prefix] = process.argv.slice(2) as [
+  const [kind, where, jobId, lockTtlMs, batchSize, prefix] = process.argv.slice(2) as [
     StoreKind,
+    string,
     string,
     string,
     string,
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
     owner: `groomer-${process.pid}`,
     graceMs: 0,
     lockTtlMs: Number(lockTtlMs),
+    batchSize: Number(batchSize),
   });
   process.stdout.write(`finished ${JSON.stringify(report)}\n`);
   await client?.close();
