@@ -48,7 +48,7 @@ export interface GroomReport {
   /** Blocks found in the store. */
   readonly blocksListed: number;
   readonly blocksDeleted: number;
-  /** Bytes freed, when measured. */
+  /** The bytes of the blocks deleted, when measured (an s3 pack's object is freed with its last block). */
   readonly bytesDeleted?: number;
   /** What crashed writers had left, removed (`SnapshotStore.sweepLeftovers`; absent for a store without any). */
   readonly leftoversRemoved?: number;
