@@ -157,8 +157,7 @@ export class FileSystemSnapshotStore implements SnapshotStore {
   }
 
   async deleteBlock(jobId: string, address: string): Promise<void> {
-    const file = this.blockPath(jobId, address);
-    await this.guard('deleteBlock', file, () => unlinkDurably(file));
+    await this.deleteBlocks(jobId, [address]);
   }
 
   /** Each block's file unlinked, all at once; then each directory they were in fsynced once. */

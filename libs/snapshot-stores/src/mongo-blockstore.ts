@@ -238,14 +238,7 @@ export class MongoBlockstore implements SnapshotStore {
   }
 
   async deleteBlock(jobId: string, address: string): Promise<void> {
-    const _id = this.blockId(jobId, address);
-    const where = this.blockLocation(jobId, address);
-    await mongoGuard(this.classify, 'deleteBlock', where, async () => {
-      // The block document first (readers stop seeing the block), then every part of it, leftovers included.
-      const result = await this.blocks.deleteOne({ _id, ...BLOCK_READABLE });
-      if (result.deletedCount === 0) await this.findBlock(_id, where); // throws for an unknown version
-      await this.parts.deleteMany({ block: _id });
-    });
+    await this.deleteBlocks(jobId, [address]);
   }
 
   /**

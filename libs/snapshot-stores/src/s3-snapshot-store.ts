@@ -360,18 +360,7 @@ export class S3SnapshotStore implements SnapshotStore {
 
   /** The index entry first; then the object, unless it is a pack another entry still names. */
   async deleteBlock(jobId: string, address: string): Promise<void> {
-    const _id = `${jobId}:${address}`;
-    const entry = await this.indexed(jobId, address);
-    await mongoGuard(this.classifyMongo, 'deleteBlock', this.indexWhere(_id), async () => {
-      const result = await this.objects.deleteOne({ _id, ...OBJECT_READABLE });
-      if (result.deletedCount === 0) await this.indexed(jobId, address); // throws for an unknown version
-    });
-    this.locations.delete(_id);
-    if (entry?.offset !== undefined) {
-      await this.deletePackUnlessNamed('deleteBlock', jobId, entry.key, this.indexWhere(_id));
-      return;
-    }
-    await this.deleteObject('deleteBlock', entry?.key ?? this.key(jobId, address));
+    await this.deleteBlocks(jobId, [address]);
   }
 
   /**
@@ -385,12 +374,16 @@ export class S3SnapshotStore implements SnapshotStore {
     const entries = await Promise.all(addresses.map((a) => this.indexed(jobId, a)));
     const ids = addresses.map((a) => `${jobId}:${a}`);
     const where = `${this.database}.${SNAPSHOT_BLOCK_OBJECTS_COLLECTION} (${ids.length} blocks of job ${jobId})`;
-    await mongoGuard(this.classifyMongo, 'deleteBlocks', where, () =>
-      this.objects.bulkWrite(
+    await mongoGuard(this.classifyMongo, 'deleteBlocks', where, async () => {
+      const result = await this.objects.bulkWrite(
         ids.map((_id) => ({ deleteOne: { filter: { _id, ...OBJECT_READABLE } } })),
         { ordered: false },
-      ),
-    );
+      );
+      // Fewer deleted than found: read them again, which throws for an entry of a version this code does not know.
+      if (result.deletedCount < entries.filter((e) => e !== undefined).length) {
+        await Promise.all(addresses.map((a) => this.indexed(jobId, a)));
+      }
+    });
     let bytes = 0;
     const doomed: string[] = [];
     const packs = new Set<string>();
@@ -401,14 +394,8 @@ export class S3SnapshotStore implements SnapshotStore {
       if (entry?.offset !== undefined) packs.add(entry.key);
       else doomed.push(entry?.key ?? this.key(jobId, address)); // a lone object, or one a crashed put left
     }
-    const named = await Promise.all(
-      [...packs].map((key) =>
-        mongoGuard(this.classifyMongo, 'deleteBlocks', where, () =>
-          this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
-        ),
-      ),
-    );
-    doomed.push(...[...packs].filter((_, k) => named[k] === null));
+    const named = await Promise.all([...packs].map((key) => this.isNamed('deleteBlocks', jobId, key, where)));
+    doomed.push(...[...packs].filter((_, k) => !named[k]));
     await this.deleteObjects('deleteBlocks', `s3://${this.bucket}/${this.prefix}/${jobId}/`, doomed);
     return { bytes };
   }
@@ -420,10 +407,15 @@ export class S3SnapshotStore implements SnapshotStore {
     key: string,
     where: string,
   ): Promise<void> {
-    const named = await mongoGuard(this.classifyMongo, operation, where, () =>
+    if (!(await this.isNamed(operation, jobId, key, where))) await this.deleteObject(operation, key);
+  }
+
+  /** Whether an index entry of the job names the object under `key`. */
+  private async isNamed(operation: string, jobId: string, key: string, where: string): Promise<boolean> {
+    const entry = await mongoGuard(this.classifyMongo, operation, where, () =>
       this.objects.findOne({ key, jobId }, { projection: { _id: 1 } }),
     );
-    if (named === null) await this.deleteObject(operation, key);
+    return entry !== null;
   }
 
   /** Deletes the objects under `keys` (any number; one `DeleteObjects` per thousand); every one, or it throws. */
@@ -582,6 +574,7 @@ export class S3SnapshotStore implements SnapshotStore {
         if (this.isJobObjectKey(jobId, o.Key)) old.set(o.Key, o.Size ?? 0);
       }
       if (old.size > 0) {
+        // One `$in` per page (the key index serves it on MongoDB; FerretDB 1.x scans the collection for it).
         const named = await mongoGuard(
           this.classifyMongo,
           'sweepLeftovers',
