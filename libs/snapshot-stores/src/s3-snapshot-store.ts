@@ -42,6 +42,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
+  type _Object,
 } from '@aws-sdk/client-s3';
 import type { Collection, Filter, MongoClient } from 'mongodb';
 import { TidemarkError, checkRecordVersion, documentLocation, versionFilters } from '@tidemark/domain';
@@ -418,6 +419,25 @@ export class S3SnapshotStore implements SnapshotStore {
     return entry !== null;
   }
 
+  /** The objects under `prefix`, a listing page (up to a thousand) at a time. */
+  private async *listObjects(operation: string, prefix: string, where: string): AsyncIterable<_Object[]> {
+    for (let token: string | undefined, more = true; more;) {
+      const page = await this.call(operation, where, () =>
+        this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: 1000,
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      yield page.Contents ?? [];
+      token = page.NextContinuationToken;
+      more = page.IsTruncated === true && token !== undefined;
+    }
+  }
+
   /** Deletes the objects under `keys` (any number; one `DeleteObjects` per thousand); every one, or it throws. */
   private async deleteObjects(operation: string, where: string, keys: readonly string[]): Promise<void> {
     for (let from = 0; from < keys.length; from += 1000) {
@@ -522,21 +542,9 @@ export class S3SnapshotStore implements SnapshotStore {
     );
     const prefix = `${this.prefix}/${jobId}/`;
     const where = `s3://${this.bucket}/${prefix}`;
-    for (let token: string | undefined, more = true; more;) {
-      const page = await this.call('deleteJob', where, () =>
-        this.s3.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: prefix,
-            MaxKeys: 1000,
-            ContinuationToken: token,
-          }),
-        ),
-      );
-      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+    for await (const objects of this.listObjects('deleteJob', prefix, where)) {
+      const keys = objects.flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
       await this.deleteObjects('deleteJob', where, keys);
-      token = page.NextContinuationToken;
-      more = page.IsTruncated === true && token !== undefined;
     }
     await this.abortUploads('deleteJob', prefix, where);
     await this.meta.deleteJobLock(jobId);
@@ -556,19 +564,9 @@ export class S3SnapshotStore implements SnapshotStore {
     const where = `s3://${this.bucket}/${prefix}`;
     let removed = 0;
     let bytes = 0;
-    for (let token: string | undefined, more = true; more;) {
-      const page = await this.call('sweepLeftovers', where, () =>
-        this.s3.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: prefix,
-            MaxKeys: 1000,
-            ContinuationToken: token,
-          }),
-        ),
-      );
+    for await (const objects of this.listObjects('sweepLeftovers', prefix, where)) {
       const old = new Map<string, number>();
-      for (const o of page.Contents ?? []) {
+      for (const o of objects) {
         if (o.Key === undefined || o.LastModified === undefined || o.LastModified.getTime() >= cutoff)
           continue;
         if (this.isJobObjectKey(jobId, o.Key)) old.set(o.Key, o.Size ?? 0);
@@ -592,8 +590,6 @@ export class S3SnapshotStore implements SnapshotStore {
         removed += old.size;
         for (const size of old.values()) bytes += size;
       }
-      token = page.NextContinuationToken;
-      more = page.IsTruncated === true && token !== undefined;
     }
     const aborted = await this.abortUploads('sweepLeftovers', prefix, where, {
       before: cutoff,
