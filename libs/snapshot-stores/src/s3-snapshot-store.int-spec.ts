@@ -244,14 +244,20 @@ describe('S3SnapshotStore: layout', () => {
     assert.equal((uploads.Uploads ?? []).length, 0, 'the refused upload was aborted');
   });
 
-  it('sweepLeftovers removes old objects no entry names and old unfinished uploads, and nothing else', async () => {
-    const small = Array.from({ length: 5 }, (_, k) => randomBytes(2000 + k));
+  /** `count` small blocks put as one pack, and one block too large for a pack, put alone. */
+  async function packAndLone(jobId: string, count: number) {
+    const small = Array.from({ length: count }, (_, k) => randomBytes(2000 + k));
     await env.store.putBlocks(
-      'j5',
+      jobId,
       small.map((bytes) => ({ address: addressOf(bytes), bytes })),
     );
     const lone = randomBytes(PACK_MAX_BLOCK_BYTES + 1);
-    await env.store.putBlock('j5', addressOf(lone), lone);
+    await env.store.putBlock(jobId, addressOf(lone), lone);
+    return { small, lone };
+  }
+
+  it('sweepLeftovers removes old objects no entry names and old unfinished uploads, and nothing else', async () => {
+    const { small, lone } = await packAndLone('j5', 5);
     const kept = [...small, lone];
     // What killed writers left: a block and a pack without their entries, an upload never completed.
     const orphanBlock = Buffer.from('a block whose writer died before its index entry');
@@ -323,6 +329,61 @@ describe('S3SnapshotStore: layout', () => {
     assert.equal(await uploads(), 0);
     for (const bytes of kept)
       assert.deepEqual(Buffer.from(await env.store.getBlock('j5', addressOf(bytes))), bytes);
+  });
+
+  it('getBlocks reads the blocks of a pack with one ranged GET, in the order asked, each failure in its place', async () => {
+    const { small, lone } = await packAndLone('j7', 6);
+    // The same store's objects, through a client that counts GETs.
+    let gets = 0;
+    const counting = {
+      send: (command: unknown) => {
+        if (command instanceof GetObjectCommand) gets++;
+        return (env.client.send as (c: unknown) => Promise<unknown>)(command);
+      },
+    } as unknown as S3Client;
+    const store = new S3SnapshotStore({
+      s3: counting,
+      bucket,
+      prefix: env.prefix,
+      classifyS3Error,
+      mongo: env.mongo,
+      database: env.database,
+      classifyMongoError,
+    });
+    const never = addressOf(Buffer.from('never stored'));
+    const asked = [small[4]!, lone, small[0]!, small[5]!, small[2]!].map(addressOf);
+    const reads = await store.getBlocks('j7', [...asked.slice(0, 2), never, ...asked.slice(2)]);
+    assert.equal(gets, 2, 'one ranged GET for the pack blocks 0, 2, 4 and 5, one for the lone block');
+    const expected = [small[4]!, lone, undefined, small[0]!, small[5]!, small[2]!];
+    for (const [k, read] of reads.entries()) {
+      const want = expected[k];
+      if (want === undefined) {
+        assert.ok(
+          'error' in read && read.error instanceof BlockMissingError,
+          `result ${k} is the missing block`,
+        );
+      } else {
+        assert.ok('bytes' in read, `result ${k} has bytes`);
+        assert.deepEqual(Buffer.from(read.bytes), want);
+      }
+    }
+    // The pack gone (damage): each of its blocks is missing, named in the pack; the lone block still reads.
+    const packKey = (
+      await env.mongo
+        .db(env.database)
+        .collection<{ _id: string; key: string }>(SNAPSHOT_BLOCK_OBJECTS_COLLECTION)
+        .findOne({ _id: `j7:${addressOf(small[0]!)}` })
+    )?.key as string;
+    await env.client.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: packKey }] } }),
+    );
+    const after = await store.getBlocks('j7', [addressOf(small[1]!), addressOf(lone)]);
+    assert.ok('error' in after[0]! && after[0].error instanceof BlockMissingError);
+    assert.match(
+      String((after[0] as { error: Error }).error.message),
+      new RegExp(packKey.replace(/[/.]/g, '\\$&')),
+    );
+    assert.ok('bytes' in after[1]! && Buffer.from(after[1].bytes).equals(lone));
   });
 
   it('deleteJob removes objects no entry names and unfinished multipart uploads', async () => {

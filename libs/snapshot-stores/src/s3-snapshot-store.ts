@@ -48,6 +48,7 @@ import type { Collection, Filter, MongoClient } from 'mongodb';
 import { TidemarkError, checkRecordVersion, documentLocation, versionFilters } from '@tidemark/domain';
 import {
   BlockMissingError,
+  type BlockRead,
   type BlockToStore,
   type LeftoversSwept,
   type SnapshotRecord,
@@ -105,6 +106,11 @@ interface IndexEntry {
   readonly key: string;
   readonly offset?: number;
 }
+
+/** `getBlocks` reads two blocks of a pack with one GET when at most this many bytes lie between them... */
+export const READ_GAP_BYTES = 256 * 1024;
+/** ...and the GET stays within this many bytes. */
+export const READ_SPAN_BYTES = 8 * 1024 * 1024;
 
 /** Blocks up to this size go into packs; larger ones are objects of their own. */
 export const PACK_MAX_BLOCK_BYTES = 1024 * 1024;
@@ -332,22 +338,111 @@ export class S3SnapshotStore implements SnapshotStore {
   async getBlock(jobId: string, address: string): Promise<Uint8Array> {
     const entry = await this.indexed(jobId, address);
     if (entry === undefined) throw new BlockMissingError(jobId, address, this.blockLocation(jobId, address));
+    return this.readEntry(jobId, address, entry);
+  }
+
+  /**
+   * Looks the blocks up, then reads each pack's blocks that lie close together (gaps up to {@link READ_GAP_BYTES},
+   * spans up to {@link READ_SPAN_BYTES}) with one ranged GET; blocks of their own with one GET each.
+   */
+  async getBlocks(jobId: string, addresses: readonly string[]): Promise<BlockRead[]> {
+    const results: BlockRead[] = new Array<BlockRead>(addresses.length);
+    const byPack = new Map<
+      string,
+      { k: number; address: string; entry: IndexEntry & { offset: number } }[]
+    >();
+    const reads: Promise<void>[] = [];
+    const settle = (k: number, read: Promise<Uint8Array>) =>
+      read.then(
+        (bytes) => void (results[k] = { bytes }),
+        (error: unknown) => void (results[k] = { error }),
+      );
+    await Promise.all(
+      addresses.map(async (address, k) => {
+        let entry: IndexEntry | undefined;
+        try {
+          entry = await this.indexed(jobId, address);
+        } catch (error) {
+          results[k] = { error };
+          return;
+        }
+        if (entry === undefined) {
+          results[k] = { error: new BlockMissingError(jobId, address, this.blockLocation(jobId, address)) };
+        } else if (entry.offset === undefined || entry.size === 0) {
+          reads.push(settle(k, this.readEntry(jobId, address, entry)));
+        } else {
+          const members = byPack.get(entry.key) ?? [];
+          members.push({ k, address, entry: { ...entry, offset: entry.offset } });
+          byPack.set(entry.key, members);
+        }
+      }),
+    );
+    for (const members of byPack.values()) {
+      members.sort((a, b) => a.entry.offset - b.entry.offset);
+      let span = [members[0]!];
+      const flush = () => reads.push(this.readSpan(jobId, span, results));
+      for (const m of members.slice(1)) {
+        const start = span[0]!.entry.offset;
+        const end = Math.max(...span.map((s) => s.entry.offset + s.entry.size));
+        if (
+          m.entry.offset - end <= READ_GAP_BYTES &&
+          m.entry.offset + m.entry.size - start <= READ_SPAN_BYTES
+        ) {
+          span.push(m);
+        } else {
+          flush();
+          span = [m];
+        }
+      }
+      flush();
+    }
+    await Promise.all(reads);
+    return results;
+  }
+
+  /** One ranged GET of a pack for the blocks of `span` (sorted by offset); each result set in `results`. */
+  private async readSpan(
+    jobId: string,
+    span: readonly { k: number; address: string; entry: IndexEntry & { offset: number } }[],
+    results: BlockRead[],
+  ): Promise<void> {
+    const { key } = span[0]!.entry;
+    const start = span[0]!.entry.offset;
+    const end = Math.max(...span.map((s) => s.entry.offset + s.entry.size));
+    const where = `s3://${this.bucket}/${key} (bytes ${start}-${end - 1})`;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.getObject('getBlock', where, key, `bytes=${start}-${end - 1}`);
+    } catch (error) {
+      for (const s of span) results[s.k] = { error };
+      return;
+    }
+    for (const s of span) {
+      const location = this.locationOf(s.entry);
+      const from = s.entry.offset - start;
+      if (bytes === undefined) {
+        results[s.k] = { error: new BlockMissingError(jobId, s.address, location) };
+      } else if (bytes.length < from + s.entry.size) {
+        const held = Math.max(0, bytes.length - from);
+        results[s.k] = {
+          error: new SnapshotRecordInvalidError(
+            location,
+            `the object holds ${held} bytes there, the index says ${s.entry.size}`,
+          ),
+        };
+      } else {
+        results[s.k] = { bytes: bytes.slice(from, from + s.entry.size) };
+      }
+    }
+  }
+
+  /** The block an index entry names: its object, or its range of a pack. */
+  private async readEntry(jobId: string, address: string, entry: IndexEntry): Promise<Uint8Array> {
     if (entry.offset !== undefined && entry.size === 0) return new Uint8Array(0);
     const where = this.locationOf(entry);
     const range =
       entry.offset === undefined ? undefined : `bytes=${entry.offset}-${entry.offset + entry.size - 1}`;
-    const bytes = await this.call('getBlock', where, async () => {
-      try {
-        const got = await this.s3.send(
-          new GetObjectCommand({ Bucket: this.bucket, Key: entry.key, ...(range ? { Range: range } : {}) }),
-        );
-        if (!got.Body) throw new SnapshotRecordInvalidError(where, 'the object has no body');
-        return await got.Body.transformToByteArray(); // inside the attempt: a broken body is retried whole
-      } catch (err) {
-        if (errorName(err) === 'NoSuchKey') return undefined;
-        throw err;
-      }
-    });
+    const bytes = await this.getObject('getBlock', where, entry.key, range);
     // The index names the block but the object is gone: damage, reported as missing where it should be.
     if (bytes === undefined) throw new BlockMissingError(jobId, address, where);
     if (bytes.length !== entry.size) {
@@ -357,6 +452,27 @@ export class S3SnapshotStore implements SnapshotStore {
       );
     }
     return bytes;
+  }
+
+  /** An object's bytes (or a range of them), read whole within one attempt; undefined when there is none. */
+  private async getObject(
+    operation: string,
+    where: string,
+    key: string,
+    range?: string,
+  ): Promise<Uint8Array | undefined> {
+    return this.call(operation, where, async () => {
+      try {
+        const got = await this.s3.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range ? { Range: range } : {}) }),
+        );
+        if (!got.Body) throw new SnapshotRecordInvalidError(where, 'the object has no body');
+        return await got.Body.transformToByteArray(); // inside the attempt: a broken body is retried whole
+      } catch (err) {
+        if (errorName(err) === 'NoSuchKey') return undefined;
+        throw err;
+      }
+    });
   }
 
   /** The index entry first; then the object, unless it is a pack another entry still names. */

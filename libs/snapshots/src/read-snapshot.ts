@@ -2,13 +2,14 @@
  * Reading a snapshot back: a namespace's documents, as raw BSON, from a manifest and the store. Every block is
  * decoded and checked (`decodeBlock`: tag, length, address; a delta against its base), the documents' framing is checked across chunk
  * boundaries, and the namespace's document count and content hash are compared at the end. Used by restore and by
- * specs. Memory: the blocks read ahead (`DEFAULT_BLOCK_READ_AHEAD`, with their bases) plus one document at a time.
+ * specs. Memory: the blocks read ahead (`DEFAULT_BLOCK_READ_AHEAD`, or two `getBlocks` batches of
+ * `BLOCK_READ_BATCH`, with their bases) plus one document at a time.
  */
 import { Sha256 } from '@tidemark/util';
 import { decodeBlock, readBlockHeader, type DeltaBase, type EncryptionKey } from './block-codec';
 import type { ChunkRef, NamespaceManifest, SnapshotManifest } from './manifest';
 import { BlockDamagedError, EncryptionKeyError, SnapshotDamagedError } from './snapshot-errors';
-import type { SnapshotStore } from './snapshot-store';
+import type { BlockRead, SnapshotStore } from './snapshot-store';
 
 /** The largest document a snapshot holds: MongoDB's 16 MiB limit plus room for the head's own fields. */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024;
@@ -43,9 +44,11 @@ export async function readChunk(
   jobId: string,
   chunk: Pick<ChunkRef, 'address' | 'length' | 'base'>,
   key?: EncryptionKey,
+  /** The chunk's block as a `getBlocks` read it (else it is read here). */
+  read?: Promise<BlockRead>,
 ): Promise<Uint8Array> {
   const { address, length } = chunk;
-  const bytes = await store.getBlock(jobId, address);
+  const bytes = read === undefined ? await store.getBlock(jobId, address) : blockBytes(await read);
   // Asked after the read: a store may only know where a block is once it looked it up (an s3 pack's range).
   const location = store.blockLocation(jobId, address);
   const context = { jobId, location };
@@ -89,6 +92,13 @@ export async function readChunk(
 
 /** Blocks read ahead of the one being used, when reading or verifying a namespace (each at most 32 KiB plain). */
 export const DEFAULT_BLOCK_READ_AHEAD = 8;
+/** Blocks per `getBlocks` call, for a store that has it; two such batches are read ahead. */
+export const BLOCK_READ_BATCH = 32;
+
+function blockBytes(read: BlockRead): Uint8Array {
+  if ('error' in read) throw read.error;
+  return read.bytes;
+}
 
 /** A chunk read back: its plain bytes, or why it could not be (a missing or damaged block, or a store failure). */
 export type ChunkRead =
@@ -110,15 +120,29 @@ export async function* readChunks(
 ): AsyncGenerator<ChunkRead> {
   const inFlight: Promise<ChunkRead>[] = [];
   let next = 0;
+  // A store with `getBlocks` is asked for BLOCK_READ_BATCH blocks at a time, two batches ahead.
+  const batch = store.getBlocks === undefined ? 1 : BLOCK_READ_BATCH;
+  const ahead = batch === 1 ? Math.max(1, readAhead) : 2 * batch;
   const fill = () => {
-    while (inFlight.length < Math.max(1, readAhead) && next < chunks.length) {
-      const index = next++;
-      inFlight.push(
-        readChunk(store, jobId, chunks[index]!, key).then(
-          (plain) => ({ index, plain }),
-          (error: unknown) => ({ index, error }),
-        ),
-      );
+    while (inFlight.length < ahead && next < chunks.length) {
+      const from = next;
+      next = Math.min(chunks.length, from + batch);
+      const reads =
+        batch === 1
+          ? undefined
+          : store.getBlocks!(
+              jobId,
+              chunks.slice(from, next).map((c) => c.address),
+            );
+      for (let index = from; index < next; index++) {
+        const read = reads?.then((all) => all[index - from] ?? { error: new Error('getBlocks: no result') });
+        inFlight.push(
+          readChunk(store, jobId, chunks[index]!, key, read).then(
+            (plain) => ({ index, plain }),
+            (error: unknown) => ({ index, error }),
+          ),
+        );
+      }
     }
   };
   try {

@@ -6,14 +6,14 @@ import { MemoryApplyFence, MemoryHeadSource } from './memory-head-source';
 import { MemorySnapshotStore } from './memory-snapshot-store';
 import type { SnapshotManifest } from './manifest';
 import { sealManifest } from './manifest-codec';
-import { DocumentSplitter, readChunks, readNamespace } from './read-snapshot';
+import { BLOCK_READ_BATCH, DocumentSplitter, readChunks, readNamespace } from './read-snapshot';
 import {
   BlockDamagedError,
   BlockMissingError,
   EncryptionKeyError,
   SnapshotDamagedError,
 } from './snapshot-errors';
-import type { SnapshotRecord } from './snapshot-store';
+import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
 import { bsonDoc, bsonDocs } from './spec-support';
 import { SnapshotTaker } from './take-snapshot';
 import { describeVerifyReport, verifySnapshot } from './verify-snapshot';
@@ -21,12 +21,16 @@ import { describeVerifyReport, verifySnapshot } from './verify-snapshot';
 const JOB = 'job-1';
 const SYNC = 'job-1-s1';
 
-async function snapshot(key?: EncryptionKey) {
+async function snapshot(key?: EncryptionKey, orderCount = 300) {
   const store = new MemorySnapshotStore();
   const head = new MemoryHeadSource();
-  const orders = bsonDocs(300, 250, 'orders');
+  const orders = bsonDocs(orderCount, 250, 'orders');
   // One document larger than several chunks.
-  orders.splice(150, 0, bsonDoc(100_000, 'x'.repeat(60_000) + randomBytes(20_000).toString('hex')));
+  orders.splice(
+    Math.min(150, orderCount),
+    0,
+    bsonDoc(100_000, 'x'.repeat(60_000) + randomBytes(20_000).toString('hex')),
+  );
   head.setNamespace(JOB, SYNC, 'app.orders', orders);
   head.setNamespace(JOB, SYNC, 'app.users', bsonDocs(30, 100, 'users'));
   head.setApplied(JOB, SYNC, { t: 1_800_000_000, i: 1 });
@@ -94,6 +98,65 @@ describe('readChunks', () => {
     assert.equal(reads.length, chunks.length + 1);
     assert.ok('error' in reads[0]! && reads[0].error instanceof BlockMissingError);
     assert.ok(reads.slice(1).every((r) => 'plain' in r));
+  });
+});
+
+describe('readChunks with a store that reads blocks in batches (getBlocks)', () => {
+  /** The store, with a `getBlocks` that reads each block with `getBlock` and records the batches asked for. */
+  function batching(store: MemorySnapshotStore) {
+    const batches: string[][] = [];
+    const withBatches = store as MemorySnapshotStore & { getBlocks: NonNullable<SnapshotStore['getBlocks']> };
+    withBatches.getBlocks = async (jobId, addresses) => {
+      batches.push([...addresses]);
+      return Promise.all(
+        addresses.map((a) =>
+          store.getBlock(jobId, a).then(
+            (bytes) => ({ bytes }),
+            (error: unknown) => ({ error }),
+          ),
+        ),
+      );
+    };
+    return { store: withBatches, batches };
+  }
+
+  it('asks for BLOCK_READ_BATCH blocks at a time, in order, and reads the namespace as one at a time does', async () => {
+    const { store: plain, record, orders } = await snapshot(undefined, 1200);
+    const { store, batches } = batching(plain);
+    const ns = record.manifest.namespaces.find((n) => n.namespace === 'app.orders')!;
+    assert.ok(ns.chunks.length > BLOCK_READ_BATCH, `${ns.chunks.length} chunks`);
+    const docs = await all(readNamespace(store, record.manifest, ns));
+    assert.deepEqual(
+      docs,
+      orders.map((d) => Buffer.from(d)),
+    );
+    assert.deepEqual(
+      batches.flat(),
+      ns.chunks.map((c) => c.address),
+    );
+    assert.ok(batches.slice(0, -1).every((b) => b.length === BLOCK_READ_BATCH));
+    assert.ok(batches.at(-1)!.length <= BLOCK_READ_BATCH);
+  });
+
+  it('hands a block the batch could not read out in its place, and goes on', async () => {
+    const { store: plain, record } = await snapshot();
+    const { store } = batching(plain);
+    const chunks = record.manifest.namespaces.find((n) => n.namespace === 'app.users')!.chunks;
+    const missing = { address: 'f'.repeat(64), length: 10 };
+    const reads = [];
+    for await (const read of readChunks(store, JOB, [...chunks.slice(0, 1), missing, ...chunks.slice(1)]))
+      reads.push(read);
+    assert.equal(reads.length, chunks.length + 1);
+    assert.ok('error' in reads[1]! && reads[1].error instanceof BlockMissingError);
+    assert.ok(reads.filter((_, k) => k !== 1).every((r) => 'plain' in r));
+    // A batch that fails whole: every chunk in it is handed out with that failure.
+    store.getBlocks = async () => {
+      throw new Error('store down');
+    };
+    const failed = [];
+    for await (const read of readChunks(store, JOB, chunks)) failed.push(read);
+    assert.equal(failed.length, chunks.length);
+    assert.ok(failed.every((r) => 'error' in r && String(r.error).includes('store down')));
   });
 });
 

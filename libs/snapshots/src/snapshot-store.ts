@@ -34,6 +34,9 @@ export interface SnapshotRecord {
   readonly manifest: SnapshotManifest;
 }
 
+/** One block of a `getBlocks`: its bytes, or why they could not be read. */
+export type BlockRead = { readonly bytes: Uint8Array } | { readonly error: unknown };
+
 /** A block to store: its address and its bytes. */
 export interface BlockToStore {
   readonly address: string;
@@ -83,6 +86,13 @@ export interface SnapshotStore {
   hasBlocks(jobId: string, addresses: readonly string[]): Promise<Set<string>>;
   /** The block's bytes; throws {@link BlockMissingError} when there is none. */
   getBlock(jobId: string, address: string): Promise<Uint8Array>;
+  /**
+   * `getBlock` for several blocks (a few dozen, in the order a snapshot reads them), in fewer requests where the
+   * backend keeps neighbours together (an s3 pack: one ranged GET for the blocks of a pack that lie close). One result
+   * per address, in order: its bytes, or the error `getBlock` would have thrown. Every call reads the backend afresh
+   * (nothing is cached between calls, so verify sees damage). Optional: readers call `getBlock` for each otherwise.
+   */
+  getBlocks?(jobId: string, addresses: readonly string[]): Promise<BlockRead[]>;
   /** Deletes the block if present. Callers hold the job's lock. */
   deleteBlock(jobId: string, address: string): Promise<void>;
   /**
