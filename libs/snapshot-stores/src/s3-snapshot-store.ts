@@ -107,6 +107,26 @@ interface IndexEntry {
   readonly offset?: number;
 }
 
+/** A block of a pack that `getBlocks` reads: where its result goes, and its index entry. */
+interface PackRead {
+  readonly k: number;
+  readonly address: string;
+  readonly entry: IndexEntry & { readonly offset: number };
+}
+
+/** The end (exclusive) of a pack block's bytes in its pack. */
+function endOf(block: PackRead): number {
+  return block.entry.offset + block.entry.size;
+}
+
+/** An object holds other than the bytes the index says the block has there. */
+function sizeDisagrees(where: string, held: number, size: number): SnapshotRecordInvalidError {
+  return new SnapshotRecordInvalidError(
+    where,
+    `the object holds ${held} bytes there, the index says ${size}`,
+  );
+}
+
 /** `getBlocks` reads two blocks of a pack with one GET when at most this many bytes lie between them... */
 export const READ_GAP_BYTES = 256 * 1024;
 /** ...and the GET stays within this many bytes. */
@@ -347,10 +367,7 @@ export class S3SnapshotStore implements SnapshotStore {
    */
   async getBlocks(jobId: string, addresses: readonly string[]): Promise<BlockRead[]> {
     const results: BlockRead[] = new Array<BlockRead>(addresses.length);
-    const byPack = new Map<
-      string,
-      { k: number; address: string; entry: IndexEntry & { offset: number } }[]
-    >();
+    const byPack = new Map<string, PackRead[]>();
     const reads: Promise<void>[] = [];
     const settle = (k: number, read: Promise<Uint8Array>) =>
       read.then(
@@ -379,59 +396,47 @@ export class S3SnapshotStore implements SnapshotStore {
     );
     for (const members of byPack.values()) {
       members.sort((a, b) => a.entry.offset - b.entry.offset);
-      let span = [members[0]!];
-      const flush = () => reads.push(this.readSpan(jobId, span, results));
+      let span = { blocks: [members[0]!], start: members[0]!.entry.offset, end: endOf(members[0]!) };
       for (const m of members.slice(1)) {
-        const start = span[0]!.entry.offset;
-        const end = Math.max(...span.map((s) => s.entry.offset + s.entry.size));
-        if (
-          m.entry.offset - end <= READ_GAP_BYTES &&
-          m.entry.offset + m.entry.size - start <= READ_SPAN_BYTES
-        ) {
-          span.push(m);
+        if (m.entry.offset - span.end <= READ_GAP_BYTES && endOf(m) - span.start <= READ_SPAN_BYTES) {
+          span.blocks.push(m);
+          span.end = Math.max(span.end, endOf(m));
         } else {
-          flush();
-          span = [m];
+          reads.push(this.readSpan(jobId, span, results));
+          span = { blocks: [m], start: m.entry.offset, end: endOf(m) };
         }
       }
-      flush();
+      reads.push(this.readSpan(jobId, span, results));
     }
     await Promise.all(reads);
     return results;
   }
 
-  /** One ranged GET of a pack for the blocks of `span` (sorted by offset); each result set in `results`. */
+  /** One ranged GET of a pack, bytes `[start, end)`, for the blocks of a span; each result set in `results`. */
   private async readSpan(
     jobId: string,
-    span: readonly { k: number; address: string; entry: IndexEntry & { offset: number } }[],
+    span: { readonly blocks: readonly PackRead[]; readonly start: number; readonly end: number },
     results: BlockRead[],
   ): Promise<void> {
-    const { key } = span[0]!.entry;
-    const start = span[0]!.entry.offset;
-    const end = Math.max(...span.map((s) => s.entry.offset + s.entry.size));
+    const { blocks, start, end } = span;
+    const { key } = blocks[0]!.entry;
     const where = `s3://${this.bucket}/${key} (bytes ${start}-${end - 1})`;
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.getObject('getBlock', where, key, `bytes=${start}-${end - 1}`);
     } catch (error) {
-      for (const s of span) results[s.k] = { error };
+      for (const b of blocks) results[b.k] = { error };
       return;
     }
-    for (const s of span) {
-      const location = this.locationOf(s.entry);
-      const from = s.entry.offset - start;
+    for (const b of blocks) {
+      const location = this.locationOf(b.entry);
+      const from = b.entry.offset - start;
       if (bytes === undefined) {
-        results[s.k] = { error: new BlockMissingError(jobId, s.address, location) };
-      } else if (bytes.length < from + s.entry.size) {
-        const held = Math.max(0, bytes.length - from);
-        results[s.k] = {
-          error: new SnapshotRecordInvalidError(
-            location,
-            `the object holds ${held} bytes there, the index says ${s.entry.size}`,
-          ),
-        };
+        results[b.k] = { error: new BlockMissingError(jobId, b.address, location) };
+      } else if (bytes.length < from + b.entry.size) {
+        results[b.k] = { error: sizeDisagrees(location, Math.max(0, bytes.length - from), b.entry.size) };
       } else {
-        results[s.k] = { bytes: bytes.slice(from, from + s.entry.size) };
+        results[b.k] = { bytes: bytes.slice(from, from + b.entry.size) };
       }
     }
   }
@@ -445,12 +450,7 @@ export class S3SnapshotStore implements SnapshotStore {
     const bytes = await this.getObject('getBlock', where, entry.key, range);
     // The index names the block but the object is gone: damage, reported as missing where it should be.
     if (bytes === undefined) throw new BlockMissingError(jobId, address, where);
-    if (bytes.length !== entry.size) {
-      throw new SnapshotRecordInvalidError(
-        where,
-        `the object holds ${bytes.length} bytes there, the index says ${entry.size}`,
-      );
-    }
+    if (bytes.length !== entry.size) throw sizeDisagrees(where, bytes.length, entry.size);
     return bytes;
   }
 
