@@ -201,19 +201,21 @@ export async function encodeBlock(
   checkCodec(encoding.codec);
   if (plain.length > MAX_PLAIN_BYTES)
     throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
-  const payload =
+  const head = header(encoding.codec, encoding.key !== undefined, plain.length);
+  if (encoding.codec === 'none') return seal(head, plain, address, encoding);
+  // Unencrypted, the worker answers with the whole block (header, stream, a Brotli stream's CRC-32): no copy here.
+  // Encrypted, it answers with the payload, which `seal` encrypts.
+  const frame = { ...(encoding.key === undefined ? { prefix: head } : {}), crc: encoding.codec === 'brotli' };
+  const framed =
     encoding.codec === 'brotli'
-      ? withCrc(
-          await compressionWorkers().brotli(
-            plain,
-            encoding.brotliQuality ?? BROTLI_QUALITY,
-            brotliWindowBits(plain.length),
-          ),
+      ? await compressionWorkers().brotli(
+          plain,
+          encoding.brotliQuality ?? BROTLI_QUALITY,
+          brotliWindowBits(plain.length),
+          frame,
         )
-      : encoding.codec === 'gzip'
-        ? await compressionWorkers().gzip(plain, encoding.gzipLevel ?? GZIP_LEVEL)
-        : plain;
-  return seal(header(encoding.codec, encoding.key !== undefined, plain.length), payload, address, encoding);
+      : await compressionWorkers().gzip(plain, encoding.gzipLevel ?? GZIP_LEVEL, frame);
+  return encoding.key === undefined ? { address, bytes: framed } : seal(head, framed, address, encoding);
 }
 
 /** The smallest Brotli window (2^bits - 16 bytes, bits 10..24) that holds `length` bytes, so no match is missed. */
@@ -221,14 +223,6 @@ function brotliWindowBits(length: number): number {
   let bits = 10;
   while (bits < 24 && 2 ** bits - 16 < length) bits++;
   return bits;
-}
-
-/** A Brotli stream followed by its CRC-32, little-endian. */
-function withCrc(stream: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(stream.length + BROTLI_CRC_BYTES);
-  out.set(stream, 0);
-  out.writeUInt32LE(crc32(stream), stream.length);
-  return out;
 }
 
 /** The plain bytes of a delta's base chunk, and its address. */
@@ -261,13 +255,12 @@ export async function encodeDeltaBlock(
   }
   if (plain.length > MAX_PLAIN_BYTES)
     throw new RangeError(`chunk of ${plain.length} bytes is too large for a block`);
-  const payload = await compressionWorkers().deflate(plain, encoding.gzipLevel ?? GZIP_LEVEL, base.plain);
-  return seal(
-    header('gzip', encoding.key !== undefined, plain.length, base.address),
-    payload,
-    address,
-    encoding,
-  );
+  const head = header('gzip', encoding.key !== undefined, plain.length, base.address);
+  const level = encoding.gzipLevel ?? GZIP_LEVEL;
+  if (encoding.key === undefined) {
+    return { address, bytes: await compressionWorkers().deflate(plain, level, base.plain, { prefix: head }) };
+  }
+  return seal(head, await compressionWorkers().deflate(plain, level, base.plain), address, encoding);
 }
 
 /** Header, then the payload, encrypted (nonce, ciphertext, tag) when the encoding has a key. */

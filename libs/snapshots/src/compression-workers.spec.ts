@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { brotliDecompressSync, crc32, gunzipSync, inflateSync } from 'node:zlib';
 import { CompressionFailedError, CompressionWorkers } from './compression-workers';
 
 describe('CompressionWorkers', () => {
@@ -32,6 +32,31 @@ describe('CompressionWorkers', () => {
         `a one-byte change against its base deflates small (${delta.length} bytes)`,
       );
       assert.deepEqual(inflateSync(delta, { dictionary: base }), changed);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('frames its answer when asked: the prefix, the stream, then the CRC-32 of the stream, little-endian', async () => {
+    const workers = new CompressionWorkers(1);
+    try {
+      const prefix = Buffer.from('HEAD-0123456');
+      // A view on a larger buffer: only the view is compressed.
+      const view = Buffer.concat([Buffer.from('x'.repeat(100)), plain]).subarray(100);
+      const answer = await workers.brotli(view, 2, 16, { prefix, crc: true });
+      assert.equal(answer.byteLength, answer.buffer.byteLength, 'one exact-size buffer');
+      const framed = Buffer.from(answer);
+      const stream = framed.subarray(prefix.length, framed.length - 4);
+      assert.deepEqual(framed.subarray(0, prefix.length), prefix);
+      assert.equal(framed.readUInt32LE(framed.length - 4), crc32(stream));
+      assert.deepEqual(brotliDecompressSync(stream), plain);
+      const gz = Buffer.from(await workers.gzip(plain, 6, { prefix }));
+      assert.deepEqual(gunzipSync(gz.subarray(prefix.length)), plain);
+      const base = Buffer.from(plain.subarray(0, 4000));
+      const delta = Buffer.from(await workers.deflate(plain.subarray(0, 4000), 6, base, { crc: true }));
+      const deflated = delta.subarray(0, delta.length - 4);
+      assert.equal(delta.readUInt32LE(delta.length - 4), crc32(deflated));
+      assert.deepEqual(inflateSync(deflated, { dictionary: base }), base);
     } finally {
       await workers.close();
     }

@@ -8,6 +8,12 @@
  * calls, which share that thread (a take was then bound by it). A worker runs the one-shot call; the chunk is copied
  * to it and the compressed bytes are moved back (an exact-size buffer, transferred).
  *
+ * A call may ask for a {@link Frame}: bytes to put before the compressed stream (a block's header) and its CRC-32
+ * after it. The worker then answers with the framed bytes in one buffer, so the caller does not copy the stream
+ * again to frame it: one buffer per block instead of three, which matters for memory, as these buffers live until
+ * the store has written them, long enough to outlive V8's young generation, and their garbage then waits for a full
+ * collection (see `SnapshotPipeline`).
+ *
  * The workers start on first use and hold no reference to the process while none of their calls is pending, so an
  * idle pool never keeps a process alive. A worker that dies fails its pending calls (clear errors, nothing written)
  * and is replaced on the next call.
@@ -20,6 +26,11 @@ import { TidemarkError } from '@tidemark/domain';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
+const discard = (view) => {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0 && view.byteOffset === 0 && view.byteLength === buffer.byteLength)
+    structuredClone(buffer, { transfer: [buffer] });
+};
 parentPort.on('message', (m) => {
   try {
     const out =
@@ -34,9 +45,17 @@ parentPort.on('message', (m) => {
         : m.op === 'gzip'
           ? zlib.gzipSync(m.bytes, { level: m.level })
           : zlib.deflateSync(m.bytes, { level: m.level, dictionary: m.dictionary });
-    // zlib's answer can be a view on a larger buffer, which a message would copy whole: an exact copy is moved.
-    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.length).slice();
+    // zlib's answer can be a view on a larger buffer, which a message would copy whole: an exact-size buffer, with
+    // the frame's prefix before the stream and its CRC-32 (little-endian) after it, is moved.
+    const prefix = m.prefix === undefined ? 0 : m.prefix.length;
+    const bytes = new Uint8Array(prefix + out.length + (m.crc ? 4 : 0));
+    if (m.prefix !== undefined) bytes.set(m.prefix, 0);
+    bytes.set(out, prefix);
+    if (m.crc) new DataView(bytes.buffer).setUint32(prefix + out.length, zlib.crc32(out), true);
     parentPort.postMessage({ id: m.id, bytes }, [bytes.buffer]);
+    // What a message brought is freed only by a full collection; detached, by the next young one (discardBuffer).
+    discard(m.bytes);
+    if (m.dictionary !== undefined) discard(m.dictionary);
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
   }
@@ -46,10 +65,19 @@ parentPort.on('message', (m) => {
 /** The workers' young generation (V8's default is 16 MiB or more per semi-space). */
 const WORKER_YOUNG_GENERATION_MB = 4;
 
-type Request =
+/** How a worker frames the compressed stream in its answer: `prefix`, then the stream, then (`crc`) its CRC-32. */
+export interface Frame {
+  readonly prefix?: Uint8Array;
+  /** Append the CRC-32 (ISO-HDLC, as `zlib.crc32`) of the compressed stream, 4 bytes little-endian. */
+  readonly crc?: boolean;
+}
+
+type Request = (
   | { op: 'brotli'; bytes: Uint8Array; level: number; window: number }
   | { op: 'gzip'; bytes: Uint8Array; level: number }
-  | { op: 'deflate'; bytes: Uint8Array; level: number; dictionary: Uint8Array };
+  | { op: 'deflate'; bytes: Uint8Array; level: number; dictionary: Uint8Array }
+) &
+  Frame;
 
 interface Pending {
   resolve(bytes: Uint8Array): void;
@@ -80,18 +108,18 @@ export class CompressionWorkers {
   }
 
   /** Brotli (RFC 7932) of `plain` at quality `level`, with a window of 2^`window` - 16 bytes (10..24). */
-  brotli(plain: Uint8Array, level: number, window: number): Promise<Uint8Array> {
-    return this.run({ op: 'brotli', bytes: plain, level, window });
+  brotli(plain: Uint8Array, level: number, window: number, frame: Frame = {}): Promise<Uint8Array> {
+    return this.run({ op: 'brotli', bytes: plain, level, window, ...frame });
   }
 
   /** gzip (RFC 1952) of `plain` at `level`. */
-  gzip(plain: Uint8Array, level: number): Promise<Uint8Array> {
-    return this.run({ op: 'gzip', bytes: plain, level });
+  gzip(plain: Uint8Array, level: number, frame: Frame = {}): Promise<Uint8Array> {
+    return this.run({ op: 'gzip', bytes: plain, level, ...frame });
   }
 
   /** zlib (RFC 1950) of `plain` at `level`, with `dictionary` as preset dictionary. */
-  deflate(plain: Uint8Array, level: number, dictionary: Uint8Array): Promise<Uint8Array> {
-    return this.run({ op: 'deflate', bytes: plain, level, dictionary });
+  deflate(plain: Uint8Array, level: number, dictionary: Uint8Array, frame: Frame = {}): Promise<Uint8Array> {
+    return this.run({ op: 'deflate', bytes: plain, level, dictionary, ...frame });
   }
 
   /** Stops the workers; calls pending fail. */
@@ -107,7 +135,8 @@ export class CompressionWorkers {
     return new Promise<Uint8Array>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, ...request });
+      // A message copies a view's whole buffer (a pooled chunk's is larger than the chunk): only the view is sent.
+      slot.worker.postMessage({ id, ...request, bytes: exact(request.bytes) });
     });
   }
 
@@ -155,6 +184,11 @@ export class CompressionWorkers {
     slot.pending.clear();
     for (const call of calls) call.reject(new CompressionFailedError(reason));
   }
+}
+
+/** `bytes` itself when it spans its whole buffer, else a copy that does. */
+function exact(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 let shared: CompressionWorkers | undefined;
