@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { BufferPool } from '@tidemark/util';
 import {
   Chunker,
   DEFAULT_CHUNKING,
@@ -163,6 +164,23 @@ describe('Chunker (streaming)', () => {
     const random = randomBytes(400);
     const randomSplit = Array.from(random, (b) => b * 37);
     assert.deepEqual(chunkAll(data, DEFAULT_CHUNKING, randomSplit).map(sha), whole, `split ${randomSplit}`);
+  });
+
+  it('with a pool, lends each chunk from it: the same chunks, and a chunk given back is lent again', () => {
+    const pool = new BufferPool({ minBytes: 4096, maxBytes: 32768, maxFreeBytes: 1 << 20 });
+    const chunker = new Chunker(DEFAULT_CHUNKING, pool);
+    const hashes: string[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    const use = (chunk: Uint8Array) => {
+      assert.ok(chunk.buffer.byteLength >= chunk.length && chunk.byteOffset === 0);
+      hashes.push(sha(chunk));
+      buffers.add(chunk.buffer);
+      pool.give(chunk);
+    };
+    for (const chunk of chunker.push(data)) use(chunk);
+    for (const chunk of chunker.finish()) use(chunk);
+    assert.deepEqual(hashes, chunkAll(data).map(sha));
+    assert.ok(buffers.size <= 4, `${hashes.length} chunks in ${buffers.size} buffers (one per size class)`);
   });
 
   it('chunkStream gives the chunks of an async stream', async () => {

@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { TidemarkError } from '@tidemark/domain';
+import type { BufferPool } from '@tidemark/util';
 
 export const FASTCDC_ALGORITHM = 'fastcdc-2020';
 
@@ -211,7 +212,8 @@ function reportedHash(hi: number, lo: number, position: number): bigint {
 /**
  * A streaming chunker. Feed input with {@link push} (any buffer sizes, any split), then {@link finish}; both yield
  * the chunks completed so far, in order, lazily: iterate each one to the end before the next call (one big input
- * buffer gives its chunks one at a time, never all at once). Each chunk is a fresh buffer the caller may keep.
+ * buffer gives its chunks one at a time, never all at once). Each chunk is a fresh buffer the caller may keep, or,
+ * given a `pool`, a view lent from it, which the caller gives back (`pool.give`) once it holds no view on it.
  * Pending bytes never exceed `maxSize`.
  */
 export class Chunker {
@@ -220,7 +222,10 @@ export class Chunker {
   private filled = 0;
   private finished = false;
 
-  constructor(options: ChunkingOptions = DEFAULT_CHUNKING) {
+  constructor(
+    options: ChunkingOptions = DEFAULT_CHUNKING,
+    private readonly pool?: BufferPool,
+  ) {
     this.params = chunkingParams(options);
     this.pending = new Uint8Array(this.params.maxSize);
   }
@@ -253,7 +258,12 @@ export class Chunker {
 
   private cutOne(): Uint8Array {
     const { length } = cutPoint(this.params, this.pending, 0, this.filled);
-    const chunk = this.pending.slice(0, length);
+    let chunk: Uint8Array;
+    if (this.pool === undefined) chunk = this.pending.slice(0, length);
+    else {
+      chunk = this.pool.take(length);
+      chunk.set(this.pending.subarray(0, length));
+    }
     this.pending.copyWithin(0, length, this.filled);
     this.filled -= length;
     return chunk;

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { discardBuffer } from '@tidemark/util';
 import { BlockMissingError } from './snapshot-errors';
 import type { SnapshotManifest, SnapshotState } from './manifest';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store';
@@ -155,6 +156,27 @@ export function describeSnapshotStore(
           const left: string[] = [];
           for await (const a of s.listBlocks('j1')) left.push(a);
           assert.deepEqual(left, []);
+        }),
+      );
+
+      it(
+        'keeps no view on the bytes it was given once a put resolved (the caller reuses or frees them)',
+        withStore(async (s) => {
+          const made = (n: number, fill: number) => Uint8Array.from(randomBytes(n), (b) => b ^ fill);
+          const group = Array.from({ length: 4 }, (_, k) => made(3000 + k, k));
+          const lone = made(5000, 9);
+          const copies = [...group, lone].map((b) => Buffer.from(b));
+          await s.putBlocks(
+            'j1',
+            group.map((bytes) => ({ address: addressOf(bytes), bytes })),
+          );
+          await s.putBlock('j1', addressOf(lone), lone);
+          for (const bytes of [...group, lone]) {
+            bytes.fill(0);
+            assert.equal(discardBuffer(bytes), true);
+          }
+          for (const copy of copies)
+            bytesEqual(await s.getBlock('j1', addressOf(copy)), copy, 'stored as given');
         }),
       );
 

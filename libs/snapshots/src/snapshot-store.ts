@@ -73,12 +73,16 @@ export interface StoreLockGrant {
 export interface SnapshotStore {
   readonly kind: StoreKind;
 
-  /** Stores `bytes` under `address` unless a block is already there (then nothing changes). */
+  /**
+   * Stores `bytes` under `address` unless a block is already there (then nothing changes). Once it resolved, the
+   * store holds no view on `bytes`: the caller may reuse or free them (a snapshot frees each block's buffer then).
+   */
   putBlock(jobId: string, address: string, bytes: Uint8Array): Promise<void>;
   /**
    * `putBlock` for several blocks (a few dozen; distinct addresses) in as few round trips as the backend allows:
    * each is stored unless a block is already under its address, and all are durable when it resolves. A failure
-   * may leave some stored and not others, as separate `putBlock`s would.
+   * may leave some stored and not others, as separate `putBlock`s would. As with `putBlock`, no view on the blocks'
+   * bytes is kept once it resolved.
    */
   putBlocks(jobId: string, blocks: readonly BlockToStore[]): Promise<void>;
   hasBlock(jobId: string, address: string): Promise<boolean>;

@@ -20,10 +20,13 @@
  * the head answered them), the next namespace's first answer (one cursor batch, asked for ahead: `OpenedAhead`), the
  * chunk being cut (at most `maxSize`) and the blocks in flight (two groups of `blockWriteWindow` x `maxSize`, plus
  * their encoded copies and delta bases); the manifest's chunk list (about 100 bytes per chunk) and the previous
- * snapshot's, which the take reads to find delta bases, are the only things that grow with the data.
+ * snapshot's, which the take reads to find delta bases, are the only things that grow with the data. Nor does its
+ * garbage: the documents read ahead (copied into slabs) and the chunks are lent by the take's pool and given back
+ * (`TAKE_BUFFERS`), and each block's buffer is freed once the store has it (`discardBuffer`), since a buffer from a
+ * compression worker would otherwise wait for a full collection.
  */
 import { TidemarkError, formatOpTime, opTimeEquals } from '@tidemark/domain';
-import { ByteBoundedQueue, QueueClosedError, Sha256 } from '@tidemark/util';
+import { BufferPool, ByteBoundedQueue, QueueClosedError, Sha256, discardBuffer } from '@tidemark/util';
 import {
   blockAddress,
   codecTakesDeltas,
@@ -381,6 +384,17 @@ interface Encoded {
 /** Groups of chunks being stored at once (each one `hasBlocks` and one `putBlocks`). */
 const GROUPS_IN_FLIGHT = 2;
 
+/**
+ * The take's buffer pool (documents read ahead, in slabs of up to `SLAB_BYTES`, and chunks, 4-32 KiB by default).
+ * Both live a few hundred milliseconds, long enough to outlive V8's young generation: freshly allocated, their
+ * garbage waited for a full collection, which V8 starts when memory outside its heap grew by about 64 MiB, so a
+ * take's peak grew with the data until that much was waiting. Lent again, they are the same few MiB throughout.
+ */
+const TAKE_BUFFERS = { minBytes: 4096, maxBytes: 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 };
+
+/** Slabs hold up to this many bytes of documents (the pool's largest); a larger document gets a buffer of its own. */
+const SLAB_BYTES = TAKE_BUFFERS.maxBytes;
+
 /** A block this take writes: the chunk, and the promise other chunks with its address wait on. */
 class OwnWrite {
   readonly promise: Promise<KnownBlock>;
@@ -440,6 +454,8 @@ class NamespaceCopier {
   /** Block writes in flight, by address: a second chunk with the same address waits for the first. */
   private readonly inFlight = new Map<string, Promise<KnownBlock>>();
   private readonly pipeline: SnapshotPipeline;
+  /** Buffers for the documents read ahead and the chunks waiting to be stored, lent again once done with. */
+  private readonly buffers = new BufferPool(TAKE_BUFFERS);
 
   constructor(
     private readonly deps: SnapshotTakerDeps,
@@ -604,7 +620,7 @@ class NamespaceCopier {
     batches: AsyncIterable<DocumentBatch>,
     stopped: () => boolean,
   ): Promise<CopiedDocuments> {
-    const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING);
+    const chunker = new Chunker(this.request.chunking ?? DEFAULT_CHUNKING, this.buffers);
     const hash = new Sha256();
     const chunks: ChunkRef[] = [];
     let group: PendingChunk[] = [];
@@ -616,7 +632,12 @@ class NamespaceCopier {
     let offset = 0;
     const flush = async (): Promise<void> => {
       if (group.length === 0) return;
-      const stored = this.storeGroup(group, namespace);
+      const items = group;
+      const stored = this.storeGroup(items, namespace).then((refs) => {
+        // Stored: nothing holds the chunks any more (a failed group's are left to the garbage collector).
+        for (const item of items) this.buffers.give(item.chunk);
+        return refs;
+      });
       group = [];
       stored.catch(() => undefined); // awaited in order below; a failure surfaces there
       groups.push(stored);
@@ -631,9 +652,9 @@ class NamespaceCopier {
       group.push({ chunk, address, ...(candidate === undefined ? {} : { candidate }) });
       if (group.length >= this.pipeline.blockWriteWindow) await flush();
     };
-    const docs = readAhead(batches, this.pipeline.readAheadBytes);
+    const docs = readAhead(batches, this.pipeline.readAheadBytes, this.buffers);
     try {
-      for await (const batch of docs.items) {
+      for await (const { documents: batch, slabs } of docs.items) {
         if (stopped()) {
           throw new TidemarkError(`copy of ${namespace} stopped: another namespace failed`, {
             retriable: true,
@@ -648,6 +669,8 @@ class NamespaceCopier {
           this.logicalBytes += doc.length;
           for (const chunk of chunker.push(doc)) await schedule(chunk);
         }
+        // The chunker copied every document of the batch: its slabs can hold another batch.
+        for (const slab of slabs) this.buffers.give(slab);
       }
       for (const chunk of chunker.finish()) await schedule(chunk);
       await flush();
@@ -736,6 +759,9 @@ class NamespaceCopier {
       this.storedBytes += block.bytes.length;
       write.resolve(result);
     }
+    // The store keeps no view on what it was given once it resolved (`SnapshotStore.putBlocks`), and the blocks are
+    // this take's own (the encoder made them): their memory is freed now (see `discardBuffer`).
+    for (const { block } of encoded) discardBuffer(block.bytes);
   }
 
   /** The chunk as a block: a delta of its candidate's base when that is at most half the base's size, else whole. */
@@ -887,19 +913,24 @@ class OpenedAhead<T> {
 /**
  * Reads `source` ahead of its consumer into a queue of at most `maxBytes` (one item more when a single item is
  * larger). `stop()` ends the reading (the source's iterator is returned, closing a cursor) and waits for it.
+ *
+ * Each batch is copied into slabs lent by `pool` as it arrives, so the head's answer (a server's whole reply, which
+ * the documents are views on) is garbage at once, while it is young, instead of after its wait in the queue; the
+ * consumer gives the slabs back once it copied the documents (see `TAKE_BUFFERS`).
  */
 function readAhead(
   source: AsyncIterable<DocumentBatch>,
   maxBytes: number,
-): { items: AsyncIterable<DocumentBatch>; stop: () => Promise<void> } {
-  const queue = new ByteBoundedQueue<DocumentBatch>({
+  pool: BufferPool,
+): { items: AsyncIterable<CopiedBatch>; stop: () => Promise<void> } {
+  const queue = new ByteBoundedQueue<CopiedBatch>({
     maxItems: Number.MAX_SAFE_INTEGER,
     maxBytes,
-    sizeOf: batchBytes,
+    sizeOf: (batch) => batchBytes(batch.documents),
   });
   const reading = (async () => {
     try {
-      for await (const item of source) await queue.put(item);
+      for await (const item of source) await queue.put(copyBatch(item, pool));
       queue.close();
     } catch (err) {
       if (!(err instanceof QueueClosedError)) queue.fail(err);
@@ -934,6 +965,32 @@ function documentBatches(
 
 async function* oneByOne(documents: AsyncIterable<Uint8Array>): AsyncIterable<DocumentBatch> {
   for await (const doc of documents) yield [doc];
+}
+
+/** A batch of documents copied into slabs lent by a pool: the documents are views on the slabs. */
+interface CopiedBatch {
+  readonly documents: DocumentBatch;
+  readonly slabs: readonly Uint8Array[];
+}
+
+function copyBatch(batch: DocumentBatch, pool: BufferPool): CopiedBatch {
+  const documents: Uint8Array[] = [];
+  const slabs: Uint8Array[] = [];
+  let remaining = batchBytes(batch);
+  let slab: Uint8Array | undefined;
+  let used = 0;
+  for (const doc of batch) {
+    if (slab === undefined || used + doc.length > slab.length) {
+      slab = pool.take(Math.max(doc.length, Math.min(remaining, SLAB_BYTES)));
+      slabs.push(slab);
+      used = 0;
+    }
+    slab.set(doc, used);
+    documents.push(slab.subarray(used, used + doc.length));
+    used += doc.length;
+    remaining -= doc.length;
+  }
+  return { documents, slabs };
 }
 
 function batchBytes(batch: DocumentBatch): number {

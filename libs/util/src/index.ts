@@ -1,12 +1,13 @@
 /**
  * @tidemark/util: small infrastructure helpers with no domain knowledge: one backoff policy and the named
- * policies, one retrier, a queue bounded in items and bytes, a token bucket (pacing a reader to a rate), SHA-256
- * checksums, sleeping and timeouts, durable file writes.
+ * policies, one retrier, a queue bounded in items and bytes, a pool of reusable buffers, a token bucket (pacing a
+ * reader to a rate), SHA-256 checksums, sleeping and timeouts, durable file writes.
  */
 export * from './backoff';
 export * from './backoff-policies';
 export * from './retry';
 export * from './byte-bounded-queue';
+export * from './buffer-pool';
 export * from './token-bucket';
 export * from './checksum';
 export * from './sleep';
