@@ -10,9 +10,12 @@
  *
  * A call may ask for a {@link Frame}: bytes to put before the compressed stream (a block's header) and its CRC-32
  * after it. The worker then answers with the framed bytes in one buffer, so the caller does not copy the stream
- * again to frame it: one buffer per block instead of three, which matters for memory, as these buffers live until
- * the store has written them, long enough to outlive V8's young generation, and their garbage then waits for a full
- * collection (see `SnapshotPipeline`).
+ * again to frame it (one buffer per block instead of three).
+ *
+ * What crosses between the threads (a chunk sent, an answer moved back) is freed only by a full collection, even when
+ * it dies young (measured: `discardBuffer` of @tidemark/util). So the worker detaches what it was sent once it has
+ * compressed it, and a caller that is done with an answer detaches it too (a snapshot does, once the store has the
+ * block). The worker's copy of that check is in its source below, which cannot import.
  *
  * The workers start on first use and hold no reference to the process while none of their calls is pending, so an
  * idle pool never keeps a process alive. A worker that dies fails its pending calls (clear errors, nothing written)
@@ -53,7 +56,7 @@ parentPort.on('message', (m) => {
     bytes.set(out, prefix);
     if (m.crc) new DataView(bytes.buffer).setUint32(prefix + out.length, zlib.crc32(out), true);
     parentPort.postMessage({ id: m.id, bytes }, [bytes.buffer]);
-    // What a message brought is freed only by a full collection; detached, by the next young one (discardBuffer).
+    // What a message brought is freed only by a full collection; detached, by the next young one.
     discard(m.bytes);
     if (m.dictionary !== undefined) discard(m.dictionary);
   } catch (err) {

@@ -780,6 +780,7 @@ class NamespaceCopier {
         if (block.bytes.length * 2 <= base.storedLength) {
           return { block, delta: { base: candidate.base, baseStoredLength: base.storedLength } };
         }
+        discardBuffer(block.bytes); // not kept: a worker's answer, freed now (see `writeGroup`)
       }
     }
     return { block: await encodeBlock(chunk, encoding, address) };
