@@ -185,11 +185,8 @@ export class FileSystemSnapshotStore implements SnapshotStore {
   }
 
   async *listBlocks(jobId: string): AsyncIterable<string> {
-    const blocks = this.inRoot(checkJobId(jobId), 'blocks');
-    const fans = await this.guard('listBlocks', blocks, () => readDirIfAny(blocks));
-    for (const fan of fans.sort()) {
-      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
-      const dir = path.join(blocks, fan);
+    for (const dir of await this.fanOutDirs('listBlocks', jobId)) {
+      const fan = path.basename(dir);
       const names = await this.guard('listBlocks', dir, () => readDirIfAny(dir));
       // Only names that are addresses, in the right fan-out directory: temporary files are not blocks.
       for (const name of names) if (isAddress(name) && name.startsWith(fan)) yield name;
@@ -303,13 +300,8 @@ export class FileSystemSnapshotStore implements SnapshotStore {
   async sweepLeftovers(jobId: string, options: SweepLeftoversOptions): Promise<LeftoversSwept> {
     const job = this.inRoot(checkJobId(jobId));
     const cutoff = options.olderThan.getTime();
-    const blocks = path.join(job, 'blocks');
-    const fans = await this.guard('sweepLeftovers', blocks, () => readDirIfAny(blocks));
     const dirs = [
-      ...fans
-        .filter((fan) => /^[0-9a-f]{2}$/.test(fan))
-        .sort()
-        .map((fan) => path.join(blocks, fan)),
+      ...(await this.fanOutDirs('sweepLeftovers', jobId)),
       path.join(job, 'snapshots'),
       path.join(job, 'lock'),
     ];
@@ -332,6 +324,16 @@ export class FileSystemSnapshotStore implements SnapshotStore {
   }
 
   // ---- helpers -----------------------------------------------------------------------------------------------
+
+  /** The job's block fan-out directories (`blocks/<aa>`, two hex digits; other names are not the store's), sorted. */
+  private async fanOutDirs(operation: string, jobId: string): Promise<string[]> {
+    const blocks = this.inRoot(checkJobId(jobId), 'blocks');
+    const fans = await this.guard(operation, blocks, () => readDirIfAny(blocks));
+    return fans
+      .filter((fan) => /^[0-9a-f]{2}$/.test(fan))
+      .sort()
+      .map((fan) => path.join(blocks, fan));
+  }
 
   private blockPath(jobId: string, address: string): string {
     checkJobId(jobId);
